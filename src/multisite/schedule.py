@@ -16,6 +16,32 @@ Conventions
   week (or day) in which the minutes fall, so an overnight Sunday session is split.
 
 This module is pure: no I/O, no database, no clock.
+
+How the checks avoid expanding occurrences
+------------------------------------------
+Internally each (pattern, slot) becomes an *item* ``(w0, w1, ms, me)``: the slot occurs in
+every week index ``w0..w1`` (weeks counted from 0001-01-01, a Monday) at minute-of-week
+``[ms, me)``, ``me <= WEEK + DAY``. ``w0``/``w1`` come from the pattern's dates by weekday
+arithmetic. Absolute minutes are ``week * WEEK + mow``; datetimes are only built for results.
+
+* Pairwise checks (:func:`overlaps`, :func:`travel_gaps`) are O(slots²): for each item pair
+  and each week offset ``k`` (-1, 0, +1 for overlaps; the few offsets a buffer can reach for
+  gaps) the intersection/gap is computed in minute of week, and the first week in which both
+  occurrences exist is ``max(a.w0, b.w0 - k)`` if it does not exceed ``min(a.w1, b.w1 - k)``.
+* Measures over calendar weeks/days (:func:`first_week_over`, :func:`max_week`,
+  :func:`first_day_over`, :func:`first_week_without_rest`) depend only on the set of items
+  active in the week and in the previous week (Sunday overnight spill-in). That pair of
+  sets can only change in a week ``b`` or ``b + 1`` where ``b`` is some item's ``w0`` or
+  ``w1 + 1``. Those *critical* weeks are the first weeks of the homogeneous runs, so only
+  they are evaluated, in order: the first critical week that fails is the first week that
+  fails, and the run's value is the value of all its weeks.
+* :func:`first_short_rest` looks at rests *beginning* in a week; they depend on the items
+  active from the previous week up to ``K = 1 + min_rest // WEEK`` weeks later, so the
+  critical weeks are ``b - K .. b + 1``. Identical windows are evaluated once.
+
+The cost of every check is therefore independent of how long the date ranges are.
+Cheap upper bounds (total weekly minutes, the all-items-active week) answer the common
+"nothing to report" case without looking at any week.
 """
 
 from __future__ import annotations
@@ -40,3 +66,292 @@ class Slot:
     weekday: int
     start: int
     end: int
+
+    def __post_init__(self) -> None:
+        for name in ("weekday", "start", "end"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"Slot.{name} must be an int, got {value!r}")
+        if not 0 <= self.weekday <= 6:
+            raise ValueError(f"Slot weekday must be 0 (Monday)..6 (Sunday), got {self.weekday}")
+        if not 0 <= self.start < DAY:
+            raise ValueError(f"Slot start must be a minute of the day 0..1439, got {self.start}")
+        if not 0 <= self.end < DAY:
+            raise ValueError(f"Slot end must be a minute of the day 0..1439, got {self.end}")
+        if self.start == self.end:
+            raise ValueError(
+                f"Slot start and end are both {_hhmm(self.start)}: a session must last "
+                "between 1 minute and 23 h 59 min"
+            )
+
+    @property
+    def duration(self) -> int:
+        """Length in minutes, 1..1439 (an overnight slot counts up to its end next day)."""
+        return (self.end - self.start) % DAY
+
+    @property
+    def mow_start(self) -> int:
+        """Minute of week of the start, 0..WEEK-1."""
+        return self.weekday * DAY + self.start
+
+    @property
+    def mow_end(self) -> int:
+        """Minute of week of the end; exceeds ``WEEK`` for a Sunday overnight slot."""
+        return self.weekday * DAY + self.start + (self.end - self.start) % DAY
+
+    def __str__(self) -> str:
+        return f"{WEEKDAY_CODES[self.weekday]} {_hhmm(self.start)}-{_hhmm(self.end)}"
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One agreement's weekly slots over an inclusive date range.
+
+    ``key`` is the caller's tag (agreement id, contract number), ``group`` the institution
+    (travel gaps are only between different groups). A pattern with ``start > end`` has no
+    occurrences (the PERIOD rule reports it; the algebra does not raise).
+    """
+
+    key: Hashable
+    group: Hashable
+    slots: tuple[Slot, ...]
+    start: dt.date
+    end: dt.date
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.slots, tuple):
+            object.__setattr__(self, "slots", tuple(self.slots))
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One concrete session (naive local datetimes)."""
+
+    key: Hashable
+    group: Hashable
+    slot: Slot
+    start: dt.datetime
+    end: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Two slots whose occurrences intersect; the first intersection and its length.
+
+    ``a`` is the slot that comes first in the input (pattern order, then slot order).
+    """
+
+    key_a: Hashable
+    key_b: Hashable
+    slot_a: Slot
+    slot_b: Slot
+    first_start: dt.datetime
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Two slots at different groups too close for travel; ``a`` is the earlier occurrence.
+
+    ``first_start`` is the end of the earlier occurrence the first time it happens, ``gap``
+    the minutes until the later one starts, ``required`` the buffer that was asked for.
+    """
+
+    key_a: Hashable
+    key_b: Hashable
+    slot_a: Slot
+    slot_b: Slot
+    first_start: dt.datetime
+    gap: int
+    required: int
+
+
+@dataclass(frozen=True, slots=True)
+class Excess:
+    """Where a measure bites: ``first`` is the Monday of the week (or the day), ``minutes``
+    the measure found there, ``keys`` the patterns involved (input order, no duplicates)."""
+
+    first: dt.date
+    minutes: int
+    keys: tuple[Hashable, ...]
+
+
+# An item: (w0, w1, ms, me, pattern index, slot index). Occurs in weeks w0..w1 at [ms, me).
+_Item = tuple[int, int, int, int, int, int]
+
+
+def _seq(patterns: Iterable[Pattern]) -> Sequence[Pattern]:
+    return patterns if isinstance(patterns, list | tuple) else list(patterns)
+
+
+def _items(pats: Sequence[Pattern]) -> list[_Item]:
+    out: list[_Item] = []
+    for pi, p in enumerate(pats):
+        so = p.start.toordinal()
+        eo = p.end.toordinal()
+        if so > eo:
+            continue
+        sw = (so - 1) % 7  # 0001-01-01 (ordinal 1) is a Monday
+        ew = (eo - 1) % 7
+        for si, s in enumerate(p.slots):
+            w = s.weekday
+            fo = so + (w - sw) % 7
+            lo = eo - (ew - w) % 7
+            if fo > lo:
+                continue
+            ms = w * DAY + s.start
+            out.append(((fo - 1) // 7, (lo - 1) // 7, ms, ms + (s.end - s.start) % DAY, pi, si))
+    return out
+
+
+def _datetime(minute: int) -> dt.datetime:
+    """Absolute minute (0 = 0001-01-01 00:00) to a naive datetime."""
+    day, rem = divmod(minute, DAY)
+    return dt.datetime.fromordinal(day + 1).replace(hour=rem // 60, minute=rem % 60)
+
+
+def _monday(week: int) -> dt.date:
+    return dt.date.fromordinal(week * 7 + 1)
+
+
+def _keys(pats: Sequence[Pattern], indices: Iterable[int]) -> tuple[Hashable, ...]:
+    out: list[Hashable] = []
+    for pi in sorted(set(indices)):
+        k = pats[pi].key
+        if k not in out:
+            out.append(k)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------
+# Display
+
+
+def occurrences(patterns: Iterable[Pattern], start: dt.date, end: dt.date) -> Iterator[Occurrence]:
+    """Occurrences whose start date lies in ``[start, end]``, sorted by start.
+
+    For display and iCalendar only; checks never call this. Ties are in input order.
+    """
+    pats = _seq(patterns)
+    lo_ord = start.toordinal()
+    hi_ord = end.toordinal()
+    found: list[tuple[int, int, int, int]] = []
+    for w0, w1, ms, me, pi, si in _items(pats):
+        day_in_week = ms // DAY
+        first_w = max(w0, -((day_in_week + 1 - lo_ord) // 7))  # ceil((lo_ord-1-d)/7)
+        last_w = min(w1, (hi_ord - 1 - day_in_week) // 7)
+        for w in range(first_w, last_w + 1):
+            base = w * WEEK
+            found.append((base + ms, pi, si, base + me))
+    found.sort()
+    for s, pi, si, e in found:
+        p = pats[pi]
+        yield Occurrence(p.key, p.group, p.slots[si], _datetime(s), _datetime(e))
+
+
+# ---------------------------------------------------------------------------------------
+# Pairwise checks
+
+
+def overlaps(patterns: Iterable[Pattern]) -> list[Conflict]:
+    """Every pair of slots (also two slots of one pattern) whose occurrences ever intersect.
+
+    One :class:`Conflict` per slot pair, at the first intersection; sorted by it.
+    """
+    pats = _seq(patterns)
+    items = _items(pats)
+    n = len(items)
+    found: list[tuple[int, int, int, int, int, int, int]] = []
+    for i in range(n):
+        a0, a1, ams, ame, api, asi = items[i]
+        for j in range(i + 1, n):
+            b0, b1, bms, bme, bpi, bsi = items[j]
+            if a1 < b0 - 1 or b1 < a0 - 1:
+                continue  # weeks never adjacent
+            best_t = -1
+            best_m = 0
+            for k in (-1, 0, 1):
+                off = k * WEEK
+                lo = ams if ams > bms + off else bms + off
+                hi = ame if ame < bme + off else bme + off
+                if lo >= hi:
+                    continue
+                w = a0 if a0 > b0 - k else b0 - k  # a in week w, b in week w + k
+                if w > (a1 if a1 < b1 - k else b1 - k):
+                    continue
+                t = w * WEEK + lo
+                if best_t < 0 or t < best_t:
+                    best_t, best_m = t, hi - lo
+            if best_t >= 0:
+                found.append((best_t, api, asi, bpi, bsi, best_m, 0))
+    found.sort()
+    return [
+        Conflict(
+            pats[api].key,
+            pats[bpi].key,
+            pats[api].slots[asi],
+            pats[bpi].slots[bsi],
+            _datetime(t),
+            m,
+        )
+        for t, api, asi, bpi, bsi, m, _ in found
+    ]
+
+
+def travel_gaps(
+    patterns: Iterable[Pattern], buffer: Callable[[Hashable, Hashable], int]
+) -> list[Gap]:
+    """Occurrence pairs at different groups where the later one starts ``0 <= gap <
+    buffer(earlier group, later group)`` minutes after the earlier one ends.
+
+    Touching sessions (gap 0) count; intersecting ones are overlaps, not gaps. One
+    :class:`Gap` per slot pair, at the first time it happens (ties: the earlier occurrence
+    from the slot first in the input, then the smaller gap); sorted by ``first_start``.
+    """
+    pats = _seq(patterns)
+    items = _items(pats)
+    n = len(items)
+    required: dict[tuple[Hashable, Hashable], int] = {}
+    found: list[tuple[int, int, int, int, int, int]] = []
+    for i in range(n):
+        a = items[i]
+        ga = pats[a[4]].group
+        for j in range(i + 1, n):
+            b = items[j]
+            gb = pats[b[4]].group
+            if ga == gb:
+                continue
+            best: tuple[int, int, int, int] | None = None
+            for flip, x, y, gx, gy in ((0, a, b, ga, gb), (1, b, a, gb, ga)):
+                req = required.get((gx, gy))
+                if req is None:
+                    req = required[(gx, gy)] = buffer(gx, gy)
+                if req <= 0:
+                    continue
+                x0, x1, _, xme, _, _ = x
+                y0, y1, yms, _, _, _ = y
+                k = -((yms - xme) // WEEK)  # smallest k with yms + k*WEEK >= xme
+                while True:
+                    gap = yms + k * WEEK - xme
+                    if gap >= req:
+                        break
+                    w = x0 if x0 > y0 - k else y0 - k  # x in week w, y in week w + k
+                    if w <= (x1 if x1 < y1 - k else y1 - k):
+                        cand = (w * WEEK + xme, flip, gap, req)
+                        if best is None or cand < best:
+                            best = cand
+                    k += 1
+            if best is not None:
+                t, flip, gap, req = best
+                found.append((t, i, j, flip, gap, req))
+    found.sort()
+    out: list[Gap] = []
+    for t, i, j, flip, gap, req in found:
+        x, y = (items[j], items[i]) if flip else (items[i], items[j])
+        px, py = pats[x[4]], pats[y[4]]
+        out.append(Gap(px.key, py.key, px.slots[x[5]], py.slots[y[5]], _datetime(t), gap, req))
+    return out

@@ -1,0 +1,1 @@
+"""Alembic migrations of the multisite schema (shipped in the wheel as multisite.migrations)."""

@@ -1,0 +1,72 @@
+"""Messages for users in Simplified Chinese and English (gettext catalogues).
+
+Source strings are English. The zh_CN catalogues live in ``locale/zh_CN/LC_MESSAGES``: one
+``.po`` per area (``multisite.po`` for the core, ``rules.po``, ``importing.po``, ``ical.po``,
+``tui.po`` …), compiled to ``.mo`` by ``scripts/compile-catalogues`` and chained at load time.
+The language is chosen once per process by ``--lang`` or, failing that, by the locale
+(``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``); anything starting with ``zh`` is Chinese.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+from pathlib import Path
+
+DOMAIN = "multisite"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("zh", "en")
+
+_translation: gettext.NullTranslations = gettext.NullTranslations()
+_language = "en"
+
+
+def language_from_environment() -> str:
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def set_language(lang: str | None) -> str:
+    """Select the catalogue for this process; returns the language in force."""
+    global _translation, _language
+    chosen = lang or language_from_environment()
+    if chosen not in LANGUAGES:
+        raise ValueError(f"unknown language {chosen!r}: use zh or en")
+    _language = chosen
+    if chosen == "zh":
+        _translation = _load_catalogues("zh_CN")
+    else:
+        _translation = gettext.NullTranslations()
+    return chosen
+
+
+def _load_catalogues(locale: str) -> gettext.NullTranslations:
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    chain: gettext.NullTranslations = gettext.NullTranslations()
+    for mo in sorted(folder.glob("*.mo")):
+        with mo.open("rb") as handle:
+            catalogue = gettext.GNUTranslations(handle)
+        catalogue.add_fallback(chain)
+        chain = catalogue
+    return chain
+
+
+def current_language() -> str:
+    return _language
+
+
+def _(message: str) -> str:
+    """Translate ``message`` into the language in force."""
+    return _translation.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translation.ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it now."""
+    return message

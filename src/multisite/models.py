@@ -1,0 +1,293 @@
+"""The registry's tables as typed SQLAlchemy 2 models.
+
+Aggregates: the regions; an institution (医疗机构); a physician (医师) with registrations
+(注册), their dated status history and filings (备案); agreements (合同/协议) with their weekly
+sessions (排班); the per-region policy (规则参数); holidays; feed tokens; the audit log.
+The schema itself changes only through Alembic revisions in ``db/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC timestamp: every stored time is UTC."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+# --- regions and institutions -------------------------------------------------------------
+
+
+class Region(Base):
+    """执业地点 / 行政区划: a GB/T 2260 six-digit code. Province = first two digits."""
+
+    __tablename__ = "region"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(8))  # province / city / county
+
+
+class Institution(Base):
+    """医疗机构, keyed by its 统一社会信用代码."""
+
+    __tablename__ = "institution"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    beds: Mapped[int] = mapped_column(Integer, default=0)
+    departments: Mapped[list[str]] = mapped_column(default=list)
+    grassroots: Mapped[bool] = mapped_column(Boolean, default=False)
+    county_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    address: Mapped[str] = mapped_column(String(256), default="")
+    dishonest: Mapped[bool] = mapped_column(Boolean, default=False)  # 失信/黑名单
+    makeup_follows: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # 调休 policy
+    licensed_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TravelBuffer(Base):
+    """A travel buffer between two institutions overriding the region's default."""
+
+    __tablename__ = "travel_buffer"
+    institution_a: Mapped[int] = mapped_column(ForeignKey("institution.id"), primary_key=True)
+    institution_b: Mapped[int] = mapped_column(ForeignKey("institution.id"), primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+
+
+class StaffingMinimum(Base):
+    """医疗机构基本标准: the minimum physicians for an institution kind, per region (editable)."""
+
+    __tablename__ = "staffing_minimum"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    kind: Mapped[str] = mapped_column(String(16))
+    min_physicians: Mapped[float] = mapped_column(Float, default=0)
+    per_bed: Mapped[float] = mapped_column(Float, default=0)
+    title_minimum: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (UniqueConstraint("region_code", "kind"),)
+
+
+# --- physicians, registrations, filings ------------------------------------------------------
+
+
+class Physician(Base):
+    """医师, keyed by the 15-digit 执业证书编码. The national ID is only kept as a keyed hash."""
+
+    __tablename__ = "physician"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cert_no: Mapped[str] = mapped_column(String(15), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    initials: Mapped[str] = mapped_column(String(32), index=True)  # pinyin initials for search
+    level: Mapped[str] = mapped_column(String(16))  # 执业医师 / 执业助理医师
+    category: Mapped[str] = mapped_column(String(8))  # 临床 / 中医 / 口腔 / 公共卫生
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    title: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="registered")
+    dishonest: Mapped[bool] = mapped_column(Boolean, default=False)
+    id_digest: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    practising_since: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    failed_assessment_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="physician", order_by="Registration.id"
+    )
+    agreements: Mapped[list[Agreement]] = relationship(
+        back_populates="physician", order_by="Agreement.id"
+    )
+
+
+class Registration(Base):
+    """执业注册: physician × region with its main institution (主要执业机构)."""
+
+    __tablename__ = "registration"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"), index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    main_institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    registered_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="registered")
+
+    physician: Mapped[Physician] = relationship(back_populates="registrations")
+    events: Mapped[list[RegistrationEvent]] = relationship(
+        back_populates="registration", order_by="RegistrationEvent.id"
+    )
+    filings: Mapped[list[Filing]] = relationship(order_by="Filing.id")
+    __table_args__ = (UniqueConstraint("physician_id", "region_code"),)
+
+
+class RegistrationEvent(Base):
+    """One dated step of a registration's history: registered, changed, suspended, cancelled.
+
+    A suspension has ``until`` (inclusive); a cancellation holds from ``on`` for good.
+    """
+
+    __tablename__ = "registration_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    on: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    registration: Mapped[Registration] = relationship(back_populates="events")
+
+
+class Filing(Base):
+    """备案 of a further institution under a registration, with scope and validity."""
+
+    __tablename__ = "filing"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+
+
+# --- agreements and their weekly sessions ---------------------------------------------------
+
+
+class Agreement(Base):
+    """合同/协议 between a physician and an institution: period, hours, sessions, terms."""
+
+    __tablename__ = "agreement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_no: Mapped[str] = mapped_column(String(64), unique=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    role: Mapped[str] = mapped_column(String(12))  # primary / additional
+    department: Mapped[str] = mapped_column(String(32))
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    weekly_hours: Mapped[float] = mapped_column(Float, default=0)
+    consent: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    liability: Mapped[str] = mapped_column(Text, default="")
+    pay: Mapped[str] = mapped_column(Text, default="")
+    insurance: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    terminated_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    physician: Mapped[Physician] = relationship(back_populates="agreements")
+    institution: Mapped[Institution] = relationship()
+    sessions: Mapped[list[WorkSession]] = relationship(
+        back_populates="agreement", order_by="WorkSession.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def effective_end(self) -> dt.date:
+        """The last day the agreement is in force (termination moves it earlier)."""
+        if self.terminated_on is not None and self.terminated_on < self.end:
+            return self.terminated_on
+        return self.end
+
+
+class WorkSession(Base):
+    """排班: one weekly slot of an agreement (end ≤ start means it ends the next day).
+
+    ``physician_id``, ``start_date`` and ``end_date`` repeat the agreement's values so that the
+    region sweep and the PostgreSQL exclusion guard read sessions without a join.
+    """
+
+    __tablename__ = "work_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"))
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    start_minute: Mapped[int] = mapped_column(SmallInteger)
+    end_minute: Mapped[int] = mapped_column(SmallInteger)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="sessions")
+    __table_args__ = (
+        Index("ix_work_session_physician", "physician_id"),
+        Index("ix_work_session_agreement", "agreement_id"),
+    )
+
+
+# --- policy, holidays, feeds, audit ----------------------------------------------------------
+
+
+class Policy(Base):
+    """The rule limits of one region, versioned: the newest version is in force."""
+
+    __tablename__ = "policy"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    version: Mapped[int] = mapped_column(Integer)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    __table_args__ = (UniqueConstraint("region_code", "version"),)
+
+
+class HolidayDay(Base):
+    """A clerk-loaded statutory holiday or make-up workday (调休) for a year the package lacks."""
+
+    __tablename__ = "holiday_day"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # holiday / workday
+    name: Mapped[str] = mapped_column(String(32), default="")
+
+
+class FeedToken(Base):
+    """A calendar subscription: only the SHA-256 of the secret token is stored."""
+
+    __tablename__ = "feed_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"), default=None)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+
+
+class AuditEntry(Base):
+    """Who changed what, when, with the entity's state before and after."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    clerk: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_key: Mapped[str] = mapped_column(String(64), index=True)
+    physician_cert: Mapped[str | None] = mapped_column(String(15), index=True, default=None)
+    institution_code: Mapped[str | None] = mapped_column(String(18), index=True, default=None)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

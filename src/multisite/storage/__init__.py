@@ -1,0 +1,187 @@
+"""Storage: engines, transactions and schema migrations. The only place that speaks SQL.
+
+SQLite (the embedded default) runs in WAL mode with foreign keys on, and every write
+transaction starts with ``BEGIN IMMEDIATE`` so two clerks never interleave a read-check-write.
+PostgreSQL (``postgresql+psycopg://…``) is the provincial deployment; writers lock the
+physician's row. The schema changes only through the Alembic revisions shipped in
+``multisite.migrations`` (the ``db/`` folder), configured here in code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, exc, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..i18n import _
+
+ENV_URL = "MULTISITE_DATABASE_URL"
+
+
+class StorageError(Exception):
+    """A storage problem a user can act on; the message is one sentence."""
+
+
+def default_database_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "multisite" / "multisite.db"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """``--db`` first, then ``MULTISITE_DATABASE_URL``, then the embedded SQLite file."""
+    url = explicit or os.environ.get(ENV_URL)
+    if url:
+        return url
+    path = default_database_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from pysqlite so BEGIN is ours (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as error:
+        raise StorageError(_("The database URL {url} is not a valid URL.").format(url=url)) from error
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                folder = Path(parsed.database).expanduser().resolve().parent
+                if not folder.is_dir():
+                    raise StorageError(
+                        _("The folder {folder} of the database file does not exist.").format(
+                            folder=folder
+                        )
+                    )
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+    except (exc.NoSuchModuleError, exc.ArgumentError, ImportError) as error:
+        raise StorageError(
+            _("The database URL {url} names a driver this installation does not have.").format(
+                url=url
+            )
+        ) from error
+    return engine
+
+
+def _alembic_config(connection: Any) -> Config:
+    config = Config()
+    script_location = resources.files("multisite.migrations")
+    config.set_main_option("script_location", str(script_location))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with connect(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[Any]:
+    """A connection, with an unreachable server turned into one clear sentence."""
+    try:
+        connection = engine.connect()
+    except exc.OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        url = engine.url.render_as_string(hide_password=True)
+        raise StorageError(
+            _("Cannot open the database {url}: {reason}.").format(url=url, reason=reason.rstrip("."))
+        ) from error
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Create or upgrade the schema to the newest revision; returns (before, after)."""
+    before = current_revision(engine)
+    with connect(engine) as connection, connection.begin():
+        command.upgrade(_alembic_config(connection), "head")
+    return before, head_revision()
+
+
+class Database:
+    """An engine plus the two kinds of transaction the service layer uses."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+        writer = (
+            self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            if self.dialect == "sqlite"
+            else self.engine
+        )
+        self._reader = sessionmaker(self.engine, autoflush=False, expire_on_commit=False)
+        self._writer = sessionmaker(writer, autoflush=False, expire_on_commit=False)
+
+    def require_current_schema(self) -> None:
+        current = current_revision(self.engine)
+        head = head_revision()
+        if current is None:
+            raise StorageError(
+                _("The database has no multisite schema yet: run `multisite init` first.")
+            )
+        if current != head:
+            raise StorageError(
+                _(
+                    "The database schema is at revision {current}, behind {head}: "
+                    "run `multisite init` to upgrade it."
+                ).format(current=current, head=head)
+            )
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._reader() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

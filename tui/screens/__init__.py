@@ -1,0 +1,1 @@
+"""The clerks' terminal UI."""
