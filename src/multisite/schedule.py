@@ -47,7 +47,7 @@ Cheap upper bounds (total weekly minutes, the all-items-active week) answer the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 WEEK = 7 * 24 * 60
@@ -265,7 +265,7 @@ def overlaps(patterns: Iterable[Pattern]) -> list[Conflict]:
     pats = _seq(patterns)
     items = _items(pats)
     n = len(items)
-    found: list[tuple[int, int, int, int, int, int, int]] = []
+    found: list[tuple[int, int, int, int, int, int]] = []
     for i in range(n):
         a0, a1, ams, ame, api, asi = items[i]
         for j in range(i + 1, n):
@@ -287,7 +287,7 @@ def overlaps(patterns: Iterable[Pattern]) -> list[Conflict]:
                 if best_t < 0 or t < best_t:
                     best_t, best_m = t, hi - lo
             if best_t >= 0:
-                found.append((best_t, api, asi, bpi, bsi, best_m, 0))
+                found.append((best_t, api, asi, bpi, bsi, best_m))
     found.sort()
     return [
         Conflict(
@@ -298,7 +298,7 @@ def overlaps(patterns: Iterable[Pattern]) -> list[Conflict]:
             _datetime(t),
             m,
         )
-        for t, api, asi, bpi, bsi, m, _ in found
+        for t, api, asi, bpi, bsi, m in found
     ]
 
 
@@ -354,4 +354,232 @@ def travel_gaps(
         x, y = (items[j], items[i]) if flip else (items[i], items[j])
         px, py = pats[x[4]], pats[y[4]]
         out.append(Gap(px.key, py.key, px.slots[x[5]], py.slots[y[5]], _datetime(t), gap, req))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Measures over calendar weeks and days
+
+
+def _critical_weeks(items: list[_Item], before: int, after: int) -> list[int]:
+    """Weeks ``b - before .. b + after`` for every boundary ``b`` (an item's ``w0`` or
+    ``w1 + 1``): the first weeks of the runs in which a window is constant."""
+    crit: set[int] = set()
+    span = range(-before, after + 1)
+    for w0, w1, *_ in items:
+        for d in span:
+            crit.add(w0 + d)
+            crit.add(w1 + 1 + d)
+    return sorted(crit)
+
+
+def _week_segments(items: list[_Item], week: int) -> list[tuple[int, int, int]]:
+    """Scheduled intervals ``(lo, hi, pattern index)`` inside week ``week``, in minute of
+    week clipped to ``[0, WEEK)``: its own occurrences and the spill-in of the previous
+    week's Sunday overnight ones."""
+    segs: list[tuple[int, int, int]] = []
+    prev = week - 1
+    for w0, w1, ms, me, pi, _ in items:
+        if w0 <= week <= w1:
+            segs.append((ms, me if me < WEEK else WEEK, pi))
+        if me > WEEK and w0 <= prev <= w1:
+            segs.append((0, me - WEEK, pi))
+    return segs
+
+
+def _longest_free(segs: list[tuple[int, int, int]]) -> int:
+    longest = 0
+    cursor = 0
+    for lo, hi, _ in sorted(segs):
+        if lo - cursor > longest:
+            longest = lo - cursor
+        if hi > cursor:
+            cursor = hi
+    return max(longest, WEEK - cursor)
+
+
+def _week_loads(pats: Sequence[Pattern], items: list[_Item]) -> Iterator[tuple[int, int, list]]:
+    """(week, load, segments) for each critical week, in order."""
+    for week in _critical_weeks(items, 0, 1):
+        segs = _week_segments(items, week)
+        yield week, sum(hi - lo for lo, hi, _ in segs), segs
+
+
+def first_week_over(patterns: Iterable[Pattern], limit_minutes: int) -> Excess | None:
+    """The first calendar week (Monday 00:00 to the next Monday 00:00, minutes clipped to
+    the week) whose scheduled minutes exceed ``limit_minutes``; ``minutes`` is its load."""
+    pats = _seq(patterns)
+    items = _items(pats)
+    # A week holds at most one occurrence of each item, split or not: the sum bounds it.
+    if sum(me - ms for _, _, ms, me, _, _ in items) <= limit_minutes:
+        return None
+    for week, load, segs in _week_loads(pats, items):
+        if load > limit_minutes:
+            return Excess(_monday(week), load, _keys(pats, (s[2] for s in segs)))
+    return None
+
+
+def max_week(patterns: Iterable[Pattern]) -> Excess | None:
+    """The heaviest calendar week (the first one if tied); None without occurrences."""
+    pats = _seq(patterns)
+    items = _items(pats)
+    best: tuple[int, int, list] | None = None
+    for week, load, segs in _week_loads(pats, items):
+        if load > 0 and (best is None or load > best[1]):
+            best = (week, load, segs)
+    if best is None:
+        return None
+    return Excess(_monday(best[0]), best[1], _keys(pats, (s[2] for s in best[2])))
+
+
+def _day_loads(segs: list[tuple[int, int, int]]) -> tuple[list[int], list[set[int]]]:
+    loads = [0] * 7
+    who: list[set[int]] = [set() for _ in range(7)]
+    for lo, hi, pi in segs:
+        d = lo // DAY
+        cut = (d + 1) * DAY
+        if hi <= cut:
+            loads[d] += hi - lo
+            who[d].add(pi)
+        else:  # hi <= WEEK, so d < 6 here
+            loads[d] += cut - lo
+            who[d].add(pi)
+            loads[d + 1] += hi - cut
+            who[d + 1].add(pi)
+    return loads, who
+
+
+def first_day_over(patterns: Iterable[Pattern], limit_minutes: int) -> Excess | None:
+    """The first calendar day (minutes clipped at midnight) whose scheduled minutes exceed
+    ``limit_minutes``; ``minutes`` is that day's load."""
+    pats = _seq(patterns)
+    items = _items(pats)
+    if sum(me - ms for _, _, ms, me, _, _ in items) <= limit_minutes:
+        return None
+    # Upper bound: every item active in every week.
+    full = [(ms, me if me < WEEK else WEEK, 0) for _, _, ms, me, _, _ in items]
+    full += [(0, me - WEEK, 0) for _, _, _, me, _, _ in items if me > WEEK]
+    if max(_day_loads(full)[0]) <= limit_minutes:
+        return None
+    for week in _critical_weeks(items, 0, 1):
+        loads, who = _day_loads(_week_segments(items, week))
+        for d in range(7):
+            if loads[d] > limit_minutes:
+                return Excess(dt.date.fromordinal(week * 7 + 1 + d), loads[d], _keys(pats, who[d]))
+    return None
+
+
+def first_week_without_rest(patterns: Iterable[Pattern], rest_minutes: int = DAY) -> Excess | None:
+    """The first calendar week with scheduled minutes in it (own occurrences or a Sunday
+    overnight spill-in) in which no free stretch of ``rest_minutes`` exists inside
+    ``[Monday 00:00, next Monday 00:00)``; ``minutes`` is the longest free stretch found.
+    Free time is measured only inside the week."""
+    pats = _seq(patterns)
+    items = _items(pats)
+    if not items:
+        return None
+    full = [(ms, me if me < WEEK else WEEK, 0) for _, _, ms, me, _, _ in items]
+    full += [(0, me - WEEK, 0) for _, _, _, me, _, _ in items if me > WEEK]
+    if _longest_free(full) >= rest_minutes:
+        return None  # fewer active items only leave more free time
+    for week in _critical_weeks(items, 0, 1):
+        segs = _week_segments(items, week)
+        if not segs:
+            continue
+        free = _longest_free(segs)
+        if free < rest_minutes:
+            return Excess(_monday(week), free, _keys(pats, (s[2] for s in segs)))
+    return None
+
+
+def first_short_rest(
+    patterns: Iterable[Pattern], min_rest: int, block_gap: int = 180
+) -> Excess | None:
+    """The first rest shorter than ``min_rest`` between two consecutive work blocks.
+
+    Work blocks are occurrences merged while the gap between consecutive ones is below
+    ``block_gap`` (overlapping ones always merge). ``first`` is the date the short rest
+    begins, ``minutes`` its length, ``keys`` the patterns whose occurrences end where the
+    rest begins or start where it ends.
+    """
+    if min_rest <= 0 or min_rest <= block_gap:
+        return None
+    pats = _seq(patterns)
+    items = _items(pats)
+    if len(items) < 2 and not (items and items[0][1] > items[0][0]):
+        return None  # a single occurrence has no rest after it
+    reach = 1 + min_rest // WEEK
+    seen: set[tuple[int, ...]] = set()
+    for week in _critical_weeks(items, reach, 1):
+        # Items active in weeks week-1 .. week+reach, as a bitmask per week (memo key).
+        window = tuple(
+            sum(1 << i for i, it in enumerate(items) if it[0] <= w <= it[1])
+            for w in range(week - 1, week + reach + 1)
+        )
+        if window in seen:
+            continue
+        seen.add(window)
+        occs: list[tuple[int, int, int]] = []
+        for off, mask in enumerate(window, start=-1):
+            base = off * WEEK
+            i = 0
+            while mask:
+                if mask & 1:
+                    _, _, ms, me, pi, _ = items[i]
+                    occs.append((base + ms, base + me, pi))
+                mask >>= 1
+                i += 1
+        if not occs:
+            continue
+        occs.sort()
+        cursor = occs[0][1]
+        for s, e, _ in occs[1:]:
+            if s >= cursor:
+                gap = s - cursor
+                if 0 <= cursor < WEEK and block_gap <= gap < min_rest:
+                    t = week * WEEK + cursor
+                    keys = _keys(pats, (pi for s2, e2, pi in occs if e2 == cursor or s2 == s))
+                    return Excess(dt.date.fromordinal(t // DAY + 1), gap, keys)
+                if cursor >= WEEK:
+                    break
+            if e > cursor:
+                cursor = e
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Sums per group
+
+
+def weekly_minutes_on(patterns: Iterable[Pattern], on: dt.date) -> dict[Hashable, int]:
+    """Per group, the summed slot durations of the patterns in force on ``on`` (the
+    contracted weekly pattern). Groups with nothing in force are absent."""
+    out: dict[Hashable, int] = {}
+    for p in patterns:
+        if p.start <= on <= p.end and p.slots:
+            out[p.group] = out.get(p.group, 0) + sum((s.end - s.start) % DAY for s in p.slots)
+    return out
+
+
+def minutes_between(
+    patterns: Iterable[Pattern], start: dt.date, end: dt.date
+) -> dict[Hashable, int]:
+    """Per group, total minutes of the occurrences starting on a date in ``[start, end]``
+    (counted by weekday arithmetic). Groups without such occurrences are absent."""
+    out: dict[Hashable, int] = {}
+    lo_ord = start.toordinal()
+    hi_ord = end.toordinal()
+    for p in patterns:
+        a = max(lo_ord, p.start.toordinal())
+        b = min(hi_ord, p.end.toordinal())
+        if a > b:
+            continue
+        aw = (a - 1) % 7
+        total = 0
+        for s in p.slots:
+            first = a + (s.weekday - aw) % 7
+            if first <= b:
+                total += ((b - first) // 7 + 1) * ((s.end - s.start) % DAY)
+        if total:
+            out[p.group] = out.get(p.group, 0) + total
     return out
