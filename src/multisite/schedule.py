@@ -492,6 +492,13 @@ def first_week_without_rest(patterns: Iterable[Pattern], rest_minutes: int = DAY
     return None
 
 
+def _first_at_least(gap: int, floor: int) -> int:
+    """The smallest ``gap + n * WEEK`` (n >= 0) that is at least ``floor``."""
+    if gap >= floor:
+        return gap
+    return gap + -((gap - floor) // WEEK) * WEEK
+
+
 def first_short_rest(
     patterns: Iterable[Pattern], min_rest: int, block_gap: int = 180
 ) -> Excess | None:
@@ -508,6 +515,13 @@ def first_short_rest(
     items = _items(pats)
     if len(items) < 2 and not (items and items[0][1] > items[0][0]):
         return None  # a single occurrence has no rest after it
+    # Necessary condition: a rest runs from some item's end to some item's start a whole
+    # number of weeks later. If no pair of slots can produce a length in
+    # [block_gap, min_rest), whatever the dates, there is nothing to find.
+    ends = {it[3] for it in items}
+    starts = {it[2] for it in items}
+    if not any(_first_at_least((s - e) % WEEK, block_gap) < min_rest for e in ends for s in starts):
+        return None
     reach = 1 + min_rest // WEEK
     seen: set[tuple[int, ...]] = set()
     for week in _critical_weeks(items, reach, 1):
