@@ -1,0 +1,524 @@
+"""Reading import files into rows (读取导入文件): CSV, spreadsheets, JSON lines.
+
+``read_table(path)`` finds the header row, maps it onto the canonical columns of SPEC §7 and
+returns a :class:`Table` whose rows are *streamed*: a 100,000-row file is never held as a list
+of dicts. Row numbers are the ones the spreadsheet shows (header = 1 when it is the first row;
+a title row above it makes the header 2). For JSON lines the number is the line number.
+
+* CSV: UTF-8 with BOM, UTF-8 or GB18030, detected by decoding the whole file strictly (in
+  chunks); a file that is none of them is a :class:`FileProblem`, never a silent guess.
+* .xlsx / .xlsm / .xls / .ods: python-calamine, the first sheet or the one named. Date cells
+  become ``datetime.date``/``datetime``; numbers stored as text stay text; 12.0 becomes "12".
+* .jsonl / .ndjson: one JSON object per line; a broken line is a row with a ``problem``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from multisite.i18n import _
+
+from .columns import KINDS, column, map_headers, match_header, required_columns
+from .normalize import ValueProblem, clean
+
+HEADER_SEARCH_ROWS = 5
+_CHUNK = 1 << 18
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+class FileProblem(Exception):
+    """The file itself is unusable (the CLI exits with code 2); ``message`` is one sentence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(slots=True)
+class Row:
+    """One data row: its number as the spreadsheet shows it, the cells of known columns
+    (canonical name → NFKC-trimmed value, ``None`` when empty), the original cells as text
+    (for the error report), unknown columns' non-empty cells (header → text), and, for a
+    line that could not be read at all (JSON lines), ``problem``."""
+
+    number: int
+    cells: dict[str, object]
+    original: list[str]
+    notes: dict[str, str] = field(default_factory=dict)
+    problem: ValueProblem | None = None
+
+
+def cell_text(value: object) -> str:
+    """A raw cell as text for the report: dates ISO, 12.0 as 12, empty as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M") if not value.second else value.strftime("%H:%M:%S")
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _cell(value: object) -> object:
+    """A raw spreadsheet/JSON cell as a Row keeps it: text NFKC-trimmed, numbers as text,
+    dates and booleans as they are, empty as None."""
+    if value is None or isinstance(value, bool | dt.date):
+        return value
+    if isinstance(value, int | float | dt.time | dt.timedelta):
+        return clean(cell_text(value))
+    return clean(value if isinstance(value, str) else str(value))
+
+
+def _blank(values: Sequence[object]) -> bool:
+    return all(_cell(v) is None for v in values)
+
+
+class Table:
+    """A header-mapped file whose rows are read as they are iterated (once)."""
+
+    def __init__(
+        self,
+        path: Path,
+        kind: str,
+        header_row: int,
+        headers: list[str],
+        column_map: dict[str, int],
+        unknown_columns: list[str],
+        rows: Iterator[Row],
+        *,
+        sheet: str | None = None,
+        encoding: str | None = None,
+        closer: Callable[[], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.kind = kind
+        self.header_row = header_row
+        self.headers = headers
+        self.column_map = column_map
+        self.unknown_columns = unknown_columns
+        self.sheet = sheet
+        self.encoding = encoding
+        self._rows = rows
+        self._closer = closer
+
+    def __iter__(self) -> Iterator[Row]:
+        return self._rows
+
+    def close(self) -> None:
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()
+        if self._closer is not None:
+            self._closer()
+            self._closer = None
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- raw rows
+
+
+def _detect_encoding(path: Path) -> str:
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileProblem(
+            _(
+                "{file} is UTF-16 text, which is neither UTF-8 nor GB18030: save it as "
+                "“CSV UTF-8” and import it again."
+            ).format(file=path.name)
+        )
+    # A BOM says UTF-8, but the whole file must still decode: never a silent guess.
+    candidates = ("utf-8-sig",) if head.startswith(codecs.BOM_UTF8) else ("utf-8", "gb18030")
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        try:
+            with path.open("rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise FileProblem(
+        _(
+            "{file} is neither UTF-8 nor GB18030 text: save it from Excel as “CSV UTF-8” "
+            "and import it again."
+        ).format(file=path.name)
+    )
+
+
+def _sniff_delimiter(path: Path, encoding: str) -> str:
+    with path.open(encoding=encoding, newline="") as handle:
+        sample = handle.read(64 * 1024)
+    lines = [line for line in sample.splitlines()[:HEADER_SEARCH_ROWS] if line.strip()]
+    text = "\n".join(lines)
+    if text.count(",") == 0 and text.count("\t") > 0:
+        return "\t"
+    return ","
+
+
+def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[object]]]:
+    delimiter = _sniff_delimiter(path, encoding)
+    with path.open(encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        number = 0
+        try:
+            for record in reader:
+                # A quoted cell may span lines; the spreadsheet numbers records, not lines.
+                number += 1
+                yield number, list(record)
+        except UnicodeDecodeError:
+            raise FileProblem(
+                _(
+                    "{file} is neither UTF-8 nor GB18030 text: save it from Excel as “CSV UTF-8” "
+                    "and import it again."
+                ).format(file=path.name)
+            ) from None
+        except csv.Error as error:
+            raise FileProblem(
+                _("{file} is not a readable CSV file (near line {line}): {error}.").format(
+                    file=path.name, line=reader.line_num, error=error
+                )
+            ) from None
+
+
+def _spreadsheet_rows(
+    path: Path, sheet: str | None
+) -> tuple[Iterator[tuple[int, list[object]]], str, Callable[[], None]]:
+    import python_calamine
+
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as error:  # calamine raises its own, zip and XML errors
+        raise FileProblem(
+            _("{file} is not a readable spreadsheet: {error}.").format(
+                file=path.name, error=str(error).strip().rstrip(".") or type(error).__name__
+            )
+        ) from None
+    names = list(workbook.sheet_names)
+    if sheet is not None and sheet not in names:
+        workbook.close()
+        raise FileProblem(
+            _("{file} has no sheet named “{sheet}”; its sheets are: {sheets}.").format(
+                file=path.name, sheet=sheet, sheets="、".join(names)
+            )
+        )
+    if not names:
+        workbook.close()
+        raise FileProblem(_("{file} has no sheets.").format(file=path.name))
+    try:
+        data = (
+            workbook.get_sheet_by_name(sheet)
+            if sheet is not None
+            else workbook.get_sheet_by_index(0)
+        )
+    except Exception as error:
+        workbook.close()
+        raise FileProblem(
+            _("{file} is not a readable spreadsheet: {error}.").format(
+                file=path.name, error=str(error).strip().rstrip(".") or type(error).__name__
+            )
+        ) from None
+    # iter_rows starts at the first row of the sheet's data range; find its number.
+    end_row = data.end[0] if data.end else -1
+    first = end_row + 1 - data.height if data.height else 0
+
+    def rows() -> Iterator[tuple[int, list[object]]]:
+        for offset, values in enumerate(data.iter_rows()):
+            yield first + offset + 1, list(values)
+
+    return rows(), data.name, workbook.close
+
+
+# --------------------------------------------------------------------------- header
+
+
+def _detect_kind(headers: Sequence[object]) -> tuple[str, int]:
+    best, score = "", 0
+    tie = False
+    for kind in KINDS:
+        mapped, _unknown = map_headers(kind, headers)
+        count = len(mapped)
+        if count > score:
+            best, score, tie = kind, count, False
+        elif count == score and count:
+            tie = True
+    return (best if not tie else ""), score
+
+
+def _header_problem(path: Path, kind: str | None) -> FileProblem:
+    if kind:
+        wanted = "、".join(column(kind, name).display() for name in required_columns(kind))
+        return FileProblem(
+            _(
+                "{file} has no header row in its first {rows} rows: expected columns such as "
+                "{columns}."
+            ).format(file=path.name, rows=HEADER_SEARCH_ROWS, columns=wanted)
+        )
+    return FileProblem(
+        _(
+            "{file} has no header row in its first {rows} rows naming institutions, "
+            "physicians or contracts columns."
+        ).format(file=path.name, rows=HEADER_SEARCH_ROWS)
+    )
+
+
+def _map(path: Path, kind: str, headers: list[str]) -> tuple[dict[str, int], list[int]]:
+    mapped, unknown = map_headers(kind, headers)
+    for name, indexes in mapped.items():
+        if len(indexes) > 1:
+            raise FileProblem(
+                _("{file}: the columns {columns} all mean {column}; keep only one of them.").format(
+                    file=path.name,
+                    columns="、".join(f"“{headers[i]}”" for i in indexes),
+                    column=column(kind, name).display(),
+                )
+            )
+    missing = [name for name in required_columns(kind) if name not in mapped]
+    if missing:
+        raise FileProblem(
+            _("{file} lacks the required columns {columns}.").format(
+                file=path.name,
+                columns="、".join(column(kind, name).display() for name in missing),
+            )
+        )
+    return {name: indexes[0] for name, indexes in mapped.items()}, unknown
+
+
+def _tabulate(
+    path: Path,
+    kind: str | None,
+    raw: Iterator[tuple[int, list[object]]],
+    **extra: object,
+) -> Table:
+    buffered: list[tuple[int, list[object]]] = []
+    header: tuple[int, list[str]] | None = None
+    seen = 0
+    for number, values in raw:
+        if _blank(values):
+            buffered.append((number, values))
+            continue
+        seen += 1
+        texts = [cell_text(_cell(v)) for v in values]
+        if kind is None:
+            found, score = _detect_kind(texts)
+            if found and score >= 2:
+                kind = found
+        if kind is not None and len(map_headers(kind, texts)[0]) >= 2:
+            header = (number, texts)
+            buffered.clear()
+            break
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    if header is None:
+        if not seen:
+            raise FileProblem(_("{file} is empty.").format(file=path.name))
+        raise _header_problem(path, kind)
+    assert kind is not None
+    header_row, headers = header
+    column_map, unknown = _map(path, kind, headers)
+    names = {index: name for name, index in column_map.items()}
+    unknown_set = set(unknown)
+
+    def note_key(index: int) -> str:
+        if index in unknown_set:
+            return headers[index]
+        return _("column {number}").format(number=index + 1)
+
+    def rows() -> Iterator[Row]:
+        for number, values in raw:
+            kept_values = [_cell(v) for v in values]
+            if all(v is None for v in kept_values):
+                continue
+            cells: dict[str, object] = dict.fromkeys(column_map)
+            notes: dict[str, str] = {}
+            for index, kept in enumerate(kept_values):
+                name = names.get(index)
+                if name is not None:
+                    cells[name] = kept
+                elif kept is not None:
+                    notes[note_key(index)] = cell_text(kept)
+            yield Row(number, cells, [cell_text(v) for v in values], notes)
+
+    return Table(
+        path,
+        kind,
+        header_row,
+        headers,
+        column_map,
+        [headers[i] for i in unknown],
+        rows(),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+# --------------------------------------------------------------------------- JSON lines
+
+
+def _json_cell(value: object) -> object:
+    if isinstance(value, list):
+        return ";".join(cell_text(v) for v in value if v is not None)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _jsonl_table(path: Path, kind: str | None) -> Table:
+    encoding = _detect_encoding(path)
+    with path.open(encoding=encoding) as handle:
+        first: dict[str, object] | None = None
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                candidate = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(candidate, dict):
+                first = candidate
+                break
+    if first is None:
+        raise FileProblem(_("{file} holds no JSON object on any line.").format(file=path.name))
+    headers = [str(key) for key in first]
+    if kind is None:
+        found, _score = _detect_kind(headers)
+        if not found:
+            raise _header_problem(path, None)
+        kind = found
+    column_map, unknown = _map(path, kind, headers)
+    unknown_columns = [headers[i] for i in unknown]
+    chosen = kind
+
+    def records() -> Iterator[Row]:
+        cache: dict[str, str | None] = {}
+        with path.open(encoding=encoding) as handle:
+            for number, line in enumerate(handle, start=1):
+                text = line.strip()
+                if not text:
+                    continue
+                try:
+                    record = json.loads(text)
+                except ValueError as error:
+                    problem = ValueProblem(
+                        "",
+                        _("Line {line} is not valid JSON ({error}).").format(
+                            line=number, error=getattr(error, "msg", str(error))
+                        ),
+                    )
+                    yield Row(number, {}, [text], {}, problem)
+                    continue
+                if not isinstance(record, dict):
+                    problem = ValueProblem(
+                        "", _("Line {line} is not a JSON object.").format(line=number)
+                    )
+                    yield Row(number, {}, [text], {}, problem)
+                    continue
+                cells: dict[str, object] = dict.fromkeys(column_map)
+                notes: dict[str, str] = {}
+                for key, value in record.items():
+                    if key not in cache:
+                        cache[key] = match_header(chosen, key)
+                    name = cache[key]
+                    kept = _cell(_json_cell(value))
+                    if name is not None:
+                        cells[name] = kept
+                    else:
+                        if key not in unknown_columns:
+                            unknown_columns.append(key)
+                        if kept is not None:
+                            notes[key] = cell_text(kept)
+                yield Row(
+                    number,
+                    cells,
+                    [cell_text(_json_cell(v)) for v in record.values()],
+                    notes,
+                )
+
+    def rows() -> Iterator[Row]:
+        try:
+            yield from records()
+        except UnicodeDecodeError:
+            raise FileProblem(
+                _(
+                    "{file} is neither UTF-8 nor GB18030 text: save it from Excel as “CSV UTF-8” "
+                    "and import it again."
+                ).format(file=path.name)
+            ) from None
+
+    return Table(path, kind, 0, headers, column_map, unknown_columns, rows(), encoding=encoding)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def read_table(path: str | Path, sheet: str | None = None, *, kind: str | None = None) -> Table:
+    """Open an import file and map its header.
+
+    ``kind`` (``institutions``/``physicians``/``contracts``) selects the header vocabulary;
+    without it the kind whose columns the header names most is taken. Raises
+    :class:`FileProblem` when the file is missing, unreadable, of an unknown type, has no
+    header row in its first five rows, or lacks a required column.
+    """
+    path = Path(path)
+    if kind is not None and kind not in KINDS:
+        raise FileProblem(
+            _("Unknown import kind “{kind}”: use institutions, physicians or contracts.").format(
+                kind=kind
+            )
+        )
+    if not path.is_file():
+        raise FileProblem(_("{file} does not exist or is not a file.").format(file=path))
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt", ".tsv"):
+            encoding = _detect_encoding(path)
+            return _tabulate(path, kind, _csv_rows(path, encoding), encoding=encoding)
+        if suffix in SPREADSHEET_SUFFIXES:
+            raw, name, closer = _spreadsheet_rows(path, sheet)
+            try:
+                return _tabulate(path, kind, raw, sheet=name, closer=closer)
+            except BaseException:
+                closer()
+                raise
+        if suffix in JSONL_SUFFIXES:
+            return _jsonl_table(path, kind)
+    except OSError as error:
+        raise FileProblem(
+            _("{file} cannot be read: {error}.").format(file=path.name, error=error.strerror)
+        ) from None
+    raise FileProblem(
+        _(
+            "{file} is not a file type that can be imported: use .csv, .xlsx, .xls, .ods or .jsonl."
+        ).format(file=path.name)
+    )
