@@ -36,10 +36,7 @@ def set_language(lang: str | None) -> str:
     if chosen not in LANGUAGES:
         raise ValueError(f"unknown language {chosen!r}: use zh or en")
     _language = chosen
-    if chosen == "zh":
-        _translation = _load_catalogues("zh_CN")
-    else:
-        _translation = gettext.NullTranslations()
+    _translation = _load_catalogues("zh_CN") if chosen == "zh" else gettext.NullTranslations()
     return chosen
 
 

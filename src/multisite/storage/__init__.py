@@ -67,7 +67,9 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except exc.ArgumentError as error:
-        raise StorageError(_("The database URL {url} is not a valid URL.").format(url=url)) from error
+        raise StorageError(
+            _("The database URL {url} is not a valid URL.").format(url=url)
+        ) from error
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
@@ -123,7 +125,9 @@ def connect(engine: Engine) -> Iterator[Any]:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         url = engine.url.render_as_string(hide_password=True)
         raise StorageError(
-            _("Cannot open the database {url}: {reason}.").format(url=url, reason=reason.rstrip("."))
+            _("Cannot open the database {url}: {reason}.").format(
+                url=url, reason=reason.rstrip(".")
+            )
         ) from error
     try:
         yield connection
@@ -172,10 +176,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:

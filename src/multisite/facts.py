@@ -1,0 +1,123 @@
+"""Plain, immutable facts about one physician that the rules read.
+
+Storage loads them (one physician for a write, the whole region in bulk for a sweep); the
+rules and the validation base compute on them without touching the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .schedule import Pattern, Slot
+
+
+@dataclass(frozen=True, slots=True)
+class InstitutionFact:
+    id: int
+    code: str
+    name: str
+    kind: str
+    county_code: str
+    departments: frozenset[str] = frozenset()
+    grassroots: bool = False
+    dishonest: bool = False
+    beds: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementFact:
+    id: int | None
+    contract_no: str
+    institution: InstitutionFact
+    role: str  # primary / additional
+    department: str
+    start: dt.date
+    end: dt.date  # the effective end: termination moves it earlier
+    weekly_hours: float
+    consent: bool | None
+    slots: tuple[Slot, ...]
+    status: str = "active"
+
+    @property
+    def pattern(self) -> Pattern:
+        return Pattern(self.contract_no, self.institution.id, self.slots, self.start, self.end)
+
+    @property
+    def scheduled_minutes(self) -> int:
+        return sum(slot.duration for slot in self.slots)
+
+
+@dataclass(frozen=True, slots=True)
+class Inactivity:
+    """A stretch in which a registration does not allow practice (suspended or cancelled)."""
+
+    status: str
+    start: dt.date
+    until: dt.date | None  # inclusive; None = for good
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationFact:
+    region_code: str
+    main_institution_id: int
+    registered_on: dt.date
+    inactive: tuple[Inactivity, ...] = ()
+
+    def first_gap(self, start: dt.date, end: dt.date) -> dt.date | None:
+        """The first day in [start, end] this registration does not cover, if any."""
+        if self.registered_on > start:
+            return start
+        gaps = [max(i.start, start) for i in self.inactive if _meets(i, start, end)]
+        return min(gaps) if gaps else None
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.first_gap(day, day) is None
+
+
+def _meets(stretch: Inactivity, start: dt.date, end: dt.date) -> bool:
+    return stretch.start <= end and (stretch.until is None or stretch.until >= start)
+
+
+@dataclass(frozen=True, slots=True)
+class FilingFact:
+    institution_id: int
+    scope: str
+    valid_from: dt.date
+    valid_to: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PhysicianFact:
+    id: int
+    cert_no: str
+    name: str
+    level: str
+    category: str
+    scopes: frozenset[str]
+    title: str
+    dishonest: bool = False
+    practising_since: dt.date | None = None
+    failed_assessment_on: dt.date | None = None
+    registrations: tuple[RegistrationFact, ...] = ()
+    filings: tuple[FilingFact, ...] = ()
+    agreements: tuple[AgreementFact, ...] = field(default=())
+
+    def with_agreement(self, agreement: AgreementFact) -> PhysicianFact:
+        """These facts as they would be after filing (or replacing) ``agreement``."""
+        others = tuple(a for a in self.agreements if a.contract_no != agreement.contract_no)
+        return PhysicianFact(
+            self.id,
+            self.cert_no,
+            self.name,
+            self.level,
+            self.category,
+            self.scopes,
+            self.title,
+            self.dishonest,
+            self.practising_since,
+            self.failed_assessment_on,
+            self.registrations,
+            self.filings,
+            (*others, agreement),
+        )

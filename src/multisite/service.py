@@ -1,0 +1,900 @@
+"""The service layer: every read and write of the CLI, the TUI, import and the feed.
+
+Each write is one transaction that checks its input, runs the rules (``rules.py``) on the
+physician as the write would leave them, refuses the write when it would create an error,
+and records an audit row (clerk, time, entity, before, after) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pypinyin import Style, lazy_pinyin
+
+from . import identifiers as ids
+from . import rules
+from .facts import AgreementFact, PhysicianFact
+from .holidays import HolidayCalendar, HolidayDay
+from .i18n import _
+from .models import (
+    Agreement,
+    AuditEntry,
+    Filing,
+    Institution,
+    Physician,
+    Policy,
+    Region,
+    Registration,
+    RegistrationEvent,
+    WorkSession,
+    utcnow,
+)
+from .policy import Policy as PolicyValues
+from .policy import defaults
+from .schedule import Slot
+from .storage import Database
+from .storage import queries as q
+
+LEVELS = ("执业医师", "执业助理医师")
+CATEGORIES = ("临床", "中医", "口腔", "公共卫生")
+TITLES = ("住院医师", "主治医师", "副主任医师", "主任医师")
+ROLES = ("primary", "additional")
+INSTITUTION_KINDS = (
+    "诊所",
+    "口腔诊所",
+    "中医诊所",
+    "综合门诊部",
+    "中医门诊部",
+    "一级综合医院",
+    "二级综合医院",
+    "三级综合医院",
+    "专科医院",
+    "社区卫生服务中心",
+    "社区医院",
+    "乡镇卫生院",
+)
+SCOPES = {
+    "临床": (
+        "内科",
+        "外科",
+        "妇产科",
+        "儿科",
+        "眼耳鼻咽喉科",
+        "皮肤病与性病",
+        "精神卫生",
+        "职业病",
+        "医学影像和放射治疗",
+        "医学检验、病理",
+        "全科医学",
+        "急救医学",
+        "康复医学",
+        "预防保健",
+        "特种医学与军事医学",
+        "计划生育技术服务",
+    ),
+    "口腔": ("口腔专业",),
+    "公共卫生": ("公共卫生类别专业",),
+    "中医": ("中医", "中西医结合", "蒙医", "藏医", "维医", "傣医"),
+}
+
+
+class ServiceError(Exception):
+    """Bad input or an impossible request: one sentence naming the field and the rule."""
+
+
+class RefusedError(ServiceError):
+    """The write would create rule errors; nothing was stored."""
+
+    def __init__(self, violations: Sequence[rules.Violation]) -> None:
+        self.violations = list(violations)
+        errors = [v for v in violations if v.severity == rules.ERROR]
+        super().__init__(
+            _("Refused: {code}: {message}").format(code=errors[0].code, message=errors[0].message)
+        )
+
+
+def clerk_name(explicit: str | None = None) -> str:
+    """``--clerk`` first, then ``MULTISITE_CLERK``, then the OS user."""
+    if explicit:
+        return explicit
+    env = os.environ.get("MULTISITE_CLERK")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name on this system
+        return "unknown"
+
+
+def initials(name: str) -> str:
+    """Pinyin initials of a Chinese name (张伟 → zw), for search."""
+    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+
+@dataclass
+class InstitutionInput:
+    code: str
+    name: str
+    kind: str
+    county_code: str
+    beds: int = 0
+    departments: Sequence[str] = ()
+    grassroots: bool = False
+    address: str = ""
+    dishonest: bool = False
+    makeup_follows: int | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PhysicianInput:
+    cert_no: str
+    name: str
+    level: str
+    category: str
+    scopes: Sequence[str]
+    title: str
+    region_code: str
+    main_institution: str  # credit code
+    registered_on: dt.date
+    status: str = "registered"
+    id_number: str | None = None
+    practising_since: dt.date | None = None
+    dishonest: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AgreementInput:
+    contract_no: str
+    physician: str  # certificate number
+    institution: str  # credit code
+    role: str
+    department: str
+    start: dt.date
+    end: dt.date
+    slots: Sequence[Slot]
+    weekly_hours: float = 0.0
+    consent: bool | None = None
+    liability: str = ""
+    pay: str = ""
+    insurance: str = ""
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    outcome: str  # created / updated / unchanged
+    key: str
+    warnings: list[rules.Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- snapshots for the audit -------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+SKIP_IN_AUDIT = {"id_digest", "updated_at", "warnings"}
+
+
+def snapshot(entity: Any) -> dict[str, Any]:
+    data = {
+        column.key: _plain(getattr(entity, column.key))
+        for column in entity.__table__.columns
+        if column.key not in SKIP_IN_AUDIT
+    }
+    if isinstance(entity, Agreement):
+        data["sessions"] = [str(q.slot_of(x)) for x in entity.sessions]
+    return data
+
+
+# --- the service -------------------------------------------------------------------------------
+
+
+class Registry:
+    """The registry of one regional health commission."""
+
+    def __init__(self, db: Database, clerk: str | None = None) -> None:
+        self.db = db
+        self.clerk = clerk_name(clerk)
+
+    # -- shared helpers --
+
+    def _audit(
+        self,
+        s: Any,
+        action: str,
+        entity: str,
+        key: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        *,
+        physician: str | None = None,
+        institution: str | None = None,
+    ) -> None:
+        s.add(
+            AuditEntry(
+                at=utcnow(),
+                clerk=self.clerk,
+                action=action,
+                entity=entity,
+                entity_key=key,
+                physician_cert=physician,
+                institution_code=institution,
+                before=before,
+                after=after,
+            )
+        )
+
+    def policy(self, region_code: str | None = None) -> PolicyValues:
+        """The policy in force: defaults with the newest stored version applied."""
+        with self.db.read() as s:
+            row = q.policy_rows(s, region_code)[-1:] if region_code else []
+            row = row or ([r] if (r := q.latest_policy(s)) else [])
+            if not row:
+                return defaults()
+            return dataclass_replace_version(defaults().with_values(row[0].values), row[0].version)
+
+    @cached_property
+    def _buffers(self) -> dict[tuple[int, int], int]:
+        with self.db.read() as s:
+            return q.travel_buffers(s)
+
+    def holiday_calendar(self) -> HolidayCalendar:
+        with self.db.read() as s:
+            loaded = [HolidayDay(d.day, d.kind, d.name) for d in q.holiday_days(s)]  # type: ignore[arg-type]
+        return HolidayCalendar(loaded)
+
+    def rule_context(self, policy: PolicyValues | None = None) -> rules.RuleContext:
+        policy = policy or self.policy()
+        buffers = self._buffers
+        calendar = self.holiday_calendar()
+
+        def buffer(a: Hashable, b: Hashable) -> int:
+            return buffers.get((a, b), policy.travel_buffer_minutes)  # type: ignore[arg-type]
+
+        return rules.RuleContext(policy, buffer, calendar.unknown_years_between)
+
+    # -- regions and policy --
+
+    def ensure_region(self, code: str, name: str, level: str) -> None:
+        if not ids.region_code_ok(code):
+            raise ServiceError(
+                _("Region code {code} is not a six-digit GB/T 2260 code.").format(code=code)
+            )
+        with self.db.write() as s:
+            if q.region(s, code) is None:
+                s.add(Region(code=code, name=name, level=level))
+                self._audit(s, "create", "region", code, None, {"name": name, "level": level})
+
+    def set_policy(self, region_code: str, values: dict[str, Any]) -> PolicyValues:
+        """Store a new policy version for a region (only the changed values are kept)."""
+        with self.db.write() as s:
+            if q.region(s, region_code) is None:
+                raise ServiceError(_("Unknown region {code}.").format(code=region_code))
+            rows = q.policy_rows(s, region_code)
+            merged = dict(rows[-1].values) if rows else {}
+            merged.update(values)
+            checked = defaults().with_values(merged)
+            version = (rows[-1].version if rows else 0) + 1
+            s.add(
+                Policy(
+                    region_code=region_code, version=version, values=merged, created_by=self.clerk
+                )
+            )
+            self._audit(
+                s, "update", "policy", region_code, rows[-1].values if rows else None, merged
+            )
+        return dataclass_replace_version(checked, version)
+
+    # -- institutions --
+
+    def file_institution(self, data: InstitutionInput) -> WriteResult:
+        code = ids.clean(data.code)
+        if not ids.credit_code_shape_ok(code):
+            raise ServiceError(
+                _("Institution code {code} is not an 18-character 统一社会信用代码.").format(
+                    code=data.code
+                )
+            )
+        notes = []
+        if not ids.credit_code_checksum_ok(code):
+            notes.append(
+                _(
+                    "Institution code {code} fails the GB 32100 check character (kept, please verify)."
+                ).format(code=code)
+            )
+        if data.kind not in INSTITUTION_KINDS:
+            raise ServiceError(
+                _("Institution kind {kind} is not one of {kinds}.").format(
+                    kind=data.kind, kinds="、".join(INSTITUTION_KINDS)
+                )
+            )
+        if not ids.region_code_ok(data.county_code):
+            raise ServiceError(
+                _("Region code {code} is not a six-digit GB/T 2260 code.").format(
+                    code=data.county_code
+                )
+            )
+        if data.beds < 0:
+            raise ServiceError(_("Beds must be a number ≥ 0."))
+        values = {
+            "name": data.name.strip(),
+            "kind": data.kind,
+            "county_code": data.county_code,
+            "beds": int(data.beds),
+            "departments": list(dict.fromkeys(data.departments)),
+            "grassroots": bool(data.grassroots),
+            "address": data.address.strip(),
+            "dishonest": bool(data.dishonest),
+            "makeup_follows": data.makeup_follows,
+        }
+        if not values["name"]:
+            raise ServiceError(_("The institution name is empty."))
+        with self.db.write() as s:
+            self._ensure_county(s, data.county_code)
+            existing = q.institution_by_code(s, code)
+            if existing is None:
+                inst = Institution(code=code, notes=dict(data.notes), **values)
+                s.add(inst)
+                s.flush()
+                self._audit(
+                    s, "create", "institution", code, None, snapshot(inst), institution=code
+                )
+                return WriteResult("created", code, notes=notes)
+            before = snapshot(existing)
+            changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+            if not changed:
+                return WriteResult("unchanged", code, notes=notes)
+            for k, v in changed.items():
+                setattr(existing, k, v)
+            existing.updated_at = utcnow()
+            s.flush()
+            self._audit(
+                s, "update", "institution", code, before, snapshot(existing), institution=code
+            )
+            return WriteResult("updated", code, notes=notes)
+
+    def _ensure_county(self, s: Any, county: str) -> None:
+        """Known counties are stored as regions; a new code is filed with its province."""
+        province = ids.province_of(county)
+        for code, level in ((province, "province"), (county, "county")):
+            if q.region(s, code) is None:
+                s.add(Region(code=code, name=code, level=level if code != province else "province"))
+                s.flush()
+                self._audit(s, "create", "region", code, None, {"level": level})
+
+    # -- physicians and registrations --
+
+    def register_physician(self, data: PhysicianInput) -> WriteResult:
+        cert = ids.clean(data.cert_no)
+        if not ids.cert_no_ok(cert):
+            raise ServiceError(
+                _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(
+                    cert=data.cert_no
+                )
+            )
+        self._check_physician_fields(data)
+        digest = None
+        if data.id_number:
+            number = ids.clean(data.id_number)
+            if not ids.id_number_ok(number):
+                raise ServiceError(_("The national ID number fails its GB 11643 check character."))
+            digest = ids.id_digest(number)
+        values = {
+            "name": data.name.strip(),
+            "initials": initials(data.name),
+            "level": data.level,
+            "category": data.category,
+            "scopes": list(dict.fromkeys(data.scopes)),
+            "title": data.title,
+            "dishonest": bool(data.dishonest),
+            "practising_since": data.practising_since,
+        }
+        with self.db.write() as s:
+            main = q.institution_by_code(s, ids.clean(data.main_institution))
+            if main is None:
+                raise ServiceError(
+                    _("Unknown main institution {code}: file the institution first.").format(
+                        code=data.main_institution
+                    )
+                )
+            if not ids.region_contains(data.region_code, main.county_code):
+                raise ServiceError(
+                    _("Main institution {name} ({county}) lies outside region {region}.").format(
+                        name=main.name, county=main.county_code, region=data.region_code
+                    )
+                )
+            self._ensure_region_code(s, data.region_code)
+            existing = q.physician_by_cert(s, cert, lock=True)
+            if existing is None:
+                phys = Physician(cert_no=cert, id_digest=digest, notes=dict(data.notes), **values)
+                s.add(phys)
+                s.flush()
+                reg = Registration(
+                    physician_id=phys.id,
+                    region_code=data.region_code,
+                    main_institution_id=main.id,
+                    registered_on=data.registered_on,
+                    status="registered",
+                )
+                s.add(reg)
+                s.flush()
+                s.add(
+                    RegistrationEvent(
+                        registration_id=reg.id, status="registered", on=data.registered_on
+                    )
+                )
+                after = snapshot(phys) | {"region": data.region_code, "main_institution": main.code}
+                self._audit(
+                    s,
+                    "create",
+                    "physician",
+                    cert,
+                    None,
+                    after,
+                    physician=cert,
+                    institution=main.code,
+                )
+                return WriteResult("created", cert)
+            before = snapshot(existing)
+            changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+            if digest and existing.id_digest != digest:
+                changed["id_digest"] = digest
+            reg_changed = self._change_main(s, existing, data.region_code, main, data.registered_on)
+            if not changed and not reg_changed:
+                return WriteResult("unchanged", cert)
+            for k, v in changed.items():
+                setattr(existing, k, v)
+            existing.updated_at = utcnow()
+            s.flush()
+            self._check_existing_agreements(s, existing)
+            self._audit(s, "update", "physician", cert, before, snapshot(existing), physician=cert)
+            return WriteResult("updated", cert)
+
+    def _ensure_region_code(self, s: Any, code: str) -> None:
+        if q.region(s, code) is None:
+            level = "province" if code.endswith("0000") else "county"
+            s.add(Region(code=code, name=code, level=level))
+            s.flush()
+            self._audit(s, "create", "region", code, None, {"level": level})
+
+    def _change_main(
+        self, s: Any, phys: Physician, region: str, main: Institution, on: dt.date
+    ) -> bool:
+        regs = q.registrations_of(s, phys.id)
+        reg = next((r for r in regs if r.region_code == region), None)
+        if reg is None:
+            if any(r.region_code[:2] == region[:2] for r in regs):
+                raise ServiceError(_("The physician is already registered in this province."))
+            if phys.level == "执业助理医师" and regs:
+                raise ServiceError(_("An 执业助理医师 may hold only one registration region."))
+            reg = Registration(
+                physician_id=phys.id,
+                region_code=region,
+                main_institution_id=main.id,
+                registered_on=on,
+                status="registered",
+            )
+            s.add(reg)
+            s.flush()
+            s.add(RegistrationEvent(registration_id=reg.id, status="registered", on=on))
+            return True
+        if reg.main_institution_id == main.id:
+            return False
+        reg.main_institution_id = main.id
+        s.add(RegistrationEvent(registration_id=reg.id, status="changed", on=on, reason=main.code))
+        return True
+
+    def _check_physician_fields(self, data: PhysicianInput) -> None:
+        if not data.name.strip():
+            raise ServiceError(_("The physician's name is empty."))
+        if data.level not in LEVELS:
+            raise ServiceError(
+                _("Level {value} is not 执业医师 or 执业助理医师.").format(value=data.level)
+            )
+        if data.category not in CATEGORIES:
+            raise ServiceError(
+                _("Category {value} is not one of {allowed}.").format(
+                    value=data.category, allowed="、".join(CATEGORIES)
+                )
+            )
+        allowed = SCOPES[data.category]
+        for scope in data.scopes:
+            if scope not in allowed:
+                raise ServiceError(
+                    _("Scope {scope} does not belong to category {category}.").format(
+                        scope=scope, category=data.category
+                    )
+                )
+        if not data.scopes:
+            raise ServiceError(_("A physician needs at least one scope (执业范围)."))
+        if data.title not in TITLES:
+            raise ServiceError(
+                _("Title {value} is not one of {allowed}.").format(
+                    value=data.title, allowed="、".join(TITLES)
+                )
+            )
+        if not ids.region_code_ok(data.region_code):
+            raise ServiceError(
+                _("Region code {code} is not a six-digit GB/T 2260 code.").format(
+                    code=data.region_code
+                )
+            )
+        province = data.region_code.endswith("0000")
+        if data.level == "执业医师" and not province:
+            raise ServiceError(
+                _("An 执业医师 registers for a province: use a code ending in 0000.")
+            )
+        if data.level == "执业助理医师" and data.region_code.endswith("00"):
+            raise ServiceError(_("An 执业助理医师 registers for a county: use a county code."))
+
+    def _check_existing_agreements(self, s: Any, phys: Physician) -> None:
+        """After changing a physician's facts, their agreements must still be free of errors."""
+        facts = q.physician_fact(s, phys)
+        errors = [
+            v for v in rules.evaluate(facts, self.rule_context()) if v.severity == rules.ERROR
+        ]
+        if errors:
+            raise RefusedError(errors)
+
+    def _registration(self, s: Any, cert: str) -> tuple[Physician, Registration]:
+        phys = q.physician_by_cert(s, ids.clean(cert), lock=True)
+        if phys is None:
+            raise ServiceError(_("Unknown physician {cert}.").format(cert=cert))
+        regs = q.registrations_of(s, phys.id)
+        if not regs:
+            raise ServiceError(_("Physician {cert} has no registration.").format(cert=cert))
+        return phys, regs[0]
+
+    def suspend_registration(
+        self, cert: str, start: dt.date, until: dt.date, reason: str
+    ) -> WriteResult:
+        """暂停: the registration allows no practice from ``start`` to ``until`` (inclusive)."""
+        if until < start:
+            raise ServiceError(
+                _("The suspension ends on {until}, before it starts on {start}.").format(
+                    until=until.isoformat(), start=start.isoformat()
+                )
+            )
+        if not reason.strip():
+            raise ServiceError(_("A suspension needs a reason."))
+        with self.db.write() as s:
+            phys, reg = self._registration(s, cert)
+            if reg.status == "cancelled":
+                raise ServiceError(_("The registration of {cert} is cancelled.").format(cert=cert))
+            before = {"status": reg.status}
+            s.add(
+                RegistrationEvent(
+                    registration_id=reg.id, status="suspended", on=start, until=until, reason=reason
+                )
+            )
+            reg.status = "suspended"
+            phys.status = "suspended"
+            self._audit(
+                s,
+                "suspend",
+                "registration",
+                phys.cert_no,
+                before,
+                {
+                    "status": "suspended",
+                    "from": start.isoformat(),
+                    "until": until.isoformat(),
+                    "reason": reason,
+                },
+                physician=phys.cert_no,
+            )
+            return WriteResult("updated", phys.cert_no)
+
+    def cancel_registration(self, cert: str, on: dt.date, reason: str) -> WriteResult:
+        """注销: the registration allows no practice from ``on`` for good."""
+        if not reason.strip():
+            raise ServiceError(_("A cancellation needs a reason."))
+        with self.db.write() as s:
+            phys, reg = self._registration(s, cert)
+            if reg.status == "cancelled":
+                raise ServiceError(_("The registration of {cert} is cancelled.").format(cert=cert))
+            before = {"status": reg.status}
+            s.add(
+                RegistrationEvent(registration_id=reg.id, status="cancelled", on=on, reason=reason)
+            )
+            reg.status = "cancelled"
+            phys.status = "cancelled"
+            self._audit(
+                s,
+                "cancel",
+                "registration",
+                phys.cert_no,
+                before,
+                {"status": "cancelled", "from": on.isoformat(), "reason": reason},
+                physician=phys.cert_no,
+            )
+            return WriteResult("updated", phys.cert_no)
+
+    # -- agreements --
+
+    def _agreement_fact(
+        self, s: Any, data: AgreementInput
+    ) -> tuple[Physician, Institution, AgreementFact]:
+        contract = data.contract_no.strip()
+        if not contract:
+            raise ServiceError(_("The contract number is empty."))
+        phys = q.physician_by_cert(s, ids.clean(data.physician), lock=True)
+        if phys is None:
+            raise ServiceError(_("Unknown physician {cert}.").format(cert=data.physician))
+        inst = q.institution_by_code(s, ids.clean(data.institution))
+        if inst is None:
+            raise ServiceError(_("Unknown institution {code}.").format(code=data.institution))
+        if data.role not in ROLES:
+            raise ServiceError(
+                _("Role {role} is not primary or additional.").format(role=data.role)
+            )
+        if data.start > data.end:
+            raise ServiceError(
+                _("The agreement starts on {start}, after it ends on {end} (PERIOD).").format(
+                    start=data.start.isoformat(), end=data.end.isoformat()
+                )
+            )
+        if data.weekly_hours < 0 or data.weekly_hours > 168:
+            raise ServiceError(_("Contracted weekly hours must lie between 0 and 168."))
+        fact = AgreementFact(
+            None,
+            contract,
+            q.institution_fact(inst),
+            data.role,
+            data.department.strip(),
+            data.start,
+            data.end,
+            float(data.weekly_hours),
+            data.consent,
+            tuple(data.slots),
+        )
+        return phys, inst, fact
+
+    def preview_agreement(self, data: AgreementInput) -> list[rules.Violation]:
+        """The violations filing ``data`` would create, without storing anything."""
+        with self.db.read() as s:
+            phys, _inst, fact = self._agreement_fact(s, data)
+            existing = q.agreement_by_contract(s, fact.contract_no)
+            if existing is not None and existing.physician_id != phys.id:
+                raise ServiceError(
+                    _("Contract {contract} belongs to another physician.").format(
+                        contract=fact.contract_no
+                    )
+                )
+            after = q.physician_fact(s, phys).with_agreement(fact)
+            return rules.touching(rules.evaluate(after, self.rule_context()), fact.contract_no)
+
+    def save_agreement(self, data: AgreementInput) -> WriteResult:
+        """File a new agreement or change a stored one (``contract_no`` is the key)."""
+        with self.db.write() as s:
+            phys, inst, fact = self._agreement_fact(s, data)
+            existing = q.agreement_by_contract(s, fact.contract_no)
+            if existing is not None and existing.physician_id != phys.id:
+                raise ServiceError(
+                    _("Contract {contract} belongs to another physician.").format(
+                        contract=fact.contract_no
+                    )
+                )
+            if existing is not None and existing.status == "terminated":
+                raise ServiceError(
+                    _("Contract {contract} is terminated and cannot be changed.").format(
+                        contract=fact.contract_no
+                    )
+                )
+            before_facts = q.physician_fact(s, phys)
+            after = before_facts.with_agreement(fact)
+            found = rules.touching(rules.evaluate(after, self.rule_context()), fact.contract_no)
+            errors = [v for v in found if v.severity == rules.ERROR]
+            if errors:
+                raise RefusedError(errors)
+            warnings = [v for v in found if v.severity == rules.WARNING]
+            values = {
+                "institution_id": inst.id,
+                "role": fact.role,
+                "department": fact.department,
+                "start": fact.start,
+                "end": fact.end,
+                "weekly_hours": fact.weekly_hours,
+                "consent": fact.consent,
+                "liability": data.liability,
+                "pay": data.pay,
+                "insurance": data.insurance,
+            }
+            stored_warnings = [v.as_json() for v in warnings]
+            if existing is None:
+                agreement = Agreement(
+                    contract_no=fact.contract_no,
+                    physician_id=phys.id,
+                    status="active",
+                    warnings=stored_warnings,
+                    notes=dict(data.notes),
+                    **values,
+                )
+                agreement.sessions = self._sessions(phys.id, inst.id, fact, revision=0)
+                s.add(agreement)
+                s.flush()
+                self._file_for(s, phys, inst, fact)
+                self._audit(
+                    s,
+                    "create",
+                    "agreement",
+                    fact.contract_no,
+                    None,
+                    snapshot(agreement),
+                    physician=phys.cert_no,
+                    institution=inst.code,
+                )
+                return WriteResult("created", fact.contract_no, warnings)
+            before = snapshot(existing)
+            slots_now = tuple(q.slot_of(x) for x in existing.sessions)
+            changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
+            if not changed and slots_now == fact.slots:
+                return WriteResult("unchanged", fact.contract_no, warnings)
+            for k, v in changed.items():
+                setattr(existing, k, v)
+            existing.revision += 1
+            existing.warnings = stored_warnings
+            existing.updated_at = utcnow()
+            existing.sessions = self._sessions(phys.id, inst.id, fact, revision=existing.revision)
+            s.flush()
+            self._file_for(s, phys, inst, fact)
+            self._audit(
+                s,
+                "update",
+                "agreement",
+                fact.contract_no,
+                before,
+                snapshot(existing),
+                physician=phys.cert_no,
+                institution=inst.code,
+            )
+            return WriteResult("updated", fact.contract_no, warnings)
+
+    @staticmethod
+    def _sessions(
+        physician_id: int, institution_id: int, fact: AgreementFact, revision: int
+    ) -> list[WorkSession]:
+        return [
+            WorkSession(
+                physician_id=physician_id,
+                institution_id=institution_id,
+                weekday=slot.weekday,
+                start_minute=slot.start,
+                end_minute=slot.end,
+                start_date=fact.start,
+                end_date=fact.end,
+                revision=revision,
+            )
+            for slot in fact.slots
+        ]
+
+    def _file_for(self, s: Any, phys: Physician, inst: Institution, fact: AgreementFact) -> None:
+        """备案: an additional institution is filed under the registration for the period."""
+        if fact.role != "additional":
+            return
+        regs = q.registrations_of(s, phys.id)
+        reg = next((r for r in regs if ids.region_contains(r.region_code, inst.county_code)), None)
+        if reg is None:
+            return
+        for filing in reg.filings:
+            if filing.institution_id == inst.id:
+                if filing.valid_from > fact.start or filing.valid_to < fact.end:
+                    filing.valid_from = min(filing.valid_from, fact.start)
+                    filing.valid_to = max(filing.valid_to, fact.end)
+                return
+        s.add(
+            Filing(
+                registration_id=reg.id,
+                institution_id=inst.id,
+                scope=fact.department,
+                valid_from=fact.start,
+                valid_to=fact.end,
+            )
+        )
+
+    def terminate_agreement(self, contract_no: str, on: dt.date, reason: str) -> WriteResult:
+        """End an agreement on ``on`` (its last day); its series ends there in every export."""
+        with self.db.write() as s:
+            agreement = q.agreement_by_contract(s, contract_no.strip())
+            if agreement is None:
+                raise ServiceError(_("Unknown contract {contract}.").format(contract=contract_no))
+            if agreement.status == "terminated":
+                raise ServiceError(
+                    _("Contract {contract} is already terminated.").format(contract=contract_no)
+                )
+            if on < agreement.start - dt.timedelta(days=1):
+                raise ServiceError(
+                    _("Termination date {on} is before the agreement starts on {start}.").format(
+                        on=on.isoformat(), start=agreement.start.isoformat()
+                    )
+                )
+            q.lock_physician(s, agreement.physician_id)
+            before = snapshot(agreement)
+            agreement.status = "terminated"
+            agreement.terminated_on = min(on, agreement.end)
+            agreement.notes = {**(agreement.notes or {}), "termination_reason": reason}
+            agreement.revision += 1
+            agreement.updated_at = utcnow()
+            for x in agreement.sessions:
+                x.end_date = agreement.effective_end
+                x.revision = agreement.revision
+            s.flush()
+            self._audit(
+                s,
+                "terminate",
+                "agreement",
+                agreement.contract_no,
+                before,
+                snapshot(agreement),
+                physician=agreement.physician.cert_no,
+                institution=agreement.institution.code,
+            )
+            return WriteResult("updated", agreement.contract_no)
+
+    # -- reads --
+
+    def physician_facts(self, cert: str) -> PhysicianFact:
+        with self.db.read() as s:
+            phys = q.physician_by_cert(s, ids.clean(cert))
+            if phys is None:
+                raise ServiceError(_("Unknown physician {cert}.").format(cert=cert))
+            return q.physician_fact(s, phys)
+
+    def check(
+        self, physician: str | None = None, institution: str | None = None
+    ) -> list[rules.Violation]:
+        """Sweep the region (or one physician / one institution's physicians) for violations."""
+        ctx = self.rule_context()
+        with self.db.read() as s:
+            selected: Iterable[int] | None = None
+            if physician:
+                phys = q.physician_by_cert(s, ids.clean(physician))
+                if phys is None:
+                    raise ServiceError(_("Unknown physician {cert}.").format(cert=physician))
+                selected = [phys.id]
+            elif institution:
+                inst = q.institution_by_code(s, ids.clean(institution))
+                if inst is None:
+                    raise ServiceError(_("Unknown institution {code}.").format(code=institution))
+                selected = q.physician_ids_at(s, inst.id)
+            found: list[rules.Violation] = []
+            for facts in q.all_physician_facts(s, selected):
+                found.extend(rules.evaluate(facts, ctx))
+            if institution:
+                code = ids.clean(institution)
+                found = [v for v in found if code in v.institutions or not v.institutions]
+            return found
+
+    def summary(self) -> dict[str, int]:
+        with self.db.read() as s:
+            return q.counts(s)
+
+    def audit_log(self, **filters: Any) -> list[AuditEntry]:
+        with self.db.read() as s:
+            return q.audit_entries(s, **filters)
+
+
+def dataclass_replace_version(policy: PolicyValues, version: int) -> PolicyValues:
+    from dataclasses import replace
+
+    return replace(policy, version=version)

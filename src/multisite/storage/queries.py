@@ -1,0 +1,402 @@
+"""Every SELECT the service layer needs, and the conversion of rows into plain facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..facts import (
+    AgreementFact,
+    FilingFact,
+    Inactivity,
+    InstitutionFact,
+    PhysicianFact,
+    RegistrationFact,
+)
+from ..models import (
+    Agreement,
+    AuditEntry,
+    Filing,
+    HolidayDay,
+    Institution,
+    Physician,
+    Policy,
+    Region,
+    Registration,
+    RegistrationEvent,
+    TravelBuffer,
+    WorkSession,
+)
+from ..schedule import Slot
+
+
+def physician_by_cert(s: Session, cert: str, *, lock: bool = False) -> Physician | None:
+    query = select(Physician).where(Physician.cert_no == cert)
+    if lock and s.bind is not None and s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return s.scalars(query).one_or_none()
+
+
+def lock_physician(s: Session, physician_id: int) -> None:
+    """Serialise writers of one physician (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(Physician.id).where(Physician.id == physician_id).with_for_update())
+
+
+def institution_by_code(s: Session, code: str) -> Institution | None:
+    return s.scalars(select(Institution).where(Institution.code == code)).one_or_none()
+
+
+def institutions_by_id(s: Session, ids: Iterable[int]) -> dict[int, Institution]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = s.scalars(select(Institution).where(Institution.id.in_(wanted)))
+    return {i.id: i for i in rows}
+
+
+def agreement_by_contract(s: Session, contract_no: str) -> Agreement | None:
+    query = (
+        select(Agreement)
+        .where(Agreement.contract_no == contract_no)
+        .options(selectinload(Agreement.sessions), selectinload(Agreement.institution))
+    )
+    return s.scalars(query).one_or_none()
+
+
+def region(s: Session, code: str) -> Region | None:
+    return s.get(Region, code)
+
+
+def registrations_of(s: Session, physician_id: int) -> list[Registration]:
+    query = (
+        select(Registration)
+        .where(Registration.physician_id == physician_id)
+        .options(selectinload(Registration.events), selectinload(Registration.filings))
+        .order_by(Registration.id)
+    )
+    return list(s.scalars(query))
+
+
+def agreements_of(s: Session, physician_id: int) -> list[Agreement]:
+    query = (
+        select(Agreement)
+        .where(Agreement.physician_id == physician_id)
+        .options(selectinload(Agreement.sessions), selectinload(Agreement.institution))
+        .order_by(Agreement.start, Agreement.id)
+    )
+    return list(s.scalars(query))
+
+
+def agreements_at(s: Session, institution_id: int) -> list[Agreement]:
+    query = (
+        select(Agreement)
+        .where(Agreement.institution_id == institution_id)
+        .options(selectinload(Agreement.sessions), selectinload(Agreement.physician))
+        .order_by(Agreement.start, Agreement.id)
+    )
+    return list(s.scalars(query))
+
+
+def main_registrations_at(s: Session, institution_id: int) -> list[Registration]:
+    query = select(Registration).where(Registration.main_institution_id == institution_id)
+    return list(s.scalars(query))
+
+
+# --- facts -------------------------------------------------------------------------------------
+
+
+def institution_fact(i: Institution) -> InstitutionFact:
+    return InstitutionFact(
+        i.id,
+        i.code,
+        i.name,
+        i.kind,
+        i.county_code,
+        frozenset(i.departments or ()),
+        bool(i.grassroots),
+        bool(i.dishonest),
+        i.beds or 0,
+    )
+
+
+def slot_of(session: WorkSession) -> Slot:
+    return Slot(session.weekday, session.start_minute, session.end_minute)
+
+
+def agreement_fact(a: Agreement) -> AgreementFact:
+    return AgreementFact(
+        a.id,
+        a.contract_no,
+        institution_fact(a.institution),
+        a.role,
+        a.department,
+        a.start,
+        a.effective_end,
+        a.weekly_hours or 0.0,
+        a.consent,
+        tuple(slot_of(x) for x in a.sessions),
+        a.status,
+    )
+
+
+def registration_fact(r: Registration) -> RegistrationFact:
+    inactive = tuple(
+        Inactivity(e.status, e.on, e.until)
+        for e in r.events
+        if e.status in ("suspended", "cancelled")
+    )
+    return RegistrationFact(r.region_code, r.main_institution_id, r.registered_on, inactive)
+
+
+def physician_fact(s: Session, p: Physician) -> PhysicianFact:
+    registrations = registrations_of(s, p.id)
+    filings = tuple(
+        FilingFact(f.institution_id, f.scope, f.valid_from, f.valid_to)
+        for r in registrations
+        for f in r.filings
+    )
+    return PhysicianFact(
+        p.id,
+        p.cert_no,
+        p.name,
+        p.level,
+        p.category,
+        frozenset(p.scopes or ()),
+        p.title,
+        bool(p.dishonest),
+        p.practising_since,
+        p.failed_assessment_on,
+        tuple(registration_fact(r) for r in registrations),
+        filings,
+        tuple(agreement_fact(a) for a in agreements_of(s, p.id)),
+    )
+
+
+def all_physician_facts(
+    s: Session, physician_ids: Iterable[int] | None = None, batch: int = 5000
+) -> Iterator[PhysicianFact]:
+    """Facts of many physicians, read in batches with a few SELECTs each (region sweep)."""
+    id_query = select(Physician.id).order_by(Physician.id)
+    ids = list(physician_ids) if physician_ids is not None else list(s.scalars(id_query))
+    institutions = {i.id: institution_fact(i) for i in s.scalars(select(Institution))}
+    for offset in range(0, len(ids), batch):
+        chunk = ids[offset : offset + batch]
+        yield from _facts_for(s, chunk, institutions)
+
+
+def _facts_for(
+    s: Session, ids: list[int], institutions: dict[int, InstitutionFact]
+) -> Iterator[PhysicianFact]:
+    people = s.execute(
+        select(
+            Physician.id,
+            Physician.cert_no,
+            Physician.name,
+            Physician.level,
+            Physician.category,
+            Physician.scopes,
+            Physician.title,
+            Physician.dishonest,
+            Physician.practising_since,
+            Physician.failed_assessment_on,
+        ).where(Physician.id.in_(ids))
+    ).all()
+    regs: dict[int, list[Any]] = defaultdict(list)
+    reg_rows = s.execute(
+        select(
+            Registration.id,
+            Registration.physician_id,
+            Registration.region_code,
+            Registration.main_institution_id,
+            Registration.registered_on,
+        ).where(Registration.physician_id.in_(ids))
+    ).all()
+    reg_ids = [r[0] for r in reg_rows]
+    events: dict[int, list[Inactivity]] = defaultdict(list)
+    filings: dict[int, list[FilingFact]] = defaultdict(list)
+    if reg_ids:
+        for reg_id, status, on, until in s.execute(
+            select(
+                RegistrationEvent.registration_id,
+                RegistrationEvent.status,
+                RegistrationEvent.on,
+                RegistrationEvent.until,
+            ).where(
+                RegistrationEvent.registration_id.in_(reg_ids),
+                RegistrationEvent.status.in_(("suspended", "cancelled")),
+            )
+        ):
+            events[reg_id].append(Inactivity(status, on, until))
+        owner = {r[0]: r[1] for r in reg_rows}
+        for reg_id, inst, scope_, start, end in s.execute(
+            select(
+                Filing.registration_id,
+                Filing.institution_id,
+                Filing.scope,
+                Filing.valid_from,
+                Filing.valid_to,
+            ).where(Filing.registration_id.in_(reg_ids))
+        ):
+            filings[owner[reg_id]].append(FilingFact(inst, scope_, start, end))
+    for reg_id, pid, region_code, main_id, registered_on in reg_rows:
+        regs[pid].append(
+            RegistrationFact(region_code, main_id, registered_on, tuple(events.get(reg_id, ())))
+        )
+    slots: dict[int, list[Slot]] = defaultdict(list)
+    agreements_rows = s.execute(
+        select(
+            Agreement.id,
+            Agreement.physician_id,
+            Agreement.contract_no,
+            Agreement.institution_id,
+            Agreement.role,
+            Agreement.department,
+            Agreement.start,
+            Agreement.end,
+            Agreement.terminated_on,
+            Agreement.weekly_hours,
+            Agreement.consent,
+            Agreement.status,
+        ).where(Agreement.physician_id.in_(ids))
+    ).all()
+    for agreement_id, weekday, start_minute, end_minute in s.execute(
+        select(
+            WorkSession.agreement_id,
+            WorkSession.weekday,
+            WorkSession.start_minute,
+            WorkSession.end_minute,
+        )
+        .where(WorkSession.physician_id.in_(ids))
+        .order_by(WorkSession.id)
+    ):
+        slots[agreement_id].append(Slot(weekday, start_minute, end_minute))
+    agreements: dict[int, list[AgreementFact]] = defaultdict(list)
+    for row in agreements_rows:
+        aid, pid, no, inst, role, dept, start, end, terminated, hours, consent_, status = row
+        effective = terminated if terminated is not None and terminated < end else end
+        agreements[pid].append(
+            AgreementFact(
+                aid,
+                no,
+                institutions[inst],
+                role,
+                dept,
+                start,
+                effective,
+                hours or 0.0,
+                consent_,
+                tuple(slots.get(aid, ())),
+                status,
+            )
+        )
+    for person in people:
+        r: tuple[Any, ...] = tuple(person)
+        pid = r[0]
+        yield PhysicianFact(
+            pid,
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            frozenset(r[5] or ()),
+            r[6],
+            bool(r[7]),
+            r[8],
+            r[9],
+            tuple(regs.get(pid, ())),
+            tuple(filings.get(pid, ())),
+            tuple(agreements.get(pid, ())),
+        )
+
+
+def physician_ids_at(s: Session, institution_id: int) -> list[int]:
+    query = select(Agreement.physician_id).where(Agreement.institution_id == institution_id)
+    mains = select(Registration.physician_id).where(
+        Registration.main_institution_id == institution_id
+    )
+    return sorted(set(s.scalars(query)) | set(s.scalars(mains)))
+
+
+# --- policy, buffers, holidays ---------------------------------------------------------------
+
+
+def policy_rows(s: Session, region_code: str) -> list[Policy]:
+    query = select(Policy).where(Policy.region_code == region_code).order_by(Policy.version)
+    return list(s.scalars(query))
+
+
+def latest_policy(s: Session) -> Policy | None:
+    return s.scalars(select(Policy).order_by(Policy.version.desc()).limit(1)).first()
+
+
+def travel_buffers(s: Session) -> dict[tuple[int, int], int]:
+    rows = s.execute(
+        select(TravelBuffer.institution_a, TravelBuffer.institution_b, TravelBuffer.minutes)
+    )
+    out: dict[tuple[int, int], int] = {}
+    for a, b, minutes in rows:
+        out[(a, b)] = out[(b, a)] = minutes
+    return out
+
+
+def holiday_days(s: Session) -> list[HolidayDay]:
+    return list(s.scalars(select(HolidayDay).order_by(HolidayDay.day)))
+
+
+def regions(s: Session) -> list[Region]:
+    return list(s.scalars(select(Region).order_by(Region.code)))
+
+
+def counts(s: Session) -> dict[str, int]:
+    def count(model: Any) -> int:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+    multi = s.scalar(
+        select(func.count()).select_from(
+            select(Agreement.physician_id)
+            .where(Agreement.role == "additional")
+            .group_by(Agreement.physician_id)
+            .subquery()
+        )
+    )
+    return {
+        "regions": count(Region),
+        "institutions": count(Institution),
+        "physicians": count(Physician),
+        "multi_site_physicians": int(multi or 0),
+        "agreements": count(Agreement),
+        "sessions": count(WorkSession),
+        "audit_entries": count(AuditEntry),
+    }
+
+
+def audit_entries(
+    s: Session,
+    *,
+    clerk: str | None = None,
+    physician: str | None = None,
+    institution: str | None = None,
+    limit: int = 200,
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if clerk:
+        query = query.where(AuditEntry.clerk == clerk)
+    if physician:
+        query = query.where(AuditEntry.physician_cert == physician)
+    if institution:
+        query = query.where(AuditEntry.institution_code == institution)
+    return list(s.scalars(query))
+
+
+def first_sample(s: Session, model: Any, column: Any) -> Any:
+    return s.scalar(select(column).order_by(model.id).limit(1))
+
+
+def today() -> dt.date:
+    return dt.date.today()
