@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
+import pkgutil
 import json
 import os
 import sys
@@ -129,7 +131,17 @@ def build_parser() -> Parser:
 
     summary = sub.add_parser("summary", help=_("counts of the registry"))
     summary.add_argument("--json", action="store_true")
+    for module in command_modules():
+        module.register(sub)
     return parser
+
+
+def command_modules() -> list[Any]:
+    """The modules of ``multisite.commands``, each adding its own subcommands."""
+    from . import commands
+
+    names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+    return [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,2 @@
+"""Command-line commands by area. Each module defines ``register(sub)`` that adds its
+subparsers, and handlers decorated with :func:`multisite.cli.command`."""
