@@ -1,0 +1,288 @@
+"""Bulk reads and writes of a batch import (批量导入): a few SELECTs, then executemany.
+
+The import checks every row in memory (``multisite.importing.load``); this module only
+fetches what the checks need for all affected keys at once and writes the accepted rows of
+one transaction with Core ``executemany`` (agreements, sessions, filings, audit rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..facts import InstitutionFact
+from ..models import (
+    Agreement,
+    AuditEntry,
+    Filing,
+    Institution,
+    Physician,
+    Region,
+    Registration,
+    WorkSession,
+    utcnow,
+)
+from . import queries as q
+
+CHUNK = 5000
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+def institution_facts(s: Session) -> dict[str, InstitutionFact]:
+    """Every institution as a fact, by credit code (one SELECT of plain columns)."""
+    rows = s.execute(
+        select(
+            Institution.id,
+            Institution.code,
+            Institution.name,
+            Institution.kind,
+            Institution.county_code,
+            Institution.departments,
+            Institution.grassroots,
+            Institution.dishonest,
+            Institution.beds,
+        )
+    )
+    return {
+        code: InstitutionFact(
+            iid,
+            code,
+            name,
+            kind,
+            county,
+            frozenset(depts or ()),
+            bool(grassroots),
+            bool(dishonest),
+            beds or 0,
+        )
+        for iid, code, name, kind, county, depts, grassroots, dishonest, beds in rows
+    }
+
+
+def physician_ids(s: Session, certs: Iterable[str], *, lock: bool = False) -> dict[str, int]:
+    """Certificate number → physician id; on PostgreSQL the rows are locked (FOR UPDATE)."""
+    wanted = sorted(set(certs))
+    found: dict[str, int] = {}
+    postgres = s.get_bind().dialect.name == "postgresql"
+    for chunk in _chunks(wanted):
+        query = select(Physician.cert_no, Physician.id).where(Physician.cert_no.in_(chunk))
+        if lock and postgres:
+            query = query.order_by(Physician.id).with_for_update()
+        found.update({cert: pid for cert, pid in s.execute(query)})
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAgreement:
+    id: int
+    physician_id: int
+    institution_id: int
+    role: str
+    department: str
+    start: dt.date
+    end: dt.date
+    weekly_hours: float
+    consent: bool | None
+    status: str
+    revision: int
+
+
+def agreements_by_contract(s: Session, contracts: Iterable[str]) -> dict[str, StoredAgreement]:
+    wanted = sorted(set(contracts))
+    found: dict[str, StoredAgreement] = {}
+    for chunk in _chunks(wanted):
+        rows = s.execute(
+            select(
+                Agreement.contract_no,
+                Agreement.id,
+                Agreement.physician_id,
+                Agreement.institution_id,
+                Agreement.role,
+                Agreement.department,
+                Agreement.start,
+                Agreement.end,
+                Agreement.weekly_hours,
+                Agreement.consent,
+                Agreement.status,
+                Agreement.revision,
+            ).where(Agreement.contract_no.in_(chunk))
+        )
+        for no, *rest in rows:
+            found[no] = StoredAgreement(*rest)
+    return found
+
+
+def physician_facts(s: Session, ids: Sequence[int]) -> Iterator[Any]:
+    """The rule facts of these physicians, read in batches (see ``queries``)."""
+    return q.all_physician_facts(s, ids)
+
+
+@dataclass(slots=True)
+class StoredFiling:
+    id: int | None
+    registration_id: int
+    institution_id: int
+    valid_from: dt.date
+    valid_to: dt.date
+    scope: str = ""
+
+
+def registrations_and_filings(
+    s: Session, ids: Sequence[int]
+) -> tuple[dict[int, list[tuple[int, str]]], dict[tuple[int, int], StoredFiling]]:
+    """physician id → [(registration id, region code)], (registration, institution) → filing."""
+    regs: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    filings: dict[tuple[int, int], StoredFiling] = {}
+    for chunk in _chunks(list(ids)):
+        reg_rows = s.execute(
+            select(Registration.id, Registration.physician_id, Registration.region_code)
+            .where(Registration.physician_id.in_(chunk))
+            .order_by(Registration.id)
+        ).all()
+        for rid, pid, region in reg_rows:
+            regs[pid].append((rid, region))
+        reg_ids = [r[0] for r in reg_rows]
+        for reg_chunk in _chunks(reg_ids):
+            for fid, rid, iid, start, end in s.execute(
+                select(
+                    Filing.id,
+                    Filing.registration_id,
+                    Filing.institution_id,
+                    Filing.valid_from,
+                    Filing.valid_to,
+                )
+                .where(Filing.registration_id.in_(reg_chunk))
+                .order_by(Filing.id)
+            ):
+                filings.setdefault((rid, iid), StoredFiling(fid, rid, iid, start, end))
+    return regs, filings
+
+
+def existing_keys(s: Session, model: Any, column: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """key → ORM object for the given keys (institutions by code, physicians by cert)."""
+    wanted = sorted(set(keys))
+    found: dict[str, Any] = {}
+    for chunk in _chunks(wanted):
+        for obj in s.scalars(select(model).where(column.in_(chunk))):
+            found[getattr(obj, column.key)] = obj
+    return found
+
+
+def region_codes(s: Session) -> set[str]:
+    return set(s.scalars(select(Region.code)))
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+def insert_agreements(s: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert agreement rows (executemany, RETURNING in parameter order); contract → id."""
+    ids: dict[str, int] = {}
+    if not rows:
+        return ids
+    statement = insert(Agreement.__table__).returning(  # type: ignore[arg-type]
+        Agreement.__table__.c.id,
+        Agreement.__table__.c.contract_no,
+        sort_by_parameter_order=True,
+    )
+    connection = s.connection()
+    for chunk in _chunks(rows, 20_000):
+        for aid, no in connection.execute(statement, list(chunk)):
+            ids[no] = aid
+    return ids
+
+
+def insert_many(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    statement = insert(model.__table__)
+    connection = s.connection()
+    for chunk in _chunks(rows, 20_000):
+        connection.execute(statement, list(chunk))
+
+
+def replace_agreement(
+    s: Session, agreement_id: int, values: dict[str, Any], sessions: Sequence[dict[str, Any]]
+) -> None:
+    """Change one stored agreement and replace its sessions."""
+    connection = s.connection()
+    connection.execute(
+        update(Agreement.__table__)  # type: ignore[arg-type]
+        .where(Agreement.__table__.c.id == agreement_id)
+        .values(**values)
+    )
+    connection.execute(
+        delete(WorkSession.__table__).where(  # type: ignore[arg-type]
+            WorkSession.__table__.c.agreement_id == agreement_id
+        )
+    )
+    insert_many(s, WorkSession, sessions)
+
+
+def widen_filing(s: Session, filing_id: int, valid_from: dt.date, valid_to: dt.date) -> None:
+    s.connection().execute(
+        update(Filing.__table__)  # type: ignore[arg-type]
+        .where(Filing.__table__.c.id == filing_id)
+        .values(valid_from=valid_from, valid_to=valid_to)
+    )
+
+
+def agreement_snapshot(s: Session, agreement_id: int) -> dict[str, Any]:
+    """The audit snapshot of one stored agreement (as the service writes it)."""
+    from ..service import snapshot
+
+    agreement = s.get(Agreement, agreement_id)
+    assert agreement is not None
+    data = snapshot(agreement)
+    s.expunge(agreement)
+    return data
+
+
+def audit_row(
+    clerk: str,
+    action: str,
+    entity: str,
+    key: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    *,
+    physician: str | None = None,
+    institution: str | None = None,
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "at": at or utcnow(),
+        "clerk": clerk,
+        "action": action,
+        "entity": entity,
+        "entity_key": key,
+        "physician_cert": physician,
+        "institution_code": institution,
+        "before": before,
+        "after": after,
+    }
+
+
+def insert_audit(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+    insert_many(s, AuditEntry, rows)
+
+
+def add(s: Session, obj: Any) -> None:
+    s.add(obj)
+
+
+def flush(s: Session) -> None:
+    s.flush()
