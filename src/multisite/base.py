@@ -1,0 +1,486 @@
+"""The validation base (医师基数): counting physicians toward each institution's licence check.
+
+"多机构执业医师可以按实际执业情况纳入所执业医疗机构校验的医师基数" (2019). For a date ``on``
+every institution gets its *required* minimum (the staffing table: the kind's minimum, or
+``per_bed × beds`` where that is larger), its *counted* base under the region's policy, and
+the next validation date (医疗机构校验). Counting modes (DOMAIN.md, ``policy.counting``):
+
+* ``fte``: weekly minutes scheduled at the institution by the agreements in force on ``on``
+  (the weekly pattern, not occurrences) ÷ ``standard_week_hours``, capped at 1.0 per
+  physician per institution;
+* ``headcount``: 1 where at least ``min_weekly_hours`` are scheduled;
+* ``primary_only``: 1 at the main institution (an agreement in force with role primary).
+
+A physician whose registration is suspended or cancelled on ``on`` counts nothing; an
+agreement not in force on ``on`` (not started, ended, terminated) counts nothing.
+
+Next validation: yearly below 100 beds, every 3 years from 100 beds (医疗机构管理条例 art. 22),
+on the anniversaries of ``licensed_on`` (the first one on or after ``on``). When the licence
+date is unknown the validation is taken to fall on 31 December of ``on``'s year.
+
+At risk: losses already on record that take effect before the next validation and leave the
+institution below its minimum on that day: agreements ending before it (their last day is
+``ends_on``), and suspensions or cancellations recorded for the future that still hold on
+the validation day (``ends_on`` = the last day the physician counts). Each risk carries the
+counted base after it and every earlier loss.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from . import identifiers as ids
+from .i18n import _
+from .policy import Policy
+from .service import Registry, ServiceError
+from .storage import base as store
+
+THREE_YEARLY_BEDS = 100
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """One physician practising at the institution on the date, with the share counted."""
+
+    physician: str  # certificate number
+    name: str
+    role: str  # primary / additional
+    hours: float  # weekly hours scheduled at this institution
+    share: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "physician": self.physician,
+            "name": self.name,
+            "role": self.role,
+            "hours": self.hours,
+            "share": self.share,
+        }
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A loss on record before the next validation that leaves the institution short."""
+
+    reason: str  # agreement_ends / registration_lapses
+    contract_no: str | None
+    physician: str
+    ends_on: dt.date  # the last day the contribution counts
+    counted_after: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "contract_no": self.contract_no,
+            "physician": self.physician,
+            "ends_on": self.ends_on.isoformat(),
+            "counted_after": self.counted_after,
+        }
+
+
+@dataclass(frozen=True)
+class InstitutionBase:
+    """医师基数 of one institution on one date."""
+
+    institution: str  # code
+    name: str
+    kind: str
+    beds: int
+    required: float
+    title_minimum: dict[str, int]
+    counted: float
+    shortfall: float
+    status: str  # meets / short
+    next_validation: dt.date
+    contributors: list[Contributor] = field(default_factory=list)
+    at_risk: list[Risk] = field(default_factory=list)
+    confirmed: bool = True  # whether the required minimum rests on confirmed values only
+    counting: str = "fte"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "institution": self.institution,
+            "name": self.name,
+            "kind": self.kind,
+            "beds": self.beds,
+            "required": self.required,
+            "required_confirmed": self.confirmed,
+            "title_minimum": dict(self.title_minimum),
+            "counting": self.counting,
+            "counted": self.counted,
+            "shortfall": self.shortfall,
+            "status": self.status,
+            "next_validation": self.next_validation.isoformat(),
+            "contributors": [c.as_json() for c in self.contributors],
+            "at_risk": [r.as_json() for r in self.at_risk],
+        }
+
+
+# --- the staffing table -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """The minimum of one institution kind: ``max(min_physicians, per_bed × beds)``."""
+
+    min_physicians: float
+    per_bed: float
+    title_minimum: dict[str, int]
+    confirmed: bool
+    source: str
+
+    def required(self, beds: int) -> float:
+        return round(max(self.min_physicians, self.per_bed * max(beds, 0)), 2)
+
+
+class StaffingError(ValueError):
+    """A staffing value that cannot be used; the message names the kind and the field."""
+
+
+@cache
+def staffing_defaults() -> dict[str, Staffing]:
+    """The shipped table (``data/staffing_defaults.json``), checked on load."""
+    text = resources.files("multisite").joinpath("data/staffing_defaults.json").read_text("utf-8")
+    out: dict[str, Staffing] = {}
+    for kind, entry in json.loads(text).items():
+        if kind.startswith("_"):
+            continue
+        values = {}
+        for key in ("min_physicians", "per_bed", "title_minimum"):
+            if key not in entry or "value" not in entry[key]:
+                raise StaffingError(f"staffing default {kind}.{key} is missing")
+            values[key] = entry[key]["value"]
+        out[kind] = _staffing(
+            kind,
+            values["min_physicians"],
+            values["per_bed"],
+            values["title_minimum"],
+            all(bool(entry[k].get("confirmed")) for k in values),
+            "; ".join(f"{k}: {entry[k].get('source', '')}" for k in values),
+        )
+    return out
+
+
+def _staffing(
+    kind: str, minimum: Any, per_bed: Any, titles: Any, confirmed: bool, source: str
+) -> Staffing:
+    for name, value in (("min_physicians", minimum), ("per_bed", per_bed)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise StaffingError(f"staffing {kind}.{name} must be a number ≥ 0, got {value!r}")
+    if not isinstance(titles, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in titles.items()
+    ):
+        raise StaffingError(f"staffing {kind}.title_minimum must map titles to counts")
+    return Staffing(float(minimum), float(per_bed), dict(titles), confirmed, source)
+
+
+def staffing_table(rows: Iterable[Any]) -> dict[tuple[str, str], Staffing]:
+    """The region's stored rows by (region code, kind)."""
+    return {
+        (r.region_code, r.kind): _staffing(
+            r.kind,
+            r.min_physicians,
+            r.per_bed,
+            r.title_minimum or {},
+            bool(r.confirmed),
+            r.source or "",
+        )
+        for r in rows
+    }
+
+
+def staffing_for(
+    kind: str, county: str, stored: dict[tuple[str, str], Staffing]
+) -> Staffing | None:
+    """The most specific row for the institution's county (county, city, province), else
+    the shipped default; None for a kind neither knows."""
+    for region in (county, county[:4] + "00", county[:2] + "0000"):
+        row = stored.get((region, kind))
+        if row is not None:
+            return row
+    return staffing_defaults().get(kind)
+
+
+# --- next validation ---------------------------------------------------------------------------
+
+
+def _anniversary(licensed: dt.date, year: int) -> dt.date:
+    try:
+        return licensed.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return dt.date(year, 2, 28)
+
+
+def next_validation(licensed_on: dt.date | None, beds: int, on: dt.date) -> dt.date:
+    """The first validation day on or after ``on`` (医疗机构校验, 条例 art. 22)."""
+    if licensed_on is None:
+        return dt.date(on.year, 12, 31)
+    period = 3 if beds >= THREE_YEARLY_BEDS else 1
+    year = max(on.year, licensed_on.year + period)
+    year += (licensed_on.year - year) % period
+    day = _anniversary(licensed_on, year)
+    if day < on:
+        day = _anniversary(licensed_on, year + period)
+    return day
+
+
+# --- counting ----------------------------------------------------------------------------------
+
+
+def share_of(policy: Policy, minutes: int, primary: bool) -> float:
+    """The share one physician counts at one institution under the region's policy."""
+    if policy.counting == "primary_only":
+        return 1.0 if primary else 0.0
+    if policy.counting == "headcount":
+        return 1.0 if minutes >= policy.min_weekly_hours * 60 - EPSILON else 0.0
+    week = policy.standard_week_hours * 60
+    return min(1.0, minutes / week) if week > 0 else 0.0
+
+
+@dataclass
+class _Stake:
+    """One physician at one institution: their agreements in force and the minutes of each."""
+
+    physician_id: int
+    agreements: list[tuple[str, str, dt.date, int]]  # contract, role, end, minutes
+
+    @property
+    def minutes(self) -> int:
+        return sum(a[3] for a in self.agreements)
+
+    @property
+    def primary(self) -> bool:
+        return any(a[1] == "primary" for a in self.agreements)
+
+
+def _inactive_on(stretches: list[tuple[str, dt.date, dt.date | None]], day: dt.date) -> bool:
+    return any(start <= day and (until is None or until >= day) for _s, start, until in stretches)
+
+
+def _lapse(
+    stretches: list[tuple[str, dt.date, dt.date | None]], on: dt.date, validation: dt.date
+) -> dt.date | None:
+    """The first day after ``on`` from which the physician is inactive through the
+    validation day, if such a suspension or cancellation is on record."""
+    starts = [
+        start
+        for _s, start, until in stretches
+        if on < start <= validation and (until is None or until >= validation)
+    ]
+    return min(starts) if starts else None
+
+
+def _compute(
+    registry: Registry,
+    on: dt.date,
+    institution_ids: list[int] | None,
+    without_contract: str | None = None,
+    without_physician: tuple[int, dt.date, dt.date] | None = None,
+    detail: bool = True,
+) -> list[InstitutionBase]:
+    with registry.db.read() as s:
+        insts = store.institutions(s, institution_ids)
+        rows = store.contributions(s, on, institution_ids, without_contract)
+        stretches: dict[int, list[tuple[str, dt.date, dt.date | None]]] = defaultdict(list)
+        for pid, status, start, until in store.inactivities(s):
+            stretches[pid].append((status, start, until))
+        if without_physician is not None:
+            pid, start, until = without_physician
+            stretches[pid].append(("suspended", start, until))
+        stored = staffing_table(store.staffing_rows(s))
+        people = store.physicians(s, {r[1] for r in rows}) if detail else {}
+    stakes: dict[int, dict[int, _Stake]] = defaultdict(dict)
+    for inst_id, pid, contract, role, end, minutes in rows:
+        if pid in stretches and _inactive_on(stretches[pid], on):
+            continue
+        per = stakes[inst_id]
+        stake = per.get(pid)
+        if stake is None:
+            stake = per[pid] = _Stake(pid, [])
+        stake.agreements.append((contract, role, end, int(minutes or 0)))
+    policies: dict[str, Policy] = {}
+    out: list[InstitutionBase] = []
+    for inst_id, code, name, kind, beds, county, licensed_on in insts:
+        province = county[:2] + "0000"
+        policy = policies.get(province)
+        if policy is None:
+            policy = policies[province] = registry.policy(province)
+        staffing = staffing_for(kind, county, stored)
+        required = staffing.required(beds or 0) if staffing else 0.0
+        validation = next_validation(licensed_on, beds or 0, on)
+        here = stakes.get(inst_id, {})
+        counted = 0.0
+        contributors: list[Contributor] = []
+        for stake in here.values():
+            share = share_of(policy, stake.minutes, stake.primary)
+            counted += share
+            if detail:
+                cert, pname = people.get(stake.physician_id, ("", ""))
+                contributors.append(
+                    Contributor(
+                        cert,
+                        pname,
+                        "primary" if stake.primary else "additional",
+                        round(stake.minutes / 60, 2),
+                        round(share, 4),
+                    )
+                )
+        counted = round(counted, 4)
+        risks = (
+            _risks(here, stretches, policy, on, validation, counted, required, people)
+            if detail
+            else []
+        )
+        contributors.sort(key=lambda c: (-c.share, c.role != "primary", c.physician))
+        shortfall = round(max(0.0, required - counted), 4)
+        out.append(
+            InstitutionBase(
+                code,
+                name,
+                kind,
+                beds or 0,
+                required,
+                dict(staffing.title_minimum) if staffing else {},
+                counted,
+                shortfall,
+                "meets" if counted + EPSILON >= required else "short",
+                validation,
+                contributors,
+                risks,
+                staffing.confirmed if staffing else False,
+                policy.counting,
+            )
+        )
+    return out
+
+
+def _risks(
+    stakes: dict[int, _Stake],
+    stretches: dict[int, list[tuple[str, dt.date, dt.date | None]]],
+    policy: Policy,
+    on: dt.date,
+    validation: dt.date,
+    counted: float,
+    required: float,
+    people: dict[int, tuple[str, str]],
+) -> list[Risk]:
+    """Losses before ``validation`` in date order, with the base left after each; those that
+    leave it below ``required`` are the risks."""
+    losses: list[tuple[dt.date, int, str, str | None, int]] = []  # day, kind order, …
+    for pid, stake in stakes.items():
+        for contract, _role, end, _minutes in stake.agreements:
+            if end < validation:
+                losses.append((end, 0, "agreement_ends", contract, pid))
+        lapse = _lapse(stretches.get(pid, []), on, validation)
+        if lapse is not None:
+            losses.append((lapse - dt.timedelta(days=1), 1, "registration_lapses", None, pid))
+    if not losses:
+        return []
+    losses.sort(key=lambda x: (x[0], x[1], x[3] or "", x[4]))
+    remaining = {pid: {a[0]: a for a in stake.agreements} for pid, stake in stakes.items()}
+    current = {pid: share_of(policy, stake.minutes, stake.primary) for pid, stake in stakes.items()}
+    total = counted
+    out: list[Risk] = []
+    for day, _order, reason, lost, pid in losses:
+        left = remaining[pid]
+        if reason == "agreement_ends":
+            left.pop(lost or "", None)
+        else:
+            left.clear()
+        after = (
+            share_of(
+                policy,
+                sum(a[3] for a in left.values()),
+                any(a[1] == "primary" for a in left.values()),
+            )
+            if left
+            else 0.0
+        )
+        total -= current[pid] - after
+        current[pid] = after
+        total = round(total, 4)
+        if total + EPSILON < required:
+            cert = people.get(pid, ("", ""))[0]
+            out.append(Risk(reason, lost, cert, day, max(total, 0.0)))
+    return out
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+
+def _institution_ids(registry: Registry, code: str | None) -> list[int] | None:
+    if code is None:
+        return None
+    with registry.db.read() as s:
+        found = store.institution_id(s, ids.clean(code))
+    if found is None:
+        raise ServiceError(_("Unknown institution {code}.").format(code=code))
+    return [found]
+
+
+def _contract(registry: Registry, contract_no: str) -> tuple[int, int, str]:
+    with registry.db.read() as s:
+        found = store.agreement_key(s, contract_no.strip())
+    if found is None:
+        raise ServiceError(_("Unknown contract {contract}.").format(contract=contract_no))
+    return found
+
+
+def validation_base(
+    registry: Registry,
+    on: dt.date | None = None,
+    institution: str | None = None,
+    without: str | None = None,
+    *,
+    detail: bool = True,
+) -> list[InstitutionBase]:
+    """医师基数 of every institution (or one) on ``on`` (default today), ordered by code.
+
+    ``without`` names a contract treated as ended before ``on``. ``detail=False`` leaves out
+    contributors and risks (the region-wide summary table).
+    """
+    on = on or dt.date.today()
+    wanted = _institution_ids(registry, institution)
+    contract = _contract(registry, without)[2] if without is not None else None
+    return _compute(registry, on, wanted, without_contract=contract, detail=detail)
+
+
+def impact_of_termination(
+    registry: Registry, contract_no: str, on: dt.date
+) -> list[tuple[InstitutionBase, InstitutionBase]]:
+    """(before, after) for the institution of the contract if it ended before ``on``."""
+    inst_id, _pid, contract = _contract(registry, contract_no)
+    before = _compute(registry, on, [inst_id])
+    after = _compute(registry, on, [inst_id], without_contract=contract)
+    return list(zip(before, after, strict=True))
+
+
+def impact_of_suspension(
+    registry: Registry, cert: str, start: dt.date, until: dt.date
+) -> list[tuple[InstitutionBase, InstitutionBase]]:
+    """(before, after) on ``start`` for every institution where the physician practises,
+    if their registration were suspended from ``start`` to ``until``."""
+    if until < start:
+        raise ServiceError(
+            _("The suspension ends on {until}, before it starts on {start}.").format(
+                until=until.isoformat(), start=start.isoformat()
+            )
+        )
+    with registry.db.read() as s:
+        pid = store.physician_id(s, ids.clean(cert))
+        if pid is None:
+            raise ServiceError(_("Unknown physician {cert}.").format(cert=cert))
+        where = store.institution_ids_of(s, pid)
+    if not where:
+        return []
+    before = _compute(registry, start, where)
+    after = _compute(registry, start, where, without_physician=(pid, start, until))
+    return [(b, a) for b, a in zip(before, after, strict=True) if b.contributors or a.contributors]

@@ -1,0 +1,171 @@
+"""``multisite base``: the validation-base report (医师基数) and the effect of ending a contract."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..base import InstitutionBase, impact_of_termination, validation_base
+from ..cli import EXIT_OK, Context, command, iso_date, table
+from ..i18n import _
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "base", help=_("validation-base report (physician base per institution)")
+    )
+    parser.add_argument("--institution", metavar="CODE", help=_("one institution, in full"))
+    parser.add_argument("--on", type=iso_date, metavar="DATE", help=_("the date (default today)"))
+    parser.add_argument(
+        "--without",
+        metavar="CONTRACT_NO",
+        help=_("show the effect of ending this contract before the date"),
+    )
+    parser.add_argument("--json", action="store_true")
+
+
+def _status(b: InstitutionBase) -> str:
+    return "[green]" + _("meets") + "[/]" if b.status == "meets" else "[red]" + _("short") + "[/]"
+
+
+def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
+    t = table(
+        _("institution"),
+        _("name"),
+        _("kind"),
+        _("beds"),
+        _("required"),
+        _("counted"),
+        _("shortfall"),
+        _("status"),
+        _("next validation"),
+        _("at risk"),
+        title=title,
+    )
+    for b in bases:
+        t.add_row(
+            b.institution,
+            b.name,
+            b.kind,
+            str(b.beds),
+            f"{b.required:g}" + ("" if b.confirmed else "*"),
+            f"{b.counted:g}",
+            f"{b.shortfall:g}",
+            _status(b),
+            b.next_validation.isoformat(),
+            str(len(b.at_risk)),
+        )
+    ctx.out.print(t)
+    if any(not b.confirmed for b in bases):
+        ctx.out.print(_("* the required minimum rests on unconfirmed default values."))
+
+
+def _detail(ctx: Context, b: InstitutionBase) -> None:
+    ctx.out.print(
+        f"[bold]{b.name}[/]  {b.institution}  {b.kind} · {_('beds')} {b.beds} · "
+        + _("counting: {mode}").format(mode=b.counting)
+    )
+    titles = "、".join(f"{k} ≥{v}" for k, v in b.title_minimum.items()) or "-"
+    ctx.out.print(
+        _(
+            "Required {required:g} (title minima: {titles}), counted {counted:g}: {status}; "
+            "next validation {day}."
+        ).format(
+            required=b.required,
+            titles=titles,
+            counted=b.counted,
+            status=_status(b),
+            day=b.next_validation.isoformat(),
+        )
+    )
+    t = table(
+        _("physician"), _("name"), _("role"), _("h/week"), _("share"), title=_("Contributors")
+    )
+    for c in b.contributors:
+        t.add_row(c.physician, c.name, _(c.role), f"{c.hours:g}", f"{c.share:g}")
+    ctx.out.print(t)
+    if b.at_risk:
+        r = table(
+            _("reason"),
+            _("contract"),
+            _("physician"),
+            _("last day counted"),
+            _("counted after"),
+            title=_("At risk before the next validation"),
+        )
+        for risk in b.at_risk:
+            r.add_row(
+                _(risk.reason),
+                risk.contract_no or "-",
+                risk.physician,
+                risk.ends_on.isoformat(),
+                f"{risk.counted_after:g}",
+            )
+        ctx.out.print(r)
+    else:
+        ctx.out.print(_("Nothing on record takes it below its minimum before the next validation."))
+
+
+@command("base")
+def cmd_base(args: argparse.Namespace, ctx: Context) -> int:
+    registry = ctx.registry
+    if args.without:
+        return _without(args, ctx)
+    bases = validation_base(registry, on=args.on, institution=args.institution)
+    if args.json:
+        ctx.json([b.as_json() for b in bases])
+        return EXIT_OK
+    if args.institution:
+        for b in bases:
+            _detail(ctx, b)
+        return EXIT_OK
+    _summary(ctx, bases, _("Validation base (physician base) per institution"))
+    short = sum(1 for b in bases if b.status == "short")
+    ctx.out.print(
+        _("{n} institutions, {short} below their minimum.").format(n=len(bases), short=short)
+    )
+    return EXIT_OK
+
+
+def _without(args: argparse.Namespace, ctx: Context) -> int:
+    import datetime as dt
+
+    on = args.on or dt.date.today()
+    pairs = impact_of_termination(ctx.registry, args.without, on)
+    if args.institution:
+        code = args.institution.strip().upper()
+        validation_base(ctx.registry, on=on, institution=code)  # unknown code → one sentence
+        pairs = [p for p in pairs if p[0].institution == code]
+    if args.json:
+        documents = []
+        for before, after in pairs:
+            doc = after.as_json()
+            doc["without"] = args.without.strip()
+            doc["before"] = {
+                "counted": before.counted,
+                "shortfall": before.shortfall,
+                "status": before.status,
+            }
+            documents.append(doc)
+        ctx.json(documents)
+        return EXIT_OK
+    t = table(
+        _("institution"),
+        _("name"),
+        _("required"),
+        _("counted now"),
+        _("counted without it"),
+        _("status without it"),
+        title=_("Ending contract {contract}").format(contract=args.without.strip()),
+    )
+    for before, after in pairs:
+        t.add_row(
+            after.institution,
+            after.name,
+            f"{after.required:g}",
+            f"{before.counted:g}",
+            f"{after.counted:g}",
+            _status(after),
+        )
+    ctx.out.print(t)
+    return EXIT_OK

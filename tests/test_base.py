@@ -1,0 +1,356 @@
+"""The validation base (医师基数): hand-computed cases per counting mode, impacts, the CLI,
+and a brute-force recount of a demo region from the raw rows."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import random
+from collections import defaultdict
+
+import pytest
+from sqlalchemy import select
+
+from multisite import demo
+from multisite.base import (
+    impact_of_suspension,
+    impact_of_termination,
+    next_validation,
+    staffing_defaults,
+    validation_base,
+)
+from multisite.cli import main
+from multisite.models import Agreement, Registration, RegistrationEvent, WorkSession
+from multisite.service import PhysicianInput, Registry, ServiceError
+from tests.factories import CLINIC, DR_ZHANG, HOSPITAL, agreement, build_region
+
+ON = dt.date(2026, 3, 2)  # a Monday
+DR_WANG = "110330000000003"  # main institution: the clinic
+
+
+def by_code(registry: Registry, on: dt.date = ON, **kw: object) -> dict:
+    return {b.institution: b for b in validation_base(registry, on, **kw)}  # type: ignore[arg-type]
+
+
+def two_sites(registry: Registry) -> None:
+    """张伟: 40 h at the main hospital, 8 h at the clinic."""
+    build_region(registry)
+    registry.save_agreement(
+        agreement(
+            "P-1",
+            HOSPITAL,
+            "MO-FR 08:00-16:00",
+            role="primary",
+            start=dt.date(2025, 1, 1),
+            end=dt.date(2026, 12, 31),
+        )
+    )
+    registry.save_agreement(agreement("A-1", CLINIC, "SA 08:00-16:00"))
+
+
+def share(base: object, cert: str) -> float:
+    return next(c.share for c in base.contributors if c.physician == cert)  # type: ignore[attr-defined]
+
+
+# --- counting modes ------------------------------------------------------------------------
+
+
+def test_fte_counts_hours_over_the_standard_week_capped_at_one(registry: Registry) -> None:
+    two_sites(registry)
+    bases = by_code(registry)
+    assert bases[HOSPITAL].counted == pytest.approx(1.0)
+    assert bases[CLINIC].counted == pytest.approx(0.2)
+    assert share(bases[CLINIC], DR_ZHANG) == pytest.approx(0.2)
+    zhang = bases[CLINIC].contributors[0]
+    assert (zhang.role, zhang.hours, zhang.name) == ("additional", 8.0, "张伟")
+    assert bases[CLINIC].required == 1 and bases[CLINIC].status == "short"
+    assert bases[CLINIC].shortfall == pytest.approx(0.8)
+
+
+def test_headcount_counts_one_wherever_the_minimum_hours_are_scheduled(
+    registry: Registry,
+) -> None:
+    two_sites(registry)
+    registry.set_policy("330000", {"counting": "headcount"})
+    bases = by_code(registry)
+    assert (bases[HOSPITAL].counted, bases[CLINIC].counted) == (1.0, 1.0)
+    assert bases[CLINIC].status == "meets"
+    registry.set_policy("330000", {"min_weekly_hours": 9})
+    assert by_code(registry)[CLINIC].counted == 0.0
+
+
+def test_primary_only_counts_one_at_the_main_institution_only(registry: Registry) -> None:
+    two_sites(registry)
+    registry.set_policy("330000", {"counting": "primary_only"})
+    bases = by_code(registry)
+    assert (bases[HOSPITAL].counted, bases[CLINIC].counted) == (1.0, 0.0)
+    assert share(bases[CLINIC], DR_ZHANG) == 0.0  # listed, counting nothing
+
+
+def test_nothing_counts_before_an_agreement_starts(registry: Registry) -> None:
+    two_sites(registry)
+    bases = by_code(registry, on=dt.date(2026, 1, 4))
+    assert bases[HOSPITAL].counted == pytest.approx(1.0)
+    assert bases[CLINIC].counted == 0.0 and bases[CLINIC].contributors == []
+
+
+# --- a contract ending, a suspension -------------------------------------------------------
+
+
+def clinic_doctor(registry: Registry, end: dt.date) -> None:
+    """王芳, whose only contract is a full week at the clinic ending on ``end``."""
+    build_region(registry)
+    registry.register_physician(
+        PhysicianInput(
+            DR_WANG,
+            "王芳",
+            "执业医师",
+            "临床",
+            ["内科"],
+            "主治医师",
+            "330000",
+            CLINIC,
+            dt.date(2015, 3, 1),
+        )
+    )
+    registry.save_agreement(
+        agreement(
+            "P-W",
+            CLINIC,
+            "MO-FR 08:00-16:00",
+            physician=DR_WANG,
+            role="primary",
+            start=dt.date(2025, 1, 1),
+            end=end,
+        )
+    )
+
+
+def test_contract_ending_next_month_counts_now_and_is_at_risk(registry: Registry) -> None:
+    clinic_doctor(registry, end=dt.date(2026, 4, 15))
+    now = by_code(registry)[CLINIC]
+    assert now.counted == pytest.approx(1.0) and now.status == "meets"
+    # the licence date is unknown: the validation is taken on 31 December of that year
+    assert now.next_validation == dt.date(2026, 12, 31)
+    assert len(now.at_risk) == 1
+    risk = now.at_risk[0]
+    assert (risk.reason, risk.contract_no, risk.physician) == ("agreement_ends", "P-W", DR_WANG)
+    assert risk.ends_on == dt.date(2026, 4, 15) and risk.counted_after == 0.0
+    assert by_code(registry, on=dt.date(2026, 4, 15))[CLINIC].counted == pytest.approx(1.0)
+    after = by_code(registry, on=dt.date(2026, 4, 16))[CLINIC]
+    assert after.counted == 0.0 and after.status == "short" and after.at_risk == []
+
+
+def test_contract_ending_after_the_next_validation_is_no_risk(registry: Registry) -> None:
+    clinic_doctor(registry, end=dt.date(2027, 6, 30))
+    assert by_code(registry)[CLINIC].at_risk == []
+
+
+def test_terminated_contract_counts_nothing_after_its_last_day(registry: Registry) -> None:
+    clinic_doctor(registry, end=dt.date(2027, 6, 30))
+    registry.terminate_agreement("P-W", dt.date(2026, 2, 27), "合同解除")
+    assert by_code(registry)[CLINIC].counted == 0.0
+    assert by_code(registry, on=dt.date(2026, 2, 27))[CLINIC].counted == pytest.approx(1.0)
+
+
+def test_suspended_physician_counts_nothing_during_the_suspension(registry: Registry) -> None:
+    two_sites(registry)
+    registry.suspend_registration(DR_ZHANG, dt.date(2026, 3, 1), dt.date(2026, 5, 31), "考核不合格")
+    during = by_code(registry)
+    assert during[HOSPITAL].counted == 0.0 and during[CLINIC].counted == 0.0
+    back = by_code(registry, on=dt.date(2026, 6, 1))
+    assert back[HOSPITAL].counted == pytest.approx(1.0)
+    assert back[CLINIC].counted == pytest.approx(0.2)
+
+
+def test_future_suspension_through_the_validation_day_is_a_risk(registry: Registry) -> None:
+    clinic_doctor(registry, end=dt.date(2027, 6, 30))
+    registry.suspend_registration(DR_WANG, dt.date(2026, 9, 1), dt.date(2027, 2, 28), "处罚")
+    base = by_code(registry)[CLINIC]
+    assert base.counted == pytest.approx(1.0)
+    assert [(r.reason, r.physician, r.ends_on, r.counted_after) for r in base.at_risk] == [
+        ("registration_lapses", DR_WANG, dt.date(2026, 8, 31), 0.0)
+    ]
+
+
+def test_impact_of_suspension_before_and_after(registry: Registry) -> None:
+    two_sites(registry)
+    pairs = impact_of_suspension(registry, DR_ZHANG, dt.date(2026, 3, 2), dt.date(2026, 8, 31))
+    assert {b.institution: (b.counted, a.counted) for b, a in pairs} == {
+        HOSPITAL: (pytest.approx(1.0), 0.0),
+        CLINIC: (pytest.approx(0.2), 0.0),
+    }
+    with pytest.raises(ServiceError, match="Unknown physician"):
+        impact_of_suspension(registry, "999", ON, ON)
+
+
+def test_without_a_contract_shows_the_effect_of_ending_it(registry: Registry) -> None:
+    two_sites(registry)
+    assert by_code(registry, without="A-1")[CLINIC].counted == 0.0
+    assert by_code(registry, without="A-1")[HOSPITAL].counted == pytest.approx(1.0)
+    [(before, after)] = impact_of_termination(registry, "A-1", ON)
+    assert before.institution == after.institution == CLINIC
+    assert (before.counted, after.counted) == (pytest.approx(0.2), 0.0)
+    with pytest.raises(ServiceError, match="Unknown contract"):
+        validation_base(registry, ON, without="NO-SUCH")
+
+
+def test_unknown_institution_is_one_sentence(registry: Registry) -> None:
+    build_region(registry)
+    with pytest.raises(ServiceError, match=r"^Unknown institution NOPE\.$"):
+        validation_base(registry, ON, institution="NOPE")
+
+
+# --- required minimum and the next validation --------------------------------------------------
+
+
+def test_required_minimum_by_kind_and_beds(registry: Registry) -> None:
+    build_region(registry)
+    bases = by_code(registry)
+    hospital = staffing_defaults()["三级综合医院"]
+    assert bases[HOSPITAL].required == pytest.approx(round(hospital.per_bed * 1200, 2))
+    assert not bases[HOSPITAL].confirmed  # physicians per bed: an unconfirmed default
+    assert bases[CLINIC].required == 1 and bases[CLINIC].confirmed
+
+
+def test_next_validation_yearly_below_100_beds_three_yearly_from_100() -> None:
+    licensed = dt.date(2020, 6, 15)
+    assert next_validation(licensed, 50, dt.date(2026, 3, 2)) == dt.date(2026, 6, 15)
+    assert next_validation(licensed, 50, dt.date(2026, 7, 1)) == dt.date(2027, 6, 15)
+    assert next_validation(licensed, 150, dt.date(2026, 3, 2)) == dt.date(2026, 6, 15)
+    assert next_validation(licensed, 150, dt.date(2026, 6, 16)) == dt.date(2029, 6, 15)
+    assert next_validation(licensed, 150, dt.date(2024, 1, 1)) == dt.date(2026, 6, 15)
+    assert next_validation(dt.date(2020, 2, 29), 10, dt.date(2026, 1, 1)) == dt.date(2026, 2, 28)
+    assert next_validation(licensed, 10, dt.date(2026, 6, 15)) == dt.date(2026, 6, 15)
+    assert next_validation(None, 500, dt.date(2026, 3, 2)) == dt.date(2026, 12, 31)
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def test_cli_base_json_shape_and_exit_codes(
+    registry: Registry, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_sites(registry)
+    assert main(["--db", db_url, "base", "--on", "2026-03-02", "--json"]) == 0
+    documents = json.loads(capsys.readouterr().out)
+    assert isinstance(documents, list) and len(documents) == 4
+    clinic = next(d for d in documents if d["institution"] == CLINIC)
+    for key in ("kind", "required", "counted", "status", "next_validation", "contributors"):
+        assert key in clinic
+    assert clinic["status"] in ("meets", "short") and clinic["next_validation"] == "2026-12-31"
+    assert clinic["contributors"][0]["physician"] == DR_ZHANG
+    assert clinic["contributors"][0]["share"] == pytest.approx(0.2)
+
+    code = main(["--db", db_url, "base", "--institution", CLINIC, "--on", "2026-03-02"])
+    assert code == 0 and "张伟" in capsys.readouterr().out
+
+    assert main(["--db", db_url, "base", "--without", "A-1", "--on", "2026-03-02", "--json"]) == 0
+    [doc] = json.loads(capsys.readouterr().out)
+    assert (doc["institution"], doc["counted"], doc["before"]["counted"]) == (CLINIC, 0.0, 0.2)
+
+    assert main(["--db", db_url, "base", "--institution", "NOPE"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "Unknown institution NOPE." and "\n" not in err
+    assert main(["--db", db_url, "base", "--without", "NO-SUCH"]) == 2
+    assert "Unknown contract NO-SUCH." in capsys.readouterr().err
+    assert main(["--db", db_url, "base", "--on", "2026-02-30"]) == 2
+
+
+# --- brute force: a demo region recounted from the raw rows ----------------------------------
+
+
+def _minutes(weekday: int, start: int, end: int) -> int:
+    """A session's length by calendar arithmetic: the end before the start is the next day."""
+    day = dt.datetime(2026, 1, 5) + dt.timedelta(days=weekday)
+    begins = day + dt.timedelta(minutes=start)
+    ends = day + dt.timedelta(minutes=end)
+    if ends <= begins:
+        ends += dt.timedelta(days=1)
+    return int((ends - begins).total_seconds() // 60)
+
+
+def recount(registry: Registry, on: dt.date, mode: str) -> dict[int, float]:
+    """Per institution id, the counted base from the raw rows, independently of multisite.base."""
+    with registry.db.read() as s:
+        agreements = s.execute(
+            select(
+                Agreement.id,
+                Agreement.physician_id,
+                Agreement.institution_id,
+                Agreement.role,
+                Agreement.start,
+                Agreement.end,
+                Agreement.terminated_on,
+            )
+        ).all()
+        sessions = s.execute(
+            select(
+                WorkSession.agreement_id,
+                WorkSession.weekday,
+                WorkSession.start_minute,
+                WorkSession.end_minute,
+            )
+        ).all()
+        events = s.execute(
+            select(Registration.physician_id, RegistrationEvent).join(
+                RegistrationEvent, RegistrationEvent.registration_id == Registration.id
+            )
+        ).all()
+    inactive = set()
+    for pid, event in events:
+        if event.status == "suspended" and event.on <= on <= event.until:
+            inactive.add(pid)
+        if event.status == "cancelled" and event.on <= on:
+            inactive.add(pid)
+    length: dict[int, int] = defaultdict(int)
+    for aid, weekday, start, end in sessions:
+        length[aid] += _minutes(weekday, start, end)
+    minutes: dict[tuple[int, int], int] = defaultdict(int)
+    primary: set[tuple[int, int]] = set()
+    for aid, pid, iid, role, start, end, terminated in agreements:
+        last = min(end, terminated) if terminated else end
+        if pid in inactive or not start <= on <= last:
+            continue
+        minutes[(iid, pid)] += length[aid]
+        if role == "primary":
+            primary.add((iid, pid))
+    counted: dict[int, float] = defaultdict(float)
+    for key, total in minutes.items():
+        if mode == "fte":
+            counted[key[0]] += min(1.0, total / (40 * 60))
+        elif mode == "headcount":
+            counted[key[0]] += 1.0 if total >= 4 * 60 else 0.0
+        else:
+            counted[key[0]] += 1.0 if key in primary else 0.0
+    return counted
+
+
+def test_demo_region_agrees_with_a_brute_force_recount(registry: Registry) -> None:
+    today = dt.date(2026, 11, 28)
+    built = demo.generate(registry, 300, seed=11, today=today)
+    rng = random.Random(5)
+    certs = [p["cert_no"] for p in built.physicians]
+    for cert in rng.sample(certs, 8):
+        start = today + dt.timedelta(days=rng.randint(-60, 60))
+        registry.suspend_registration(cert, start, start + dt.timedelta(days=120), "处罚")
+    for cert in rng.sample(certs, 3):
+        registry.cancel_registration(cert, today + dt.timedelta(days=rng.randint(-30, 30)), "注销")
+    for a in rng.sample(built.agreements, 15):
+        with contextlib.suppress(ServiceError):  # a termination before the start is refused
+            registry.terminate_agreement(
+                a["contract_no"], today + dt.timedelta(days=rng.randint(-90, 90)), "解除"
+            )
+    codes = {i["id"]: i["code"] for i in built.institutions}
+    for mode in ("fte", "headcount", "primary_only"):
+        registry.set_policy("330000", {"counting": mode})
+        for on in (today, today + dt.timedelta(days=45), dt.date(2025, 6, 1)):
+            expected = recount(registry, on, mode)
+            bases = {b.institution: b for b in validation_base(registry, on)}
+            assert len(bases) == len(codes)
+            for iid, code in codes.items():
+                b = bases[code]
+                assert b.counted == pytest.approx(expected.get(iid, 0.0), abs=1e-3), (code, on)
+                assert b.status == ("meets" if b.counted + 1e-9 >= b.required else "short")
+                assert sum(c.share for c in b.contributors) == pytest.approx(b.counted, abs=1e-3)
