@@ -1,1 +1,1 @@
-"""The clerks' terminal UI."""
+"""Widgets of the clerks' UI: the week grid, violation lists, the institution picker."""

@@ -1,0 +1,151 @@
+"""The clerks' UI driven as a clerk would: keys in, screens and the database checked."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from multisite.search import find_institutions, find_physicians
+from multisite.service import Registry
+from multisite.tui.app import MultisiteApp
+from multisite.tui.screens.audit import AuditScreen
+from multisite.tui.screens.contract import ContractScreen
+from multisite.tui.screens.physician import PhysicianScreen
+from multisite.tui.screens.search import SearchScreen
+from tests.factories import CLINIC, DR_LI, DR_ZHANG, build_region, primary
+
+TODAY = dt.date(2026, 1, 5)
+SIZE = (100, 40)
+
+
+@pytest.fixture
+def region(registry: Registry) -> Registry:
+    build_region(registry)
+    primary(registry)  # 张伟 works MO–TH 08:00–12:00 at the hospital
+    return registry
+
+
+async def settle(pilot: Pilot[None], seconds: float = 0.0) -> None:
+    """Let timers fire and worker threads finish, then let their results be drawn."""
+    if seconds:
+        await pilot.pause(seconds)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    widget.value = ""  # type: ignore[attr-defined]
+    await pilot.press(*text)
+
+
+def test_search_pages_in_the_database(region: Registry) -> None:
+    assert [h.name for h in find_physicians(region, "zw").hits] == ["张伟"]
+    assert [h.name for h in find_physicians(region, "ZW").hits] == ["张伟"]
+    assert [h.cert for h in find_physicians(region, DR_LI[:12]).hits] == [DR_ZHANG, DR_LI]
+    assert [h.name for h in find_physicians(region, "娜").hits] == ["李娜"]
+    first = find_physicians(region, "1103", limit=1)
+    second = find_physicians(region, "1103", offset=1, limit=1)
+    assert first.more and not second.more
+    assert first.hits[0].cert != second.hits[0].cert
+    assert find_physicians(region, "  ").hits == ()
+    assert find_physicians(region, "100%_").hits == ()
+    assert [i.code for i in find_institutions(region, "张氏")] == [CLINIC]
+    assert [i.code for i in find_institutions(region, CLINIC[:10].lower())][:1] != []
+
+
+def test_clerk_files_a_conflicting_contract_fixes_it_and_finds_the_audit_row(
+    region: Registry,
+) -> None:
+    asyncio.run(file_a_contract(region))
+
+
+async def file_a_contract(region: Registry) -> None:
+    app = MultisiteApp(region, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        # find 张伟 by pinyin initials
+        await pilot.press("z", "w")
+        await settle(pilot)
+        search = app.screen
+        assert isinstance(search, SearchScreen)
+        assert search.shown_query == "zw"
+        assert [h.name for h in search.page.hits] == ["张伟"]  # type: ignore[union-attr]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PhysicianScreen)
+        assert app.screen.cert == DR_ZHANG
+
+        # a contract at the clinic on Monday 10:00 overlaps the hospital's morning
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ContractScreen)
+        await type_into(pilot, "#contract_no", "C-2026-1")
+        await type_into(pilot, "#institution-query", "张氏")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # pick the first match
+        await type_into(pilot, "#sessions", "MO 10:00-13:00")
+        await type_into(pilot, "#weekly_hours", "3")
+        form.query_one("#consent").value = True  # type: ignore[attr-defined]
+        await settle(pilot, 0.4)
+        await settle(pilot)
+        assert form.problem == ""
+        assert form.previewed is not None
+        codes = {v["code"] for v in form.previewed if v["severity"] == "error"}
+        assert "OVERLAP" in codes
+
+        # saving now is refused and stores nothing
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form
+        assert "refuse" in form.problem
+        assert region.audit_log(physician=DR_ZHANG, limit=5)[0].entity_key != "C-2026-1"
+
+        # a bad sessions text is one sentence in the form, not a traceback
+        await type_into(pilot, "#sessions", "MO 25:00")
+        await settle(pilot, 0.4)
+        assert form.problem.startswith("Sessions:")
+
+        # right after the hospital's morning: too little time to travel
+        await type_into(pilot, "#sessions", "MO 12:10-15:00")
+        await settle(pilot, 0.4)
+        await settle(pilot)
+        assert {v["code"] for v in form.previewed or []} >= {"TRAVEL_GAP"}
+
+        # Friday afternoon is clean
+        await type_into(pilot, "#sessions", "FR 14:00-17:00")
+        await settle(pilot, 0.4)
+        await settle(pilot)
+        assert [v for v in form.previewed or [] if v["severity"] == "error"] == []
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        physician = app.screen
+        assert isinstance(physician, PhysicianScreen)
+        contracts = [a["contract_no"] for a in physician.view["agreements"]]  # type: ignore[index]
+        assert "C-2026-1" in contracts
+
+        # the audit screen shows the row, naming the clerk
+        await pilot.press("f5")
+        await settle(pilot)
+        audit = app.screen
+        assert isinstance(audit, AuditScreen)
+        await type_into(pilot, "#physician", DR_ZHANG)
+        await settle(pilot, 0.4)
+        await settle(pilot)
+        table = audit.query_one("#audit", DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert any(r[4] == "C-2026-1" and r[1] == "测试员" for r in rows)
+
+    stored = region.audit_log(physician=DR_ZHANG, limit=1)[0]
+    assert (stored.entity, stored.entity_key, stored.action, stored.clerk) == (
+        "agreement",
+        "C-2026-1",
+        "create",
+        "测试员",
+    )
+    assert stored.after is not None and stored.after["sessions"] == ["FR 14:00-17:00"]

@@ -1,0 +1,62 @@
+"""Command palette (Ctrl+P) providers: the screens, and physicians by search."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from multisite.i18n import _
+from multisite.search import find_physicians
+
+from .session import clerk_app, registry
+
+
+def _screens() -> list[tuple[str, str, str]]:
+    return [
+        ("search", _("Physicians: search"), _("find by name, certificate or pinyin initials")),
+        ("institutions", _("Institutions and validation bases"), _("short or at risk first")),
+        ("import", _("Import a batch file"), _("dry run, then commit")),
+        ("audit", _("Audit log"), _("recent changes by clerk, physician, institution")),
+    ]
+
+
+class ScreensProvider(Provider):
+    """Go to one of the main screens."""
+
+    async def discover(self) -> Hits:
+        for name, title, help_text in _screens():
+            yield DiscoveryHit(title, partial(self.app.action_open, name), help=help_text)  # type: ignore[attr-defined]
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, title, help_text in _screens():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self.app.action_open, name),  # type: ignore[attr-defined]
+                    text=title,
+                    help=help_text,
+                )
+
+
+class PhysicianSearchProvider(Provider):
+    """Open a physician found by certificate prefix, pinyin initials or name."""
+
+    async def search(self, query: str) -> Hits:
+        if len(query.strip()) < 2:
+            return
+        page = await asyncio.to_thread(find_physicians, registry(self.screen), query, limit=10)
+        app = clerk_app(self.screen)
+        for rank, hit in enumerate(page.hits):
+            title = f"{hit.name} {hit.cert}"
+            yield Hit(
+                1.0 - rank / 100,
+                title,
+                partial(app.open_physician, hit.cert),
+                text=title,
+                help=f"{_(hit.status)} · {hit.title} · {hit.main_institution}",
+            )

@@ -1,0 +1,119 @@
+"""Physician search, the home screen: results appear as the clerk types.
+
+Digits search certificate numbers, Latin letters pinyin initials (张伟 → ``zw``), anything
+else a part of the name. Each keystroke runs one paged query in a worker thread; a newer
+keystroke makes an older answer stale, so only the latest query's page is shown.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from multisite.i18n import _
+from multisite.search import PAGE, Page, find_physicians
+
+from ..session import clerk_app, registry
+
+
+class SearchScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "focus_results", _("Results"), show=False),
+        Binding("pagedown", "page(1)", _("Next page")),
+        Binding("pageup", "page(-1)", _("Previous page")),
+        Binding("escape", "focus_query", _("Search"), show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page: Page | None = None
+        self.shown_query: str | None = None  # what the table shows (tests and bench wait on it)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder=_("name, certificate number or pinyin initials (张伟 → zw)"),
+            id="query",
+        )
+        table: DataTable[str] = DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        table.add_columns(
+            _("certificate"), _("name"), _("title"), _("status"), _("main institution")
+        )
+        yield table
+        yield Static(_("Type to search; Enter opens the physician."), id="search-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    @on(Input.Changed, "#query")
+    def _typed(self, event: Input.Changed) -> None:
+        self.run_search(event.value, 0)
+
+    @on(Input.Submitted, "#query")
+    def _submitted(self) -> None:
+        table = self.query_one("#results", DataTable)
+        if table.row_count:
+            self._open(0)
+
+    @work(thread=True, exclusive=True, group="physician-search")
+    def run_search(self, text: str, offset: int) -> None:
+        try:
+            page = find_physicians(registry(self), text, offset=offset)
+        except Exception as error:  # a broken connection: say so, keep the screen usable
+            self.app.call_from_thread(self._status, str(error).splitlines()[0])
+            return
+        self.app.call_from_thread(self._show, page)
+
+    def _show(self, page: Page) -> None:
+        if page.query != self.query_one("#query", Input).value:
+            return  # stale: the clerk has typed on
+        self.page = page
+        table = self.query_one("#results", DataTable)
+        table.clear()
+        for hit in page.hits:
+            table.add_row(
+                hit.cert, hit.name, hit.title, _(hit.status), hit.main_institution, key=hit.cert
+            )
+        if not page.query.strip():
+            self._status(_("Type to search; Enter opens the physician."))
+        elif not page.hits:
+            self._status(_("No physician matches {query}.").format(query=page.query.strip()))
+        else:
+            first = page.offset + 1
+            self._status(
+                _("Results {first}–{last}{more} · PgDn/PgUp pages · Enter opens").format(
+                    first=first,
+                    last=page.offset + len(page.hits),
+                    more=_(" (more)") if page.more else "",
+                )
+            )
+        self.shown_query = page.query
+
+    def _status(self, text: str) -> None:
+        self.query_one("#search-status", Static).update(text)
+
+    def action_page(self, step: int) -> None:
+        page = self.page
+        if page is None or (step > 0 and not page.more) or (step < 0 and page.offset == 0):
+            return
+        self.run_search(page.query, max(0, page.offset + step * PAGE))
+
+    def action_focus_results(self) -> None:
+        self.query_one("#results", DataTable).focus()
+
+    def action_focus_query(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    @on(DataTable.RowSelected, "#results")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self._open(event.cursor_row)
+
+    def _open(self, row: int) -> None:
+        if self.page is not None and 0 <= row < len(self.page.hits):
+            clerk_app(self).open_physician(self.page.hits[row].cert)

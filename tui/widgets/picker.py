@@ -1,0 +1,105 @@
+"""The institution picker: type part of a name or code, pick one of the matches."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from multisite.i18n import _
+from multisite.search import InstitutionHit, find_institutions
+
+from ..session import registry
+
+
+class InstitutionPicker(Vertical):
+    """An input that searches institutions as the clerk types; ↓ then Enter picks one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "focus_options", _("Matches"), show=False),
+    ]
+
+    class Picked(Message):
+        def __init__(self, picker: InstitutionPicker, hit: InstitutionHit | None) -> None:
+            super().__init__()
+            self.picker = picker
+            self.hit = hit
+
+    def __init__(self, value: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._initial = value
+        self.hit: InstitutionHit | None = None
+        self._hits: list[InstitutionHit] = []
+
+    def compose(self) -> ComposeResult:
+        yield Input(
+            self._initial,
+            placeholder=_("institution: part of its name or its code"),
+            id="institution-query",
+        )
+        yield Static("", id="institution-chosen", classes="hint")
+        yield OptionList(id="institution-options")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).display = False
+        if self._initial:
+            self.lookup(self._initial, pick_exact=True)
+
+    @property
+    def code(self) -> str:
+        """The chosen institution's code, or what the clerk typed."""
+        return self.hit.code if self.hit else self.query_one(Input).value.strip()
+
+    @on(Input.Changed, "#institution-query")
+    def _typed(self, event: Input.Changed) -> None:
+        if self.hit is not None and event.value == self.hit.code:
+            return
+        self.hit = None
+        self.query_one("#institution-chosen", Static).update("")
+        self.lookup(event.value, pick_exact=True)
+
+    @work(thread=True, exclusive=True, group="institution-picker")
+    def lookup(self, text: str, pick_exact: bool = False) -> None:
+        hits = find_institutions(registry(self), text, limit=8) if text.strip() else []
+        self.app.call_from_thread(self._show, text, hits, pick_exact)
+
+    def _show(self, text: str, hits: list[InstitutionHit], pick_exact: bool) -> None:
+        if self.query_one(Input).value != text:
+            return  # the clerk has typed on; a newer lookup is under way
+        self._hits = hits
+        options = self.query_one(OptionList)
+        options.set_options(Option(f"{h.name}  {h.code}  {h.kind}") for h in hits)
+        exact = [h for h in hits if h.code == text.strip().upper()]
+        if pick_exact and exact:
+            self._pick(exact[0])
+            return
+        options.display = bool(hits)
+        self.post_message(self.Picked(self, None))
+
+    def action_focus_options(self) -> None:
+        options = self.query_one(OptionList)
+        if options.display:
+            options.focus()
+            options.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#institution-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._pick(self._hits[event.option_index])
+        self.query_one(Input).focus()
+
+    def _pick(self, hit: InstitutionHit) -> None:
+        self.hit = hit
+        self.query_one(Input).value = hit.code
+        self.query_one(OptionList).display = False
+        depts = "、".join(hit.departments)
+        self.query_one("#institution-chosen", Static).update(
+            f"✓ {hit.name} · {hit.kind}" + (f" · {depts}" if depts else "")
+        )
+        self.post_message(self.Picked(self, hit))

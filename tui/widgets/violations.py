@@ -1,0 +1,43 @@
+"""Violations and warnings as a compact list: code, severity, first date, measure, message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from multisite.i18n import _
+
+
+def render(violations: Sequence[Mapping[str, Any]], *, empty: str | None = None) -> Text:
+    text = Text()
+    if not violations:
+        text.append(empty if empty is not None else _("No violations."), style="green")
+        return text
+    for number, v in enumerate(violations):
+        if number:
+            text.append("\n")
+        error = v["severity"] == "error"
+        text.append(
+            f"{'✗' if error else '!'} {v['code']}",
+            style="bold red" if error else "bold yellow",
+        )
+        text.append(f" {_(v['severity'])} · {v['first_date']}", style="dim")
+        measure = v.get("measure")
+        if measure:
+            text.append(f" · {measure:g} {v.get('unit', '')}", style="dim")
+        agreements = v.get("agreements") or ()
+        if agreements:
+            text.append(f" · {', '.join(agreements)}", style="dim")
+        text.append(f"\n  {v['message']}")
+    return text
+
+
+class ViolationList(Static):
+    """Shows a list of violation dicts (``Violation.as_json()``)."""
+
+    def show(self, violations: Sequence[Mapping[str, Any]], *, empty: str | None = None) -> None:
+        self.violations = list(violations)
+        self.update(render(self.violations, empty=empty))
