@@ -6,16 +6,16 @@ import asyncio
 import datetime as dt
 
 import pytest
-from textual.pilot import Pilot
-from textual.widgets import DataTable
-
-from multisite.search import find_institutions, find_physicians
-from multisite.service import Registry
 from multisite.tui.app import MultisiteApp
 from multisite.tui.screens.audit import AuditScreen
 from multisite.tui.screens.contract import ContractScreen
 from multisite.tui.screens.physician import PhysicianScreen
 from multisite.tui.screens.search import SearchScreen
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from multisite.search import find_institutions, find_physicians
+from multisite.service import Registry
 from tests.factories import CLINIC, DR_LI, DR_ZHANG, build_region, primary
 
 TODAY = dt.date(2026, 1, 5)
