@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import os
 import resource
 import shutil
 import subprocess
@@ -76,7 +77,7 @@ def region(physicians: int, seed: int) -> Path:
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"region-{physicians}-{seed}.db"
     if not path.exists():
-        tmp = path.with_suffix(".building")
+        tmp = path.with_suffix(f".building-{os.getpid()}")
         tmp.unlink(missing_ok=True)
         print(
             f"building a demo region of {physicians:,} physicians (cached in {path}) …", flush=True
@@ -85,15 +86,17 @@ def region(physicians: int, seed: int) -> Path:
         command = [sys.executable, "-m", "multisite.cli", "--db", f"sqlite:///{tmp}", "demo",
                    "--physicians", str(physicians), "--seed", str(seed)]  # fmt: skip
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        tmp.rename(path)
+        os.replace(tmp, path)  # several runs may build at once: the last one wins
         print(f"  built in {time.perf_counter() - started:.1f} s", flush=True)
     return path
 
 
-def load_cases(env: Env) -> list[Case]:
+def load_cases(env: Env, modules: list[str] | None = None) -> list[Case]:
     found: list[Case] = []
     for module_path in sorted((HERE / "cases").glob("*.py")):
         if module_path.name.startswith("_"):
+            continue
+        if modules and module_path.stem not in modules:
             continue
         spec = importlib.util.spec_from_file_location(
             f"bench_cases_{module_path.stem}", module_path
@@ -101,8 +104,11 @@ def load_cases(env: Env) -> list[Case]:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        found.extend(module.cases(env))
+        try:
+            spec.loader.exec_module(module)
+            found.extend(module.cases(env))
+        except Exception as error:  # one broken case module must not hide the others
+            print(f"bench/cases/{module_path.name}: could not set up: {error!r}", flush=True)
     return found
 
 
@@ -151,13 +157,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="run only cases whose name contains one of these")
+    parser.add_argument("--modules", nargs="*", help="load only these bench/cases modules")
     args = parser.parse_args()
 
     path = region(args.physicians, args.seed)
     scratch = CACHE / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     env = Env(args.physicians, args.seed, f"sqlite:///{path}", path, scratch)
-    cases = load_cases(env)
+    cases = load_cases(env, args.modules)
     if args.only:
         cases = [c for c in cases if any(word in c.name for word in args.only)]
     rows = []

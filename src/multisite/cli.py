@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
-import pkgutil
 import json
 import os
+import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -20,12 +20,18 @@ from rich.console import Console
 from rich.table import Table
 
 from . import i18n
-from .i18n import _
+from .i18n import N_, _
 from .policy import PolicyError
 from .service import Registry, ServiceError
 from .storage import Database, StorageError, database_url, upgrade
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+# Stored values shown to users, translated at display time.
+VOCABULARY = (
+    N_("registered"), N_("changed"), N_("suspended"), N_("cancelled"), N_("primary"),
+    N_("additional"), N_("active"), N_("terminated"), N_("expired"), N_("draft"),
+    N_("error"), N_("warning"),
+)  # fmt: skip
 
 
 class UsageError(Exception):

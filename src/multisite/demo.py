@@ -34,7 +34,7 @@ from .models import (
     WorkSession,
     utcnow,
 )
-from .schedule import Slot
+from .schedule import Slot, slots_text
 from .service import Registry, ServiceError, initials
 from .storage import bulk
 
@@ -489,6 +489,7 @@ def build(physicians: int, seed: int, today: dt.date) -> Built:
                     "status": "active",
                     "terminated_on": None,
                     "revision": 0,
+                    "pattern": slots_text(a.slots),
                     "warnings": [],
                     "notes": {},
                     "updated_at": utcnow(),

@@ -196,6 +196,9 @@ class Agreement(Base):
     status: Mapped[str] = mapped_column(String(12), default="active")
     terminated_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
+    # The sessions as canonical text (schedule.slots_text), kept in step with work_session
+    # by every writer so the region sweep compares patterns without reading session rows.
+    pattern: Mapped[str | None] = mapped_column(Text, default=None)
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

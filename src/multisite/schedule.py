@@ -597,3 +597,30 @@ def minutes_between(
         if total:
             out[p.group] = out.get(p.group, 0) + total
     return out
+
+
+def slots_text(slots: Iterable[Slot]) -> str:
+    """The canonical text of a weekly pattern: ``"MO 08:00-12:00; FR 20:00-08:00"``, sorted.
+
+    Stored beside an agreement so that whole-region sweeps can compare patterns without
+    reading every session row; :func:`slots_from_text` reads it back.
+    """
+    return "; ".join(str(s) for s in sorted(slots))
+
+
+def slots_from_text(text: str) -> tuple[Slot, ...]:
+    """Read a canonical pattern text written by :func:`slots_text`."""
+    out = []
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        code, times = part.split()
+        start, end = times.split("-")
+        out.append(Slot(WEEKDAY_CODES.index(code), _minutes(start), _minutes(end)))
+    return tuple(out)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import time
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,9 +38,11 @@ from .models import (
 )
 from .policy import Policy as PolicyValues
 from .policy import defaults
-from .schedule import Slot
+from .schedule import Slot, slots_text
 from .storage import Database
 from .storage import queries as q
+from .storage import sweep as sweep_queries
+from .sweep import Sweeper, candidates
 
 LEVELS = ("执业医师", "执业助理医师")
 CATEGORIES = ("临床", "中医", "口腔", "公共卫生")
@@ -97,6 +100,9 @@ class RefusedError(ServiceError):
         super().__init__(
             _("Refused: {code}: {message}").format(code=errors[0].code, message=errors[0].message)
         )
+
+
+CONTEXT_TTL = 30.0
 
 
 def clerk_name(explicit: str | None = None) -> str:
@@ -215,6 +221,7 @@ class Registry:
     def __init__(self, db: Database, clerk: str | None = None) -> None:
         self.db = db
         self.clerk = clerk_name(clerk)
+        self._context: tuple[float, rules.RuleContext] | None = None
 
     # -- shared helpers --
 
@@ -263,15 +270,35 @@ class Registry:
             loaded = [HolidayDay(d.day, d.kind, d.name) for d in q.holiday_days(s)]  # type: ignore[arg-type]
         return HolidayCalendar(loaded)
 
-    def rule_context(self, policy: PolicyValues | None = None) -> rules.RuleContext:
+    def rule_context(
+        self, policy: PolicyValues | None = None, calendar: HolidayCalendar | None = None
+    ) -> rules.RuleContext:
+        """Policy, travel buffers and holiday data for the rules.
+
+        Without arguments the context is cached for ``CONTEXT_TTL`` seconds (a long-running
+        TUI sees another clerk's policy change within that time; this registry's own policy
+        and holiday writes drop the cache at once).
+        """
+        now = time.monotonic()
+        if policy is None and calendar is None and self._context is not None:
+            made, cached = self._context
+            if now - made < CONTEXT_TTL:
+                return cached
         policy = policy or self.policy()
         buffers = self._buffers
-        calendar = self.holiday_calendar()
+        calendar = calendar or self.holiday_calendar()
 
         def buffer(a: Hashable, b: Hashable) -> int:
             return buffers.get((a, b), policy.travel_buffer_minutes)  # type: ignore[arg-type]
 
-        return rules.RuleContext(policy, buffer, calendar.unknown_years_between)
+        context = rules.RuleContext(policy, buffer, calendar.unknown_years_between)
+        self._context = (now, context)
+        return context
+
+    def forget_context(self) -> None:
+        """Drop cached policy, buffers and holidays (after writing any of them)."""
+        self._context = None
+        self.__dict__.pop("_buffers", None)
 
     # -- regions and policy --
 
@@ -303,6 +330,7 @@ class Registry:
             self._audit(
                 s, "update", "policy", region_code, rows[-1].values if rows else None, merged
             )
+        self.forget_context()
         return dataclass_replace_version(checked, version)
 
     # -- institutions --
@@ -632,17 +660,16 @@ class Registry:
 
     # -- agreements --
 
-    def _agreement_fact(
-        self, s: Any, data: AgreementInput
-    ) -> tuple[Physician, Institution, AgreementFact]:
+    def _agreement_fact(self, s: Any, data: AgreementInput) -> tuple[int, AgreementFact]:
+        """Check an agreement's fields; returns the physician's id and the agreement's facts."""
         contract = data.contract_no.strip()
         if not contract:
             raise ServiceError(_("The contract number is empty."))
-        phys = q.physician_by_cert(s, ids.clean(data.physician), lock=True)
-        if phys is None:
+        physician_id = q.physician_id_by_cert(s, ids.clean(data.physician))
+        if physician_id is None:
             raise ServiceError(_("Unknown physician {cert}.").format(cert=data.physician))
-        inst = q.institution_by_code(s, ids.clean(data.institution))
-        if inst is None:
+        institution = q.institution_fact_by_code(s, ids.clean(data.institution))
+        if institution is None:
             raise ServiceError(_("Unknown institution {code}.").format(code=data.institution))
         if data.role not in ROLES:
             raise ServiceError(
@@ -657,51 +684,42 @@ class Registry:
         if data.weekly_hours < 0 or data.weekly_hours > 168:
             raise ServiceError(_("Contracted weekly hours must lie between 0 and 168."))
         fact = AgreementFact(
-            None,
-            contract,
-            q.institution_fact(inst),
-            data.role,
-            data.department.strip(),
-            data.start,
-            data.end,
-            float(data.weekly_hours),
-            data.consent,
-            tuple(data.slots),
-        )
-        return phys, inst, fact
+            None, contract, institution, data.role, data.department.strip(), data.start,
+            data.end, float(data.weekly_hours), data.consent, tuple(data.slots),
+        )  # fmt: skip
+        owner = q.contract_owner(s, contract)
+        if owner is not None and owner != physician_id:
+            raise ServiceError(
+                _("Contract {contract} belongs to another physician.").format(contract=contract)
+            )
+        return physician_id, fact
 
     def preview_agreement(self, data: AgreementInput) -> list[rules.Violation]:
         """The violations filing ``data`` would create, without storing anything."""
         with self.db.read() as s:
-            phys, _inst, fact = self._agreement_fact(s, data)
-            existing = q.agreement_by_contract(s, fact.contract_no)
-            if existing is not None and existing.physician_id != phys.id:
-                raise ServiceError(
-                    _("Contract {contract} belongs to another physician.").format(
-                        contract=fact.contract_no
-                    )
-                )
-            after = q.physician_fact(s, phys).with_agreement(fact)
+            physician_id, fact = self._agreement_fact(s, data)
+            facts = q.physician_fact_by_id(s, physician_id)
+            assert facts is not None
+            after = facts.with_agreement(fact)
             return rules.touching(rules.evaluate(after, self.rule_context()), fact.contract_no)
 
     def save_agreement(self, data: AgreementInput) -> WriteResult:
         """File a new agreement or change a stored one (``contract_no`` is the key)."""
         with self.db.write() as s:
-            phys, inst, fact = self._agreement_fact(s, data)
+            physician_id, fact = self._agreement_fact(s, data)
+            q.lock_physician(s, physician_id)
+            phys = s.get(Physician, physician_id)
+            inst = s.get(Institution, fact.institution.id)
+            assert phys is not None and inst is not None
             existing = q.agreement_by_contract(s, fact.contract_no)
-            if existing is not None and existing.physician_id != phys.id:
-                raise ServiceError(
-                    _("Contract {contract} belongs to another physician.").format(
-                        contract=fact.contract_no
-                    )
-                )
             if existing is not None and existing.status == "terminated":
                 raise ServiceError(
                     _("Contract {contract} is terminated and cannot be changed.").format(
                         contract=fact.contract_no
                     )
                 )
-            before_facts = q.physician_fact(s, phys)
+            before_facts = q.physician_fact_by_id(s, physician_id)
+            assert before_facts is not None
             after = before_facts.with_agreement(fact)
             found = rules.touching(rules.evaluate(after, self.rule_context()), fact.contract_no)
             errors = [v for v in found if v.severity == rules.ERROR]
@@ -719,6 +737,7 @@ class Registry:
                 "liability": data.liability,
                 "pay": data.pay,
                 "insurance": data.insurance,
+                "pattern": slots_text(fact.slots),
             }
             stored_warnings = [v.as_json() for v in warnings]
             if existing is None:
@@ -864,9 +883,11 @@ class Registry:
         self, physician: str | None = None, institution: str | None = None
     ) -> list[rules.Violation]:
         """Sweep the region (or one physician / one institution's physicians) for violations."""
-        ctx = self.rule_context()
+        calendar = self.holiday_calendar()
+        ctx = self.rule_context(calendar=calendar)
         with self.db.read() as s:
-            selected: Iterable[int] | None = None
+            selected: Iterable[int]
+            institutions = None
             if physician:
                 phys = q.physician_by_cert(s, ids.clean(physician))
                 if phys is None:
@@ -877,8 +898,16 @@ class Registry:
                 if inst is None:
                     raise ServiceError(_("Unknown institution {code}.").format(code=institution))
                 selected = q.physician_ids_at(s, inst.id)
+            else:
+                institutions = q.institution_facts(s)
+                sweeper = Sweeper(ctx, institutions, set(self._buffers), calendar.known)
+                selected = candidates(
+                    sweep_queries.agreement_rows(s),
+                    sweeper,
+                    sweep_queries.always_full(s),
+                )
             found: list[rules.Violation] = []
-            for facts in q.all_physician_facts(s, selected):
+            for facts in q.all_physician_facts(s, selected, institutions=institutions):
                 found.extend(rules.evaluate(facts, ctx))
             if institution:
                 code = ids.clean(institution)

@@ -155,39 +155,154 @@ def registration_fact(r: Registration) -> RegistrationFact:
 
 
 def physician_fact(s: Session, p: Physician) -> PhysicianFact:
-    registrations = registrations_of(s, p.id)
-    filings = tuple(
-        FilingFact(f.institution_id, f.scope, f.valid_from, f.valid_to)
-        for r in registrations
-        for f in r.filings
+    fact = physician_fact_by_id(s, p.id)
+    assert fact is not None
+    return fact
+
+
+def physician_fact_by_id(s: Session, physician_id: int) -> PhysicianFact | None:
+    """One physician's facts with four small Core queries (the write path's hot spot)."""
+    c = s.connection()
+    head = c.execute(
+        select(
+            Physician.cert_no, Physician.name, Physician.level, Physician.category,
+            Physician.scopes, Physician.title, Physician.dishonest, Physician.practising_since,
+            Physician.failed_assessment_on, Registration.id, Registration.region_code,
+            Registration.main_institution_id, Registration.registered_on,
+        )
+        .outerjoin(Registration, Registration.physician_id == Physician.id)
+        .where(Physician.id == physician_id)
+        .order_by(Registration.id)
+    ).all()  # fmt: skip
+    if not head:
+        return None
+    reg_ids = [r[9] for r in head if r[9] is not None]
+    inactive: dict[int, list[Inactivity]] = defaultdict(list)
+    filings: list[FilingFact] = []
+    if reg_ids:
+        for reg_id, status, on, until in c.execute(
+            select(
+                RegistrationEvent.registration_id, RegistrationEvent.status,
+                RegistrationEvent.on, RegistrationEvent.until,
+            ).where(
+                RegistrationEvent.registration_id.in_(reg_ids),
+                RegistrationEvent.status.in_(("suspended", "cancelled")),
+            )
+        ):  # fmt: skip
+            inactive[reg_id].append(Inactivity(status, on, until))
+        filings = [
+            FilingFact(*row)
+            for row in c.execute(
+                select(
+                    Filing.institution_id, Filing.scope, Filing.valid_from, Filing.valid_to
+                ).where(Filing.registration_id.in_(reg_ids))
+            )
+        ]
+    rows = c.execute(
+        select(
+            Agreement.id, Agreement.contract_no, Agreement.role, Agreement.department,
+            Agreement.start, Agreement.end, Agreement.terminated_on, Agreement.weekly_hours,
+            Agreement.consent, Agreement.status, Institution.id, Institution.code,
+            Institution.name, Institution.kind, Institution.county_code,
+            Institution.departments, Institution.grassroots, Institution.dishonest,
+            Institution.beds, WorkSession.weekday, WorkSession.start_minute,
+            WorkSession.end_minute,
+        )
+        .join(Institution, Institution.id == Agreement.institution_id)
+        .outerjoin(WorkSession, WorkSession.agreement_id == Agreement.id)
+        .where(Agreement.physician_id == physician_id)
+        .order_by(Agreement.start, Agreement.id, WorkSession.id)
+    ).all()  # fmt: skip
+    agreements: dict[int, tuple[tuple[Any, ...], list[Slot]]] = {}
+    for row in rows:
+        entry = agreements.setdefault(row[0], (tuple(row), []))
+        if row[19] is not None:
+            entry[1].append(Slot(row[19], row[20], row[21]))
+    facts = []
+    for r, slots in agreements.values():
+        institution = InstitutionFact(
+            r[10], r[11], r[12], r[13], r[14], frozenset(r[15] or ()), bool(r[16]),
+            bool(r[17]), r[18] or 0,
+        )  # fmt: skip
+        end = r[6] if r[6] is not None and r[6] < r[5] else r[5]
+        facts.append(
+            AgreementFact(
+                r[0],
+                r[1],
+                institution,
+                r[2],
+                r[3],
+                r[4],
+                end,
+                r[7] or 0.0,
+                r[8],
+                tuple(slots),
+                r[9],
+            )
+        )
+    p = head[0]
+    registrations = tuple(
+        RegistrationFact(r[10], r[11], r[12], tuple(inactive.get(r[9], ())))
+        for r in head
+        if r[9] is not None
     )
     return PhysicianFact(
-        p.id,
-        p.cert_no,
-        p.name,
-        p.level,
-        p.category,
-        frozenset(p.scopes or ()),
-        p.title,
-        bool(p.dishonest),
-        p.practising_since,
-        p.failed_assessment_on,
-        tuple(registration_fact(r) for r in registrations),
-        filings,
-        tuple(agreement_fact(a) for a in agreements_of(s, p.id)),
-    )
+        physician_id, p[0], p[1], p[2], p[3], frozenset(p[4] or ()), p[5], bool(p[6]), p[7],
+        p[8], registrations, tuple(filings), tuple(facts),
+    )  # fmt: skip
+
+
+def physician_id_by_cert(s: Session, cert: str) -> int | None:
+    return s.connection().execute(select(Physician.id).where(Physician.cert_no == cert)).scalar()
+
+
+def institution_fact_by_code(s: Session, code: str) -> InstitutionFact | None:
+    found = institution_facts_where(s, Institution.code == code)
+    return next(iter(found.values()), None)
+
+
+def contract_owner(s: Session, contract_no: str) -> int | None:
+    query = select(Agreement.physician_id).where(Agreement.contract_no == contract_no)
+    return s.connection().execute(query).scalar()
 
 
 def all_physician_facts(
-    s: Session, physician_ids: Iterable[int] | None = None, batch: int = 5000
+    s: Session,
+    physician_ids: Iterable[int] | None = None,
+    batch: int = 5000,
+    institutions: dict[int, InstitutionFact] | None = None,
 ) -> Iterator[PhysicianFact]:
     """Facts of many physicians, read in batches with a few SELECTs each (region sweep)."""
     id_query = select(Physician.id).order_by(Physician.id)
     ids = list(physician_ids) if physician_ids is not None else list(s.scalars(id_query))
-    institutions = {i.id: institution_fact(i) for i in s.scalars(select(Institution))}
+    known = institutions if institutions is not None else {}
     for offset in range(0, len(ids), batch):
         chunk = ids[offset : offset + batch]
-        yield from _facts_for(s, chunk, institutions)
+        yield from _facts_for(s, chunk, known)
+
+
+def institution_facts(s: Session, ids: Iterable[int] | None = None) -> dict[int, InstitutionFact]:
+    """Institution facts by id (all of them, or those in ``ids``), read with Core."""
+    if ids is None:
+        return institution_facts_where(s, None)
+    wanted = set(ids)
+    return institution_facts_where(s, Institution.id.in_(wanted)) if wanted else {}
+
+
+def institution_facts_where(s: Session, condition: Any) -> dict[int, InstitutionFact]:
+    query = select(
+        Institution.id, Institution.code, Institution.name, Institution.kind,
+        Institution.county_code, Institution.departments, Institution.grassroots,
+        Institution.dishonest, Institution.beds,
+    )  # fmt: skip
+    if condition is not None:
+        query = query.where(condition)
+    return {
+        r[0]: InstitutionFact(
+            r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), bool(r[6]), bool(r[7]), r[8] or 0
+        )
+        for r in s.connection().execute(query)
+    }
 
 
 def _facts_for(
@@ -276,6 +391,9 @@ def _facts_for(
         .order_by(WorkSession.id)
     ):
         slots[agreement_id].append(Slot(weekday, start_minute, end_minute))
+    missing = {row[3] for row in agreements_rows} - institutions.keys()
+    if missing:
+        institutions.update(institution_facts(s, missing))
     agreements: dict[int, list[AgreementFact]] = defaultdict(list)
     for row in agreements_rows:
         aid, pid, no, inst, role, dept, start, end, terminated, hours, consent_, status = row

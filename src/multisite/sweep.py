@@ -1,0 +1,198 @@
+"""The whole-region sweep (``multisite check``) without evaluating every physician in full.
+
+Most physicians break no rule, and most schedules repeat. The sweep therefore reads one row
+per agreement (with the physician's registration and its stored pattern text, never the
+session rows) and decides per physician with cheap, *sound* tests whether any rule could
+bite. Only physicians that could be in violation are loaded in full and evaluated by
+:func:`rules.evaluate`, so the violations reported are exactly those of the full rules.
+
+Why the schedule test is sound: every occurrence a physician ever has belongs to the union of
+their live agreements' weekly patterns taken without date bounds. Overlaps, travel gaps and
+the week/day/rest-day loads can only grow when occurrences are added, so if that always-on
+union breaks none of them, no dated part of it does. The minimum-rest rule is not monotone
+(removing a session can split a work block), so it is tested pairwise instead: a short rest
+needs two occurrences ``x`` and ``y`` of the union with ``block_gap ≤ y.start − x.end <
+min_rest`` (see :func:`rest_pair_possible`). The union test is memoised by its patterns
+and which of them share an institution, so repeated schedules cost one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from . import schedule
+from .facts import InstitutionFact
+from .identifiers import region_contains
+from .rules import RuleContext
+from .schedule import DAY, WEEK, Pattern, Slot
+
+ALWAYS_FROM = dt.date(2001, 1, 1)  # a Monday
+ALWAYS_TO = dt.date(2001, 1, 28)  # a Sunday: four full weeks
+
+
+AgreementRow = Sequence[Any]
+"""One agreement as ``storage.sweep.agreement_rows`` reads it, in this order: physician id,
+institution id, role, department, start, effective end (dates as ISO text), weekly hours,
+consent, status, pattern text, registration region, main institution id, registered on,
+the physician's scopes as stored JSON text."""
+
+
+def rest_pair_possible(slots: Sequence[Slot], min_rest: int, block_gap: int) -> bool:
+    """Whether two occurrences of the always-on pattern rest ``block_gap ≤ gap < min_rest``."""
+    if min_rest <= block_gap:
+        return False
+    reach = 1 + (min_rest + DAY) // WEEK
+    for a in slots:
+        end = a.mow_end
+        for b in slots:
+            for k in range(reach + 1):
+                gap = b.mow_start + k * WEEK - end
+                if block_gap <= gap < min_rest:
+                    return True
+    return False
+
+
+class Sweeper:
+    """Decides per physician whether the full rules must run (see the module docstring)."""
+
+    def __init__(
+        self,
+        ctx: RuleContext,
+        institutions: dict[int, InstitutionFact],
+        buffer_pairs: set[tuple[int, int]],
+        known_year: Callable[[int], bool],
+    ) -> None:
+        self.ctx = ctx
+        self.policy = ctx.policy
+        self.institutions = institutions
+        self.buffer_pairs = buffer_pairs
+        self.known_year = known_year
+        self._schedule_memo: dict[tuple[tuple[int, str], ...], bool] = {}
+        self._scope_ok: dict[tuple[str, str], bool] = {}
+        self._minutes: dict[str, int] = {}
+        self._known_span = _known_span(known_year)
+
+    def needs_full_check(self, rows: Sequence[AgreementRow]) -> bool:
+        """False only when no rule can bite for this physician's agreements."""
+        lo, hi = self._known_span
+        institutions = self.institutions
+        scope_ok = self._scope_ok
+        minutes_of = self._minutes
+        tolerance = self.policy.contract_hours_tolerance
+        live: list[AgreementRow] = []
+        for row in rows:
+            (_pid, inst_id, role, department, start, end, hours, consent, status, pattern,
+             region, main_id, registered_on, scopes_text) = row  # fmt: skip
+            if status == "draft":
+                continue
+            if pattern is None or start > end or registered_on > start or start < lo or end > hi:
+                return True
+            inst = institutions[inst_id]
+            if inst.dishonest or region[:2] != inst.county_code[:2]:
+                return True
+            if not region.endswith("0000") and not region_contains(region, inst.county_code):
+                return True
+            ok = scope_ok.get((scopes_text, department))
+            if ok is None:
+                scopes = json.loads(scopes_text or "[]")
+                ok = scope_ok[(scopes_text, department)] = department in scopes
+            if not ok or (inst.departments and department not in inst.departments):
+                return True
+            if role == "primary":
+                if inst_id != main_id:
+                    return True
+            elif not consent or self.policy.eligibility_gate:
+                return True
+            if hours > 0:
+                minutes = minutes_of.get(pattern)
+                if minutes is None:
+                    minutes = minutes_of[pattern] = sum(
+                        s.duration for s in schedule.slots_from_text(pattern)
+                    )
+                if abs(minutes / 60 - hours) > tolerance * hours + 1e-9:
+                    return True
+            live.append(row)
+        if not live:
+            return False
+        if len(live) == 1:
+            if live[0][2] != "primary":
+                return True
+            schedule_key: tuple[tuple[int, str], ...] = ((0, live[0][9]),)
+        else:
+            schedule_key = self._several(live)
+            if not schedule_key:
+                return True
+        clean = self._schedule_memo.get(schedule_key)
+        if clean is None:
+            clean = self._schedule_memo[schedule_key] = self._always_on_clean(schedule_key)
+        return not clean
+
+    def _several(self, live: list[AgreementRow]) -> tuple[tuple[int, str], ...]:
+        """The schedule key of several agreements, or () when a rule may bite between them."""
+        primaries = [(row[4], row[5]) for row in live if row[2] == "primary"]
+        for i, (a_start, a_end) in enumerate(primaries):
+            for b_start, b_end in primaries[i + 1 :]:
+                if a_start <= b_end and b_start <= a_end:
+                    return ()
+        for row in live:
+            if row[2] != "primary" and not any(
+                p_start <= row[4] and row[5] <= p_end for p_start, p_end in primaries
+            ):
+                return ()
+        sites: dict[int, int] = {}
+        for row in live:
+            sites.setdefault(row[1], len(sites))
+        cap = self.policy.max_institutions
+        if cap is not None and len(sites) > cap:
+            return ()
+        pairs = self.buffer_pairs
+        if pairs and len(sites) > 1 and any((x, y) in pairs for x in sites for y in sites):
+            return ()
+        return tuple(sorted((sites[row[1]], row[9]) for row in live))
+
+    def _always_on_clean(self, key: tuple[tuple[int, str], ...]) -> bool:
+        policy = self.policy
+        patterns = [
+            Pattern(i, group, schedule.slots_from_text(text), ALWAYS_FROM, ALWAYS_TO)
+            for i, (group, text) in enumerate(key)
+        ]
+        slots = [s for p in patterns for s in p.slots]
+        return not (
+            schedule.overlaps(patterns)
+            or schedule.travel_gaps(patterns, lambda _a, _b: policy.travel_buffer_minutes)
+            or schedule.first_week_over(patterns, int(policy.standard_weekly_hours * 60))
+            or schedule.first_week_over(patterns, int(policy.weekly_max_hours * 60))
+            or schedule.first_day_over(patterns, int(policy.daily_max_hours * 60))
+            or schedule.first_week_without_rest(patterns, int(policy.rest_day_hours * 60))
+            or rest_pair_possible(
+                slots, int(policy.min_rest_hours * 60), int(policy.block_gap_hours * 60)
+            )
+        )
+
+
+def _known_span(known_year: Callable[[int], bool], around: int = 2026) -> tuple[str, str]:
+    """The ISO dates bounding the run of years around ``around`` that have holiday data
+    (an agreement inside it cannot trigger HOLIDAY_DATA)."""
+    if not known_year(around):
+        return ("9999-12-31", "0000-01-01")  # nothing is inside: every agreement is checked
+    first = last = around
+    while first > 1900 and known_year(first - 1):
+        first -= 1
+    while last < 2200 and known_year(last + 1):
+        last += 1
+    return (f"{first:04d}-01-01", f"{last:04d}-12-31")
+
+
+def candidates(rows: Iterable[AgreementRow], sweeper: Sweeper, always: set[int]) -> list[int]:
+    """The physicians whose rules must run in full: ``always`` plus those the sweeper flags."""
+    flagged = set(always)
+    check = sweeper.needs_full_check
+    for physician_id, group in groupby(rows, key=itemgetter(0)):
+        if physician_id not in flagged and check(list(group)):
+            flagged.add(physician_id)
+    return sorted(flagged)
