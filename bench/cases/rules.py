@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from run import Case, Env  # type: ignore[import-not-found]
 from sqlalchemy import select
 
 from multisite.importing.normalize import parse_sessions
 from multisite.models import Agreement, Institution, Physician, WorkSession
 from multisite.service import AgreementInput, Registry
 from multisite.storage import Database
-
-from run import Case, Env  # type: ignore[import-not-found]
 
 
 def cases(env: Env) -> list[Case]:
