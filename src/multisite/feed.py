@@ -1,0 +1,185 @@
+"""The calendar feed server (订阅服务): ``GET``/``HEAD /feeds/{token}.ics`` on Starlette.
+
+Every other path is 404 and every other method 405. An unknown token and a revoked token
+get the very same 404 as any unknown path. Responses carry ``Content-Type: text/calendar;
+charset=utf-8``, a strong ``ETag`` (SHA-256 of the body, which is a pure function of the
+stored schedule), ``Last-Modified`` (the newest ``updated_at`` behind the body), and a
+``304`` answers a matching ``If-None-Match``. The access log is off: feed URLs are secrets.
+
+Warm feeds and the staleness guarantee
+--------------------------------------
+Bodies are cached in memory per subscription (SHA-256 of the token → body, ETag, headers
+and the *fingerprint* of the stored values the body was built from, see
+:mod:`multisite.storage.feeds`). A request within ``recheck_seconds`` of the entry's last
+check is answered from memory without touching the database. After that, one read
+transaction re-reads the token row and the fingerprint; the body is rebuilt only when the
+fingerprint differs. Hence:
+
+* any committed change to the schedule, its institution, the physician's name or the loaded
+  holidays — and any revocation — shows in responses at most ``recheck_seconds`` (default
+  1 s) after commit, plus the time of one refresh;
+* within that window a response is a body that was current at the last check;
+* at most ``max_entries`` bodies are kept (oldest dropped first), so memory stays bounded.
+
+With ``recheck_seconds=0`` every request checks the database (tests use that); the warm
+path still never re-renders an unchanged calendar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .calendars import TOKEN_SHAPE, CachedFeed, Calendars, hash_token
+from .service import Registry
+
+CONTENT_TYPE = "text/calendar; charset=utf-8"
+DEFAULT_RECHECK_SECONDS = 1.0
+DEFAULT_MAX_ENTRIES = 20_000
+
+
+@dataclass(frozen=True)
+class _Entry:
+    feed: CachedFeed
+    checked: float  # time.monotonic() of the last database check
+    headers: dict[str, str]  # 200 and HEAD
+    headers_304: dict[str, str]
+
+
+def _not_found() -> Response:
+    """The one 404 of the server (Starlette's own for unknown paths looks the same)."""
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison over a list of entity tags, or ``*``."""
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*":
+            return True
+        if candidate.startswith("W/"):
+            candidate = candidate[2:]
+        if candidate == etag:
+            return True
+    return False
+
+
+class FeedCache:
+    """Subscription bodies in memory, checked against the database every ``recheck_seconds``."""
+
+    def __init__(
+        self,
+        calendars: Calendars,
+        *,
+        recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+    ) -> None:
+        self.calendars = calendars
+        self.recheck_seconds = recheck_seconds
+        self.max_entries = max(1, max_entries)
+        self._entries: dict[str, _Entry] = {}
+        self._inflight: dict[str, asyncio.Future[_Entry | None]] = {}
+
+    async def get(self, token_hash: str) -> _Entry | None:
+        entry = self._entries.get(token_hash)
+        if entry is not None and time.monotonic() - entry.checked < self.recheck_seconds:
+            return entry
+        pending = self._inflight.get(token_hash)
+        if pending is not None:  # one database check per subscription at a time
+            return await asyncio.shield(pending)
+        future: asyncio.Future[_Entry | None] = asyncio.get_running_loop().create_future()
+        self._inflight[token_hash] = future
+        try:
+            fresh = await run_in_threadpool(self._check, token_hash, entry)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
+            raise
+        else:
+            future.set_result(fresh)
+        finally:
+            del self._inflight[token_hash]
+        if fresh is None:
+            self._entries.pop(token_hash, None)
+        else:
+            if token_hash not in self._entries and len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]
+            self._entries[token_hash] = fresh
+        return fresh
+
+    def _check(self, token_hash: str, entry: _Entry | None) -> _Entry | None:
+        started = time.monotonic()
+        feed = self.calendars.refresh_feed(token_hash, entry.feed if entry else None)
+        if feed is None:
+            return None
+        if entry is not None and feed is entry.feed:
+            return _Entry(feed, started, entry.headers, entry.headers_304)
+        export = feed.export
+        common = {
+            "etag": export.etag,
+            "last-modified": email.utils.format_datetime(export.last_modified, usegmt=True),
+            "cache-control": "private, no-cache",
+        }
+        headers = {
+            "content-type": CONTENT_TYPE,
+            "content-length": str(len(export.body)),
+            **common,
+            "x-content-type-options": "nosniff",
+        }
+        return _Entry(feed, started, headers, common)
+
+    def forget(self) -> None:
+        self._entries.clear()
+
+
+def create_app(
+    calendars: Calendars,
+    *,
+    recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The feed application; ``extra_routes`` exist only for the benchmark's baseline."""
+    cache = FeedCache(calendars, recheck_seconds=recheck_seconds, max_entries=max_entries)
+
+    async def feed(request: Request) -> Response:
+        token = request.path_params["token"]
+        if TOKEN_SHAPE.fullmatch(token) is None:
+            return _not_found()
+        entry = await cache.get(hash_token(token))
+        if entry is None:
+            return _not_found()
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None and etag_matches(if_none_match, entry.feed.export.etag):
+            return Response(status_code=304, headers=entry.headers_304)
+        if request.method == "HEAD":
+            return Response(headers=entry.headers)
+        return Response(entry.feed.export.body, headers=entry.headers)
+
+    app = Starlette(
+        routes=[Route("/feeds/{token}.ics", feed, methods=["GET", "HEAD"]), *extra_routes]
+    )
+    app.state.feed_cache = cache
+    return app
+
+
+def serve(
+    registry: Registry,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
+) -> None:
+    """Run the feed server until interrupted (Uvicorn, access log off)."""
+    app = create_app(Calendars(registry), recheck_seconds=recheck_seconds)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
