@@ -121,8 +121,12 @@ def build_parser() -> Parser:
     demo.add_argument("--physicians", type=positive_int, default=2000)
     demo.add_argument("--seed", type=int, default=1)
 
-    for noun, key in (("physician", "cert"), ("institution", "code")):
-        group = sub.add_parser(noun, help=_("show a {noun}").format(noun=noun))
+    nouns = (
+        ("physician", "cert", _("show a physician")),
+        ("institution", "code", _("show an institution")),
+    )
+    for noun, key, help_text in nouns:
+        group = sub.add_parser(noun, help=help_text)
         verbs = group.add_subparsers(
             dest="verb", metavar="VERB", parser_class=Parser, required=True
         )
