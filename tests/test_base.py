@@ -354,3 +354,9 @@ def test_demo_region_agrees_with_a_brute_force_recount(registry: Registry) -> No
                 assert b.counted == pytest.approx(expected.get(iid, 0.0), abs=1e-3), (code, on)
                 assert b.status == ("meets" if b.counted + 1e-9 >= b.required else "short")
                 assert sum(c.share for c in b.contributors) == pytest.approx(b.counted, abs=1e-3)
+            summary = {b.institution: b for b in validation_base(registry, on, detail=False)}
+            for code, b in bases.items():
+                s = summary[code]
+                assert (s.counted, s.status, s.required, s.next_validation) == pytest.approx(
+                    (b.counted, b.status, b.required, b.next_validation)
+                ), code

@@ -286,6 +286,8 @@ def _compute(
     without_physician: tuple[int, dt.date, dt.date] | None = None,
     detail: bool = True,
 ) -> list[InstitutionBase]:
+    if not detail and without_contract is None and without_physician is None:
+        return _summary(registry, on, institution_ids)
     with registry.db.read() as s:
         insts = store.institutions(s, institution_ids)
         rows = store.contributions(s, on, institution_ids, without_contract)
@@ -359,6 +361,53 @@ def _compute(
                 policy.counting,
             )
         )
+    return out
+
+
+def _summary(
+    registry: Registry, on: dt.date, institution_ids: list[int] | None
+) -> list[InstitutionBase]:
+    """The region-wide table without contributors: the counting is summed in SQL."""
+    default = registry.policy()
+    with registry.db.read() as s:
+        rows = store.institution_totals(
+            s, on, default.standard_week_hours * 60, default.min_weekly_hours * 60
+        )
+        stored = staffing_table(store.staffing_rows(s))
+    wanted = set(institution_ids) if institution_ids is not None else None
+    policies: dict[str, Policy] = {}
+    out: list[InstitutionBase] = []
+    differing: list[int] = []
+    for inst_id, code, name, kind, beds, county, licensed_on, fte, head, prim in rows:
+        if wanted is not None and inst_id not in wanted:
+            continue
+        province = county[:2] + "0000"
+        policy = policies.get(province)
+        if policy is None:
+            policy = policies[province] = registry.policy(province)
+        if (policy.standard_week_hours, policy.min_weekly_hours) != (
+            default.standard_week_hours,
+            default.min_weekly_hours,
+        ):
+            differing.append(inst_id)  # counted under its own province's policy below
+            continue
+        counted = {"fte": fte, "headcount": head, "primary_only": prim}[policy.counting]
+        counted = round(counted, 4)
+        staffing = staffing_for(kind, county, stored)
+        required = staffing.required(beds or 0) if staffing else 0.0
+        out.append(
+            InstitutionBase(
+                code, name, kind, beds or 0, required,
+                dict(staffing.title_minimum) if staffing else {}, counted,
+                round(max(0.0, required - counted), 4),
+                "meets" if counted + EPSILON >= required else "short",
+                next_validation(licensed_on, beds or 0, on), [], [],
+                staffing.confirmed if staffing else False, policy.counting,
+            )
+        )  # fmt: skip
+    if differing:
+        out.extend(_compute(registry, on, differing, detail=True))
+        out.sort(key=lambda b: b.institution)
     return out
 
 

@@ -490,6 +490,7 @@ def build(physicians: int, seed: int, today: dt.date) -> Built:
                     "terminated_on": None,
                     "revision": 0,
                     "pattern": slots_text(a.slots),
+                    "weekly_minutes": a.scheduled_minutes,
                     "warnings": [],
                     "notes": {},
                     "updated_at": utcnow(),

@@ -199,12 +199,21 @@ class Agreement(Base):
     # The sessions as canonical text (schedule.slots_text), kept in step with work_session
     # by every writer so the region sweep compares patterns without reading session rows.
     pattern: Mapped[str | None] = mapped_column(Text, default=None)
+    # Sum of the sessions' minutes, kept with the pattern (validation base without sessions).
+    weekly_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     physician: Mapped[Physician] = relationship(back_populates="agreements")
     institution: Mapped[Institution] = relationship()
+    __table_args__ = (
+        Index(
+            "ix_agreement_in_force",
+            *("institution_id", "physician_id", "start", "end", "terminated_on"),
+            *("weekly_minutes", "role", "status"),
+        ),
+    )
     sessions: Mapped[list[WorkSession]] = relationship(
         back_populates="agreement", order_by="WorkSession.id", cascade="all, delete-orphan"
     )

@@ -738,6 +738,7 @@ class Registry:
                 "pay": data.pay,
                 "insurance": data.insurance,
                 "pattern": slots_text(fact.slots),
+                "weekly_minutes": fact.scheduled_minutes,
             }
             stored_warnings = [v.as_json() for v in warnings]
             if existing is None:

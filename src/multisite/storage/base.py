@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import String, and_, case, func, literal, select, type_coerce
+from sqlalchemy import String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -23,7 +23,6 @@ from ..models import (
     Registration,
     RegistrationEvent,
     StaffingMinimum,
-    WorkSession,
 )
 
 # (institution_id, physician_id, contract_no, role, last day in force, weekly minutes)
@@ -49,57 +48,89 @@ def contributions(
 ) -> list[ContributionRow]:
     """Per agreement in force on ``on``: its institution, physician, role, end and minutes.
 
-    Minutes are summed in SQL over the session rows (one GROUP BY); agreements in force
-    without any session come from the agreement table with 0 minutes (they count in the
-    ``primary_only`` mode and, with a zero threshold, in ``headcount``).
+    The minutes are the agreement's stored ``weekly_minutes`` (kept with its sessions by every
+    writer), so this reads the covering index ``ix_agreement_in_force``, not the sessions.
     """
-    minutes = func.sum((WorkSession.end_minute - WorkSession.start_minute + 1440) % 1440)
-    per_agreement = (
-        select(
-            WorkSession.agreement_id.label("agreement_id"),
-            minutes.label("minutes"),
-        )
-        .where(WorkSession.start_date <= on, WorkSession.end_date >= on)
-        .group_by(WorkSession.agreement_id)
-    )
-    wanted = sorted(set(institution_ids)) if institution_ids is not None else None
-    if wanted is not None:
-        per_agreement = per_agreement.where(WorkSession.institution_id.in_(wanted))
-    sub = per_agreement.subquery()
-    # Dates come back as text on SQLite; ``date.fromisoformat`` reads them far faster than the
-    # ORM's result processor, which dominated the region-wide report.
-    end = type_coerce(effective_end(), String)
+    end = effective_end()
     query = select(
         Agreement.institution_id,
         Agreement.physician_id,
         Agreement.contract_no,
         Agreement.role,
-        end,
-        sub.c.minutes,
-    ).join(sub, sub.c.agreement_id == Agreement.id)
+        type_coerce(end, String),
+        Agreement.weekly_minutes,
+    ).where(Agreement.start <= on, end >= on, Agreement.status != "draft")
+    if institution_ids is not None:
+        query = query.where(Agreement.institution_id.in_(sorted(set(institution_ids))))
     if without_contract is not None:
         query = query.where(Agreement.contract_no != without_contract)
     connection = s.connection()  # Core rows: no ORM result processing on ~400k rows
-    rows: list[ContributionRow] = [_row(r) for r in connection.execute(query)]
-    # Agreements in force that have no session at all (rare): read from the agreement table.
-    bare = select(
-        Agreement.institution_id,
-        Agreement.physician_id,
-        Agreement.contract_no,
-        Agreement.role,
-        end,
-        literal(0),
-    ).where(
-        Agreement.start <= on,
-        end >= on,
-        ~select(WorkSession.id).where(WorkSession.agreement_id == Agreement.id).exists(),
+    return [_row(r) for r in connection.execute(query)]
+
+
+def institution_totals(
+    s: Session, on: dt.date, week_minutes: float, threshold_minutes: float
+) -> list[tuple[Any, ...]]:
+    """Every institution with its counted base on ``on`` in each counting mode, summed in SQL.
+
+    Rows: id, code, name, kind, beds, county code, licensed on, fte, headcount, primary_only.
+    Physicians whose registration is suspended or cancelled on ``on`` count nothing.
+    """
+    end = effective_end()
+    inactive = (
+        select(Registration.physician_id)
+        .join(RegistrationEvent, RegistrationEvent.registration_id == Registration.id)
+        .where(
+            RegistrationEvent.status.in_(("suspended", "cancelled")),
+            RegistrationEvent.on <= on,
+            or_(RegistrationEvent.until.is_(None), RegistrationEvent.until >= on),
+        )
     )
-    if wanted is not None:
-        bare = bare.where(Agreement.institution_id.in_(wanted))
-    if without_contract is not None:
-        bare = bare.where(Agreement.contract_no != without_contract)
-    rows.extend(_row(r) for r in connection.execute(bare))
-    return rows
+    minutes = func.sum(Agreement.weekly_minutes)
+    primary = func.max(case((Agreement.role == "primary", 1), else_=0))
+    stakes = (
+        select(Agreement.institution_id, minutes.label("minutes"), primary.label("primary"))
+        .where(
+            Agreement.start <= on,
+            end >= on,
+            Agreement.status != "draft",
+            Agreement.physician_id.not_in(inactive),
+        )
+        .group_by(Agreement.institution_id, Agreement.physician_id)
+        .subquery()
+    )
+    week = float(week_minutes) if week_minutes > 0 else float("inf")
+    fte = case((stakes.c.minutes >= week, 1.0), else_=stakes.c.minutes / week)
+    head = case((stakes.c.minutes >= threshold_minutes - 1e-6, 1), else_=0)
+    per_institution = (
+        select(
+            stakes.c.institution_id,
+            func.sum(fte).label("fte"),
+            func.sum(head).label("headcount"),
+            func.sum(stakes.c.primary).label("primary_only"),
+        )
+        .group_by(stakes.c.institution_id)
+        .subquery()
+    )
+    query = select(
+        Institution.id,
+        Institution.code,
+        Institution.name,
+        Institution.kind,
+        Institution.beds,
+        Institution.county_code,
+        type_coerce(Institution.licensed_on, String),
+        per_institution.c.fte,
+        per_institution.c.headcount,
+        per_institution.c.primary_only,
+    ).outerjoin(per_institution, per_institution.c.institution_id == Institution.id)
+    out = []
+    for r in s.connection().execute(query.order_by(Institution.code)):
+        licensed = (
+            r[6] if r[6] is None or isinstance(r[6], dt.date) else dt.date.fromisoformat(r[6])
+        )
+        out.append((*r[:6], licensed, float(r[7] or 0), float(r[8] or 0), float(r[9] or 0)))
+    return out
 
 
 def _row(r: Any) -> ContributionRow:
