@@ -128,6 +128,10 @@ def best_of(
     return best, value
 
 
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.2f} ms" if value < 0.1 else f"{value:.3f} s"
+
+
 def run_case(case: Case, repeat: int) -> dict[str, Any]:
     k = case.repeat or repeat
     t_product, v_product = best_of(case.product, k, case.setup)
@@ -142,7 +146,7 @@ def run_case(case: Case, repeat: int) -> dict[str, Any]:
     else:
         ratio = t_product / t_base
         ok = ratio <= target
-        shown = (f"{t_product:.3f} s", f"{t_base:.3f} s")
+        shown = (_seconds(t_product), _seconds(t_base))
     return {"name": case.name, "product": shown[0], "baseline": shown[1], "ratio": ratio,
             "target": "—" if case.target is None
             else ("≥ " if case.kind == "rate" else "≤ ") + f"{case.target:g}×", "ok": ok,
