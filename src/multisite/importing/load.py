@@ -32,7 +32,15 @@ from .. import identifiers as ids
 from .. import rules
 from ..facts import AgreementFact, PhysicianFact
 from ..i18n import _
-from ..models import Institution, Physician, Region, Registration, RegistrationEvent, utcnow
+from ..models import (
+    Agreement,
+    Institution,
+    Physician,
+    Region,
+    Registration,
+    RegistrationEvent,
+    utcnow,
+)
 from ..schedule import Slot
 from ..service import (
     CATEGORIES,
@@ -56,9 +64,10 @@ from .normalize import (
     parse_list,
     parse_sessions,
 )
-from .readers import Row, Table, read_table
+from .readers import Row, Table, read_originals, read_table
 
 MODES = ("all", "partial", "dry-run")
+WRITE_CHUNK = 10_000  # created agreements written per executemany round
 ERROR, WARNING = rules.ERROR, rules.WARNING
 
 # Codes of row problems that are not rules of DOMAIN.md.
@@ -179,10 +188,7 @@ class _Rows:
         }
         missing = wanted - set(self.originals)
         if missing:
-            with read_table(path, sheet, kind=self.table.kind) as again:
-                for row in again:
-                    if row.number in missing:
-                        self.originals[row.number] = row.original
+            self.originals.update(read_originals(path, missing, sheet))
         problems = [p for ps in self.rejected.values() for p in ps] + self.warnings
         for p in problems:
             p.original = self.originals.get(p.row, [])
@@ -549,6 +555,37 @@ class _ContractImport:
             result.append((c, facts, mine))
         return result
 
+    def _insert_created(
+        self,
+        s: Any,
+        creates: list[tuple[_Contract, PhysicianFact, dict[str, Any]]],
+        audits: list[dict[str, Any]],
+        now: dt.datetime,
+    ) -> None:
+        """Insert the created agreements gathered so far, their sessions and audit rows."""
+        ids_ = store.insert_agreements(s, [row for _c, _f, row in creates])
+        sessions: list[dict[str, Any]] = []
+        for c, facts, row in creates:
+            aid = ids_[c.contract_no]
+            sessions.extend(_session_rows(c, facts.id, aid, 0))
+            audits.append(
+                store.audit_row(
+                    self.registry.clerk,
+                    "create",
+                    "agreement",
+                    c.contract_no,
+                    None,
+                    _agreement_after(aid, row, c.slots),
+                    physician=facts.cert_no,
+                    institution=c.code,
+                    at=now,
+                )
+            )
+        store.insert_many(s, store.WorkSession, sessions)
+        store.insert_audit(s, audits)
+        creates.clear()
+        audits.clear()
+
     def write(
         self, s: Any, accepted: list[tuple[_Contract, PhysicianFact, list[rules.Violation]]]
     ) -> None:
@@ -575,6 +612,8 @@ class _ContractImport:
                 "warnings": [v.as_json() for v in warnings],
                 "updated_at": now,
             }
+            if _HAS_PATTERN:
+                values["pattern"] = _pattern(c.slots)
             if c.stored_id is None:
                 row = {
                     "contract_no": c.contract_no,
@@ -589,6 +628,8 @@ class _ContractImport:
                     **values,
                 }
                 creates.append((c, facts, row))
+                if len(creates) >= WRITE_CHUNK:  # bounded memory: write as we go
+                    self._insert_created(s, creates, audits, now)
             else:
                 before = store.agreement_snapshot(s, c.stored_id)
                 revision = c.revision + 1
@@ -616,26 +657,7 @@ class _ContractImport:
                 _file(regs.get(facts.id, ()), filings, new_filings, widened, c)
             if done % 5000 == 0:
                 self.tick("write", done, total)
-        ids_ = store.insert_agreements(s, [row for _c, _f, row in creates])
-        sessions: list[dict[str, Any]] = []
-        for c, facts, row in creates:
-            aid = ids_[c.contract_no]
-            sessions.extend(_session_rows(c, facts.id, aid, 0))
-            after = _agreement_after(aid, row, c.slots)
-            audits.append(
-                store.audit_row(
-                    clerk,
-                    "create",
-                    "agreement",
-                    c.contract_no,
-                    None,
-                    after,
-                    physician=facts.cert_no,
-                    institution=c.code,
-                    at=now,
-                )
-            )
-        store.insert_many(s, store.WorkSession, sessions)
+        self._insert_created(s, creates, audits, now)
         store.insert_many(
             s,
             store.Filing,
@@ -653,7 +675,6 @@ class _ContractImport:
         for f in widened.values():
             assert f.id is not None
             store.widen_filing(s, f.id, f.valid_from, f.valid_to)
-        store.insert_audit(s, audits)
         self.tick("write", total, total)
 
 
@@ -726,6 +747,14 @@ def _same(old: AgreementFact, c: _Contract) -> bool:
         and old.consent == c.consent
         and sorted(old.slots, key=_slot_key) == sorted(c.slots, key=_slot_key)
     )
+
+
+_HAS_PATTERN = "pattern" in Agreement.__table__.c
+
+
+def _pattern(slots: tuple[Slot, ...]) -> str:
+    """The canonical text of the sessions (``schedule.slots_text``), kept beside an agreement."""
+    return "; ".join(str(slot) for slot in sorted(slots, key=_slot_key))
 
 
 def _slot_key(slot: Slot) -> tuple[int, int, int]:

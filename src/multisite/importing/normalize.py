@@ -44,6 +44,8 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 
 def normalize_text(text: str) -> str:
     """NFKC, without invisible characters, trimmed."""
+    if text.isascii():  # NFKC leaves ASCII as it is; most cells of a large file are ASCII
+        return text.strip()
     text = unicodedata.normalize("NFKC", text)
     if any(c in text for c in _INVISIBLE):
         text = text.translate({ord(c): None for c in _INVISIBLE})

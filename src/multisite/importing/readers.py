@@ -479,6 +479,42 @@ def _jsonl_table(path: Path, kind: str | None) -> Table:
     return Table(path, kind, 0, headers, column_map, unknown_columns, rows(), encoding=encoding)
 
 
+# --------------------------------------------------------------------------- originals
+
+
+def read_originals(
+    path: str | Path, numbers: set[int], sheet: str | None = None
+) -> dict[int, list[str]]:
+    """The original cells (as the report shows them) of the rows numbered ``numbers``.
+
+    A cheap second pass for the error report: raw cells, no header mapping or normalisation,
+    so a large import need not keep every row's original cells in memory.
+    """
+    path = Path(path)
+    found: dict[int, list[str]] = {}
+    if not numbers:
+        return found
+    last = max(numbers)
+    suffix = path.suffix.lower()
+    if suffix in SPREADSHEET_SUFFIXES:
+        raw, _name, closer = _spreadsheet_rows(path, sheet)
+    elif suffix in JSONL_SUFFIXES:
+        with read_table(path, sheet) as table:
+            return {row.number: row.original for row in table if row.number in numbers}
+    else:
+        raw, closer = _csv_rows(path, _detect_encoding(path)), None
+    try:
+        for number, values in raw:
+            if number in numbers:
+                found[number] = [cell_text(v) for v in values]
+            if number >= last:
+                break
+    finally:
+        if closer is not None:
+            closer()
+    return found
+
+
 # --------------------------------------------------------------------------- entry point
 
 
