@@ -52,8 +52,18 @@ DEFAULT_MAX_ENTRIES = 20_000
 class _Entry:
     feed: CachedFeed
     checked: float  # time.monotonic() of the last database check
-    headers: dict[str, str]  # 200 and HEAD
-    headers_304: dict[str, str]
+    headers: list[tuple[bytes, bytes]]  # 200 and HEAD, encoded once
+    headers_304: list[tuple[bytes, bytes]]
+
+
+class _Prepared(Response):
+    """A response whose header lines were encoded once, when the body was cached."""
+
+    def __init__(self, status: int, body: bytes, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.status_code = status
+        self.body = body
+        self.background = None
+        self.raw_headers = raw_headers
 
 
 def _not_found() -> Response:
@@ -90,7 +100,15 @@ class FeedCache:
         self._entries: dict[str, _Entry] = {}
         self._inflight: dict[str, asyncio.Future[_Entry | None]] = {}
 
+    def fresh(self, token_hash: str) -> _Entry | None:
+        """The cached entry if it was checked less than ``recheck_seconds`` ago."""
+        entry = self._entries.get(token_hash)
+        if entry is not None and time.monotonic() - entry.checked < self.recheck_seconds:
+            return entry
+        return None
+
     async def get(self, token_hash: str) -> _Entry | None:
+        """The entry, checked against the database first when its window is over."""
         entry = self._entries.get(token_hash)
         if entry is not None and time.monotonic() - entry.checked < self.recheck_seconds:
             return entry
@@ -125,17 +143,19 @@ class FeedCache:
         if entry is not None and feed is entry.feed:
             return _Entry(feed, started, entry.headers, entry.headers_304)
         export = feed.export
-        common = {
-            "etag": export.etag,
-            "last-modified": email.utils.format_datetime(export.last_modified, usegmt=True),
-            "cache-control": "private, no-cache",
-        }
-        headers = {
-            "content-type": CONTENT_TYPE,
-            "content-length": str(len(export.body)),
-            **common,
-            "x-content-type-options": "nosniff",
-        }
+        common = [
+            (b"etag", export.etag.encode("ascii")),
+            (
+                b"last-modified",
+                email.utils.format_datetime(export.last_modified, usegmt=True).encode("ascii"),
+            ),
+            (b"cache-control", b"private, no-cache"),  # the URL is a secret: no shared caches
+        ]
+        headers = [
+            (b"content-type", CONTENT_TYPE.encode("ascii")),
+            (b"content-length", str(len(export.body)).encode("ascii")),
+            *common,
+        ]
         return _Entry(feed, started, headers, common)
 
     def forget(self) -> None:
@@ -156,15 +176,16 @@ def create_app(
         token = request.path_params["token"]
         if TOKEN_SHAPE.fullmatch(token) is None:
             return _not_found()
-        entry = await cache.get(hash_token(token))
+        token_hash = hash_token(token)
+        entry = cache.fresh(token_hash) or await cache.get(token_hash)
         if entry is None:
             return _not_found()
         if_none_match = request.headers.get("if-none-match")
         if if_none_match is not None and etag_matches(if_none_match, entry.feed.export.etag):
-            return Response(status_code=304, headers=entry.headers_304)
+            return _Prepared(304, b"", entry.headers_304)
         if request.method == "HEAD":
-            return Response(headers=entry.headers)
-        return Response(entry.feed.export.body, headers=entry.headers)
+            return _Prepared(200, b"", entry.headers)
+        return _Prepared(200, entry.feed.export.body, entry.headers)
 
     app = Starlette(
         routes=[Route("/feeds/{token}.ics", feed, methods=["GET", "HEAD"]), *extra_routes]
