@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import identifiers as ids
 from .. import rules
@@ -285,6 +285,11 @@ class _Abandon(Exception):
 # --- contracts -------------------------------------------------------------------------------
 
 
+class _Who(NamedTuple):
+    id: int
+    cert_no: str
+
+
 @dataclass(slots=True)
 class _Contract:
     number: int
@@ -433,7 +438,7 @@ class _ContractImport:
 
     def check(
         self, s: Any, parsed: list[_Contract], ctx: rules.RuleContext, *, lock: bool
-    ) -> list[tuple[_Contract, PhysicianFact, list[rules.Violation]]]:
+    ) -> list[tuple[_Contract, _Who, list[rules.Violation]]]:
         rows, report = self.rows, self.report
         institutions = store.institution_facts(s)
         pids = store.physician_ids(s, (c.cert for c in parsed), lock=lock)
@@ -498,7 +503,7 @@ class _ContractImport:
                 c.slots,
             )
             by_physician[pid].append(c)
-        accepted: list[tuple[_Contract, PhysicianFact, list[rules.Violation]]] = []
+        accepted: list[tuple[_Contract, _Who, list[rules.Violation]]] = []
         total = len(by_physician)
         for done, facts in enumerate(store.physician_facts(s, sorted(by_physician)), start=1):
             accepted.extend(self._check_physician(facts, by_physician[facts.id], ctx))
@@ -514,7 +519,7 @@ class _ContractImport:
 
     def _check_physician(
         self, facts: PhysicianFact, batch: list[_Contract], ctx: rules.RuleContext
-    ) -> list[tuple[_Contract, PhysicianFact, list[rules.Violation]]]:
+    ) -> list[tuple[_Contract, _Who, list[rules.Violation]]]:
         stored = {a.contract_no: a for a in facts.agreements}
         candidates: list[_Contract] = []
         for c in batch:
@@ -548,17 +553,18 @@ class _ContractImport:
             if not candidates:
                 return []
         result = []
+        who = _Who(facts.id, facts.cert_no)  # not the whole facts: memory stays bounded
         for c in candidates:
             mine = [v for v in found if c.contract_no in v.agreements]
             for v in mine:
                 self.rows.warn(c.number, RULE_COLUMNS.get(v.code, ""), v.code, v.message)
-            result.append((c, facts, mine))
+            result.append((c, who, mine))
         return result
 
     def _insert_created(
         self,
         s: Any,
-        creates: list[tuple[_Contract, PhysicianFact, dict[str, Any]]],
+        creates: list[tuple[_Contract, _Who, dict[str, Any]]],
         audits: list[dict[str, Any]],
         now: dt.datetime,
     ) -> None:
@@ -586,16 +592,14 @@ class _ContractImport:
         creates.clear()
         audits.clear()
 
-    def write(
-        self, s: Any, accepted: list[tuple[_Contract, PhysicianFact, list[rules.Violation]]]
-    ) -> None:
+    def write(self, s: Any, accepted: list[tuple[_Contract, _Who, list[rules.Violation]]]) -> None:
         clerk = self.registry.clerk
         now = utcnow()
         pids = sorted({f.id for _c, f, _w in accepted})
         regs, filings = store.registrations_and_filings(s, pids)
         new_filings: list[store.StoredFiling] = []
         widened: dict[int, store.StoredFiling] = {}
-        creates: list[tuple[_Contract, PhysicianFact, dict[str, Any]]] = []
+        creates: list[tuple[_Contract, _Who, dict[str, Any]]] = []
         audits: list[dict[str, Any]] = []
         total = len(accepted)
         for done, (c, facts, warnings) in enumerate(accepted, start=1):
