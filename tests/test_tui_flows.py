@@ -8,15 +8,17 @@ import datetime as dt
 import pytest
 from multisite.tui.app import MultisiteApp
 from multisite.tui.screens.audit import AuditScreen
+from multisite.tui.screens.change import ChangeScreen
 from multisite.tui.screens.contract import ContractScreen
 from multisite.tui.screens.physician import PhysicianScreen
 from multisite.tui.screens.search import SearchScreen
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input, Static
 
+from multisite.base import validation_base
 from multisite.search import find_institutions, find_physicians
-from multisite.service import Registry
-from tests.factories import CLINIC, DR_LI, DR_ZHANG, build_region, primary
+from multisite.service import PhysicianInput, Registry
+from tests.factories import CLINIC, DR_LI, DR_ZHANG, agreement, build_region, primary
 
 TODAY = dt.date(2026, 1, 5)
 SIZE = (100, 40)
@@ -38,10 +40,15 @@ async def settle(pilot: Pilot[None], seconds: float = 0.0) -> None:
 
 
 async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
-    widget = pilot.app.screen.query_one(selector)
+    """Focus a field, replace its text, and type the last character as a real key press
+    (typing every character of long values would make the suite slow for nothing)."""
+    widget = pilot.app.screen.query_one(selector, Input)
     widget.focus()
-    widget.value = ""  # type: ignore[attr-defined]
-    await pilot.press(*text)
+    await pilot.pause()  # focusing selects the old text; replace it after that
+    widget.value = text[:-1]
+    widget.cursor_position = len(widget.value)
+    await pilot.press(text[-1])
+    assert widget.value == text
 
 
 def test_search_pages_in_the_database(region: Registry) -> None:
@@ -149,3 +156,82 @@ async def file_a_contract(region: Registry) -> None:
         "测试员",
     )
     assert stored.after is not None and stored.after["sessions"] == ["FR 14:00-17:00"]
+
+
+DR_WANG = "110330000000003"
+
+
+def clinic_doctor(registry: Registry) -> None:
+    """王芳: main institution the clinic, full time there: the clinic's only counted physician."""
+    registry.register_physician(
+        PhysicianInput(
+            DR_WANG,
+            "王芳",
+            "执业医师",
+            "临床",
+            ["内科"],
+            "主治医师",
+            "330000",
+            CLINIC,
+            dt.date(2010, 3, 1),
+        )
+    )
+    registry.save_agreement(
+        agreement(
+            "P-WANG",
+            CLINIC,
+            "MO-FR 08:00-16:00",
+            physician=DR_WANG,
+            role="primary",
+            start=dt.date(2025, 1, 1),
+            end=dt.date(2027, 12, 31),
+            consent=None,
+        )
+    )
+
+
+def test_suspending_a_registration_shows_the_clinic_falling_below_its_base(
+    region: Registry,
+) -> None:
+    clinic_doctor(region)
+    assert validation_base(region, on=TODAY, institution=CLINIC)[0].status == "meets"
+    asyncio.run(suspend(region))
+    after = validation_base(region, on=TODAY, institution=CLINIC)[0]
+    assert after.status == "short"
+    entry = region.audit_log(physician=DR_WANG, limit=1)[0]
+    assert (entry.action, entry.clerk, entry.after["reason"]) == (  # type: ignore[index]
+        "suspend",
+        "测试员",
+        "停职调查",
+    )
+
+
+async def suspend(region: Registry) -> None:
+    app = MultisiteApp(region, today=TODAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w", "f", "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, PhysicianScreen)
+        assert app.screen.cert == DR_WANG
+        await pilot.press("s")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ChangeScreen)
+        await type_into(pilot, "#until", "2026-06-30")
+        # without a reason nothing can be applied: one sentence says what is missing
+        await settle(pilot, 0.4)
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ChangeScreen)
+        assert "reason" in str(dialog.query_one("#change-error", Static).render())
+        await type_into(pilot, "#reason", "停职调查")
+        await settle(pilot, 0.4)
+        await settle(pilot)
+        assert dialog.impact_text is not None
+        assert "▼" in dialog.impact_text and "西湖张氏内科诊所" in dialog.impact_text
+        assert "1 → 0" in dialog.impact_text
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        physician = app.screen
+        assert isinstance(physician, PhysicianScreen)
+        assert physician.view is not None and physician.view["status"] == "suspended"

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
 
 from multisite.i18n import _
+from multisite.importing.readers import FileProblem
 from multisite.service import ServiceError
 
 from ..forms import FormProblem
@@ -30,10 +31,15 @@ def load_module() -> Any | None:
 
 
 def counts_text(report: Any) -> str:
-    counts = getattr(report, "counts", None)
-    if isinstance(counts, dict):
-        return " · ".join(f"{_(str(k))}: {v}" for k, v in counts.items())
-    return str(counts or "")
+    """Rows read, created, updated, unchanged, rejected (``ImportReport``)."""
+    parts = [
+        (_("read"), "rows_read"),
+        (_("new"), "created"),
+        (_("changed"), "updated"),
+        (_("unchanged"), "unchanged"),
+        (_("rejected"), "rejected"),
+    ]
+    return " · ".join(f"{label} {getattr(report, attr, 0)}" for label, attr in parts)
 
 
 class ImportScreen(Screen[None]):
@@ -119,8 +125,8 @@ class ImportScreen(Screen[None]):
         module = load_module()
         assert module is not None
         try:
-            report = module.run_import(registry(self), kind, path, mode=mode)
-        except (ServiceError, OSError, ValueError) as error:
+            report = module.run_import(registry(self), kind, path, mode=mode, progress=None)
+        except (FileProblem, ServiceError, OSError, ValueError) as error:
             self.app.call_from_thread(self._failed, str(error))
             return
         self.app.call_from_thread(self._done, (path, kind, partial), mode, report)

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from multisite.i18n import _
 from multisite.importing.normalize import ValueProblem, parse_sessions
 from multisite.service import ServiceError
+from multisite.storage import StorageError
 from multisite.views import physician_view
 
 from ..session import registry, today
@@ -82,8 +83,17 @@ class PhysicianScreen(Screen[None]):
     def load(self) -> None:
         try:
             view = physician_view(registry(self), self.cert)
-        except ServiceError as error:
+        except (ServiceError, StorageError) as error:
             self.notify(str(error), severity="error")
+            self.app.pop_screen()
+            return
+        except Exception as error:  # the clerk gets one sentence; the screen stays usable
+            self.notify(
+                _("Could not read physician {cert}: {kind}.").format(
+                    cert=self.cert, kind=type(error).__name__
+                ),
+                severity="error",
+            )
             self.app.pop_screen()
             return
         self.view = view

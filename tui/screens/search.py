@@ -7,6 +7,7 @@ keystroke makes an older answer stale, so only the latest query's page is shown.
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual import on, work
@@ -33,6 +34,7 @@ class SearchScreen(Screen[None]):
         super().__init__()
         self.page: Page | None = None
         self.shown_query: str | None = None  # what the table shows (tests and bench wait on it)
+        self.shown_at = 0.0  # perf_counter() when it was shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,6 +96,7 @@ class SearchScreen(Screen[None]):
                 )
             )
         self.shown_query = page.query
+        self.shown_at = time.perf_counter()
 
     def _status(self, text: str) -> None:
         self.query_one("#search-status", Static).update(text)
