@@ -122,3 +122,18 @@ def primary(
             end=dt.date(2026, 12, 31),
         )
     )
+
+
+def assert_patterns_match_sessions(registry: Registry) -> None:
+    """The sweep and the validation base read agreement.pattern / weekly_minutes instead of the
+    session rows: every writer must keep them in step."""
+    from sqlalchemy import select
+
+    from multisite.models import Agreement
+    from multisite.schedule import Slot, slots_text
+
+    with registry.db.read() as s:
+        for agreement in s.scalars(select(Agreement)):
+            slots = [Slot(x.weekday, x.start_minute, x.end_minute) for x in agreement.sessions]
+            assert agreement.pattern == slots_text(slots), agreement.contract_no
+            assert agreement.weekly_minutes == sum(x.duration for x in slots), agreement.contract_no

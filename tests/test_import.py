@@ -15,7 +15,16 @@ from multisite.cli import main
 from multisite.importing.load import run_import, write_report_csv
 from multisite.models import Agreement, AuditEntry, Filing, Institution, Physician, WorkSession
 from multisite.service import Registry
-from tests.factories import CENTRE, CLINIC, DR_LI, DR_ZHANG, HOSPITAL, build_region, primary
+from tests.factories import (
+    CENTRE,
+    CLINIC,
+    DR_LI,
+    DR_ZHANG,
+    HOSPITAL,
+    assert_patterns_match_sessions,
+    build_region,
+    primary,
+)
 
 HEADERS = [
     "合同编号",
@@ -228,6 +237,7 @@ def test_reimport_changes_nothing_and_a_changed_row_updates_with_audit(region: R
         agreement = s.scalars(select(Agreement).where(Agreement.contract_no == "C-2")).one()
         assert agreement.revision == 1 and len(agreement.sessions) == 1
         assert agreement.sessions[0].end_minute == 11 * 60 + 30
+    assert_patterns_match_sessions(region)
 
 
 # --- the report ------------------------------------------------------------------------------

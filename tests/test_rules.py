@@ -11,7 +11,17 @@ from multisite.demo import generate
 from multisite.service import RefusedError
 from multisite.storage import queries as q
 
-from .factories import CENTRE, CLINIC, DR_LI, DR_ZHANG, HOSPITAL, agreement, build_region, primary
+from .factories import (
+    CENTRE,
+    CLINIC,
+    DR_LI,
+    DR_ZHANG,
+    HOSPITAL,
+    agreement,
+    assert_patterns_match_sessions,
+    build_region,
+    primary,
+)
 
 
 @pytest.fixture
@@ -160,6 +170,7 @@ def test_the_region_sweep_finds_exactly_what_full_evaluation_finds(registry, see
     key = lambda v: (v.code, v.physician, v.agreements, v.first_date, v.measure)  # noqa: E731
     assert sorted(map(key, swept)) == sorted(map(key, oracle))
     assert len({v.code for v in swept}) >= 5
+    assert_patterns_match_sessions(registry)
 
 
 def _some_cert(registry, index: int) -> str:

@@ -33,7 +33,6 @@ from .. import rules
 from ..facts import AgreementFact, PhysicianFact
 from ..i18n import _
 from ..models import (
-    Agreement,
     Institution,
     Physician,
     Region,
@@ -41,7 +40,7 @@ from ..models import (
     RegistrationEvent,
     utcnow,
 )
-from ..schedule import Slot
+from ..schedule import Slot, slots_text
 from ..service import (
     CATEGORIES,
     INSTITUTION_KINDS,
@@ -615,9 +614,9 @@ class _ContractImport:
                 "consent": c.consent,
                 "warnings": [v.as_json() for v in warnings],
                 "updated_at": now,
+                "pattern": slots_text(c.slots),
+                "weekly_minutes": sum(slot.duration for slot in c.slots),
             }
-            if _HAS_PATTERN:
-                values["pattern"] = _pattern(c.slots)
             if c.stored_id is None:
                 row = {
                     "contract_no": c.contract_no,
@@ -751,14 +750,6 @@ def _same(old: AgreementFact, c: _Contract) -> bool:
         and old.consent == c.consent
         and sorted(old.slots, key=_slot_key) == sorted(c.slots, key=_slot_key)
     )
-
-
-_HAS_PATTERN = "pattern" in Agreement.__table__.c
-
-
-def _pattern(slots: tuple[Slot, ...]) -> str:
-    """The canonical text of the sessions (``schedule.slots_text``), kept beside an agreement."""
-    return "; ".join(str(slot) for slot in sorted(slots, key=_slot_key))
 
 
 def _slot_key(slot: Slot) -> tuple[int, int, int]:
