@@ -437,8 +437,11 @@ def _first_uncovered(
 
 
 def period(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
-    """PERIOD: start after end, or an agreement outside its filing's validity."""
+    """PERIOD: start after end, or an agreement outside its filing's validity (drafts are not
+    filed yet, so they are not held to it)."""
     for a in p.agreements:
+        if a.status == "draft":
+            continue
         if a.start > a.end:
             yield _violation(
                 "PERIOD",

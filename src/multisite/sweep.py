@@ -25,10 +25,10 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from . import schedule
-from .facts import InstitutionFact
+from . import rules, schedule
+from .facts import AgreementFact, InstitutionFact, PhysicianFact
 from .identifiers import region_contains
-from .rules import RuleContext
+from .rules import RuleContext, Violation
 from .schedule import DAY, WEEK, Pattern, Slot
 
 ALWAYS_FROM = dt.date(2001, 1, 1)  # a Monday
@@ -76,6 +76,10 @@ class Sweeper:
         self._scope_ok: dict[tuple[str, str], bool] = {}
         self._minutes: dict[str, int] = {}
         self._known_span = _known_span(known_year)
+        self._known_dates = (
+            dt.date.fromisoformat(max(self._known_span[0], "0001-01-01")),
+            dt.date.fromisoformat(min(self._known_span[1], "9999-12-31")),
+        )
 
     def needs_full_check(self, rows: Sequence[AgreementRow]) -> bool:
         """False only when no rule can bite for this physician's agreements."""
@@ -132,7 +136,70 @@ class Sweeper:
             clean = self._schedule_memo[schedule_key] = self._always_on_clean(schedule_key)
         return not clean
 
-    def _several(self, live: list[AgreementRow]) -> tuple[tuple[int, str], ...]:
+    def facts_clean(self, p: PhysicianFact) -> bool:
+        """True only when no rule can bite for these facts (the write path's shortcut).
+
+        The same sound tests as :meth:`needs_full_check`, on facts instead of rows; it also
+        covers the filings, which the sweep leaves to ``storage.sweep.always_full``.
+        """
+        if len(p.registrations) != 1 or p.dishonest:
+            return False
+        reg = p.registrations[0]
+        if reg.inactive:
+            return False
+        lo, hi = self._known_dates
+        policy = self.policy
+        live: list[AgreementFact] = []
+        for a in p.agreements:
+            if a.status == "draft":
+                continue
+            if a.start > a.end or reg.registered_on > a.start or a.start < lo or a.end > hi:
+                return False
+            inst = a.institution
+            if inst.dishonest or not region_contains(reg.region_code, inst.county_code):
+                return False
+            if a.department not in p.scopes or (
+                inst.departments and a.department not in inst.departments
+            ):
+                return False
+            if a.role == "primary":
+                if inst.id != reg.main_institution_id:
+                    return False
+            else:
+                if not a.consent or policy.eligibility_gate:
+                    return False
+                filings = [f for f in p.filings if f.institution_id == inst.id]
+                if filings and not any(
+                    f.valid_from <= a.start and a.end <= f.valid_to for f in filings
+                ):
+                    return False
+            hours = a.weekly_hours
+            if hours > 0 and abs(a.scheduled_minutes / 60 - hours) > (
+                policy.contract_hours_tolerance * hours + 1e-9
+            ):
+                return False
+            live.append(a)
+        if not live:
+            return True
+        rows = [
+            (p.id, a.institution.id, a.role, a.department, a.start, a.end, a.weekly_hours,
+             a.consent, a.status, schedule.slots_text(a.slots))
+            for a in live
+        ]  # fmt: skip
+        if len(rows) == 1:
+            if rows[0][2] != "primary":
+                return False
+            key: tuple[tuple[int, str], ...] = ((0, rows[0][9]),)
+        else:
+            key = self._several(rows)
+            if not key:
+                return False
+        clean = self._schedule_memo.get(key)
+        if clean is None:
+            clean = self._schedule_memo[key] = self._always_on_clean(key)
+        return clean
+
+    def _several(self, live: Sequence[AgreementRow]) -> tuple[tuple[int, str], ...]:
         """The schedule key of several agreements, or () when a rule may bite between them."""
         primaries = [(row[4], row[5]) for row in live if row[2] == "primary"]
         for i, (a_start, a_end) in enumerate(primaries):
@@ -179,13 +246,18 @@ def _known_span(known_year: Callable[[int], bool], around: int = 2026) -> tuple[
     """The ISO dates bounding the run of years around ``around`` that have holiday data
     (an agreement inside it cannot trigger HOLIDAY_DATA)."""
     if not known_year(around):
-        return ("9999-12-31", "0000-01-01")  # nothing is inside: every agreement is checked
+        return ("9999-12-31", "0001-01-01")  # nothing is inside: every agreement is checked
     first = last = around
     while first > 1900 and known_year(first - 1):
         first -= 1
     while last < 2200 and known_year(last + 1):
         last += 1
     return (f"{first:04d}-01-01", f"{last:04d}-12-31")
+
+
+def evaluate(p: PhysicianFact, sweeper: Sweeper) -> list[Violation]:
+    """``rules.evaluate``, skipped when the sound shortcut proves there is nothing to find."""
+    return [] if sweeper.facts_clean(p) else rules.evaluate(p, sweeper.ctx)
 
 
 def candidates(rows: Iterable[AgreementRow], sweeper: Sweeper, always: set[int]) -> list[int]:

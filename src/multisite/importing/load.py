@@ -533,7 +533,7 @@ class _ContractImport:
             names = {c.contract_no for c in candidates}
             kept = tuple(a for a in facts.agreements if a.contract_no not in names)
             trial = _replace_agreements(facts, kept + tuple(c.fact for c in candidates if c.fact))
-            found = rules.evaluate(trial, ctx)
+            found = self.registry.evaluate(trial)
             victims: dict[str, list[rules.Violation]] = {}
             order = {c.contract_no: c.number for c in candidates}
             for v in found:

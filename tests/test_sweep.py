@@ -1,0 +1,178 @@
+"""The sweep's shortcut is sound: whenever it says "nothing can bite", the full rules agree.
+
+Random physicians are drawn so that every rule fires now and then (hypothesis); the full
+evaluation (``rules.evaluate``) is the oracle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from multisite import rules
+from multisite.facts import (
+    AgreementFact,
+    FilingFact,
+    Inactivity,
+    InstitutionFact,
+    PhysicianFact,
+    RegistrationFact,
+)
+from multisite.policy import defaults
+from multisite.schedule import Slot
+from multisite.sweep import Sweeper, rest_pair_possible
+
+INSTITUTIONS = [
+    InstitutionFact(1, "A" * 18, "甲医院", "三级综合医院", "330106", frozenset({"内科", "外科"})),
+    InstitutionFact(2, "B" * 18, "乙诊所", "诊所", "330108", frozenset({"内科"})),
+    InstitutionFact(3, "C" * 18, "丙中心", "社区卫生服务中心", "330109", frozenset()),
+    InstitutionFact(4, "D" * 18, "丁门诊", "综合门诊部", "320102", frozenset({"内科"})),
+    InstitutionFact(5, "E" * 18, "戊诊所", "诊所", "330106", frozenset({"内科"}), dishonest=True),
+]
+BASE = dt.date(2025, 1, 6)
+
+slots = st.tuples(st.integers(0, 6), st.integers(0, 47), st.integers(1, 28)).map(
+    lambda t: Slot(t[0], t[1] * 30, (t[1] * 30 + t[2] * 30) % 1440)
+)
+short_slots = st.tuples(st.integers(0, 6), st.integers(0, 47), st.integers(1, 10)).map(
+    lambda t: Slot(t[0], t[1] * 30, (t[1] * 30 + t[2] * 30) % 1440)
+)
+
+
+@st.composite
+def agreements(draw, index: int) -> AgreementFact:
+    inst = draw(st.sampled_from(INSTITUTIONS))
+    start = BASE + dt.timedelta(days=draw(st.integers(0, 400)))
+    end = start + dt.timedelta(days=draw(st.integers(-3, 500)))
+    chosen = tuple(draw(st.lists(slots, min_size=0, max_size=5)))
+    minutes = sum(s.duration for s in chosen)
+    hours = draw(st.sampled_from([0.0, round(minutes / 60, 2), round(minutes / 60 * 1.5, 2)]))
+    return AgreementFact(
+        index, f"C-{index}", inst, draw(st.sampled_from(["primary", "additional"])),
+        draw(st.sampled_from(["内科", "外科", "儿科"])), start, end, hours,
+        draw(st.sampled_from([True, None, False])), chosen,
+        draw(st.sampled_from(["active", "active", "terminated", "draft"])),
+    )  # fmt: skip
+
+
+@st.composite
+def tidy_physicians(draw) -> PhysicianFact:
+    """Mostly lawful physicians: one primary at the main hospital, further sites within it;
+    only the schedules (and so the time rules) vary freely."""
+    start = BASE + dt.timedelta(days=draw(st.integers(0, 60)))
+    end = start + dt.timedelta(days=draw(st.integers(30, 500)))
+    primary = AgreementFact(
+        0, "P-0", INSTITUTIONS[0], "primary", "内科", start, end, 0.0, True,
+        tuple(draw(st.lists(short_slots, min_size=1, max_size=4))),
+    )  # fmt: skip
+    extra = []
+    for i in range(draw(st.integers(0, 2))):
+        a_start = start + dt.timedelta(days=draw(st.integers(0, 20)))
+        a_end = min(end, a_start + dt.timedelta(days=draw(st.integers(0, 200))))
+        extra.append(
+            AgreementFact(
+                i + 1,
+                f"A-{i + 1}",
+                INSTITUTIONS[1 + i],
+                "additional",
+                "内科",
+                a_start,
+                a_end,
+                0.0,
+                True,
+                tuple(draw(st.lists(short_slots, min_size=1, max_size=2))),
+            )
+        )
+    reg = RegistrationFact("330000", 1, BASE - dt.timedelta(days=400))
+    return PhysicianFact(
+        1, "110330000000001", "张伟", "执业医师", "临床", frozenset({"内科"}), "主治医师",
+        registrations=(reg,), agreements=(primary, *extra),
+    )  # fmt: skip
+
+
+@st.composite
+def physicians(draw) -> PhysicianFact:
+    if draw(st.booleans()):
+        return draw(tidy_physicians())
+    count = draw(st.integers(1, 4))
+    items = tuple(draw(agreements(i)) for i in range(count))
+    inactive = draw(
+        st.sampled_from(
+            [
+                (),
+                (
+                    Inactivity(
+                        "suspended", BASE + dt.timedelta(days=90), BASE + dt.timedelta(days=120)
+                    ),
+                ),
+            ]
+        )
+    )
+    region = draw(st.sampled_from(["330000", "330000", "330106"]))
+    reg = RegistrationFact(
+        region,
+        draw(st.sampled_from([1, 1, 2])),
+        BASE - dt.timedelta(days=draw(st.integers(-30, 900))),
+        inactive,
+    )
+    filings = tuple(
+        FilingFact(
+            a.institution.id,
+            a.department,
+            a.start + dt.timedelta(days=draw(st.integers(0, 2))),
+            a.end,
+        )
+        for a in items
+        if a.role == "additional" and draw(st.booleans())
+    )
+    return PhysicianFact(
+        1, "110330000000001", "张伟", "执业医师", "临床",
+        frozenset(draw(st.sampled_from([{"内科"}, {"内科", "外科"}]))),
+        "主治医师", draw(st.sampled_from([False, False, True])), None, None, (reg,), filings, items,
+    )  # fmt: skip
+
+
+POLICY = defaults()
+CTX = rules.RuleContext(POLICY)
+SWEEPER = Sweeper(CTX, {}, set(), lambda year: 2004 <= year <= 2026)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(physicians())
+def test_a_physician_the_shortcut_clears_has_no_violation(p: PhysicianFact):
+    ctx = rules.RuleContext(POLICY, unknown_holiday_years=lambda a, b: [
+        y for y in range(a.year, b.year + 1) if not 2004 <= y <= 2026
+    ])  # fmt: skip
+    clean = SWEEPER.facts_clean(p)
+    event(f"shortcut clears: {clean}")
+    if clean:
+        assert rules.evaluate(p, ctx) == []
+
+
+def test_the_shortcut_clears_an_ordinary_physician():
+    inst = INSTITUTIONS[0]
+    week = tuple(Slot(d, 8 * 60, 17 * 60) for d in range(4))
+    primary = AgreementFact(1, "P", inst, "primary", "内科", BASE, BASE + dt.timedelta(days=300),
+                            36.0, True, week)  # fmt: skip
+    extra = AgreementFact(2, "A", INSTITUTIONS[1], "additional", "内科", BASE,
+                          BASE + dt.timedelta(days=100), 4.0, True, (Slot(5, 8 * 60, 12 * 60),))  # fmt: skip
+    p = PhysicianFact(1, "1" * 15, "张伟", "执业医师", "临床", frozenset({"内科"}), "主治医师",
+                      registrations=(RegistrationFact("330000", 1, BASE),),
+                      agreements=(primary, extra))  # fmt: skip
+    assert SWEEPER.facts_clean(p)
+    late = AgreementFact(3, "B", INSTITUTIONS[2], "additional", "内科", BASE,
+                         BASE + dt.timedelta(days=100), 2.0, True, (Slot(0, 17 * 60 + 10, 19 * 60),))  # fmt: skip
+    crowded = PhysicianFact(1, "1" * 15, "张伟", "执业医师", "临床", frozenset({"内科"}), "主治医师",
+                            registrations=(RegistrationFact("330000", 1, BASE),),
+                            agreements=(primary, late))  # fmt: skip
+    assert not SWEEPER.facts_clean(crowded)  # 10 minutes after the hospital: TRAVEL_GAP
+
+
+def test_a_short_rest_between_blocks_is_seen_in_the_always_on_pattern():
+    evening = [Slot(0, 8 * 60, 12 * 60), Slot(0, 18 * 60, 20 * 60)]
+    assert rest_pair_possible(evening, 8 * 60, 3 * 60)
+    assert not rest_pair_possible(
+        [Slot(0, 8 * 60, 12 * 60), Slot(0, 13 * 60, 17 * 60)], 8 * 60, 3 * 60
+    )
