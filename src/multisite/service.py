@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
+from sqlalchemy.exc import IntegrityError
 
 from . import identifiers as ids
 from . import rules
@@ -43,6 +44,7 @@ from .storage import Database
 from .storage import queries as q
 from .storage import sweep as sweep_queries
 from .sweep import Sweeper, candidates
+from .sweep import evaluate as evaluate_quickly
 
 LEVELS = ("执业医师", "执业助理医师")
 CATEGORIES = ("临床", "中医", "口腔", "公共卫生")
@@ -222,6 +224,7 @@ class Registry:
         self.db = db
         self.clerk = clerk_name(clerk)
         self._context: tuple[float, rules.RuleContext] | None = None
+        self._quick: Sweeper | None = None
 
     # -- shared helpers --
 
@@ -293,7 +296,17 @@ class Registry:
 
         context = rules.RuleContext(policy, buffer, calendar.unknown_years_between)
         self._context = (now, context)
+        self._quick = Sweeper(context, {}, set(buffers), calendar.known)
         return context
+
+    def evaluate(self, facts: PhysicianFact) -> list[rules.Violation]:
+        """Every violation of ``facts`` under the policy in force (``rules.evaluate``, with the
+        sweep's sound shortcut: facts that provably break nothing are not evaluated)."""
+        context = self.rule_context()
+        quick = self._quick
+        if quick is None or quick.ctx is not context:
+            return rules.evaluate(facts, context)
+        return evaluate_quickly(facts, quick)
 
     def forget_context(self) -> None:
         """Drop cached policy, buffers and holidays (after writing any of them)."""
@@ -701,10 +714,24 @@ class Registry:
             facts = q.physician_fact_by_id(s, physician_id)
             assert facts is not None
             after = facts.with_agreement(fact)
-            return rules.touching(rules.evaluate(after, self.rule_context()), fact.contract_no)
+            return rules.touching(self.evaluate(after), fact.contract_no)
 
     def save_agreement(self, data: AgreementInput) -> WriteResult:
         """File a new agreement or change a stored one (``contract_no`` is the key)."""
+        try:
+            return self._save_agreement(data)
+        except IntegrityError as error:
+            # Only a race gets here: another clerk committed the same new contract number
+            # between our check and our insert, or (PostgreSQL) the exclusion guard of
+            # revision 0004 caught a double booking the rules did not see.
+            raise ServiceError(
+                _(
+                    "Contract {contract} could not be stored: another clerk changed the same "
+                    "data at the same moment; nothing was stored, try again."
+                ).format(contract=data.contract_no.strip())
+            ) from error
+
+    def _save_agreement(self, data: AgreementInput) -> WriteResult:
         with self.db.write() as s:
             physician_id, fact = self._agreement_fact(s, data)
             q.lock_physician(s, physician_id)
@@ -712,6 +739,14 @@ class Registry:
             inst = s.get(Institution, fact.institution.id)
             assert phys is not None and inst is not None
             existing = q.agreement_by_contract(s, fact.contract_no)
+            if existing is not None and existing.physician_id != physician_id:
+                # Re-checked under the lock: another clerk may have filed this number for
+                # another physician after _agreement_fact looked.
+                raise ServiceError(
+                    _("Contract {contract} belongs to another physician.").format(
+                        contract=fact.contract_no
+                    )
+                )
             if existing is not None and existing.status == "terminated":
                 raise ServiceError(
                     _("Contract {contract} is terminated and cannot be changed.").format(
@@ -721,7 +756,7 @@ class Registry:
             before_facts = q.physician_fact_by_id(s, physician_id)
             assert before_facts is not None
             after = before_facts.with_agreement(fact)
-            found = rules.touching(rules.evaluate(after, self.rule_context()), fact.contract_no)
+            found = rules.touching(self.evaluate(after), fact.contract_no)
             errors = [v for v in found if v.severity == rules.ERROR]
             if errors:
                 raise RefusedError(errors)
@@ -835,6 +870,11 @@ class Registry:
     def terminate_agreement(self, contract_no: str, on: dt.date, reason: str) -> WriteResult:
         """End an agreement on ``on`` (its last day); its series ends there in every export."""
         with self.db.write() as s:
+            # Lock the physician before reading the agreement, so two clerks terminating or
+            # changing it at once are serialised on PostgreSQL (READ COMMITTED) too.
+            owner = q.contract_owner(s, contract_no.strip())
+            if owner is not None:
+                q.lock_physician(s, owner)
             agreement = q.agreement_by_contract(s, contract_no.strip())
             if agreement is None:
                 raise ServiceError(_("Unknown contract {contract}.").format(contract=contract_no))
@@ -848,7 +888,6 @@ class Registry:
                         on=on.isoformat(), start=agreement.start.isoformat()
                     )
                 )
-            q.lock_physician(s, agreement.physician_id)
             before = snapshot(agreement)
             agreement.status = "terminated"
             agreement.terminated_on = min(on, agreement.end)
