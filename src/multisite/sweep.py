@@ -33,6 +33,7 @@ from .schedule import DAY, WEEK, Pattern, Slot
 
 ALWAYS_FROM = dt.date(2001, 1, 1)  # a Monday
 ALWAYS_TO = dt.date(2001, 1, 28)  # a Sunday: four full weeks
+CLEAN, DIRTY, REST_UNSURE = 0, 1, 2
 
 
 AgreementRow = Sequence[Any]
@@ -72,7 +73,11 @@ class Sweeper:
         self.institutions = institutions
         self.buffer_pairs = buffer_pairs
         self.known_year = known_year
-        self._schedule_memo: dict[tuple[tuple[int, str], ...], bool] = {}
+        self._schedule_memo: dict[tuple[tuple[int, str], ...], int] = {}
+        self._rest_limits = (
+            int(self.policy.min_rest_hours * 60),
+            int(self.policy.block_gap_hours * 60),
+        )
         self._scope_ok: dict[tuple[str, str], bool] = {}
         self._minutes: dict[str, int] = {}
         self._known_span = _known_span(known_year)
@@ -131,10 +136,7 @@ class Sweeper:
             schedule_key = self._several(live)
             if not schedule_key:
                 return True
-        clean = self._schedule_memo.get(schedule_key)
-        if clean is None:
-            clean = self._schedule_memo[schedule_key] = self._always_on_clean(schedule_key)
-        return not clean
+        return not self._schedule_clean(schedule_key, lambda: _row_patterns(live))
 
     def facts_clean(self, p: PhysicianFact) -> bool:
         """True only when no rule can bite for these facts (the write path's shortcut).
@@ -194,10 +196,7 @@ class Sweeper:
             key = self._several(rows)
             if not key:
                 return False
-        clean = self._schedule_memo.get(key)
-        if clean is None:
-            clean = self._schedule_memo[key] = self._always_on_clean(key)
-        return clean
+        return self._schedule_clean(key, lambda: [a.pattern for a in live])
 
     def _several(self, live: Sequence[AgreementRow]) -> tuple[tuple[int, str], ...]:
         """The schedule key of several agreements, or () when a rule may bite between them."""
@@ -222,24 +221,46 @@ class Sweeper:
             return ()
         return tuple(sorted((sites[row[1]], row[9]) for row in live))
 
-    def _always_on_clean(self, key: tuple[tuple[int, str], ...]) -> bool:
+    def _always_on(self, key: tuple[tuple[int, str], ...]) -> int:
+        """CLEAN, DIRTY, or REST_UNSURE (everything clean but the minimum-rest pair test)."""
         policy = self.policy
         patterns = [
             Pattern(i, group, schedule.slots_from_text(text), ALWAYS_FROM, ALWAYS_TO)
             for i, (group, text) in enumerate(key)
         ]
         slots = [s for p in patterns for s in p.slots]
-        return not (
+        if (
             schedule.overlaps(patterns)
             or schedule.travel_gaps(patterns, lambda _a, _b: policy.travel_buffer_minutes)
             or schedule.first_week_over(patterns, int(policy.standard_weekly_hours * 60))
             or schedule.first_week_over(patterns, int(policy.weekly_max_hours * 60))
             or schedule.first_day_over(patterns, int(policy.daily_max_hours * 60))
             or schedule.first_week_without_rest(patterns, int(policy.rest_day_hours * 60))
-            or rest_pair_possible(
-                slots, int(policy.min_rest_hours * 60), int(policy.block_gap_hours * 60)
-            )
-        )
+        ):
+            return DIRTY
+        min_rest, block_gap = self._rest_limits
+        return REST_UNSURE if rest_pair_possible(slots, min_rest, block_gap) else CLEAN
+
+    def _schedule_clean(
+        self, key: tuple[tuple[int, str], ...], dated: Callable[[], list[Pattern]]
+    ) -> bool:
+        """The memoised always-on verdict; when only the minimum rest is in doubt, the exact
+        dated computation (one schedule function, not the whole rule set) decides."""
+        verdict = self._schedule_memo.get(key)
+        if verdict is None:
+            verdict = self._schedule_memo[key] = self._always_on(key)
+        if verdict == REST_UNSURE:
+            min_rest, block_gap = self._rest_limits
+            return schedule.first_short_rest(dated(), min_rest, block_gap) is None
+        return verdict == CLEAN
+
+
+def _row_patterns(rows: Sequence[AgreementRow]) -> list[Pattern]:
+    return [
+        Pattern(i, row[1], schedule.slots_from_text(row[9]), dt.date.fromisoformat(row[4]),
+                dt.date.fromisoformat(row[5]))
+        for i, row in enumerate(rows)
+    ]  # fmt: skip
 
 
 def _known_span(known_year: Callable[[int], bool], around: int = 2026) -> tuple[str, str]:
