@@ -433,4 +433,8 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # ``python -m multisite.cli``: run the imported module's main, whose COMMANDS the plugins
+    # of multisite.commands fill (this __main__ copy would know only the built-in commands).
+    from multisite.cli import main as package_main
+
+    raise SystemExit(package_main())
