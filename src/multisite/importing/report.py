@@ -42,13 +42,20 @@ def write_report_csv(report: ImportReport, path: str | Path) -> None:
 
 def summary_lines(report: ImportReport) -> list[str]:
     """The summary of a run, one sentence a line."""
-    lines = [
-        _(
+    if report.committed:
+        sentence = _(
             "Rows read: {read}; stored: {stored} (created {created}, updated {updated}); "
             "unchanged: {unchanged}; rejected: {rejected}."
-        ).format(
+        )
+    else:
+        sentence = _(
+            "Rows read: {read}; good rows: {stored} (would create {created}, update "
+            "{updated}); unchanged: {unchanged}; rejected: {rejected}."
+        )
+    lines = [
+        sentence.format(
             read=report.rows_read,
-            stored=report.stored,
+            stored=report.created + report.updated,
             created=report.created,
             updated=report.updated,
             unchanged=report.unchanged,
