@@ -45,48 +45,7 @@ from .storage import queries as q
 from .storage import sweep as sweep_queries
 from .sweep import Sweeper, candidates
 from .sweep import evaluate as evaluate_quickly
-
-LEVELS = ("执业医师", "执业助理医师")
-CATEGORIES = ("临床", "中医", "口腔", "公共卫生")
-TITLES = ("住院医师", "主治医师", "副主任医师", "主任医师")
-ROLES = ("primary", "additional")
-INSTITUTION_KINDS = (
-    "诊所",
-    "口腔诊所",
-    "中医诊所",
-    "综合门诊部",
-    "中医门诊部",
-    "一级综合医院",
-    "二级综合医院",
-    "三级综合医院",
-    "专科医院",
-    "社区卫生服务中心",
-    "社区医院",
-    "乡镇卫生院",
-)
-SCOPES = {
-    "临床": (
-        "内科",
-        "外科",
-        "妇产科",
-        "儿科",
-        "眼耳鼻咽喉科",
-        "皮肤病与性病",
-        "精神卫生",
-        "职业病",
-        "医学影像和放射治疗",
-        "医学检验、病理",
-        "全科医学",
-        "急救医学",
-        "康复医学",
-        "预防保健",
-        "特种医学与军事医学",
-        "计划生育技术服务",
-    ),
-    "口腔": ("口腔专业",),
-    "公共卫生": ("公共卫生类别专业",),
-    "中医": ("中医", "中西医结合", "蒙医", "藏医", "维医", "傣医"),
-}
+from .vocabulary import CATEGORIES, INSTITUTION_KINDS, LEVELS, ROLES, SCOPES, TITLES
 
 
 class ServiceError(Exception):
@@ -105,6 +64,14 @@ class RefusedError(ServiceError):
 
 
 CONTEXT_TTL = 30.0
+
+
+def require_region_code(code: str) -> None:
+    """A GB/T 2260 six-digit code, or one sentence saying it is not."""
+    if not ids.region_code_ok(code):
+        raise ServiceError(
+            _("Region code {code} is not a six-digit GB/T 2260 code.").format(code=code)
+        )
 
 
 def clerk_name(explicit: str | None = None) -> str:
@@ -316,10 +283,7 @@ class Registry:
     # -- regions and policy --
 
     def ensure_region(self, code: str, name: str, level: str) -> None:
-        if not ids.region_code_ok(code):
-            raise ServiceError(
-                _("Region code {code} is not a six-digit GB/T 2260 code.").format(code=code)
-            )
+        require_region_code(code)
         with self.db.write() as s:
             if q.region(s, code) is None:
                 s.add(Region(code=code, name=name, level=level))
@@ -369,12 +333,7 @@ class Registry:
                     kind=data.kind, kinds="、".join(INSTITUTION_KINDS)
                 )
             )
-        if not ids.region_code_ok(data.county_code):
-            raise ServiceError(
-                _("Region code {code} is not a six-digit GB/T 2260 code.").format(
-                    code=data.county_code
-                )
-            )
+        require_region_code(data.county_code)
         if data.beds < 0:
             raise ServiceError(_("Beds must be a number ≥ 0."))
         values = {
@@ -574,12 +533,7 @@ class Registry:
                     value=data.title, allowed="、".join(TITLES)
                 )
             )
-        if not ids.region_code_ok(data.region_code):
-            raise ServiceError(
-                _("Region code {code} is not a six-digit GB/T 2260 code.").format(
-                    code=data.region_code
-                )
-            )
+        require_region_code(data.region_code)
         province = data.region_code.endswith("0000")
         if data.level == "执业医师" and not province:
             raise ServiceError(

@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .. import vocabulary
+
 KINDS = ("institutions", "physicians", "contracts")
 
 
@@ -133,21 +135,8 @@ TITLE_VALUES: Mapping[str, tuple[str, ...]] = {
     "主任医师": (),
 }
 STATUS_VALUES: Mapping[str, tuple[str, ...]] = {"注册": ("正常",), "暂停": (), "注销": ()}
-INSTITUTION_KINDS: tuple[str, ...] = (
-    "诊所",
-    "口腔诊所",
-    "中医诊所",
-    "综合门诊部",
-    "中医门诊部",
-    "一级综合医院",
-    "二级综合医院",
-    "三级综合医院",
-    "专科医院",
-    "社区卫生服务中心",
-    "社区医院",
-    "乡镇卫生院",
-)
 
+INSTITUTION_KINDS = vocabulary.INSTITUTION_KINDS
 _STRIP = re.compile(r"[\s_\-./*·]+")
 _REMARK = re.compile(r"\([^()]*\)$")
 
