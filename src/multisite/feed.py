@@ -190,6 +190,7 @@ def create_app(
     app = Starlette(
         routes=[Route("/feeds/{token}.ics", feed, methods=["GET", "HEAD"]), *extra_routes]
     )
+    app.router.redirect_slashes = False  # "/feeds/x.ics/" is an unknown path: 404, no redirect
     app.state.feed_cache = cache
     return app
 
@@ -203,4 +204,15 @@ def serve(
 ) -> None:
     """Run the feed server until interrupted (Uvicorn, access log off)."""
     app = create_app(Calendars(registry), recheck_seconds=recheck_seconds)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="info",
+        # Pinned, not left to what is installed: h11 refuses a request whose line and headers
+        # exceed 16 KiB (400, connection closed), whatever httptools would allow.
+        http="h11",
+        h11_max_incomplete_event_size=16 * 1024,
+        timeout_keep_alive=5,
+    )
