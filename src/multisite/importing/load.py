@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from sqlalchemy.exc import IntegrityError
+
 from .. import identifiers as ids
 from .. import rules
 from ..facts import AgreementFact, PhysicianFact
@@ -267,8 +269,18 @@ def _transaction(registry: Registry, report: ImportReport) -> Iterator[Any]:
         with registry.db.read() as s:
             yield s
         return
-    with registry.db.write() as s:
-        yield s
+    try:
+        with registry.db.write() as s:
+            yield s
+    except IntegrityError as error:
+        # Another clerk stored one of these keys (a contract number, a certificate, a credit
+        # code) between our check and our write: the whole import was rolled back.
+        raise ServiceError(
+            _(
+                "The import was not stored: another clerk stored some of the same contracts, "
+                "physicians or institutions at the same moment. Run the import again."
+            )
+        ) from error
 
 
 def _may_store(report: ImportReport, rows: _Rows) -> bool:
