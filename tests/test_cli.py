@@ -33,10 +33,9 @@ def demo_db(db_url: str, tmp_path: Path) -> str:
 
 
 def sample(db_url: str, tmp_path: Path) -> tuple[str, str]:
-    found = json.loads(run("--db", db_url, "check", "--json", cwd=tmp_path).stdout or "[]")
-    del found
-    from multisite.storage import Database
     from sqlalchemy import text
+
+    from multisite.storage import Database
 
     db = Database(db_url)
     with db.engine.connect() as c:
