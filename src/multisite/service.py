@@ -627,15 +627,21 @@ class Registry:
 
     # -- agreements --
 
-    def _agreement_fact(self, s: Any, data: AgreementInput) -> tuple[int, AgreementFact]:
-        """Check an agreement's fields; returns the physician's id and the agreement's facts."""
+    def _agreement_fact(
+        self, s: Any, data: AgreementInput, *, lock: bool = False
+    ) -> tuple[PhysicianFact, AgreementFact]:
+        """Check an agreement's fields; returns the physician's facts (read after taking the
+        physician's lock when ``lock``) and the agreement's facts."""
         contract = data.contract_no.strip()
         if not contract:
             raise ServiceError(_("The contract number is empty."))
-        physician_id = q.physician_id_by_cert(s, ids.clean(data.physician))
-        if physician_id is None:
+        cert = ids.clean(data.physician)
+        if lock and q.lock_physician_by_cert(s, cert) is None:
             raise ServiceError(_("Unknown physician {cert}.").format(cert=data.physician))
-        institution = q.institution_fact_by_code(s, ids.clean(data.institution))
+        physician = q.physician_fact_by_cert(s, cert)
+        if physician is None:
+            raise ServiceError(_("Unknown physician {cert}.").format(cert=data.physician))
+        institution, owner = q.institution_and_owner(s, ids.clean(data.institution), contract)
         if institution is None:
             raise ServiceError(_("Unknown institution {code}.").format(code=data.institution))
         if data.role not in ROLES:
@@ -654,19 +660,16 @@ class Registry:
             None, contract, institution, data.role, data.department.strip(), data.start,
             data.end, float(data.weekly_hours), data.consent, tuple(data.slots),
         )  # fmt: skip
-        owner = q.contract_owner(s, contract)
-        if owner is not None and owner != physician_id:
+        if owner is not None and owner != physician.id:
             raise ServiceError(
                 _("Contract {contract} belongs to another physician.").format(contract=contract)
             )
-        return physician_id, fact
+        return physician, fact
 
     def preview_agreement(self, data: AgreementInput) -> list[rules.Violation]:
         """The violations filing ``data`` would create, without storing anything."""
         with self.db.read() as s:
-            physician_id, fact = self._agreement_fact(s, data)
-            facts = q.physician_fact_by_id(s, physician_id)
-            assert facts is not None
+            facts, fact = self._agreement_fact(s, data)
             after = facts.with_agreement(fact)
             return rules.touching(self.evaluate(after), fact.contract_no)
 
@@ -687,8 +690,8 @@ class Registry:
 
     def _save_agreement(self, data: AgreementInput) -> WriteResult:
         with self.db.write() as s:
-            physician_id, fact = self._agreement_fact(s, data)
-            q.lock_physician(s, physician_id)
+            before_facts, fact = self._agreement_fact(s, data, lock=True)
+            physician_id = before_facts.id
             phys = s.get(Physician, physician_id)
             inst = s.get(Institution, fact.institution.id)
             assert phys is not None and inst is not None
@@ -707,8 +710,6 @@ class Registry:
                         contract=fact.contract_no
                     )
                 )
-            before_facts = q.physician_fact_by_id(s, physician_id)
-            assert before_facts is not None
             after = before_facts.with_agreement(fact)
             found = rules.touching(self.evaluate(after), fact.contract_no)
             errors = [v for v in found if v.severity == rules.ERROR]

@@ -161,6 +161,14 @@ def physician_fact(s: Session, p: Physician) -> PhysicianFact:
 
 
 def physician_fact_by_id(s: Session, physician_id: int) -> PhysicianFact | None:
+    return physician_fact_where(s, Physician.id == physician_id)
+
+
+def physician_fact_by_cert(s: Session, cert: str) -> PhysicianFact | None:
+    return physician_fact_where(s, Physician.cert_no == cert)
+
+
+def physician_fact_where(s: Session, condition: Any) -> PhysicianFact | None:
     """One physician's facts with two to four small Core queries (the write path's hot spot):
     suspensions and filings are read only where the first query says there are some."""
     c = s.connection()
@@ -179,14 +187,15 @@ def physician_fact_by_id(s: Session, physician_id: int) -> PhysicianFact | None:
             Physician.scopes, Physician.title, Physician.dishonest, Physician.practising_since,
             Physician.failed_assessment_on, Registration.id, Registration.region_code,
             Registration.main_institution_id, Registration.registered_on, has_inactivity,
-            has_filing,
+            has_filing, Physician.id,
         )
         .outerjoin(Registration, Registration.physician_id == Physician.id)
-        .where(Physician.id == physician_id)
+        .where(condition)
         .order_by(Registration.id)
     ).all()  # fmt: skip
     if not head:
         return None
+    physician_id = head[0][15]
     reg_ids = [r[9] for r in head if r[9] is not None]
     inactive: dict[int, list[Inactivity]] = defaultdict(list)
     filings: list[FilingFact] = []
@@ -264,13 +273,40 @@ def physician_fact_by_id(s: Session, physician_id: int) -> PhysicianFact | None:
     )  # fmt: skip
 
 
-def physician_id_by_cert(s: Session, cert: str) -> int | None:
-    return s.connection().execute(select(Physician.id).where(Physician.cert_no == cert)).scalar()
+def institution_and_owner(
+    s: Session, code: str, contract_no: str
+) -> tuple[InstitutionFact | None, int | None]:
+    """An institution's facts and the physician who holds ``contract_no`` (if anyone), in one
+    query: the institution picked for a contract, and whether the number is taken."""
+    owner = (
+        select(Agreement.physician_id).where(Agreement.contract_no == contract_no).scalar_subquery()
+    )
+    row = (
+        s.connection()
+        .execute(
+            select(
+                Institution.id, Institution.code, Institution.name, Institution.kind,
+                Institution.county_code, Institution.departments, Institution.grassroots,
+                Institution.dishonest, Institution.beds, owner,
+            ).where(Institution.code == code)
+        )
+        .first()
+    )  # fmt: skip
+    if row is None:
+        return None, contract_owner(s, contract_no)
+    r = tuple(row)
+    fact = InstitutionFact(
+        r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), bool(r[6]), bool(r[7]), r[8] or 0
+    )
+    return fact, r[9]
 
 
-def institution_fact_by_code(s: Session, code: str) -> InstitutionFact | None:
-    found = institution_facts_where(s, Institution.code == code)
-    return next(iter(found.values()), None)
+def lock_physician_by_cert(s: Session, cert: str) -> int | None:
+    """The physician's id, with their row locked on PostgreSQL (writers of one physician queue)."""
+    query = select(Physician.id).where(Physician.cert_no == cert)
+    if s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return s.connection().execute(query).scalar()
 
 
 def contract_owner(s: Session, contract_no: str) -> int | None:
