@@ -882,7 +882,6 @@ class Registry:
         ctx = self.rule_context(calendar=calendar)
         with self.db.read() as s:
             selected: Iterable[int]
-            institutions = None
             if physician:
                 phys = q.physician_by_cert(s, ids.clean(physician))
                 if phys is None:
@@ -894,15 +893,14 @@ class Registry:
                     raise ServiceError(_("Unknown institution {code}.").format(code=institution))
                 selected = q.physician_ids_at(s, inst.id)
             else:
-                institutions = q.institution_facts(s)
-                sweeper = Sweeper(ctx, institutions, set(self._buffers), calendar.known)
+                sweeper = Sweeper(ctx, sweep_queries.sites(s), set(self._buffers), calendar.known)
                 selected = candidates(
                     sweep_queries.agreement_rows(s),
                     sweeper,
                     sweep_queries.always_full(s),
                 )
             found: list[rules.Violation] = []
-            for facts in q.all_physician_facts(s, selected, institutions=institutions):
+            for facts in q.all_physician_facts(s, selected):
                 found.extend(rules.evaluate(facts, ctx))
             if institution:
                 code = ids.clean(institution)

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import rules, schedule
 from .facts import AgreementFact, InstitutionFact, PhysicianFact
@@ -58,13 +58,21 @@ def rest_pair_possible(slots: Sequence[Slot], min_rest: int, block_gap: int) -> 
     return False
 
 
+class Site(NamedTuple):
+    """What the sweep needs of an institution."""
+
+    county_code: str
+    departments: frozenset[str]
+    dishonest: bool
+
+
 class Sweeper:
     """Decides per physician whether the full rules must run (see the module docstring)."""
 
     def __init__(
         self,
         ctx: RuleContext,
-        institutions: dict[int, InstitutionFact],
+        institutions: Mapping[int, Site | InstitutionFact],
         buffer_pairs: set[tuple[int, int]],
         known_year: Callable[[int], bool],
     ) -> None:

@@ -3,11 +3,12 @@ always need the full rules (see ``multisite.sweep``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Integer, String, and_, case, cast, func, select
+from sqlalchemy.orm import Session
 
 from ..models import (
     Agreement,
@@ -17,6 +18,7 @@ from ..models import (
     Registration,
     RegistrationEvent,
 )
+from ..sweep import Site
 
 
 def agreement_rows(s: Session) -> Iterator[Sequence[Any]]:
@@ -69,24 +71,64 @@ def always_full(s: Session) -> set[int]:
     )
     out.update(s.scalars(several))
     out.update(s.scalars(select(Physician.id).where(Physician.dishonest.is_(True))))
-    f = aliased(Filing)
-    any_filing = exists().where(
-        f.registration_id == Registration.id, f.institution_id == Agreement.institution_id
-    )
-    containing = exists().where(
-        f.registration_id == Registration.id,
-        f.institution_id == Agreement.institution_id,
-        f.valid_from <= Agreement.start,
-        f.valid_to >= Agreement.end,
-    )
-    outside = (
-        select(Agreement.physician_id)
-        .join(Registration, Registration.physician_id == Agreement.physician_id)
-        .where(Agreement.role == "additional", any_filing, ~containing)
-    )
-    out.update(s.scalars(outside))
+    out.update(outside_filings(s))
     return out
 
 
-def dishonest_institutions(s: Session) -> set[int]:
-    return set(s.scalars(select(Institution.id).where(Institution.dishonest.is_(True))))
+OUTSIDE_FILINGS_SQLITE = """
+SELECT a.physician_id FROM filing f
+CROSS JOIN registration r ON r.id = f.registration_id
+CROSS JOIN agreement a ON a.physician_id = r.physician_id
+  AND a.institution_id = f.institution_id AND a.role = 'additional'
+GROUP BY a.id, a.physician_id
+HAVING max(CASE WHEN f.valid_from <= a.start AND f.valid_to >= a."end" THEN 1 ELSE 0 END) = 0
+"""
+
+
+def outside_filings(s: Session) -> set[int]:
+    """Physicians with an additional agreement that does not fit in its filing(s).
+
+    Driven from the filings (few) to the agreements; on SQLite ``CROSS JOIN`` pins that
+    order, which its planner otherwise reverses into a scan of every agreement.
+    """
+    if s.get_bind().dialect.name == "sqlite":
+        return set(s.connection().exec_driver_sql(OUTSIDE_FILINGS_SQLITE).scalars())
+    fits = func.max(
+        case((and_(Filing.valid_from <= Agreement.start, Filing.valid_to >= Agreement.end), 1),
+             else_=0)
+    )  # fmt: skip
+    query = (
+        select(Agreement.physician_id)
+        .select_from(Filing)
+        .join(Registration, Registration.id == Filing.registration_id)
+        .join(
+            Agreement,
+            and_(
+                Agreement.physician_id == Registration.physician_id,
+                Agreement.institution_id == Filing.institution_id,
+                Agreement.role == "additional",
+            ),
+        )
+        .group_by(Agreement.id, Agreement.physician_id)
+        .having(fits == 0)
+    )
+    return set(s.scalars(query))
+
+
+def sites(s: Session) -> dict[int, Site]:
+    """Every institution's county, departments and credit flag (JSON read as text and decoded
+    once per distinct value: the ORM's JSON processing dominated this read)."""
+    query = select(
+        Institution.id,
+        Institution.county_code,
+        cast(Institution.departments, String),
+        cast(Institution.dishonest, Integer),
+    )
+    decoded: dict[str | None, frozenset[str]] = {}
+    out: dict[int, Site] = {}
+    for inst_id, county, departments, dishonest in s.connection().execute(query):
+        found = decoded.get(departments)
+        if found is None:
+            found = decoded[departments] = frozenset(json.loads(departments or "[]"))
+        out[inst_id] = Site(county, found, bool(dishonest))
+    return out
