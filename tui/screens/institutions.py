@@ -59,6 +59,7 @@ class InstitutionsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.bases: list[Any] | None = None
+        self.detailed = False
         self.mode = "problems"
         self.sort = "shortfall"
         self.descending = True
@@ -91,11 +92,16 @@ class InstitutionsScreen(Screen[None]):
             message = _("The validation base module is not installed yet.")
             self.app.call_from_thread(self._status, message)
             return
+        # First the counted bases (summed in SQL, quick even for a province), then the
+        # contributors and the risks before each next validation (slower), in place.
+        summary = list(module.validation_base(registry(self), on=today(self), detail=False))
+        self.app.call_from_thread(self._loaded, summary, False)
         bases = list(module.validation_base(registry(self), on=today(self)))
-        self.app.call_from_thread(self._loaded, bases)
+        self.app.call_from_thread(self._loaded, bases, True)
 
-    def _loaded(self, bases: list[Any]) -> None:
+    def _loaded(self, bases: list[Any], detailed: bool) -> None:
         self.bases = bases
+        self.detailed = detailed
         self.redraw()
 
     def _status(self, text: str) -> None:
@@ -128,6 +134,8 @@ class InstitutionsScreen(Screen[None]):
                 key=b.institution,
             )
         more = _(" (first {n})").format(n=SHOWN) if len(chosen) > SHOWN else ""
+        if not self.detailed:
+            more += " · " + _("risks still being computed…")
         self._status(
             _(
                 "{n} institutions{more} · filter: {filter} · sort: {sort} · Enter: contributors"
@@ -166,7 +174,21 @@ class InstitutionsScreen(Screen[None]):
     @on(DataTable.RowSelected, "#bases")
     def _selected(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.shown):
-            self.app.push_screen(ContributorsScreen(self.shown[event.cursor_row]))
+            chosen = self.shown[event.cursor_row]
+            if self.detailed:
+                self.app.push_screen(ContributorsScreen(chosen))
+            else:
+                self.drill_down(chosen.institution)
+
+    @work(thread=True, group="drill-down")
+    def drill_down(self, code: str) -> None:
+        """One institution's contributors and risks while the region's are still computing."""
+        module = base_module()
+        if module is None:
+            return
+        found = module.validation_base(registry(self), on=today(self), institution=code)
+        if found:
+            self.app.call_from_thread(self.app.push_screen, ContributorsScreen(found[0]))
 
 
 class ContributorsScreen(ModalScreen[None]):
