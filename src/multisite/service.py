@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy.exc import IntegrityError
 
 from . import identifiers as ids
@@ -89,6 +88,9 @@ def clerk_name(explicit: str | None = None) -> str:
 
 def initials(name: str) -> str:
     """Pinyin initials of a Chinese name (张伟 → zw), for search."""
+    # Imported here: pypinyin's dictionaries take ~55 MB, which only name writers need.
+    from pypinyin import Style, lazy_pinyin
+
     return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
 
