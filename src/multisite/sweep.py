@@ -88,6 +88,7 @@ class Sweeper:
         )
         self._scope_ok: dict[tuple[str, str], bool] = {}
         self._minutes: dict[str, int] = {}
+        self._texts: dict[tuple[Slot, ...], str] = {}
         self._known_span = _known_span(known_year)
         self._known_dates = (
             dt.date.fromisoformat(max(self._known_span[0], "0001-01-01")),
@@ -193,7 +194,7 @@ class Sweeper:
             return True
         rows = [
             (p.id, a.institution.id, a.role, a.department, a.start, a.end, a.weekly_hours,
-             a.consent, a.status, schedule.slots_text(a.slots))
+             a.consent, a.status, self._text(a.slots))
             for a in live
         ]  # fmt: skip
         if len(rows) == 1:
@@ -205,6 +206,13 @@ class Sweeper:
             if not key:
                 return False
         return self._schedule_clean(key, lambda: [a.pattern for a in live])
+
+    def _text(self, slots: tuple[Slot, ...]) -> str:
+        """``schedule.slots_text``, remembered: the same weekly patterns recur."""
+        text = self._texts.get(slots)
+        if text is None:
+            text = self._texts[slots] = schedule.slots_text(slots)
+        return text
 
     def _several(self, live: Sequence[AgreementRow]) -> tuple[tuple[int, str], ...]:
         """The schedule key of several agreements, or () when a rule may bite between them."""
