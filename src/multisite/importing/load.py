@@ -154,6 +154,9 @@ class ImportReport:
         return 1 if self.rejected else 0
 
 
+PARSE_MEMO = 200_000
+
+
 class _Rows:
     """Collects problems per row while a file is checked; fills in originals at the end."""
 
@@ -163,6 +166,8 @@ class _Rows:
         self.rejected: dict[int, list[Problem]] = {}
         self.warnings: list[Problem] = []
         self.originals: dict[int, list[str]] = {}
+        # Cells repeat (dates, weekly patterns, yes/no): each distinct one is parsed once.
+        self.parsed: dict[Any, tuple[bool, Any]] = {}
 
     def header(self, name: str) -> str:
         index = self.table.column_map.get(name)
@@ -207,14 +212,32 @@ def _text(row: Row, name: str) -> str:
     return str(value).strip()
 
 
-def _read(
-    rows: _Rows, row: Row, name: str, parse: Callable[..., Any], *args: Any, **kw: Any
-) -> Any:
+def _read(rows: _Rows, row: Row, name: str, parse: Callable[..., Any], *args: Any) -> Any:
+    """Parse one cell (``parse(value, *args, column=name)``); a problem rejects the row."""
+    value = row.cells.get(name)
+    # The extra arguments are module-level vocabularies, so their identity is their value.
+    key: Any = (parse, name, value, *map(id, args))
     try:
-        return parse(row.cells.get(name), *args, column=name, **kw)
-    except ValueProblem as problem:
-        rows.reject(row.number, name, INVALID, problem.message)
+        found = rows.parsed.get(key)
+    except TypeError:  # an unhashable cell value: parse it every time
+        found, key = None, None
+    if found is None:
+        try:
+            result = parse(value, *args, column=name)
+            found = (True, tuple(result) if isinstance(result, list) else result)
+        except ValueProblem as problem:
+            found = (False, problem.message)
+        if key is not None and len(rows.parsed) < PARSE_MEMO:
+            rows.parsed[key] = found
+    ok, result = found
+    if not ok:
+        rows.reject(row.number, name, INVALID, result)
         return None
+    return result
+
+
+def _parse_beds(value: object, *, column: str) -> int:
+    return parse_int(value, column=column, minimum=0, maximum=100_000)
 
 
 def _required(rows: _Rows, row: Row, name: str) -> str:
@@ -848,7 +871,7 @@ class _InstitutionImport:
                 )
             beds = 0
             if row.cells.get("beds") is not None:
-                beds = _read(rows, row, "beds", parse_int, minimum=0, maximum=100_000)
+                beds = _read(rows, row, "beds", _parse_beds)
             grassroots = False
             if row.cells.get("grassroots") is not None:
                 grassroots = _read(rows, row, "grassroots", parse_bool)
