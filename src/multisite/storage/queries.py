@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..facts import (
@@ -161,17 +163,27 @@ def physician_fact(s: Session, p: Physician) -> PhysicianFact:
 
 
 def physician_fact_by_id(s: Session, physician_id: int) -> PhysicianFact | None:
-    return physician_fact_where(s, Physician.id == physician_id)
+    return _physician_fact(s, _statements().head_by_id, {"key": physician_id})
 
 
 def physician_fact_by_cert(s: Session, cert: str) -> PhysicianFact | None:
-    return physician_fact_where(s, Physician.cert_no == cert)
+    return _physician_fact(s, _statements().head_by_cert, {"key": cert})
 
 
-def physician_fact_where(s: Session, condition: Any) -> PhysicianFact | None:
-    """One physician's facts with two to four small Core queries (the write path's hot spot):
-    suspensions and filings are read only where the first query says there are some."""
-    c = s.connection()
+@dataclass(frozen=True)
+class _WritePathStatements:
+    head_by_id: Any
+    head_by_cert: Any
+    inactivity: Any
+    filings: Any
+    agreements: Any
+    institution_and_owner: Any
+
+
+@cache
+def _statements() -> _WritePathStatements:
+    """The write path's SELECTs, built once with bound parameters: building a statement
+    costs more than running it on an indexed key."""
     has_inactivity = (
         select(RegistrationEvent.id)
         .where(
@@ -181,7 +193,7 @@ def physician_fact_where(s: Session, condition: Any) -> PhysicianFact | None:
         .exists()
     )
     has_filing = select(Filing.id).where(Filing.registration_id == Registration.id).exists()
-    head = c.execute(
+    head = (
         select(
             Physician.cert_no, Physician.name, Physician.level, Physician.category,
             Physician.scopes, Physician.title, Physician.dishonest, Physician.practising_since,
@@ -190,36 +202,27 @@ def physician_fact_where(s: Session, condition: Any) -> PhysicianFact | None:
             has_filing, Physician.id,
         )
         .outerjoin(Registration, Registration.physician_id == Physician.id)
-        .where(condition)
         .order_by(Registration.id)
-    ).all()  # fmt: skip
-    if not head:
-        return None
-    physician_id = head[0][15]
-    reg_ids = [r[9] for r in head if r[9] is not None]
-    inactive: dict[int, list[Inactivity]] = defaultdict(list)
-    filings: list[FilingFact] = []
-    if any(r[13] for r in head):
-        for reg_id, status, on, until in c.execute(
-            select(
-                RegistrationEvent.registration_id, RegistrationEvent.status,
-                RegistrationEvent.on, RegistrationEvent.until,
-            ).where(
-                RegistrationEvent.registration_id.in_(reg_ids),
-                RegistrationEvent.status.in_(("suspended", "cancelled")),
-            )
-        ):  # fmt: skip
-            inactive[reg_id].append(Inactivity(status, on, until))
-    if any(r[14] for r in head):
-        filings = [
-            FilingFact(*row)
-            for row in c.execute(
-                select(
-                    Filing.institution_id, Filing.scope, Filing.valid_from, Filing.valid_to
-                ).where(Filing.registration_id.in_(reg_ids))
-            )
-        ]
-    rows = c.execute(
+    )  # fmt: skip
+    regs: Any = bindparam("regs", expanding=True)
+    owner = (
+        select(Agreement.physician_id)
+        .where(Agreement.contract_no == bindparam("contract"))
+        .scalar_subquery()
+    )
+    return _WritePathStatements(
+        head.where(Physician.id == bindparam("key")),
+        head.where(Physician.cert_no == bindparam("key")),
+        select(
+            RegistrationEvent.registration_id, RegistrationEvent.status, RegistrationEvent.on,
+            RegistrationEvent.until,
+        ).where(
+            RegistrationEvent.registration_id.in_(regs),
+            RegistrationEvent.status.in_(("suspended", "cancelled")),
+        ),
+        select(Filing.institution_id, Filing.scope, Filing.valid_from, Filing.valid_to).where(
+            Filing.registration_id.in_(regs)
+        ),
         select(
             Agreement.id, Agreement.contract_no, Agreement.role, Agreement.department,
             Agreement.start, Agreement.end, Agreement.terminated_on, Agreement.weekly_hours,
@@ -231,9 +234,34 @@ def physician_fact_where(s: Session, condition: Any) -> PhysicianFact | None:
         )
         .join(Institution, Institution.id == Agreement.institution_id)
         .outerjoin(WorkSession, WorkSession.agreement_id == Agreement.id)
-        .where(Agreement.physician_id == physician_id)
-        .order_by(Agreement.start, Agreement.id, WorkSession.id)
-    ).all()  # fmt: skip
+        .where(Agreement.physician_id == bindparam("physician"))
+        .order_by(Agreement.start, Agreement.id, WorkSession.id),
+        select(
+            Institution.id, Institution.code, Institution.name, Institution.kind,
+            Institution.county_code, Institution.departments, Institution.grassroots,
+            Institution.dishonest, Institution.beds, owner,
+        ).where(Institution.code == bindparam("code")),
+    )  # fmt: skip
+
+
+def _physician_fact(s: Session, head_query: Any, params: dict[str, Any]) -> PhysicianFact | None:
+    """One physician's facts with two to four small Core queries (the write path's hot spot):
+    suspensions and filings are read only where the first query says there are some."""
+    c = s.connection()
+    statements = _statements()
+    head = c.execute(head_query, params).all()
+    if not head:
+        return None
+    physician_id = head[0][15]
+    reg_ids = [r[9] for r in head if r[9] is not None]
+    inactive: dict[int, list[Inactivity]] = defaultdict(list)
+    filings: list[FilingFact] = []
+    if any(r[13] for r in head):
+        for reg_id, status, on, until in c.execute(statements.inactivity, {"regs": reg_ids}):
+            inactive[reg_id].append(Inactivity(status, on, until))
+    if any(r[14] for r in head):
+        filings = [FilingFact(*row) for row in c.execute(statements.filings, {"regs": reg_ids})]
+    rows = c.execute(statements.agreements, {"physician": physician_id}).all()
     agreements: dict[int, tuple[tuple[Any, ...], list[Slot]]] = {}
     for row in rows:
         entry = agreements.setdefault(row[0], (tuple(row), []))
@@ -278,20 +306,8 @@ def institution_and_owner(
 ) -> tuple[InstitutionFact | None, int | None]:
     """An institution's facts and the physician who holds ``contract_no`` (if anyone), in one
     query: the institution picked for a contract, and whether the number is taken."""
-    owner = (
-        select(Agreement.physician_id).where(Agreement.contract_no == contract_no).scalar_subquery()
-    )
-    row = (
-        s.connection()
-        .execute(
-            select(
-                Institution.id, Institution.code, Institution.name, Institution.kind,
-                Institution.county_code, Institution.departments, Institution.grassroots,
-                Institution.dishonest, Institution.beds, owner,
-            ).where(Institution.code == code)
-        )
-        .first()
-    )  # fmt: skip
+    params = {"code": code, "contract": contract_no}
+    row = s.connection().execute(_statements().institution_and_owner, params).first()
     if row is None:
         return None, contract_owner(s, contract_no)
     r = tuple(row)
