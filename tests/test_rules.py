@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from multisite import rules
+from multisite import rules, service
 from multisite.demo import generate
 from multisite.service import RefusedError
 from multisite.storage import queries as q
@@ -150,9 +150,14 @@ def test_messages_come_in_chinese(region):
     assert "分钟" in refused.value.violations[0].message
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_the_region_sweep_finds_exactly_what_full_evaluation_finds(registry, seed):
-    """The sweep skips physicians by sound shortcuts; full evaluation of everyone is the oracle."""
+@pytest.mark.parametrize(("seed", "split"), [(3, False), (11, True)])
+def test_the_region_sweep_finds_exactly_what_full_evaluation_finds(
+    registry, seed, split, monkeypatch
+):
+    """The sweep skips physicians by sound shortcuts (and, on a large region, splits the work
+    with a forked process); full evaluation of everyone is the oracle."""
+    if split:
+        monkeypatch.setattr(service, "PARALLEL_SWEEP", 0)
     generate(registry, 250, seed, today=dt.date(2026, 11, 28))
     registry.suspend_registration(
         registry.check.__self__ and _some_cert(registry, 5), dt.date(2026, 3, 1),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import multiprocessing
 import os
 import time
 from collections.abc import Hashable, Iterable, Sequence
@@ -896,11 +897,7 @@ class Registry:
                 selected = q.physician_ids_at(s, inst.id)
             else:
                 sweeper = Sweeper(ctx, sweep_queries.sites(s), set(self._buffers), calendar.known)
-                selected = candidates(
-                    sweep_queries.agreement_rows(s),
-                    sweeper,
-                    sweep_queries.always_full(s),
-                )
+                selected = sweep_candidates(self.db, s, sweeper, sweep_queries.always_full(s))
             found: list[rules.Violation] = []
             for facts in q.all_physician_facts(s, selected):
                 found.extend(rules.evaluate(facts, ctx))
@@ -916,6 +913,52 @@ class Registry:
     def audit_log(self, **filters: Any) -> list[AuditEntry]:
         with self.db.read() as s:
             return q.audit_entries(s, **filters)
+
+
+PARALLEL_SWEEP = 50_000  # agreements from which the sweep's two halves run in two processes
+
+
+def sweep_candidates(db: Database, s: Any, sweeper: Sweeper, always: set[int]) -> list[int]:
+    """The physicians the region sweep must evaluate in full.
+
+    From ``PARALLEL_SWEEP`` agreements on (and where ``fork`` exists), the physicians are split
+    in two by id and a forked process reads and tests the upper half on its own connection
+    while this one does the lower half: the sweep is CPU-bound Python, and a province's
+    server has more than one core. Each half sees its own consistent snapshot.
+    """
+    low, high, count = sweep_queries.physician_span(s)
+    if count < PARALLEL_SWEEP or not hasattr(os, "fork"):
+        return candidates(sweep_queries.agreement_rows(s), sweeper, always)
+    middle = (low + high) // 2
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=_sweep_half, args=(db.url, sweeper, middle + 1, high, sender), daemon=True
+    )
+    worker.start()
+    sender.close()
+    lower = candidates(sweep_queries.agreement_rows(s, low, middle), sweeper, always)
+    try:
+        upper = receiver.recv()
+    except EOFError:  # the worker died: do its half here
+        upper = None
+    worker.join()
+    if not isinstance(upper, list):
+        upper = candidates(sweep_queries.agreement_rows(s, middle + 1, high), sweeper, always)
+    return sorted(set(lower) | set(upper) | always)
+
+
+def _sweep_half(url: str, sweeper: Sweeper, first: int, last: int, sender: Any) -> None:
+    """The forked half of :func:`sweep_candidates`, on a connection of its own."""
+    try:
+        db = Database(url)
+        with db.read() as s:
+            sender.send(candidates(sweep_queries.agreement_rows(s, first, last), sweeper, set()))
+        db.dispose()
+    except Exception as error:  # reported to the parent, which then does this half itself
+        sender.send(repr(error))
+    finally:
+        sender.close()
 
 
 def dataclass_replace_version(policy: PolicyValues, version: int) -> PolicyValues:

@@ -21,8 +21,11 @@ from ..models import (
 from ..sweep import Site
 
 
-def agreement_rows(s: Session) -> Iterator[Sequence[Any]]:
-    """Every agreement with its physician's registration, ordered by physician (streamed)."""
+def agreement_rows(
+    s: Session, first: int | None = None, last: int | None = None
+) -> Iterator[Sequence[Any]]:
+    """Every agreement (of physicians ``first``–``last``, when given) with its physician's
+    registration, ordered by physician (streamed)."""
     effective_end = case(
         (and_(Agreement.terminated_on.is_not(None), Agreement.terminated_on < Agreement.end),
          Agreement.terminated_on),
@@ -49,9 +52,26 @@ def agreement_rows(s: Session) -> Iterator[Sequence[Any]]:
         .join(Registration, Registration.physician_id == Agreement.physician_id)
         .order_by(Agreement.physician_id)
     )
+    if first is not None:
+        query = query.where(Agreement.physician_id >= first)
+    if last is not None:
+        query = query.where(Agreement.physician_id <= last)
     result = s.connection().execution_options(stream_results=True).execute(query)
     for partition in result.partitions(20_000):
         yield from partition
+
+
+def physician_span(s: Session) -> tuple[int, int, int]:
+    """The smallest and largest physician id among the agreements, and the number of
+    agreements: how a sweep splits its work."""
+    low, high, count = (
+        s.connection()
+        .execute(
+            select(func.min(Agreement.physician_id), func.max(Agreement.physician_id), func.count())
+        )
+        .one()
+    )
+    return int(low or 0), int(high or 0), int(count or 0)
 
 
 def always_full(s: Session) -> set[int]:
