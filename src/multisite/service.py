@@ -575,6 +575,24 @@ class Registry:
             )
         if not reason.strip():
             raise ServiceError(_("A suspension needs a reason."))
+        return self._stop_practice(cert, "suspended", "suspend", start, until, reason)
+
+    def cancel_registration(self, cert: str, on: dt.date, reason: str) -> WriteResult:
+        """注销: the registration allows no practice from ``on`` for good."""
+        if not reason.strip():
+            raise ServiceError(_("A cancellation needs a reason."))
+        return self._stop_practice(cert, "cancelled", "cancel", on, None, reason)
+
+    def _stop_practice(
+        self,
+        cert: str,
+        status: str,
+        action: str,
+        start: dt.date,
+        until: dt.date | None,
+        reason: str,
+    ) -> WriteResult:
+        """Record a suspension (with ``until``) or a cancellation of the registration."""
         with self.db.write() as s:
             phys, reg = self._registration(s, cert)
             if reg.status == "cancelled":
@@ -582,49 +600,16 @@ class Registry:
             before = {"status": reg.status}
             s.add(
                 RegistrationEvent(
-                    registration_id=reg.id, status="suspended", on=start, until=until, reason=reason
+                    registration_id=reg.id, status=status, on=start, until=until, reason=reason
                 )
             )
-            reg.status = "suspended"
-            phys.status = "suspended"
+            reg.status = status
+            phys.status = status
+            after = {"status": status, "from": start.isoformat(), "reason": reason}
+            if until is not None:
+                after["until"] = until.isoformat()
             self._audit(
-                s,
-                "suspend",
-                "registration",
-                phys.cert_no,
-                before,
-                {
-                    "status": "suspended",
-                    "from": start.isoformat(),
-                    "until": until.isoformat(),
-                    "reason": reason,
-                },
-                physician=phys.cert_no,
-            )
-            return WriteResult("updated", phys.cert_no)
-
-    def cancel_registration(self, cert: str, on: dt.date, reason: str) -> WriteResult:
-        """注销: the registration allows no practice from ``on`` for good."""
-        if not reason.strip():
-            raise ServiceError(_("A cancellation needs a reason."))
-        with self.db.write() as s:
-            phys, reg = self._registration(s, cert)
-            if reg.status == "cancelled":
-                raise ServiceError(_("The registration of {cert} is cancelled.").format(cert=cert))
-            before = {"status": reg.status}
-            s.add(
-                RegistrationEvent(registration_id=reg.id, status="cancelled", on=on, reason=reason)
-            )
-            reg.status = "cancelled"
-            phys.status = "cancelled"
-            self._audit(
-                s,
-                "cancel",
-                "registration",
-                phys.cert_no,
-                before,
-                {"status": "cancelled", "from": on.isoformat(), "reason": reason},
-                physician=phys.cert_no,
+                s, action, "registration", phys.cert_no, before, after, physician=phys.cert_no
             )
             return WriteResult("updated", phys.cert_no)
 
