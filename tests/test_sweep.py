@@ -68,14 +68,19 @@ def tidy_physicians(draw) -> PhysicianFact:
         tuple(draw(st.lists(short_slots, min_size=1, max_size=4))),
     )  # fmt: skip
     extra = []
-    for i in range(draw(st.integers(0, 2))):
-        a_start = start + dt.timedelta(days=draw(st.integers(0, 20)))
-        a_end = min(end, a_start + dt.timedelta(days=draw(st.integers(0, 200))))
+    shared = draw(st.booleans())  # additional agreements filed together share one period
+    s_start = start + dt.timedelta(days=draw(st.integers(0, 20)))
+    s_end = min(end, s_start + dt.timedelta(days=draw(st.integers(0, 200))))
+    for i in range(draw(st.integers(0, 3))):
+        a_start = s_start if shared else start + dt.timedelta(days=draw(st.integers(0, 20)))
+        a_end = (
+            s_end if shared else min(end, a_start + dt.timedelta(days=draw(st.integers(0, 200))))
+        )
         extra.append(
             AgreementFact(
                 i + 1,
                 f"A-{i + 1}",
-                INSTITUTIONS[1 + i],
+                INSTITUTIONS[1 + i % 2],
                 "additional",
                 "内科",
                 a_start,
@@ -93,9 +98,55 @@ def tidy_physicians(draw) -> PhysicianFact:
 
 
 @st.composite
+def clustered_physicians(draw) -> PhysicianFact:
+    """Several additional agreements filed together (one period) whose sessions sit close
+    together on one day, beside a primary schedule: where minimum rest is hardest to judge."""
+    start = BASE + dt.timedelta(days=draw(st.integers(0, 30)))
+    end = start + dt.timedelta(days=draw(st.integers(60, 400)))
+    primary = AgreementFact(
+        0, "P-0", INSTITUTIONS[0], "primary", "内科", start, end, 0.0, True,
+        tuple(draw(st.lists(short_slots, min_size=1, max_size=3))),
+    )  # fmt: skip
+    day = draw(st.integers(0, 6))
+    minute = draw(st.integers(0, 40)) * 30
+    a_start = start + dt.timedelta(days=draw(st.integers(0, 20)))
+    a_end = min(end, a_start + dt.timedelta(days=draw(st.integers(7, 200))))
+    extra = []
+    for i in range(draw(st.integers(2, 5))):
+        length = draw(st.integers(1, 4)) * 30
+        if minute + length >= 1440:
+            break
+        slot = Slot(day, minute, minute + length)
+        own_start = a_start if draw(st.integers(0, 4)) else a_start + dt.timedelta(days=7)
+        extra.append(
+            AgreementFact(
+                i + 1,
+                f"A-{i + 1}",
+                INSTITUTIONS[1 + i % 2],
+                "additional",
+                "内科",
+                own_start,
+                a_end,
+                0.0,
+                True,
+                (slot,),
+            )
+        )
+        minute += length + draw(st.sampled_from([0, 30, 60, 120, 150, 180, 240, 300]))
+    reg = RegistrationFact("330000", 1, BASE - dt.timedelta(days=400))
+    return PhysicianFact(
+        1, "110330000000001", "张伟", "执业医师", "临床", frozenset({"内科"}), "主治医师",
+        registrations=(reg,), agreements=(primary, *extra),
+    )  # fmt: skip
+
+
+@st.composite
 def physicians(draw) -> PhysicianFact:
-    if draw(st.booleans()):
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
         return draw(tidy_physicians())
+    if kind == 1:
+        return draw(clustered_physicians())
     count = draw(st.integers(1, 4))
     items = tuple(draw(agreements(i)) for i in range(count))
     inactive = draw(

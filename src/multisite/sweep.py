@@ -43,14 +43,17 @@ consent, status, pattern text, registration region, main institution id, registe
 the physician's scopes as stored JSON text."""
 
 
-def rest_pair_possible(slots: Sequence[Slot], min_rest: int, block_gap: int) -> bool:
-    """Whether two occurrences of the always-on pattern rest ``block_gap ≤ gap < min_rest``."""
+def rest_pair_possible(
+    slots: Sequence[Slot], min_rest: int, block_gap: int, later: Sequence[Slot] | None = None
+) -> bool:
+    """Whether an occurrence of ``slots`` and a later one (of ``later``, default ``slots``)
+    of the always-on pattern rest ``block_gap ≤ gap < min_rest``."""
     if min_rest <= block_gap:
         return False
     reach = 1 + (min_rest + DAY) // WEEK
     for a in slots:
         end = a.mow_end
-        for b in slots:
+        for b in later if later is not None else slots:
             for k in range(reach + 1):
                 gap = b.mow_start + k * WEEK - end
                 if block_gap <= gap < min_rest:
@@ -89,6 +92,7 @@ class Sweeper:
         self._scope_ok: dict[tuple[str, str], bool] = {}
         self._minutes: dict[str, int] = {}
         self._texts: dict[tuple[Slot, ...], str] = {}
+        self._unit_memo: dict[tuple[Slot, ...], bool] = {}
         self._known_span = _known_span(known_year)
         self._known_dates = (
             dt.date.fromisoformat(max(self._known_span[0], "0001-01-01")),
@@ -266,9 +270,43 @@ class Sweeper:
         if verdict is None:
             verdict = self._schedule_memo[key] = self._always_on(key)
         if verdict == REST_UNSURE:
+            patterns = dated()
+            if self._units_rest_clean(patterns):
+                return True
             min_rest, block_gap = self._rest_limits
-            return schedule.first_short_rest(dated(), min_rest, block_gap) is None
+            return schedule.first_short_rest(patterns, min_rest, block_gap) is None
         return verdict == CLEAN
+
+    def _units_rest_clean(self, patterns: list[Pattern]) -> bool:
+        """A sufficient test for "no short rest", finer than the pair test on the union.
+
+        Agreements that share a date range form a unit: they are in force together, and
+        dropping the first or last occurrences of a unit (at its range's ends) cannot create a
+        short rest inside it. So each unit's own always-on pattern is checked exactly
+        (memoised), and only pairs of occurrences from two different units go through the
+        pair test.
+        """
+        units: dict[tuple[dt.date, dt.date], list[Slot]] = {}
+        for p in patterns:
+            units.setdefault((p.start, p.end), []).extend(p.slots)
+        if len(units) == len(patterns) and len(patterns) > 1:
+            return False  # no two share a range: the pair test has already said no
+        min_rest, block_gap = self._rest_limits
+        groups = [tuple(sorted(slots)) for slots in units.values()]
+        for group in groups:
+            clean = self._unit_memo.get(group)
+            if clean is None:
+                alone = Pattern(0, 0, group, ALWAYS_FROM, ALWAYS_TO)
+                clean = schedule.first_short_rest([alone], min_rest, block_gap) is None
+                self._unit_memo[group] = clean
+            if not clean:
+                return False
+        return not any(
+            rest_pair_possible(a, min_rest, block_gap, later=b)
+            for i, a in enumerate(groups)
+            for j, b in enumerate(groups)
+            if i != j
+        )
 
 
 def _row_patterns(rows: Sequence[AgreementRow]) -> list[Pattern]:
