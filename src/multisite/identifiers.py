@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import unicodedata
+from functools import lru_cache
 
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -17,8 +18,10 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
 
+@lru_cache(maxsize=65536)
 def clean(value: str) -> str:
-    """NFKC (full-width to half-width), trimmed, upper case."""
+    """NFKC (full-width to half-width), trimmed, upper case (remembered: batch files repeat
+    the same codes on many rows)."""
     return unicodedata.normalize("NFKC", value).strip().upper()
 
 

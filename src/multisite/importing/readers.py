@@ -83,6 +83,8 @@ def cell_text(value: object) -> str:
 def _cell(value: object) -> object:
     """A raw spreadsheet/JSON cell as a Row keeps it: text NFKC-trimmed, numbers as text,
     dates and booleans as they are, empty as None."""
+    if type(value) is str:  # every cell of a CSV: the common case first
+        return clean(value)
     if value is None or isinstance(value, bool | dt.date):
         return value
     if isinstance(value, int | float | dt.time | dt.timedelta):
@@ -369,7 +371,8 @@ def _tabulate(
                     cells[name] = kept
                 elif kept is not None:
                     notes[note_key(index)] = cell_text(kept)
-            yield Row(number, cells, [cell_text(v) for v in values], notes)
+            original = [v if type(v) is str else cell_text(v) for v in values]
+            yield Row(number, cells, original, notes)
 
     return Table(
         path,
