@@ -93,6 +93,7 @@ class Sweeper:
         self._minutes: dict[str, int] = {}
         self._texts: dict[tuple[Slot, ...], str] = {}
         self._unit_memo: dict[tuple[Slot, ...], bool] = {}
+        self._cross_memo: dict[tuple[tuple[Slot, ...], tuple[Slot, ...]], bool] = {}
         self._known_span = _known_span(known_year)
         self._known_dates = (
             dt.date.fromisoformat(max(self._known_span[0], "0001-01-01")),
@@ -301,12 +302,17 @@ class Sweeper:
                 self._unit_memo[group] = clean
             if not clean:
                 return False
-        return not any(
-            rest_pair_possible(a, min_rest, block_gap, later=b)
-            for i, a in enumerate(groups)
-            for j, b in enumerate(groups)
-            if i != j
-        )
+        for i, a in enumerate(groups):
+            for j, b in enumerate(groups):
+                if i == j:
+                    continue
+                crossing = self._cross_memo.get((a, b))
+                if crossing is None:
+                    crossing = rest_pair_possible(a, min_rest, block_gap, later=b)
+                    self._cross_memo[(a, b)] = crossing
+                if crossing:
+                    return False
+        return True
 
 
 def _row_patterns(rows: Sequence[AgreementRow]) -> list[Pattern]:

@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -769,8 +770,13 @@ def _agreement_after(aid: int, row: dict[str, Any], slots: tuple[Slot, ...]) -> 
         if key in ("warnings", "updated_at"):
             continue
         data[key] = value.isoformat() if isinstance(value, dt.date) else value
-    data["sessions"] = [str(slot) for slot in slots]
+    data["sessions"] = list(_slot_texts(slots))
     return data
+
+
+@lru_cache(maxsize=4096)
+def _slot_texts(slots: tuple[Slot, ...]) -> tuple[str, ...]:
+    return tuple(str(slot) for slot in slots)
 
 
 def _same(old: AgreementFact, c: _Contract) -> bool:
