@@ -156,8 +156,16 @@ def test_the_region_sweep_finds_exactly_what_full_evaluation_finds(
 ):
     """The sweep skips physicians by sound shortcuts (and, on a large region, splits the work
     with a forked process); full evaluation of everyone is the oracle."""
+    halves: list[tuple[int, ...]] = []
     if split:
         monkeypatch.setattr(service, "PARALLEL_SWEEP", 0)
+        rows = service.sweep_queries.agreement_rows
+
+        def spied(s, *bounds):
+            halves.append(bounds)
+            return rows(s, *bounds)
+
+        monkeypatch.setattr(service.sweep_queries, "agreement_rows", spied)
     generate(registry, 250, seed, today=dt.date(2026, 11, 28))
     registry.suspend_registration(
         registry.check.__self__ and _some_cert(registry, 5), dt.date(2026, 3, 1),
@@ -175,6 +183,8 @@ def test_the_region_sweep_finds_exactly_what_full_evaluation_finds(
     key = lambda v: (v.code, v.physician, v.agreements, v.first_date, v.measure)  # noqa: E731
     assert sorted(map(key, swept)) == sorted(map(key, oracle))
     assert len({v.code for v in swept}) >= 5
+    if split:  # this process read the lower half only; a forked one read the rest
+        assert len(halves) == 1 and len(halves[0]) == 2
     assert_patterns_match_sessions(registry)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import getpass
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -912,7 +913,8 @@ def sweep_candidates(db: Database, s: Any, sweeper: Sweeper, always: set[int]) -
     server has more than one core. Each half sees its own consistent snapshot.
     """
     low, high, count = sweep_queries.physician_span(s)
-    if count < PARALLEL_SWEEP or not hasattr(os, "fork"):
+    if count < PARALLEL_SWEEP or not hasattr(os, "fork") or threading.active_count() > 1:
+        # (forking a process that runs other threads, such as the TUI's, is not safe)
         return candidates(sweep_queries.agreement_rows(s), sweeper, always)
     middle = (low + high) // 2
     context = multiprocessing.get_context("fork")
