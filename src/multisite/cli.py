@@ -31,6 +31,9 @@ VOCABULARY = (
     N_("registered"), N_("changed"), N_("suspended"), N_("cancelled"), N_("primary"),
     N_("additional"), N_("active"), N_("terminated"), N_("expired"), N_("draft"),
     N_("error"), N_("warning"),
+    # units of a violation's measure
+    N_("min"), N_("h"), N_("d"), N_("agreement"), N_("department"), N_("institution"),
+    N_("institutions"), N_("listing"), N_("reasons"), N_("years"),
 )  # fmt: skip
 
 
@@ -409,7 +412,7 @@ def print_violations(ctx: Context, violations: list[dict[str, Any]], title: str)
             v["physician"],
             ", ".join(v["agreements"]),
             v["first_date"],
-            f"{v['measure']:g} {v['unit']}",
+            f"{v['measure']:g} {_(v['unit'])}",
             v["message"],
         )
     ctx.out.print(t)
