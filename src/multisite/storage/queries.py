@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -113,47 +112,22 @@ def main_registrations_at(s: Session, institution_id: int) -> list[Registration]
 # --- facts -------------------------------------------------------------------------------------
 
 
-def institution_fact(i: Institution) -> InstitutionFact:
+INSTITUTION_FACT_COLUMNS = (
+    Institution.id, Institution.code, Institution.name, Institution.kind,
+    Institution.county_code, Institution.departments, Institution.grassroots,
+    Institution.dishonest, Institution.beds,
+)  # fmt: skip
+
+
+def _institution_from(r: Sequence[Any]) -> InstitutionFact:
+    """An institution's facts from the values of ``INSTITUTION_FACT_COLUMNS``, in order."""
     return InstitutionFact(
-        i.id,
-        i.code,
-        i.name,
-        i.kind,
-        i.county_code,
-        frozenset(i.departments or ()),
-        bool(i.grassroots),
-        bool(i.dishonest),
-        i.beds or 0,
+        r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), bool(r[6]), bool(r[7]), r[8] or 0
     )
 
 
 def slot_of(session: WorkSession) -> Slot:
     return Slot(session.weekday, session.start_minute, session.end_minute)
-
-
-def agreement_fact(a: Agreement) -> AgreementFact:
-    return AgreementFact(
-        a.id,
-        a.contract_no,
-        institution_fact(a.institution),
-        a.role,
-        a.department,
-        a.start,
-        a.effective_end,
-        a.weekly_hours or 0.0,
-        a.consent,
-        tuple(slot_of(x) for x in a.sessions),
-        a.status,
-    )
-
-
-def registration_fact(r: Registration) -> RegistrationFact:
-    inactive = tuple(
-        Inactivity(e.status, e.on, e.until)
-        for e in r.events
-        if e.status in ("suspended", "cancelled")
-    )
-    return RegistrationFact(r.region_code, r.main_institution_id, r.registered_on, inactive)
 
 
 def physician_fact(s: Session, p: Physician) -> PhysicianFact:
@@ -226,21 +200,14 @@ def _statements() -> _WritePathStatements:
         select(
             Agreement.id, Agreement.contract_no, Agreement.role, Agreement.department,
             Agreement.start, Agreement.end, Agreement.terminated_on, Agreement.weekly_hours,
-            Agreement.consent, Agreement.status, Institution.id, Institution.code,
-            Institution.name, Institution.kind, Institution.county_code,
-            Institution.departments, Institution.grassroots, Institution.dishonest,
-            Institution.beds, WorkSession.weekday, WorkSession.start_minute,
-            WorkSession.end_minute,
+            Agreement.consent, Agreement.status, *INSTITUTION_FACT_COLUMNS,
+            WorkSession.weekday, WorkSession.start_minute, WorkSession.end_minute,
         )
         .join(Institution, Institution.id == Agreement.institution_id)
         .outerjoin(WorkSession, WorkSession.agreement_id == Agreement.id)
         .where(Agreement.physician_id == bindparam("physician"))
         .order_by(Agreement.start, Agreement.id, WorkSession.id),
-        select(
-            Institution.id, Institution.code, Institution.name, Institution.kind,
-            Institution.county_code, Institution.departments, Institution.grassroots,
-            Institution.dishonest, Institution.beds, owner,
-        ).where(Institution.code == bindparam("code")),
+        select(*INSTITUTION_FACT_COLUMNS, owner).where(Institution.code == bindparam("code")),
     )  # fmt: skip
 
 
@@ -269,10 +236,7 @@ def _physician_fact(s: Session, head_query: Any, params: dict[str, Any]) -> Phys
             entry[1].append(Slot(row[19], row[20], row[21]))
     facts = []
     for r, slots in agreements.values():
-        institution = InstitutionFact(
-            r[10], r[11], r[12], r[13], r[14], frozenset(r[15] or ()), bool(r[16]),
-            bool(r[17]), r[18] or 0,
-        )  # fmt: skip
+        institution = _institution_from(r[10:19])
         end = r[6] if r[6] is not None and r[6] < r[5] else r[5]
         facts.append(
             AgreementFact(
@@ -311,10 +275,7 @@ def institution_and_owner(
     if row is None:
         return None, contract_owner(s, contract_no)
     r = tuple(row)
-    fact = InstitutionFact(
-        r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), bool(r[6]), bool(r[7]), r[8] or 0
-    )
-    return fact, r[9]
+    return _institution_from(r[:9]), r[9]
 
 
 def lock_physician_by_cert(s: Session, cert: str) -> int | None:
@@ -354,19 +315,10 @@ def institution_facts(s: Session, ids: Iterable[int] | None = None) -> dict[int,
 
 
 def institution_facts_where(s: Session, condition: Any) -> dict[int, InstitutionFact]:
-    query = select(
-        Institution.id, Institution.code, Institution.name, Institution.kind,
-        Institution.county_code, Institution.departments, Institution.grassroots,
-        Institution.dishonest, Institution.beds,
-    )  # fmt: skip
+    query = select(*INSTITUTION_FACT_COLUMNS)
     if condition is not None:
         query = query.where(condition)
-    return {
-        r[0]: InstitutionFact(
-            r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), bool(r[6]), bool(r[7]), r[8] or 0
-        )
-        for r in s.connection().execute(query)
-    }
+    return {r[0]: _institution_from(r) for r in s.connection().execute(query)}
 
 
 def _facts_for(
@@ -531,10 +483,6 @@ def holiday_days(s: Session) -> list[HolidayDay]:
     return list(s.scalars(select(HolidayDay).order_by(HolidayDay.day)))
 
 
-def regions(s: Session) -> list[Region]:
-    return list(s.scalars(select(Region).order_by(Region.code)))
-
-
 def counts(s: Session) -> dict[str, int]:
     def count(model: Any) -> int:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
@@ -574,11 +522,3 @@ def audit_entries(
     if institution:
         query = query.where(AuditEntry.institution_code == institution)
     return list(s.scalars(query))
-
-
-def first_sample(s: Session, model: Any, column: Any) -> Any:
-    return s.scalar(select(column).order_by(model.id).limit(1))
-
-
-def today() -> dt.date:
-    return dt.date.today()
