@@ -241,6 +241,32 @@ def _parse_beds(value: object, *, column: str) -> int:
     return parse_int(value, column=column, minimum=0, maximum=100_000)
 
 
+def _certificate(rows: _Rows, row: Row, name: str) -> str:
+    """A 医师执业证书编码 cell, cleaned; one that is not 15 digits rejects the row."""
+    cert = ids.clean(_required(rows, row, name))
+    if cert and not ids.cert_no_ok(cert):
+        rows.reject(
+            row.number,
+            name,
+            INVALID,
+            _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(cert=cert),
+        )
+    return cert
+
+
+def _credit_code(rows: _Rows, row: Row, name: str) -> str:
+    """A 统一社会信用代码 cell, cleaned; one of the wrong shape rejects the row."""
+    code = ids.clean(_required(rows, row, name))
+    if code and not ids.credit_code_shape_ok(code):
+        rows.reject(
+            row.number,
+            name,
+            INVALID,
+            _("Institution code {code} is not an 18-character 统一社会信用代码.").format(code=code),
+        )
+    return code
+
+
 def _required(rows: _Rows, row: Row, name: str) -> str:
     text = _text(row, name)
     if not text:
@@ -374,26 +400,8 @@ class _ContractImport:
                 continue
             before = len(rows.rejected.get(number, ()))
             contract_no = _required(rows, row, "contract_no")
-            cert = ids.clean(_required(rows, row, "physician"))
-            if cert and not ids.cert_no_ok(cert):
-                rows.reject(
-                    number,
-                    "physician",
-                    INVALID,
-                    _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(
-                        cert=cert
-                    ),
-                )
-            code = ids.clean(_required(rows, row, "institution"))
-            if code and not ids.credit_code_shape_ok(code):
-                rows.reject(
-                    number,
-                    "institution",
-                    INVALID,
-                    _("Institution code {code} is not an 18-character 统一社会信用代码.").format(
-                        code=code
-                    ),
-                )
+            cert = _certificate(rows, row, "physician")
+            code = _credit_code(rows, row, "institution")
             role = _read(rows, row, "role", parse_choice, ROLE_VALUES)
             department = _required(rows, row, "department")
             start = _read(rows, row, "start", parse_date)
@@ -846,17 +854,8 @@ class _InstitutionImport:
                 rows.reject(number, row.problem.column, INVALID, row.problem.message)
                 continue
             before = len(rows.rejected.get(number, ()))
-            code = ids.clean(_required(rows, row, "code"))
-            if code and not ids.credit_code_shape_ok(code):
-                rows.reject(
-                    number,
-                    "code",
-                    INVALID,
-                    _("Institution code {code} is not an 18-character 统一社会信用代码.").format(
-                        code=code
-                    ),
-                )
-            elif code and not ids.credit_code_checksum_ok(code):
+            code = _credit_code(rows, row, "code")
+            if code and ids.credit_code_shape_ok(code) and not ids.credit_code_checksum_ok(code):
                 rows.warn(
                     number,
                     "code",
@@ -1005,16 +1004,7 @@ class _PhysicianImport:
                 rows.reject(number, row.problem.column, INVALID, row.problem.message)
                 continue
             before = len(rows.rejected.get(number, ()))
-            cert = ids.clean(_required(rows, row, "cert"))
-            if cert and not ids.cert_no_ok(cert):
-                rows.reject(
-                    number,
-                    "cert",
-                    INVALID,
-                    _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(
-                        cert=cert
-                    ),
-                )
+            cert = _certificate(rows, row, "cert")
             name = _required(rows, row, "name")
             level = _read(rows, row, "level", parse_choice, LEVEL_VALUES)
             category = _read(rows, row, "category", parse_choice, _CATEGORY_VALUES)
