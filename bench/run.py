@@ -120,6 +120,7 @@ def best_of(
     for _ in range(repeat):
         if setup is not None:
             setup()
+        value = None  # free the last result now, not inside the next timing
         gc.collect()
         gc.disable()  # as timeit does: a collection landing in one side only is noise
         try:

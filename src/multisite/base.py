@@ -30,20 +30,26 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from operator import attrgetter
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from sqlalchemy.exc import OperationalError
 
 from . import identifiers as ids
 from .i18n import _
 from .policy import Policy
 from .service import Registry, ServiceError
 from .storage import base as store
+from .vocabulary import TITLES
 
 THREE_YEARLY_BEDS = 100
 EPSILON = 1e-9
+TITLE_RANK = {title: rank for rank, title in enumerate(TITLES)}
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,13 @@ class Contributor:
     role: str  # primary / additional
     hours: float  # weekly hours scheduled at this institution
     share: float
+    title: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
             "physician": self.physician,
             "name": self.name,
+            "title": self.title,
             "role": self.role,
             "hours": self.hours,
             "share": self.share,
@@ -86,24 +94,35 @@ class Risk:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class InstitutionBase:
-    """医师基数 of one institution on one date."""
+    """医师基数 of one institution on one date.
+
+    ``status`` is *short* when the counted base is below the required minimum or fewer
+    counted physicians than a title minimum asks hold that title or a higher one
+    (``title_short``). The region-wide summary leaves ``contributors``, ``at_risk`` and
+    ``title_counts`` empty and gives their sizes and the first day at risk instead.
+    """
 
     institution: str  # code
     name: str
     kind: str
     beds: int
     required: float
-    title_minimum: dict[str, int]
+    title_minimum: Mapping[str, int]
     counted: float
     shortfall: float
     status: str  # meets / short
     next_validation: dt.date
-    contributors: list[Contributor] = field(default_factory=list)
-    at_risk: list[Risk] = field(default_factory=list)
+    contributors: Sequence[Contributor] = ()
+    at_risk: Sequence[Risk] = ()
     confirmed: bool = True  # whether the required minimum rests on confirmed values only
     counting: str = "fte"
+    contributor_count: int = 0
+    risk_count: int = 0
+    risk_from: dt.date | None = None  # the first day it would be below its minimum
+    title_counts: Mapping[str, int] = field(default_factory=dict)
+    title_short: Sequence[str] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -114,12 +133,17 @@ class InstitutionBase:
             "required": self.required,
             "required_confirmed": self.confirmed,
             "title_minimum": dict(self.title_minimum),
+            "title_counts": dict(self.title_counts),
+            "title_short": list(self.title_short),
             "counting": self.counting,
             "counted": self.counted,
             "shortfall": self.shortfall,
             "status": self.status,
             "next_validation": self.next_validation.isoformat(),
+            "contributor_count": self.contributor_count,
             "contributors": [c.as_json() for c in self.contributors],
+            "at_risk_count": self.risk_count,
+            "at_risk_from": self.risk_from.isoformat() if self.risk_from else None,
             "at_risk": [r.as_json() for r in self.at_risk],
         }
 
@@ -133,7 +157,7 @@ class Staffing:
 
     min_physicians: float
     per_bed: float
-    title_minimum: dict[str, int]
+    title_minimum: Mapping[str, int]
     confirmed: bool
     source: str
 
@@ -176,9 +200,12 @@ def _staffing(
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise StaffingError(f"staffing {kind}.{name} must be a number ≥ 0, got {value!r}")
     if not isinstance(titles, dict) or not all(
-        isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in titles.items()
+        k in TITLE_RANK and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+        for k, v in titles.items()
     ):
-        raise StaffingError(f"staffing {kind}.title_minimum must map titles to counts")
+        raise StaffingError(
+            f"staffing {kind}.title_minimum must map titles ({'、'.join(TITLES)}) to counts"
+        )
     return Staffing(float(minimum), float(per_bed), dict(titles), confirmed, source)
 
 
@@ -288,6 +315,34 @@ def _compute(
 ) -> list[InstitutionBase]:
     if not detail and without_contract is None and without_physician is None:
         return _summary(registry, on, institution_ids)
+    evaluated = _evaluate(
+        registry, on, institution_ids, without_contract, without_physician, contributors=detail
+    )
+    return [e.base for e in evaluated]
+
+
+class Evaluated(NamedTuple):
+    """One institution's base as computed, with what storing it for later needs."""
+
+    id: int
+    base: InstitutionBase
+    until: dt.date  # the last day nothing on record changes it
+    policy_key: str
+    county: str
+
+
+def _evaluate(
+    registry: Registry,
+    on: dt.date,
+    institution_ids: list[int] | None,
+    without_contract: str | None = None,
+    without_physician: tuple[int, dt.date, dt.date] | None = None,
+    *,
+    contributors: bool = True,
+) -> list[Evaluated]:
+    """The base of each institution from the agreement rows, with the last day the result
+    holds unchanged (the first change on record: an agreement ending or starting, a
+    suspension starting or ending, the validation day) and the policy it was counted under."""
     with registry.db.read() as s:
         insts = store.institutions(s, institution_ids)
         rows = store.contributions(s, on, institution_ids, without_contract)
@@ -298,9 +353,12 @@ def _compute(
             pid, start, until = without_physician
             stretches[pid].append(("suspended", start, until))
         stored = staffing_table(store.staffing_rows(s))
-        people = store.physicians(s, {r[1] for r in rows}) if detail else {}
+        people = store.physicians(s, {r[1] for r in rows})
+        starts = store.next_starts(s, [i[0] for i in insts], on)
     stakes: dict[int, dict[int, _Stake]] = defaultdict(dict)
+    holds: dict[int, dt.date] = {}  # institution → last day nothing on record changes
     for inst_id, pid, contract, role, end, minutes in rows:
+        holds[inst_id] = min(end, holds.get(inst_id, end), _steady(stretches.get(pid), on))
         if pid in stretches and _inactive_on(stretches[pid], on):
             continue
         per = stakes[inst_id]
@@ -309,7 +367,7 @@ def _compute(
             stake = per[pid] = _Stake(pid, [])
         stake.agreements.append((contract, role, end, int(minutes or 0)))
     policies: dict[str, Policy] = {}
-    out: list[InstitutionBase] = []
+    out: list[Evaluated] = []
     for inst_id, code, name, kind, beds, county, licensed_on in insts:
         province = county[:2] + "0000"
         policy = policies.get(province)
@@ -317,98 +375,172 @@ def _compute(
             policy = policies[province] = registry.policy(province)
         staffing = staffing_for(kind, county, stored)
         required = staffing.required(beds or 0) if staffing else 0.0
+        minima = staffing.title_minimum if staffing else {}
         validation = next_validation(licensed_on, beds or 0, on)
         here = stakes.get(inst_id, {})
         counted = 0.0
-        contributors: list[Contributor] = []
+        found: list[Contributor] = []
         for stake in here.values():
             share = share_of(policy, stake.minutes, stake.primary)
             counted += share
-            if detail:
-                cert, pname = people.get(stake.physician_id, ("", ""))
-                contributors.append(
-                    Contributor(
-                        cert,
-                        pname,
-                        "primary" if stake.primary else "additional",
-                        round(stake.minutes / 60, 2),
-                        round(share, 4),
-                    )
+            cert, pname, title = people.get(stake.physician_id, ("", "", ""))
+            found.append(
+                Contributor(
+                    cert,
+                    pname,
+                    "primary" if stake.primary else "additional",
+                    round(stake.minutes / 60, 2),
+                    round(share, 4),
+                    title,
                 )
-        counted = round(counted, 4)
-        risks = (
-            _risks(here, stretches, policy, on, validation, counted, required, people)
-            if detail
-            else []
-        )
-        contributors.sort(key=lambda c: (-c.share, c.role != "primary", c.physician))
-        shortfall = round(max(0.0, required - counted), 4)
-        out.append(
-            InstitutionBase(
-                code,
-                name,
-                kind,
-                beds or 0,
-                required,
-                dict(staffing.title_minimum) if staffing else {},
-                counted,
-                shortfall,
-                "meets" if counted + EPSILON >= required else "short",
-                validation,
-                contributors,
-                risks,
-                staffing.confirmed if staffing else False,
-                policy.counting,
             )
+        counted = round(counted, 4)
+        titles = title_counts(minima, [c.title for c in found if c.share > 0])
+        short_titles = [t for t, n in minima.items() if titles[t] < n]
+        risks = _risks(here, stretches, policy, on, validation, counted, required, people)
+        found.sort(key=lambda c: (-c.share, c.role != "primary", c.physician))
+        until = min(holds.get(inst_id, validation), validation)
+        if inst_id in starts:
+            until = min(until, starts[inst_id] - dt.timedelta(days=1))
+        base = InstitutionBase(
+            code,
+            name,
+            kind,
+            beds or 0,
+            required,
+            minima,
+            counted,
+            round(max(0.0, required - counted), 4),
+            "meets" if counted + EPSILON >= required and not short_titles else "short",
+            validation,
+            found if contributors else [],
+            risks,
+            staffing.confirmed if staffing else False,
+            policy.counting,
+            contributor_count=len(found),
+            risk_count=len(risks),
+            risk_from=risks[0].ends_on + dt.timedelta(days=1) if risks else None,
+            title_counts=titles,
+            title_short=short_titles,
         )
+        out.append(Evaluated(inst_id, base, until, policy_key(policy), county))
     return out
+
+
+def _steady(stretches: list[tuple[str, dt.date, dt.date | None]] | None, on: dt.date) -> dt.date:
+    """The last day from ``on`` on which the physician's suspensions and cancellations on
+    record leave their standing as it is on ``on``."""
+    last = dt.date.max
+    for _status, start, until in stretches or ():
+        if start > on:
+            last = min(last, start - dt.timedelta(days=1))
+        elif until is not None and until >= on:
+            last = min(last, until)
+    return last
+
+
+def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, int]:
+    """For each title of the minima, the physicians counted who hold it or a higher one."""
+    ranks = [TITLE_RANK.get(t, -1) for t in titles]
+    return {t: sum(1 for r in ranks if r >= TITLE_RANK[t]) for t in minima}
+
+
+def policy_key(policy: Policy) -> str:
+    """What a stored base was counted under (a policy change makes it stale)."""
+    return f"{policy.counting}/{policy.standard_week_hours:g}/{policy.min_weekly_hours:g}"
 
 
 def _summary(
     registry: Registry, on: dt.date, institution_ids: list[int] | None
 ) -> list[InstitutionBase]:
-    """The region-wide table without contributors: the counting is summed in SQL."""
-    default = registry.policy()
+    """The region-wide table without contributor lists, from ``base_cache`` where it holds
+    for ``on``; the rest is computed from the agreements and stored for next time."""
     with registry.db.read() as s:
-        rows = store.institution_totals(
-            s, on, default.standard_week_hours * 60, default.min_weekly_hours * 60
-        )
+        provinces = store.provinces(s)
+    keys = {code[:2]: policy_key(registry.policy(code)) for code in provinces}
+    with registry.db.read() as s:
         stored = staffing_table(store.staffing_rows(s))
-    wanted = set(institution_ids) if institution_ids is not None else None
-    policies: dict[str, Policy] = {}
-    out: list[InstitutionBase] = []
-    differing: list[int] = []
-    for inst_id, code, name, kind, beds, county, licensed_on, fte, head, prim in rows:
-        if wanted is not None and inst_id not in wanted:
-            continue
-        province = county[:2] + "0000"
-        policy = policies.get(province)
-        if policy is None:
-            policy = policies[province] = registry.policy(province)
-        if (policy.standard_week_hours, policy.min_weekly_hours) != (
-            default.standard_week_hours,
-            default.min_weekly_hours,
-        ):
-            differing.append(inst_id)  # counted under its own province's policy below
-            continue
-        counted = {"fte": fte, "headcount": head, "primary_only": prim}[policy.counting]
-        counted = round(counted, 4)
-        staffing = staffing_for(kind, county, stored)
-        required = staffing.required(beds or 0) if staffing else 0.0
-        out.append(
-            InstitutionBase(
-                code, name, kind, beds or 0, required,
-                dict(staffing.title_minimum) if staffing else {}, counted,
-                round(max(0.0, required - counted), 4),
-                "meets" if counted + EPSILON >= required else "short",
-                next_validation(licensed_on, beds or 0, on), [], [],
-                staffing.confirmed if staffing else False, policy.counting,
-            )
-        )  # fmt: skip
-    if differing:
-        out.extend(_compute(registry, on, differing, detail=True))
-        out.sort(key=lambda b: b.institution)
+        # one policy and the shipped staffing table: the county changes nothing
+        uniform = len(set(keys.values())) == 1 and not stored
+        rows, missing = store.report_rows(s, on, keys, institution_ids, counties=not uniform)
+        generation = store.generations(s, missing)  # read before the data of the results
+    counting = {prefix: key.partition("/")[0] for prefix, key in keys.items()}
+    only = next(iter(counting.values()), "fte")
+    known: dict[tuple[str, str | None], tuple[Mapping[str, int], bool, str]] = {}
+
+    def rule(kind: str, county: str | None) -> tuple[Mapping[str, int], bool, str]:
+        """Title minima, whether confirmed, counting mode: per (kind, county), once."""
+        if county is None:
+            staffing, mode = staffing_defaults().get(kind), only
+        else:
+            staffing, mode = staffing_for(kind, county, stored), counting[county[:2]]
+        found = (staffing.title_minimum, staffing.confirmed) if staffing else (NO_TITLES, False)
+        known[kind, county] = (*found, mode)
+        return known[kind, county]
+
+    iso = dt.date.fromisoformat
+    get = known.get
+    # one expression per row: this loop is half the report's time at 40,000 institutions
+    out = [
+        InstitutionBase(
+            code, name, kind, beds, required, (r := get((kind, county)) or rule(kind, county))[0],
+            counted, round(required - counted, 4) if required - counted > 0 else 0.0,
+            "short" if required - counted > EPSILON or short else "meets", iso(validation), (),
+            (), r[1], r[2], contributors, risks, iso(risk_from) if risk_from else None,
+            NO_TITLES, tuple(short.split(",")) if short else (),
+        )
+        for (
+            code, name, kind, beds, county, required, counted, contributors, validation,
+            risks, risk_from, short,
+        ) in rows
+    ]  # fmt: skip
+    if missing:
+        fresh = _evaluate(registry, on, missing, contributors=False)
+        _keep(registry, on, fresh, generation)
+        out.extend(e.base for e in fresh)
+        out.sort(key=attrgetter("institution"))
     return out
+
+
+MISSING: Any = object()
+NO_TITLES: Mapping[str, int] = MappingProxyType({})
+
+
+def _keep(
+    registry: Registry,
+    on: dt.date,
+    fresh: list[Evaluated],
+    generation: dict[int, int],
+) -> None:
+    """Store computed bases for the next report (only where nothing changed meanwhile)."""
+    rows = [
+        {
+            "institution_id": e.id,
+            "generation": generation.get(e.id),
+            "valid_from": on,
+            "valid_until": e.until,
+            "policy_key": e.policy_key,
+            "code": e.base.institution,
+            "name": e.base.name,
+            "kind": e.base.kind,
+            "beds": e.base.beds,
+            "county_code": e.county,
+            "required": e.base.required,
+            "counted": e.base.counted,
+            "contributors": e.base.contributor_count,
+            "next_validation": e.base.next_validation,
+            "risk_count": e.base.risk_count,
+            "risk_from": e.base.risk_from,
+            "title_short": ",".join(e.base.title_short) or None,
+        }
+        for e in fresh
+        if e.until >= on
+    ]
+    try:
+        with registry.db.write() as s:
+            store.save_cache(s, rows)
+    except OperationalError:  # a read-only database, a lock held too long: not kept
+        pass
 
 
 def _risks(
@@ -419,7 +551,7 @@ def _risks(
     validation: dt.date,
     counted: float,
     required: float,
-    people: dict[int, tuple[str, str]],
+    people: dict[int, tuple[str, str, str]],
 ) -> list[Risk]:
     """Losses before ``validation`` in date order, with the base left after each; those that
     leave it below ``required`` are the risks."""
@@ -457,7 +589,7 @@ def _risks(
         current[pid] = after
         total = round(total, 4)
         if total + EPSILON < required:
-            cert = people.get(pid, ("", ""))[0]
+            cert = people.get(pid, ("", "", ""))[0]
             out.append(Risk(reason, lost, cert, day, max(total, 0.0)))
     return out
 

@@ -69,6 +69,38 @@ class Institution(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class BaseCache(Base):
+    """Derived data: the last validation base (医师基数) computed for an institution.
+
+    A row holds for the dates ``[valid_from, valid_until]`` (nothing it was computed from
+    changes in between). Triggers (revision 0005) bump ``generation`` and clear
+    ``valid_until`` whenever anything it depends on is written: the institution's agreements
+    and row, its physicians' titles and registration events, the staffing table, the
+    policies. A computation is stored only if the generation it read is still current, so
+    a report never serves a result older than the data. Not registry data: no audit rows.
+    """
+
+    __tablename__ = "base_cache"
+    institution_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    valid_from: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    policy_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    # the institution's columns the report shows, copied so the report reads one table
+    code: Mapped[str | None] = mapped_column(String(18), default=None)
+    name: Mapped[str | None] = mapped_column(String(128), default=None)
+    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    beds: Mapped[int | None] = mapped_column(Integer, default=None)
+    county_code: Mapped[str | None] = mapped_column(String(6), default=None)
+    required: Mapped[float | None] = mapped_column(Float, default=None)
+    counted: Mapped[float | None] = mapped_column(Float, default=None)
+    contributors: Mapped[int | None] = mapped_column(Integer, default=None)
+    next_validation: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    risk_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    risk_from: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    title_short: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
 class TravelBuffer(Base):
     """A travel buffer between two institutions overriding the region's default."""
 

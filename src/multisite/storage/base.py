@@ -11,15 +11,32 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..models import (
     Agreement,
+    BaseCache,
     Institution,
     Physician,
+    Region,
     Registration,
     RegistrationEvent,
     StaffingMinimum,
@@ -68,68 +85,176 @@ def contributions(
     return [_row(r) for r in connection.execute(query)]
 
 
-def institution_totals(
-    s: Session, on: dt.date, week_minutes: float, threshold_minutes: float
-) -> list[tuple[Any, ...]]:
-    """Every institution with its counted base on ``on`` in each counting mode, summed in SQL.
+CACHE_VALUES = [
+    "valid_from",
+    "valid_until",
+    "policy_key",
+    "code",
+    "name",
+    "kind",
+    "beds",
+    "county_code",
+    "required",
+    "counted",
+    "contributors",
+    "next_validation",
+    "risk_count",
+    "risk_from",
+    "title_short",
+]
 
-    Rows: id, code, name, kind, beds, county code, licensed on, fte, headcount, primary_only.
-    Physicians whose registration is suspended or cancelled on ``on`` count nothing.
+ReportRow = tuple[Any, ...]
+
+
+def report_rows(
+    s: Session,
+    on: dt.date,
+    keys: dict[str, str],
+    institution_ids: Iterable[int] | None = None,
+    counties: bool = True,
+) -> tuple[list[ReportRow], list[int]]:
+    """The cached validation bases that hold for ``on``, and the institutions without one.
+
+    Rows, ordered by code: (code, name, kind, beds, county code, required, counted,
+    contributors, next validation, risk count, risk from, titles short), dates as ISO text.
+    A row holds when ``on`` lies in its dates and it was counted under the policy
+    ``keys[province]`` (two-digit province prefix → :func:`multisite.base.policy_key`).
+    Without ``counties`` the county column is None (the caller needs it only for regional
+    staffing rows or policies that differ by province). One scan of ``base_cache`` and a
+    count of the institutions; the ids of the others are
+    looked up only when the count says some are missing. Plain DBAPI tuples: 40,000 rows
+    take a few tens of milliseconds.
     """
-    end = effective_end()
-    inactive = (
-        select(Registration.physician_id)
-        .join(RegistrationEvent, RegistrationEvent.registration_id == Registration.id)
-        .where(
-            RegistrationEvent.status.in_(("suspended", "cancelled")),
-            RegistrationEvent.on <= on,
-            or_(RegistrationEvent.until.is_(None), RegistrationEvent.until >= on),
+    cache = BaseCache.__table__.c
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    day: Any = on.isoformat() if sqlite else on  # as each backend stores a date
+    if len(set(keys.values())) == 1:
+        expected: Any = literal(next(iter(keys.values())))
+    else:
+        expected = case(
+            {prefix: literal(key) for prefix, key in keys.items()},
+            value=func.substr(cache.county_code, 1, 2),
+            else_=literal(""),
         )
-    )
-    minutes = func.sum(Agreement.weekly_minutes)
-    primary = func.max(case((Agreement.role == "primary", 1), else_=0))
-    stakes = (
-        select(Agreement.institution_id, minutes.label("minutes"), primary.label("primary"))
-        .where(
-            Agreement.start <= on,
-            end >= on,
-            Agreement.status != "draft",
-            Agreement.physician_id.not_in(inactive),
-        )
-        .group_by(Agreement.institution_id, Agreement.physician_id)
-        .subquery()
-    )
-    week = float(week_minutes) if week_minutes > 0 else float("inf")
-    fte = case((stakes.c.minutes >= week, 1.0), else_=stakes.c.minutes / week)
-    head = case((stakes.c.minutes >= threshold_minutes - 1e-6, 1), else_=0)
-    per_institution = (
-        select(
-            stakes.c.institution_id,
-            func.sum(fte).label("fte"),
-            func.sum(head).label("headcount"),
-            func.sum(stakes.c.primary).label("primary_only"),
-        )
-        .group_by(stakes.c.institution_id)
-        .subquery()
-    )
+    holds = and_(cache.valid_from <= day, cache.valid_until >= day, cache.policy_key == expected)
     query = select(
-        Institution.id,
-        Institution.code,
-        Institution.name,
-        Institution.kind,
-        Institution.beds,
-        Institution.county_code,
-        type_coerce(Institution.licensed_on, String),
-        per_institution.c.fte,
-        per_institution.c.headcount,
-        per_institution.c.primary_only,
-    ).outerjoin(per_institution, per_institution.c.institution_id == Institution.id)
-    out = []
-    for r in s.connection().execute(query.order_by(Institution.code)):
-        licensed = (
-            r[6] if r[6] is None or isinstance(r[6], dt.date) else dt.date.fromisoformat(r[6])
+        cache.code,
+        cache.name,
+        cache.kind,
+        cache.beds,
+        cache.county_code if counties else null(),
+        cache.required,
+        cache.counted,
+        cache.contributors,
+        _text(cache.next_validation, not sqlite),
+        cache.risk_count,
+        _text(cache.risk_from, not sqlite),
+        cache.title_short,
+    ).where(holds)
+    institutions = select(func.count()).select_from(Institution)
+    if institution_ids is not None:
+        wanted = sorted(set(institution_ids))
+        query = query.where(cache.institution_id.in_(wanted))
+        institutions = institutions.where(Institution.id.in_(wanted))
+    rows = _plain_rows(s, query)
+    rows.sort(key=itemgetter(0))  # (a sort in SQL would walk an index and seek every row)
+    missing: list[int] = []
+    if len(rows) < (s.scalar(institutions) or 0):
+        others = (
+            select(Institution.id)
+            .outerjoin(BaseCache, BaseCache.institution_id == Institution.id)
+            .where(~func.coalesce(holds, False))
         )
-        out.append((*r[:6], licensed, float(r[7] or 0), float(r[8] or 0), float(r[9] or 0)))
+        if institution_ids is not None:
+            others = others.where(Institution.id.in_(wanted))
+        missing = list(s.scalars(others))
+    return rows, missing
+
+
+def generations(s: Session, institution_ids: Iterable[int]) -> dict[int, int]:
+    """The cache generation of each institution that has a cache row."""
+    wanted = sorted(set(institution_ids))
+    out: dict[int, int] = {}
+    for chunk in range(0, len(wanted), 5000):
+        query = select(BaseCache.institution_id, BaseCache.generation).where(
+            BaseCache.institution_id.in_(wanted[chunk : chunk + 5000])
+        )
+        out.update({iid: generation for iid, generation in s.connection().execute(query)})
+    return out
+
+
+def _plain_rows(s: Session, query: Any) -> list[ReportRow]:
+    """Run ``query`` on the DBAPI cursor: plain tuples, no result-row objects per row.
+    Parameters go to the driver as they are (no SQLAlchemy type processing)."""
+    connection = s.connection()
+    compiled = query.compile(dialect=connection.dialect)
+    params: Any = compiled.params
+    if compiled.positiontup is not None:
+        params = [params[name] for name in compiled.positiontup]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _text(column: Any, cast_dates: bool) -> Any:
+    """A date as ISO text on both backends, with no per-row conversion in Python."""
+    value = cast(column, String) if cast_dates else column
+    return type_coerce(value, String).label(column.name)
+
+
+def save_cache(s: Session, rows: list[dict[str, Any]]) -> int:
+    """Store computed bases whose ``generation`` is still the one read before computing.
+
+    A row written meanwhile (its generation bumped by a trigger, or created by one) keeps
+    its stale mark. Returns how many were stored."""
+    table: Any = BaseCache.__table__
+    stored = 0
+    insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[
+        s.get_bind().dialect.name
+    ]
+    connection = s.connection()
+    fresh = [r for r in rows if r["generation"] is None]
+    if fresh:
+        statement = insert(table).on_conflict_do_nothing(index_elements=["institution_id"])
+        for row in fresh:
+            stored += connection.execute(statement, {**row, "generation": 0}).rowcount
+    known = [r for r in rows if r["generation"] is not None]
+    if known:
+        values = CACHE_VALUES
+        statement = (
+            update(table)
+            .where(
+                table.c.institution_id == bindparam("b_id"),
+                table.c.generation == bindparam("b_generation"),
+            )
+            .values({c: bindparam(c) for c in values})
+        )
+        for row in known:
+            params = {c: row[c] for c in values}
+            params.update(b_id=row["institution_id"], b_generation=row["generation"])
+            stored += connection.execute(statement, params).rowcount
+    return stored
+
+
+def next_starts(s: Session, institution_ids: Iterable[int], on: dt.date) -> dict[int, dt.date]:
+    """Per institution, the first start after ``on`` of an agreement (the base may change)."""
+    wanted = sorted(set(institution_ids))
+    out: dict[int, dt.date] = {}
+    for chunk in range(0, len(wanted), 5000):
+        query = (
+            select(Agreement.institution_id, type_coerce(func.min(Agreement.start), String))
+            .where(
+                Agreement.institution_id.in_(wanted[chunk : chunk + 5000]),
+                Agreement.start > on,
+                Agreement.status != "draft",
+            )
+            .group_by(Agreement.institution_id)
+        )
+        for inst, day in s.connection().execute(query):
+            out[inst] = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
     return out
 
 
@@ -172,15 +297,25 @@ def institutions(
     return [tuple(r) for r in s.execute(query)]  # type: ignore[misc]
 
 
-def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-    """id → (certificate number, name); all physicians when more than a few are asked for."""
+def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
+    """id → (certificate number, name, title); all physicians when more than a few are asked
+    for."""
     wanted = set(physician_ids)
     if not wanted:
         return {}
-    query = select(Physician.id, Physician.cert_no, Physician.name)
+    query = select(Physician.id, Physician.cert_no, Physician.name, Physician.title)
     if len(wanted) <= 5000:
         query = query.where(Physician.id.in_(sorted(wanted)))
-    return {pid: (cert, name) for pid, cert, name in s.execute(query) if pid in wanted}
+    return {
+        pid: (cert, name, title)
+        for pid, cert, name, title in s.connection().execute(query)
+        if pid in wanted
+    }
+
+
+def provinces(s: Session) -> list[str]:
+    """The province codes (``NN0000``) of every region on file."""
+    return sorted({code[:2] + "0000" for code in s.scalars(select(Region.code))})
 
 
 def staffing_rows(s: Session) -> list[StaffingMinimum]:

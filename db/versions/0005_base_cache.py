@@ -1,0 +1,137 @@
+"""The validation base's per-institution results, kept fresh by triggers
+
+Revision ID: 0005
+Revises: 0004
+
+``base_cache`` holds, per institution, the last validation base (医师基数) computed and the
+dates it holds for. The database itself marks a row stale: a trigger on every table the
+result depends on bumps the row's ``generation`` and clears ``valid_until``, in the writing
+transaction, whoever writes (the service, an import, a hand-written statement):
+
+* ``agreement`` insert, update, delete: the institution of the old and of the new row;
+* ``institution`` update: that institution;
+* ``physician`` update: every institution where the physician has an agreement (a title);
+* ``registration_event`` insert, update, delete: every institution of the physician
+  (a suspension or cancellation);
+* ``staffing_minimum`` and ``policy``, any change: every row.
+
+A report stores what it computed only where the generation it read is unchanged, so a
+result computed from data that changed meanwhile is dropped, never served. The row also
+copies the institution's code, name, kind, beds and county (an institution update marks it
+stale), so the region-wide report is one scan of one narrow table.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+STALE = "generation = base_cache.generation + 1, valid_until = NULL"
+
+
+def _bump(institutions: str) -> str:
+    """Mark the institutions selected by ``institutions`` (a SELECT of ``id``) stale."""
+    return (
+        f"INSERT INTO base_cache (institution_id, generation) "
+        f"SELECT DISTINCT id, 1 FROM ({institutions}) AS touched WHERE id IS NOT NULL "
+        f"ON CONFLICT (institution_id) DO UPDATE SET {STALE}"
+    )
+
+
+def _of_physician(physician: str) -> str:
+    return f"SELECT institution_id AS id FROM agreement WHERE physician_id = {physician}"
+
+
+def _of_registration(registration: str) -> str:
+    return (
+        "SELECT a.institution_id AS id FROM agreement a JOIN registration r "
+        f"ON r.physician_id = a.physician_id WHERE r.id = {registration}"
+    )
+
+
+ALL = f"UPDATE base_cache SET {STALE}"
+
+# table → {operation: statements with NEW./OLD. references}
+TRIGGERS: dict[str, dict[str, list[str]]] = {
+    "agreement": {
+        "INSERT": [_bump("SELECT NEW.institution_id AS id")],
+        "UPDATE": [_bump("SELECT OLD.institution_id AS id UNION SELECT NEW.institution_id")],
+        "DELETE": [_bump("SELECT OLD.institution_id AS id")],
+    },
+    "institution": {"UPDATE": [_bump("SELECT NEW.id AS id")]},
+    "physician": {"UPDATE": [_bump(_of_physician("NEW.id"))]},
+    "registration_event": {
+        "INSERT": [_bump(_of_registration("NEW.registration_id"))],
+        "UPDATE": [
+            _bump(_of_registration("OLD.registration_id")),
+            _bump(_of_registration("NEW.registration_id")),
+        ],
+        "DELETE": [_bump(_of_registration("OLD.registration_id"))],
+    },
+    "staffing_minimum": {op_: [ALL] for op_ in ("INSERT", "UPDATE", "DELETE")},
+    "policy": {op_: [ALL] for op_ in ("INSERT", "UPDATE", "DELETE")},
+}
+
+
+def _name(table: str, operation: str) -> str:
+    return f"base_stale_{table}_{operation.lower()}"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "base_cache",
+        sa.Column("institution_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("generation", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=True),
+        sa.Column("valid_until", sa.Date(), nullable=True),
+        sa.Column("policy_key", sa.String(length=64), nullable=True),
+        sa.Column("code", sa.String(length=18), nullable=True),
+        sa.Column("name", sa.String(length=128), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=True),
+        sa.Column("beds", sa.Integer(), nullable=True),
+        sa.Column("county_code", sa.String(length=6), nullable=True),
+        sa.Column("required", sa.Float(), nullable=True),
+        sa.Column("counted", sa.Float(), nullable=True),
+        sa.Column("contributors", sa.Integer(), nullable=True),
+        sa.Column("next_validation", sa.Date(), nullable=True),
+        sa.Column("risk_count", sa.Integer(), nullable=True),
+        sa.Column("risk_from", sa.Date(), nullable=True),
+        sa.Column("title_short", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("institution_id"),
+    )
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for table, operations in TRIGGERS.items():
+        for operation, statements in operations.items():
+            name = _name(table, operation)
+            if postgresql:
+                body = ";\n  ".join(statements)
+                op.execute(
+                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                    f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$"
+                )
+                op.execute(
+                    f"CREATE TRIGGER {name} AFTER {operation} ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+                )
+            else:
+                body = "".join(f"{s};\n" for s in statements)
+                op.execute(
+                    f"CREATE TRIGGER {name} AFTER {operation} ON {table} "
+                    f"FOR EACH ROW BEGIN\n{body}END"
+                )
+
+
+def downgrade() -> None:
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for table, operations in TRIGGERS.items():
+        for operation in operations:
+            name = _name(table, operation)
+            op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgresql else ""))
+            if postgresql:
+                op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    op.drop_table("base_cache")
