@@ -237,11 +237,18 @@ def test_cli_base_json_shape_and_exit_codes(
     documents = json.loads(capsys.readouterr().out)
     assert isinstance(documents, list) and len(documents) == 4
     clinic = next(d for d in documents if d["institution"] == CLINIC)
-    for key in ("kind", "required", "counted", "status", "next_validation", "contributors"):
+    for key in ("kind", "required", "counted", "status", "next_validation", "title_short"):
         assert key in clinic
     assert clinic["status"] in ("meets", "short") and clinic["next_validation"] == "2026-12-31"
-    assert clinic["contributors"][0]["physician"] == DR_ZHANG
-    assert clinic["contributors"][0]["share"] == pytest.approx(0.2)
+    # the region-wide report counts contributors and risks; --full lists them
+    assert clinic["contributor_count"] == 1 and clinic["contributors"] == []
+    assert main(["--db", db_url, "base", "--on", "2026-03-02", "--full", "--json"]) == 0
+    full = next(d for d in json.loads(capsys.readouterr().out) if d["institution"] == CLINIC)
+    assert full["contributors"][0]["physician"] == DR_ZHANG
+    assert full["contributors"][0]["share"] == pytest.approx(0.2)
+    assert {
+        k: v for k, v in full.items() if k not in ("contributors", "at_risk", "title_counts")
+    } == {k: v for k, v in clinic.items() if k not in ("contributors", "at_risk", "title_counts")}
 
     code = main(["--db", db_url, "base", "--institution", CLINIC, "--on", "2026-03-02"])
     assert code == 0 and "张伟" in capsys.readouterr().out

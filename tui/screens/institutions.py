@@ -42,7 +42,7 @@ def _sort_label(name: str) -> str:
 
 def keep(base: Any, mode: str, text: str) -> bool:
     short = base.status == "short"
-    risky = bool(base.at_risk)
+    risky = base.risk_count > 0
     wanted = {"problems": short or risky, "short": short, "at_risk": risky, "all": True}[mode]
     return wanted and (not text or text in base.name or base.institution.startswith(text.upper()))
 
@@ -59,7 +59,6 @@ class InstitutionsScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.bases: list[Any] | None = None
-        self.detailed = False
         self.mode = "problems"
         self.sort = "shortfall"
         self.descending = True
@@ -92,16 +91,13 @@ class InstitutionsScreen(Screen[None]):
             message = _("The validation base module is not installed yet.")
             self.app.call_from_thread(self._status, message)
             return
-        # First the counted bases (summed in SQL, quick even for a province), then the
-        # contributors and the risks before each next validation (slower), in place.
+        # The region-wide table with risk counts (kept per institution in the database, so
+        # quick even for a province); contributors are read when a row is opened.
         summary = list(module.validation_base(registry(self), on=today(self), detail=False))
-        self.app.call_from_thread(self._loaded, summary, False)
-        bases = list(module.validation_base(registry(self), on=today(self)))
-        self.app.call_from_thread(self._loaded, bases, True)
+        self.app.call_from_thread(self._loaded, summary)
 
-    def _loaded(self, bases: list[Any], detailed: bool) -> None:
+    def _loaded(self, bases: list[Any]) -> None:
         self.bases = bases
-        self.detailed = detailed
         self.redraw()
 
     def _status(self, text: str) -> None:
@@ -113,7 +109,7 @@ class InstitutionsScreen(Screen[None]):
         text = self.query_one("#inst-text", Input).value.strip()
         chosen = [b for b in self.bases if keep(b, self.mode, text)]
         sort_keys = {
-            "shortfall": lambda b: (b.shortfall, len(b.at_risk)),
+            "shortfall": lambda b: (b.shortfall, b.status == "short", b.risk_count),
             "name": lambda b: b.name,
             "kind": lambda b: (b.kind, b.name),
             "counted": lambda b: b.counted,
@@ -129,13 +125,11 @@ class InstitutionsScreen(Screen[None]):
                 b.kind,
                 f"{b.counted:g}",
                 f"{b.required:g}",
-                _(b.status),
-                str(len(b.at_risk)) if b.at_risk else "",
+                _(b.status) + (" " + "、".join(b.title_short) if b.title_short else ""),
+                _("{n} from {day}").format(n=b.risk_count, day=b.risk_from) if b.risk_count else "",
                 key=b.institution,
             )
         more = _(" (first {n})").format(n=SHOWN) if len(chosen) > SHOWN else ""
-        if not self.detailed:
-            more += " · " + _("risks still being computed…")
         self._status(
             _(
                 "{n} institutions{more} · filter: {filter} · sort: {sort} · Enter: contributors"
@@ -174,15 +168,11 @@ class InstitutionsScreen(Screen[None]):
     @on(DataTable.RowSelected, "#bases")
     def _selected(self, event: DataTable.RowSelected) -> None:
         if 0 <= event.cursor_row < len(self.shown):
-            chosen = self.shown[event.cursor_row]
-            if self.detailed:
-                self.app.push_screen(ContributorsScreen(chosen))
-            else:
-                self.drill_down(chosen.institution)
+            self.drill_down(self.shown[event.cursor_row].institution)
 
     @work(thread=True, group="drill-down")
     def drill_down(self, code: str) -> None:
-        """One institution's contributors and risks while the region's are still computing."""
+        """One institution's contributors and risks."""
         module = base_module()
         if module is None:
             return
@@ -209,10 +199,23 @@ class ContributorsScreen(ModalScreen[None]):
                     counted=b.counted, required=b.required, status=_(b.status), on=b.next_validation
                 )
             )
+            if b.title_minimum:
+                yield Static(
+                    _("Title minima: {titles}").format(
+                        titles="、".join(
+                            f"{title} ≥{n} ({b.title_counts.get(title, 0)})"
+                            for title, n in b.title_minimum.items()
+                        )
+                    )
+                )
             table: DataTable[str] = DataTable(id="contributors", cursor_type="row")
-            table.add_columns(_("physician"), _("name"), _("role"), _("hours"), _("share"))
+            table.add_columns(
+                _("physician"), _("name"), _("title"), _("role"), _("hours"), _("share")
+            )
             for c in b.contributors:
-                table.add_row(c.physician, c.name, _(c.role), f"{c.hours:g}", f"{c.share:.2f}")
+                table.add_row(
+                    c.physician, c.name, c.title, _(c.role), f"{c.hours:g}", f"{c.share:.2f}"
+                )
             yield table
             if b.at_risk:
                 yield Static(_("At risk"), classes="section")

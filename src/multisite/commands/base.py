@@ -21,11 +21,25 @@ def register(sub: Any) -> None:
         metavar="CONTRACT_NO",
         help=_("show the effect of ending this contract before the date"),
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help=_("every institution with its contributors and risks listed (slower)"),
+    )
     parser.add_argument("--json", action="store_true")
 
 
 def _status(b: InstitutionBase) -> str:
-    return "[green]" + _("meets") + "[/]" if b.status == "meets" else "[red]" + _("short") + "[/]"
+    if b.status == "meets":
+        return "[green]" + _("meets") + "[/]"
+    titles = " (" + "、".join(b.title_short) + ")" if b.title_short else ""
+    return "[red]" + _("short") + titles + "[/]"
+
+
+def _risk(b: InstitutionBase) -> str:
+    if not b.risk_count:
+        return ""
+    return _("{n} from {day}").format(n=b.risk_count, day=b.risk_from)
 
 
 def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
@@ -39,6 +53,7 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
         _("shortfall"),
         _("status"),
         _("next validation"),
+        _("contributors"),
         _("at risk"),
         title=title,
     )
@@ -53,7 +68,8 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
             f"{b.shortfall:g}",
             _status(b),
             b.next_validation.isoformat(),
-            str(len(b.at_risk)),
+            str(b.contributor_count),
+            _risk(b),
         )
     ctx.out.print(t)
     if any(not b.confirmed for b in bases):
@@ -65,7 +81,10 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
         f"[bold]{b.name}[/]  {b.institution}  {b.kind} · {_('beds')} {b.beds} · "
         + _("counting: {mode}").format(mode=b.counting)
     )
-    titles = "、".join(f"{k} ≥{v}" for k, v in b.title_minimum.items()) or "-"
+    titles = (
+        "、".join(f"{k} ≥{v} ({b.title_counts.get(k, 0)})" for k, v in b.title_minimum.items())
+        or "-"
+    )
     ctx.out.print(
         _(
             "Required {required:g} (title minima: {titles}), counted {counted:g}: {status}; "
@@ -79,10 +98,16 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
         )
     )
     t = table(
-        _("physician"), _("name"), _("role"), _("h/week"), _("share"), title=_("Contributors")
+        _("physician"),
+        _("name"),
+        _("title"),
+        _("role"),
+        _("h/week"),
+        _("share"),
+        title=_("Contributors"),
     )
     for c in b.contributors:
-        t.add_row(c.physician, c.name, _(c.role), f"{c.hours:g}", f"{c.share:g}")
+        t.add_row(c.physician, c.name, c.title, _(c.role), f"{c.hours:g}", f"{c.share:g}")
     ctx.out.print(t)
     if b.at_risk:
         r = table(
@@ -111,11 +136,13 @@ def cmd_base(args: argparse.Namespace, ctx: Context) -> int:
     registry = ctx.registry
     if args.without:
         return _without(args, ctx)
-    bases = validation_base(registry, on=args.on, institution=args.institution)
+    # one institution, or --full: contributors and risks listed; else the region-wide table
+    detail = bool(args.institution or args.full)
+    bases = validation_base(registry, on=args.on, institution=args.institution, detail=detail)
     if args.json:
         ctx.json([b.as_json() for b in bases])
         return EXIT_OK
-    if args.institution:
+    if detail:
         for b in bases:
             _detail(ctx, b)
         return EXIT_OK
