@@ -88,6 +88,9 @@ def region(physicians: int, seed: int) -> Path:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         os.replace(tmp, path)  # several runs may build at once: the last one wins
         print(f"  built in {time.perf_counter() - started:.1f} s", flush=True)
+    else:  # a region cached by an older version: bring its schema up to date
+        command = [sys.executable, "-m", "multisite.cli", "--db", f"sqlite:///{path}", "init"]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return path
 
 

@@ -38,9 +38,14 @@ def cases(env: Env) -> list[Case]:
             .limit(1)
         ).one()
         other = s.scalar(
-            select(Institution.code).where(Institution.id != main_id).order_by(Institution.id).limit(1)
+            select(Institution.code)
+            .where(Institution.id != main_id)
+            .order_by(Institution.id)
+            .limit(1)
         )
-        department = s.scalar(select(Agreement.department).where(Agreement.physician_id == physician_id))
+        department = s.scalar(
+            select(Agreement.department).where(Agreement.physician_id == physician_id)
+        )
     candidate = AgreementInput(
         "BENCH-NEW-1", cert, other, "additional", department, dt.date(2026, 3, 1),
         dt.date(2026, 12, 31), parse_sessions("SU 09:00-12:00"), 3, True,

@@ -8,9 +8,10 @@ dates it holds for. The database itself marks a row stale: a trigger on every ta
 result depends on bumps the row's ``generation`` and clears ``valid_until``, in the writing
 transaction, whoever writes (the service, an import, a hand-written statement):
 
-* ``agreement`` insert, update, delete: the institution of the old and of the new row;
-* ``institution`` update: that institution;
-* ``physician`` update: every institution where the physician has an agreement (a title);
+* ``agreement`` insert, delete, and an update of a column the base is computed from
+  (``COLUMNS``): the institution of the old and of the new row;
+* ``institution`` update of its code, name, kind, beds, county or licence date;
+* ``physician`` update of the title: every institution where the physician has an agreement;
 * ``registration_event`` insert, update, delete: every institution of the physician
   (a suspension or cancellation);
 * ``staffing_minimum`` and ``policy``, any change: every row.
@@ -18,7 +19,8 @@ transaction, whoever writes (the service, an import, a hand-written statement):
 A report stores what it computed only where the generation it read is unchanged, so a
 result computed from data that changed meanwhile is dropped, never served. The row also
 copies the institution's code, name, kind, beds and county (an institution update marks it
-stale), so the region-wide report is one scan of one narrow table.
+stale), so the region-wide report is one scan of one index (``ix_base_cache_report``, every
+column the report reads, in code order).
 """
 
 from collections.abc import Sequence
@@ -31,6 +33,12 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# every column the report reads, code first (a revision keeps its own copy of the list)
+REPORT_INDEX = [
+    *("code", "valid_from", "valid_until", "policy_key", "name", "kind", "beds", "county_code"),
+    *("required", "counted", "contributors", "next_validation", "risk_count", "risk_from"),
+    "title_short",
+]
 STALE = "generation = base_cache.generation + 1, valid_until = NULL"
 
 
@@ -56,25 +64,35 @@ def _of_registration(registration: str) -> str:
 
 ALL = f"UPDATE base_cache SET {STALE}"
 
-# table → {operation: statements with NEW./OLD. references}
-TRIGGERS: dict[str, dict[str, list[str]]] = {
-    "agreement": {
-        "INSERT": [_bump("SELECT NEW.institution_id AS id")],
-        "UPDATE": [_bump("SELECT OLD.institution_id AS id UNION SELECT NEW.institution_id")],
-        "DELETE": [_bump("SELECT OLD.institution_id AS id")],
+# what a base is computed from, per table (an UPDATE of other columns changes nothing)
+COLUMNS = {
+    "agreement": (
+        "institution_id, physician_id, role, start, \"end\", terminated_on, weekly_minutes, status"
+    ),
+    "institution": "code, name, kind, beds, county_code, licensed_on",
+    "physician": "title",
+}
+
+# (table, operation) → statements with NEW./OLD. references
+TRIGGERS: dict[tuple[str, str], list[str]] = {
+    ("agreement", "INSERT"): [_bump("SELECT NEW.institution_id AS id")],
+    ("agreement", "UPDATE"): [
+        _bump("SELECT OLD.institution_id AS id UNION SELECT NEW.institution_id")
+    ],
+    ("agreement", "DELETE"): [_bump("SELECT OLD.institution_id AS id")],
+    ("institution", "UPDATE"): [_bump("SELECT NEW.id AS id")],
+    ("physician", "UPDATE"): [_bump(_of_physician("NEW.id"))],
+    ("registration_event", "INSERT"): [_bump(_of_registration("NEW.registration_id"))],
+    ("registration_event", "UPDATE"): [
+        _bump(_of_registration("OLD.registration_id")),
+        _bump(_of_registration("NEW.registration_id")),
+    ],
+    ("registration_event", "DELETE"): [_bump(_of_registration("OLD.registration_id"))],
+    **{
+        (table, operation): [ALL]
+        for table in ("staffing_minimum", "policy")
+        for operation in ("INSERT", "UPDATE", "DELETE")
     },
-    "institution": {"UPDATE": [_bump("SELECT NEW.id AS id")]},
-    "physician": {"UPDATE": [_bump(_of_physician("NEW.id"))]},
-    "registration_event": {
-        "INSERT": [_bump(_of_registration("NEW.registration_id"))],
-        "UPDATE": [
-            _bump(_of_registration("OLD.registration_id")),
-            _bump(_of_registration("NEW.registration_id")),
-        ],
-        "DELETE": [_bump(_of_registration("OLD.registration_id"))],
-    },
-    "staffing_minimum": {op_: [ALL] for op_ in ("INSERT", "UPDATE", "DELETE")},
-    "policy": {op_: [ALL] for op_ in ("INSERT", "UPDATE", "DELETE")},
 }
 
 
@@ -104,34 +122,36 @@ def upgrade() -> None:
         sa.Column("title_short", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("institution_id"),
     )
+    op.create_index("ix_base_cache_report", "base_cache", REPORT_INDEX)
     postgresql = op.get_bind().dialect.name == "postgresql"
-    for table, operations in TRIGGERS.items():
-        for operation, statements in operations.items():
-            name = _name(table, operation)
-            if postgresql:
-                body = ";\n  ".join(statements)
-                op.execute(
-                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                    f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$"
-                )
-                op.execute(
-                    f"CREATE TRIGGER {name} AFTER {operation} ON {table} "
-                    f"FOR EACH ROW EXECUTE FUNCTION {name}()"
-                )
-            else:
-                body = "".join(f"{s};\n" for s in statements)
-                op.execute(
-                    f"CREATE TRIGGER {name} AFTER {operation} ON {table} "
-                    f"FOR EACH ROW BEGIN\n{body}END"
-                )
+    for (table, operation), statements in TRIGGERS.items():
+        name = _name(table, operation)
+        event = operation
+        if operation == "UPDATE" and table in COLUMNS:
+            event = f"UPDATE OF {COLUMNS[table]}"
+        if postgresql:
+            body = ";\n  ".join(statements)
+            op.execute(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$"
+            )
+            op.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )
+        else:
+            body = "".join(f"{s};\n" for s in statements)
+            op.execute(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN\n{body}END"
+            )
 
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    for table, operations in TRIGGERS.items():
-        for operation in operations:
-            name = _name(table, operation)
-            op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgresql else ""))
-            if postgresql:
-                op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    for table, operation in TRIGGERS:
+        name = _name(table, operation)
+        op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgresql else ""))
+        if postgresql:
+            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    op.drop_index("ix_base_cache_report", table_name="base_cache")
     op.drop_table("base_cache")

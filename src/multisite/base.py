@@ -52,7 +52,7 @@ EPSILON = 1e-9
 TITLE_RANK = {title: rank for rank, title in enumerate(TITLES)}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Contributor:
     """One physician practising at the institution on the date, with the share counted."""
 
@@ -272,20 +272,19 @@ def share_of(policy: Policy, minutes: int, primary: bool) -> float:
     return min(1.0, minutes / week) if week > 0 else 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Stake:
     """One physician at one institution: their agreements in force and the minutes of each."""
 
     physician_id: int
     agreements: list[tuple[str, str, dt.date, int]]  # contract, role, end, minutes
+    minutes: int = 0  # of all the agreements
+    primary: bool = False  # one of them is the main institution's
 
-    @property
-    def minutes(self) -> int:
-        return sum(a[3] for a in self.agreements)
-
-    @property
-    def primary(self) -> bool:
-        return any(a[1] == "primary" for a in self.agreements)
+    def add(self, contract: str, role: str, end: dt.date, minutes: int) -> None:
+        self.agreements.append((contract, role, end, minutes))
+        self.minutes += minutes
+        self.primary = self.primary or role == "primary"
 
 
 def _inactive_on(stretches: list[tuple[str, dt.date, dt.date | None]], day: dt.date) -> bool:
@@ -358,14 +357,18 @@ def _evaluate(
     stakes: dict[int, dict[int, _Stake]] = defaultdict(dict)
     holds: dict[int, dt.date] = {}  # institution → last day nothing on record changes
     for inst_id, pid, contract, role, end, minutes in rows:
-        holds[inst_id] = min(end, holds.get(inst_id, end), _steady(stretches.get(pid), on))
-        if pid in stretches and _inactive_on(stretches[pid], on):
-            continue
+        last = holds.get(inst_id)
+        if last is None or end < last:
+            holds[inst_id] = last = end
+        if pid in stretches:
+            holds[inst_id] = min(last, _steady(stretches[pid], on))
+            if _inactive_on(stretches[pid], on):
+                continue
         per = stakes[inst_id]
         stake = per.get(pid)
         if stake is None:
             stake = per[pid] = _Stake(pid, [])
-        stake.agreements.append((contract, role, end, int(minutes or 0)))
+        stake.add(contract, role, end, int(minutes or 0))
     policies: dict[str, Policy] = {}
     out: list[Evaluated] = []
     for inst_id, code, name, kind, beds, county, licensed_on in insts:
@@ -380,22 +383,27 @@ def _evaluate(
         here = stakes.get(inst_id, {})
         counted = 0.0
         found: list[Contributor] = []
+        counted_titles: list[str] = []
         for stake in here.values():
-            share = share_of(policy, stake.minutes, stake.primary)
+            minutes, primary = stake.minutes, stake.primary
+            share = share_of(policy, minutes, primary)
             counted += share
-            cert, pname, title = people.get(stake.physician_id, ("", "", ""))
-            found.append(
-                Contributor(
-                    cert,
-                    pname,
-                    "primary" if stake.primary else "additional",
-                    round(stake.minutes / 60, 2),
-                    round(share, 4),
-                    title,
+            cert, pname, title = people.get(stake.physician_id, NOBODY)
+            if share > 0:
+                counted_titles.append(title)
+            if contributors:
+                found.append(
+                    Contributor(
+                        cert,
+                        pname,
+                        "primary" if primary else "additional",
+                        round(minutes / 60, 2),
+                        round(share, 4),
+                        title,
+                    )
                 )
-            )
         counted = round(counted, 4)
-        titles = title_counts(minima, [c.title for c in found if c.share > 0])
+        titles = title_counts(minima, counted_titles) if minima else {}
         short_titles = [t for t, n in minima.items() if titles[t] < n]
         risks = _risks(here, stretches, policy, on, validation, counted, required, people)
         found.sort(key=lambda c: (-c.share, c.role != "primary", c.physician))
@@ -413,11 +421,11 @@ def _evaluate(
             round(max(0.0, required - counted), 4),
             "meets" if counted + EPSILON >= required and not short_titles else "short",
             validation,
-            found if contributors else [],
+            found,
             risks,
             staffing.confirmed if staffing else False,
             policy.counting,
-            contributor_count=len(found),
+            contributor_count=len(here),
             risk_count=len(risks),
             risk_from=risks[0].ends_on + dt.timedelta(days=1) if risks else None,
             title_counts=titles,
@@ -503,6 +511,7 @@ def _summary(
 
 
 MISSING: Any = object()
+NOBODY = ("", "", "")
 NO_TITLES: Mapping[str, int] = MappingProxyType({})
 
 

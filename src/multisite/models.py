@@ -69,6 +69,13 @@ class Institution(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+REPORT_INDEX = (
+    *("code", "valid_from", "valid_until", "policy_key", "name", "kind", "beds", "county_code"),
+    *("required", "counted", "contributors", "next_validation", "risk_count", "risk_from"),
+    "title_short",
+)
+
+
 class BaseCache(Base):
     """Derived data: the last validation base (医师基数) computed for an institution.
 
@@ -99,6 +106,10 @@ class BaseCache(Base):
     risk_count: Mapped[int | None] = mapped_column(Integer, default=None)
     risk_from: Mapped[dt.date | None] = mapped_column(Date, default=None)
     title_short: Mapped[str | None] = mapped_column(String(64), default=None)
+    __table_args__ = (
+        # the report reads this index alone, in code order: all its columns are here
+        Index("ix_base_cache_report", *REPORT_INDEX),
+    )
 
 
 class TravelBuffer(Base):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -81,8 +80,7 @@ def contributions(
         query = query.where(Agreement.institution_id.in_(sorted(set(institution_ids))))
     if without_contract is not None:
         query = query.where(Agreement.contract_no != without_contract)
-    connection = s.connection()  # Core rows: no ORM result processing on ~400k rows
-    return [_row(r) for r in connection.execute(query)]
+    return [_row(r) for r in _plain_rows(s, query)]  # DBAPI tuples: ~400k rows
 
 
 CACHE_VALUES = [
@@ -152,22 +150,25 @@ def report_rows(
         cache.title_short,
     ).where(holds)
     institutions = select(func.count()).select_from(Institution)
+    cached = select(func.count()).select_from(BaseCache)
+    stale = select(cache.institution_id).where(~func.coalesce(holds, False))
+    uncached = select(Institution.id).where(
+        ~select(cache.institution_id).where(cache.institution_id == Institution.id).exists()
+    )
     if institution_ids is not None:
         wanted = sorted(set(institution_ids))
         query = query.where(cache.institution_id.in_(wanted))
         institutions = institutions.where(Institution.id.in_(wanted))
-    rows = _plain_rows(s, query)
-    rows.sort(key=itemgetter(0))  # (a sort in SQL would walk an index and seek every row)
+        cached = cached.where(cache.institution_id.in_(wanted))
+        stale = stale.where(cache.institution_id.in_(wanted))
+        uncached = uncached.where(Institution.id.in_(wanted))
+    rows = _plain_rows(s, query.order_by(cache.code))  # ix_base_cache_report: no sort
     missing: list[int] = []
-    if len(rows) < (s.scalar(institutions) or 0):
-        others = (
-            select(Institution.id)
-            .outerjoin(BaseCache, BaseCache.institution_id == Institution.id)
-            .where(~func.coalesce(holds, False))
-        )
-        if institution_ids is not None:
-            others = others.where(Institution.id.in_(wanted))
-        missing = list(s.scalars(others))
+    total = s.scalar(institutions) or 0
+    if len(rows) < total:  # some are stale or were never computed
+        missing = list(s.scalars(stale))
+        if (s.scalar(cached) or 0) < total:
+            missing += s.scalars(uncached)
     return rows, missing
 
 
@@ -187,8 +188,11 @@ def _plain_rows(s: Session, query: Any) -> list[ReportRow]:
     """Run ``query`` on the DBAPI cursor: plain tuples, no result-row objects per row.
     Parameters go to the driver as they are (no SQLAlchemy type processing)."""
     connection = s.connection()
-    compiled = query.compile(dialect=connection.dialect)
-    params: Any = compiled.params
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    sqlite = connection.dialect.name == "sqlite"
+    params: Any = {k: _driver_value(v, sqlite) for k, v in compiled.params.items()}
     if compiled.positiontup is not None:
         params = [params[name] for name in compiled.positiontup]
     cursor = connection.connection.cursor()
@@ -197,6 +201,15 @@ def _plain_rows(s: Session, query: Any) -> list[ReportRow]:
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def _driver_value(value: Any, sqlite: bool) -> Any:
+    """A parameter as SQLAlchemy's types would bind it: SQLite keeps dates as ISO text."""
+    if sqlite and isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if sqlite and isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def _text(column: Any, cast_dates: bool) -> Any:
@@ -216,26 +229,30 @@ def save_cache(s: Session, rows: list[dict[str, Any]]) -> int:
         s.get_bind().dialect.name
     ]
     connection = s.connection()
-    fresh = [r for r in rows if r["generation"] is None]
-    if fresh:
+    fresh = [{**r, "generation": 0} for r in rows if r["generation"] is None]
+    if fresh:  # one at a time: a conflict (a trigger made the row meanwhile) skips only it
         statement = insert(table).on_conflict_do_nothing(index_elements=["institution_id"])
         for row in fresh:
-            stored += connection.execute(statement, {**row, "generation": 0}).rowcount
+            stored += connection.execute(statement, row).rowcount
     known = [r for r in rows if r["generation"] is not None]
     if known:
-        values = CACHE_VALUES
         statement = (
             update(table)
             .where(
                 table.c.institution_id == bindparam("b_id"),
                 table.c.generation == bindparam("b_generation"),
             )
-            .values({c: bindparam(c) for c in values})
+            .values({c: bindparam(c) for c in CACHE_VALUES})
         )
-        for row in known:
-            params = {c: row[c] for c in values}
-            params.update(b_id=row["institution_id"], b_generation=row["generation"])
-            stored += connection.execute(statement, params).rowcount
+        params = [
+            {
+                **{c: row[c] for c in CACHE_VALUES},
+                "b_id": row["institution_id"],
+                "b_generation": row["generation"],
+            }
+            for row in known
+        ]
+        stored += connection.execute(statement, params).rowcount
     return stored
 
 
@@ -300,17 +317,16 @@ def institutions(
 def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
     """id → (certificate number, name, title); all physicians when more than a few are asked
     for."""
-    wanted = set(physician_ids)
-    if not wanted:
-        return {}
+    wanted = sorted(set(physician_ids))
     query = select(Physician.id, Physician.cert_no, Physician.name, Physician.title)
-    if len(wanted) <= 5000:
-        query = query.where(Physician.id.in_(sorted(wanted)))
-    return {
-        pid: (cert, name, title)
-        for pid, cert, name, title in s.connection().execute(query)
-        if pid in wanted
-    }
+    if len(wanted) > 50_000:  # most of a region: one scan beats that many lookups
+        rows = _plain_rows(s, query)
+    else:
+        rows = []
+        for chunk in range(0, len(wanted), 5000):
+            rows += _plain_rows(s, query.where(Physician.id.in_(wanted[chunk : chunk + 5000])))
+    found = set(wanted)
+    return {pid: (cert, name, title) for pid, cert, name, title in rows if pid in found}
 
 
 def provinces(s: Session) -> list[str]:
