@@ -23,7 +23,16 @@ from multisite.base import (
 from multisite.cli import main
 from multisite.models import Agreement, Registration, RegistrationEvent, WorkSession
 from multisite.service import PhysicianInput, Registry, ServiceError
-from tests.factories import CLINIC, DR_ZHANG, HOSPITAL, agreement, build_region
+from tests.factories import (
+    CENTRE,
+    CLINIC,
+    DR_LI,
+    DR_ZHANG,
+    HOSPITAL,
+    agreement,
+    build_region,
+    primary,
+)
 
 ON = dt.date(2026, 3, 2)  # a Monday
 DR_WANG = "110330000000003"  # main institution: the clinic
@@ -367,3 +376,88 @@ def test_demo_region_agrees_with_a_brute_force_recount(registry: Registry) -> No
                 assert (s.counted, s.status, s.required, s.next_validation) == pytest.approx(
                     (b.counted, b.status, b.required, b.next_validation)
                 ), code
+
+
+# --- title minima, the editable staffing table and the counting policy ----------------------
+
+
+def test_a_title_minimum_counts_only_physicians_counted_with_that_title_or_higher(
+    registry: Registry,
+) -> None:
+    """社区卫生服务中心: ≥1 副主任医师 or higher among the physicians counted."""
+    build_region(registry)
+    primary(registry)  # 张伟, 主治医师
+    primary(registry, DR_LI, "P-2")  # 李娜, 副主任医师
+    registry.save_agreement(agreement("C-Z", CENTRE, "SA 08:00-16:00"))
+    centre = by_code(registry)[CENTRE]
+    assert centre.title_minimum == {"副主任医师": 1}
+    assert centre.title_counts == {"副主任医师": 0}
+    assert list(centre.title_short) == ["副主任医师"] and centre.status == "short"
+
+    registry.save_agreement(agreement("C-L", CENTRE, "SU 08:00-16:00", physician=DR_LI))
+    centre = by_code(registry)[CENTRE]
+    assert centre.title_counts == {"副主任医师": 1} and list(centre.title_short) == []
+    summary = by_code(registry, detail=False)[CENTRE]
+    assert list(summary.title_short) == [] and summary.contributor_count == 2
+
+    # 李娜 is listed but counts nothing where only the main institution counts
+    registry.set_policy("330000", {"counting": "primary_only"})
+    centre = by_code(registry)[CENTRE]
+    assert centre.title_counts == {"副主任医师": 0} and list(centre.title_short) == ["副主任医师"]
+    assert list(by_code(registry, detail=False)[CENTRE].title_short) == ["副主任医师"]
+
+
+def test_a_region_edits_the_staffing_table_and_the_report_follows(
+    registry: Registry, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_region(registry)
+    primary(registry)
+    registry.save_agreement(agreement("C-Z", CENTRE, "FR-SA 08:00-16:00"))
+    assert by_code(registry, detail=False)[CENTRE].required == 6  # the shipped default
+
+    assert main(["--db", db_url, "staffing", "set", "330100", "社区卫生服务中心", "--min", "0.4",
+                 "--title", "副主任医师=0", "--source", "杭卫〔2026〕7号", "--confirmed"]) == 0  # fmt: skip
+    capsys.readouterr()
+    centre = by_code(registry, detail=False)[CENTRE]  # 滨江区 330108 is in the city 330100
+    # 16 h a week = 0.4 of a standard week, now enough; no title minimum any more
+    assert (centre.required, centre.title_minimum, centre.status) == (0.4, {}, "meets")
+    assert centre.confirmed
+    assert main(["--db", db_url, "staffing", "show", "--region", "330108", "--json"]) == 0
+    rows = {r["kind"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["社区卫生服务中心"]["from"] == "330100"
+    assert rows["诊所"]["from"] == "default"
+    [entry] = [e for e in registry.audit_log() if e.entity == "staffing"]
+    assert entry.after["min_physicians"] == 0.4 and entry.after["source"] == "杭卫〔2026〕7号"
+
+    assert main(["--db", db_url, "staffing", "unset", "330100", "社区卫生服务中心"]) == 0
+    assert by_code(registry, detail=False)[CENTRE].required == 6
+
+    for bad in (
+        ["staffing", "set", "330100", "火星医院", "--min", "1"],
+        ["staffing", "set", "999999", "诊所", "--min", "1"],
+        ["staffing", "set", "330100", "诊所", "--min", "-1"],
+        ["staffing", "set", "330100", "诊所", "--title", "教授=1"],
+        ["staffing", "unset", "330100", "诊所"],
+        ["policy", "set", "330000", "counting=weird"],
+        ["policy", "set", "330000", "nonsense"],
+    ):
+        capsys.readouterr()
+        assert main(["--db", db_url, *bad]) == 2, bad
+        err = capsys.readouterr().err.strip()
+        assert err and "\n" not in err and "Traceback" not in err
+    assert len([e for e in registry.audit_log() if e.entity == "staffing"]) == 2
+
+
+def test_the_counting_policy_is_set_per_region_from_the_command_line(
+    registry: Registry, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_sites(registry)
+    assert by_code(registry, detail=False)[CLINIC].counted == pytest.approx(0.2)
+    assert main(["--db", db_url, "policy", "set", "330000", "counting=headcount"]) == 0
+    assert by_code(registry, detail=False)[CLINIC].counted == 1.0
+    assert main(["--db", db_url, "policy", "set", "330000", "min_weekly_hours=9"]) == 0
+    assert by_code(registry, detail=False)[CLINIC].counted == 0.0
+    capsys.readouterr()
+    assert main(["--db", db_url, "policy", "show", "--region", "330000", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["counting"], shown["min_weekly_hours"], shown["version"]) == ("headcount", 9, 2)

@@ -45,7 +45,7 @@ from .i18n import _
 from .policy import Policy
 from .service import Registry, ServiceError
 from .storage import base as store
-from .vocabulary import TITLES
+from .vocabulary import INSTITUTION_KINDS, TITLES
 
 THREE_YEARLY_BEDS = 100
 EPSILON = 1e-9
@@ -229,11 +229,46 @@ def staffing_for(
 ) -> Staffing | None:
     """The most specific row for the institution's county (county, city, province), else
     the shipped default; None for a kind neither knows."""
-    for region in (county, county[:4] + "00", county[:2] + "0000"):
-        row = stored.get((region, kind))
+    return staffing_source(kind, county, stored)[0]
+
+
+def staffing_source(
+    kind: str, region: str, stored: dict[tuple[str, str], Staffing]
+) -> tuple[Staffing | None, str | None]:
+    """The minimum that applies to ``kind`` in ``region`` and the region whose row it is
+    (None: the shipped default)."""
+    for code in dict.fromkeys((region, region[:4] + "00", region[:2] + "0000")):
+        row = stored.get((code, kind))
         if row is not None:
-            return row
-    return staffing_defaults().get(kind)
+            return row, code
+    return staffing_defaults().get(kind), None
+
+
+def staffing_view(registry: Registry, region: str | None) -> list[dict[str, Any]]:
+    """Every institution kind's minimum as it applies in ``region`` (None: the shipped
+    defaults), with where each comes from."""
+    if region is not None:
+        with registry.db.read() as s:
+            if not store.region_known(s, region):
+                raise ServiceError(_("Unknown region {code}.").format(code=region))
+    stored = staffing_table(registry.staffing()) if region is not None else {}
+    out = []
+    for kind in INSTITUTION_KINDS:
+        found, origin = staffing_source(kind, region or "", stored)
+        if found is None:
+            continue
+        out.append(
+            {
+                "kind": kind,
+                "min_physicians": found.min_physicians,
+                "per_bed": found.per_bed,
+                "title_minimum": dict(found.title_minimum),
+                "confirmed": found.confirmed,
+                "from": origin or "default",
+                "source": found.source,
+            }
+        )
+    return out
 
 
 # --- next validation ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from .models import (
     Region,
     Registration,
     RegistrationEvent,
+    StaffingMinimum,
     WorkSession,
     utcnow,
 )
@@ -313,6 +314,94 @@ class Registry:
             )
         self.forget_context()
         return dataclass_replace_version(checked, version)
+
+    # -- the minimum-staffing table (医疗机构基本标准) --
+
+    def staffing(self, region_code: str | None = None) -> list[StaffingMinimum]:
+        """The stored rows (a region's replacements for the shipped defaults)."""
+        with self.db.read() as s:
+            return q.staffing_rows(s, region_code)
+
+    def set_staffing(
+        self,
+        region_code: str,
+        kind: str,
+        *,
+        min_physicians: float | None = None,
+        per_bed: float | None = None,
+        title_minimum: dict[str, int] | None = None,
+        confirmed: bool | None = None,
+        source: str | None = None,
+        defaults: dict[str, Any] | None = None,
+    ) -> StaffingMinimum:
+        """Store a region's minimum for an institution kind; values not given keep the row's
+        (or ``defaults``, the shipped values, for a new row)."""
+        if kind not in INSTITUTION_KINDS:
+            raise ServiceError(
+                _("Institution kind {kind} is not one of {kinds}.").format(
+                    kind=kind, kinds="、".join(INSTITUTION_KINDS)
+                )
+            )
+        for name, value in (("min_physicians", min_physicians), ("per_bed", per_bed)):
+            if value is not None and (not isinstance(value, int | float) or value < 0):
+                raise ServiceError(
+                    _("Staffing value {name} must be a number ≥ 0.").format(name=name)
+                )
+        for title, count in (title_minimum or {}).items():
+            if title not in TITLES or not isinstance(count, int) or count < 0:
+                raise ServiceError(
+                    _("A title minimum needs a title ({titles}) and a whole number ≥ 0.").format(
+                        titles="、".join(TITLES)
+                    )
+                )
+        with self.db.write() as s:
+            if not q.region_known(s, region_code):
+                raise ServiceError(_("Unknown region {code}.").format(code=region_code))
+            if q.region(s, region_code) is None:  # a city above stored counties: file it
+                s.add(Region(code=region_code, name=region_code, level="city"))
+                s.flush()
+                self._audit(s, "create", "region", region_code, None, {"level": "city"})
+            row = q.staffing_row(s, region_code, kind)
+            before = _staffing_dict(row) if row else None
+            if row is None:
+                start = defaults or {}
+                row = StaffingMinimum(
+                    region_code=region_code,
+                    kind=kind,
+                    min_physicians=start.get("min_physicians", 0),
+                    per_bed=start.get("per_bed", 0),
+                    title_minimum=dict(start.get("title_minimum", {})),
+                    confirmed=False,
+                    source="",
+                )
+                s.add(row)
+            if min_physicians is not None:
+                row.min_physicians = float(min_physicians)
+            if per_bed is not None:
+                row.per_bed = float(per_bed)
+            if title_minimum is not None:
+                row.title_minimum = {t: n for t, n in title_minimum.items() if n > 0}
+            if confirmed is not None:
+                row.confirmed = confirmed
+            if source is not None:
+                row.source = source
+            after = _staffing_dict(row)
+            self._audit(s, "update", "staffing", f"{region_code}/{kind}", before, after)
+            s.flush()
+            return row
+
+    def clear_staffing(self, region_code: str, kind: str) -> None:
+        """Drop a region's row for a kind: the next wider region's, or the default, applies."""
+        with self.db.write() as s:
+            row = q.staffing_row(s, region_code, kind)
+            if row is None:
+                raise ServiceError(
+                    _("Region {code} has no staffing row of its own for {kind}.").format(
+                        code=region_code, kind=kind
+                    )
+                )
+            self._audit(s, "delete", "staffing", f"{region_code}/{kind}", _staffing_dict(row), None)
+            s.delete(row)
 
     # -- institutions --
 
@@ -899,6 +988,18 @@ class Registry:
     def audit_log(self, **filters: Any) -> list[AuditEntry]:
         with self.db.read() as s:
             return q.audit_entries(s, **filters)
+
+
+def _staffing_dict(row: StaffingMinimum) -> dict[str, Any]:
+    return {
+        "region": row.region_code,
+        "kind": row.kind,
+        "min_physicians": row.min_physicians,
+        "per_bed": row.per_bed,
+        "title_minimum": dict(row.title_minimum or {}),
+        "confirmed": bool(row.confirmed),
+        "source": row.source or "",
+    }
 
 
 PARALLEL_SWEEP = 50_000  # agreements from which the sweep's two halves run in two processes

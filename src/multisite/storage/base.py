@@ -40,6 +40,7 @@ from ..models import (
     RegistrationEvent,
     StaffingMinimum,
 )
+from . import queries
 
 # (institution_id, physician_id, contract_no, role, last day in force, weekly minutes)
 ContributionRow = tuple[int, int, str, str, dt.date, int]
@@ -327,6 +328,10 @@ def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, tuple[str,
             rows += _plain_rows(s, query.where(Physician.id.in_(wanted[chunk : chunk + 5000])))
     found = set(wanted)
     return {pid: (cert, name, title) for pid, cert, name, title in rows if pid in found}
+
+
+def region_known(s: Session, code: str) -> bool:
+    return queries.region_known(s, code)
 
 
 def provinces(s: Session) -> list[str]:

@@ -30,6 +30,7 @@ from ..models import (
     Region,
     Registration,
     RegistrationEvent,
+    StaffingMinimum,
     TravelBuffer,
     WorkSession,
 )
@@ -72,6 +73,16 @@ def agreement_by_contract(s: Session, contract_no: str) -> Agreement | None:
 
 def region(s: Session, code: str) -> Region | None:
     return s.get(Region, code)
+
+
+def region_known(s: Session, code: str) -> bool:
+    """A stored region, or a city (``NNNN00``) with a stored county under it."""
+    if s.get(Region, code) is not None:
+        return True
+    if len(code) != 6 or not code.endswith("00"):
+        return False
+    query = select(Region.code).where(Region.code.startswith(code[:4])).limit(1)
+    return s.scalars(query).first() is not None
 
 
 def registrations_of(s: Session, physician_id: int) -> list[Registration]:
@@ -462,6 +473,20 @@ def physician_ids_at(s: Session, institution_id: int) -> list[int]:
 
 def policy_rows(s: Session, region_code: str) -> list[Policy]:
     query = select(Policy).where(Policy.region_code == region_code).order_by(Policy.version)
+    return list(s.scalars(query))
+
+
+def staffing_row(s: Session, region_code: str, kind: str) -> StaffingMinimum | None:
+    query = select(StaffingMinimum).where(
+        StaffingMinimum.region_code == region_code, StaffingMinimum.kind == kind
+    )
+    return s.scalars(query).first()
+
+
+def staffing_rows(s: Session, region_code: str | None = None) -> list[StaffingMinimum]:
+    query = select(StaffingMinimum).order_by(StaffingMinimum.region_code, StaffingMinimum.kind)
+    if region_code is not None:
+        query = query.where(StaffingMinimum.region_code == region_code)
     return list(s.scalars(query))
 
 
