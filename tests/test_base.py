@@ -23,6 +23,7 @@ from multisite.base import (
 from multisite.cli import main
 from multisite.models import Agreement, Registration, RegistrationEvent, WorkSession
 from multisite.service import PhysicianInput, Registry, ServiceError
+from multisite.vocabulary import TITLES
 from tests.factories import (
     CENTRE,
     CLINIC,
@@ -343,6 +344,10 @@ def recount(registry: Registry, on: dt.date, mode: str) -> dict[int, float]:
     return counted
 
 
+def rank(title: str) -> int:
+    return TITLES.index(title) if title in TITLES else -1
+
+
 def test_demo_region_agrees_with_a_brute_force_recount(registry: Registry) -> None:
     today = dt.date(2026, 11, 28)
     built = demo.generate(registry, 300, seed=11, today=today)
@@ -368,13 +373,27 @@ def test_demo_region_agrees_with_a_brute_force_recount(registry: Registry) -> No
             for iid, code in codes.items():
                 b = bases[code]
                 assert b.counted == pytest.approx(expected.get(iid, 0.0), abs=1e-3), (code, on)
-                assert b.status == ("meets" if b.counted + 1e-9 >= b.required else "short")
+                titled = {
+                    t: sum(1 for c in b.contributors if c.share > 0 and rank(c.title) >= rank(t))
+                    for t in b.title_minimum
+                }
+                short = [t for t, n in b.title_minimum.items() if titled[t] < n]
+                assert (dict(b.title_counts), list(b.title_short)) == (titled, short), code
+                meets = b.counted + 1e-9 >= b.required and not short
+                assert b.status == ("meets" if meets else "short")
                 assert sum(c.share for c in b.contributors) == pytest.approx(b.counted, abs=1e-3)
+            # the region-wide report (kept per institution between calls) says the same
             summary = {b.institution: b for b in validation_base(registry, on, detail=False)}
             for code, b in bases.items():
                 s = summary[code]
                 assert (s.counted, s.status, s.required, s.next_validation) == pytest.approx(
                     (b.counted, b.status, b.required, b.next_validation)
+                ), code
+                assert (s.contributor_count, s.risk_count, s.risk_from, list(s.title_short)) == (
+                    len(b.contributors),
+                    len(b.at_risk),
+                    b.at_risk[0].ends_on + dt.timedelta(days=1) if b.at_risk else None,
+                    list(b.title_short),
                 ), code
 
 
