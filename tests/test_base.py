@@ -480,3 +480,35 @@ def test_the_counting_policy_is_set_per_region_from_the_command_line(
     assert main(["--db", db_url, "policy", "show", "--region", "330000", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert (shown["counting"], shown["min_weekly_hours"], shown["version"]) == ("headcount", 9, 2)
+
+
+def test_losing_the_only_physician_of_a_required_title_is_a_risk(registry: Registry) -> None:
+    build_region(registry)
+    primary(registry)
+    primary(registry, DR_LI, "P-2")
+    registry.set_staffing("330108", "社区卫生服务中心", min_physicians=0.2)  # keeps ≥1 副主任医师
+    registry.save_agreement(agreement("C-Z", CENTRE, "SA 08:00-16:00"))
+    registry.save_agreement(
+        agreement("C-L", CENTRE, "SU 08:00-16:00", physician=DR_LI, end=dt.date(2026, 6, 30))
+    )
+    centre = by_code(registry)[CENTRE]
+    assert (centre.status, centre.counted, centre.next_validation) == (
+        "meets",
+        pytest.approx(0.4),
+        dt.date(2026, 12, 31),
+    )
+    [risk] = centre.at_risk  # the base stays ≥ 0.2, but no 副主任医师 is left
+    assert (risk.contract_no, risk.physician, risk.ends_on) == ("C-L", DR_LI, dt.date(2026, 6, 30))
+    assert risk.counted_after == pytest.approx(0.2)
+    summary = by_code(registry, detail=False)[CENTRE]
+    assert (summary.risk_count, summary.risk_from) == (1, dt.date(2026, 7, 1))
+
+
+def test_a_contract_that_counts_nothing_is_no_risk(registry: Registry) -> None:
+    build_region(registry)
+    primary(registry)  # 张伟: 8 h at the clinic until June, under 9 h: he counts nothing
+    registry.save_agreement(agreement("A-1", CLINIC, "SA 08:00-16:00", end=dt.date(2026, 6, 30)))
+    registry.set_policy("330000", {"counting": "headcount", "min_weekly_hours": 9})
+    clinic = by_code(registry)[CLINIC]
+    assert clinic.status == "short" and clinic.counted == 0.0
+    assert clinic.at_risk == []  # losing a share of nothing changes nothing

@@ -28,12 +28,9 @@ counted base after it and every earlier loss.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -44,12 +41,21 @@ from . import identifiers as ids
 from .i18n import _
 from .policy import Policy
 from .service import Registry, ServiceError
+from .staffing import (
+    Staffing,
+    StaffingError,
+    staffing_defaults,
+    staffing_for,
+    staffing_source,
+    staffing_table,
+)
 from .storage import base as store
 from .vocabulary import INSTITUTION_KINDS, TITLES
 
 THREE_YEARLY_BEDS = 100
 EPSILON = 1e-9
 TITLE_RANK = {title: rank for rank, title in enumerate(TITLES)}
+__all__ = ["Staffing", "StaffingError", "staffing_defaults", "validation_base"]
 
 
 @dataclass(slots=True)
@@ -149,99 +155,6 @@ class InstitutionBase:
 
 
 # --- the staffing table -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Staffing:
-    """The minimum of one institution kind: ``max(min_physicians, per_bed × beds)``."""
-
-    min_physicians: float
-    per_bed: float
-    title_minimum: Mapping[str, int]
-    confirmed: bool
-    source: str
-
-    def required(self, beds: int) -> float:
-        return round(max(self.min_physicians, self.per_bed * max(beds, 0)), 2)
-
-
-class StaffingError(ValueError):
-    """A staffing value that cannot be used; the message names the kind and the field."""
-
-
-@cache
-def staffing_defaults() -> dict[str, Staffing]:
-    """The shipped table (``data/staffing_defaults.json``), checked on load."""
-    text = resources.files("multisite").joinpath("data/staffing_defaults.json").read_text("utf-8")
-    out: dict[str, Staffing] = {}
-    for kind, entry in json.loads(text).items():
-        if kind.startswith("_"):
-            continue
-        values = {}
-        for key in ("min_physicians", "per_bed", "title_minimum"):
-            if key not in entry or "value" not in entry[key]:
-                raise StaffingError(f"staffing default {kind}.{key} is missing")
-            values[key] = entry[key]["value"]
-        out[kind] = _staffing(
-            kind,
-            values["min_physicians"],
-            values["per_bed"],
-            values["title_minimum"],
-            all(bool(entry[k].get("confirmed")) for k in values),
-            "; ".join(f"{k}: {entry[k].get('source', '')}" for k in values),
-        )
-    return out
-
-
-def _staffing(
-    kind: str, minimum: Any, per_bed: Any, titles: Any, confirmed: bool, source: str
-) -> Staffing:
-    for name, value in (("min_physicians", minimum), ("per_bed", per_bed)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise StaffingError(f"staffing {kind}.{name} must be a number ≥ 0, got {value!r}")
-    if not isinstance(titles, dict) or not all(
-        k in TITLE_RANK and isinstance(v, int) and not isinstance(v, bool) and v >= 0
-        for k, v in titles.items()
-    ):
-        raise StaffingError(
-            f"staffing {kind}.title_minimum must map titles ({'、'.join(TITLES)}) to counts"
-        )
-    return Staffing(float(minimum), float(per_bed), dict(titles), confirmed, source)
-
-
-def staffing_table(rows: Iterable[Any]) -> dict[tuple[str, str], Staffing]:
-    """The region's stored rows by (region code, kind)."""
-    return {
-        (r.region_code, r.kind): _staffing(
-            r.kind,
-            r.min_physicians,
-            r.per_bed,
-            r.title_minimum or {},
-            bool(r.confirmed),
-            r.source or "",
-        )
-        for r in rows
-    }
-
-
-def staffing_for(
-    kind: str, county: str, stored: dict[tuple[str, str], Staffing]
-) -> Staffing | None:
-    """The most specific row for the institution's county (county, city, province), else
-    the shipped default; None for a kind neither knows."""
-    return staffing_source(kind, county, stored)[0]
-
-
-def staffing_source(
-    kind: str, region: str, stored: dict[tuple[str, str], Staffing]
-) -> tuple[Staffing | None, str | None]:
-    """The minimum that applies to ``kind`` in ``region`` and the region whose row it is
-    (None: the shipped default)."""
-    for code in dict.fromkeys((region, region[:4] + "00", region[:2] + "0000")):
-        row = stored.get((code, kind))
-        if row is not None:
-            return row, code
-    return staffing_defaults().get(kind), None
 
 
 def staffing_view(registry: Registry, region: str | None) -> list[dict[str, Any]]:
@@ -440,7 +353,7 @@ def _evaluate(
         counted = round(counted, 4)
         titles = title_counts(minima, counted_titles) if minima else {}
         short_titles = [t for t, n in minima.items() if titles[t] < n]
-        risks = _risks(here, stretches, policy, on, validation, counted, required, people)
+        risks = _risks(here, stretches, policy, on, validation, counted, required, minima, people)
         found.sort(key=lambda c: (-c.share, c.role != "primary", c.physician))
         until = min(holds.get(inst_id, validation), validation)
         if inst_id in starts:
@@ -595,10 +508,12 @@ def _risks(
     validation: dt.date,
     counted: float,
     required: float,
+    minima: Mapping[str, int],
     people: dict[int, tuple[str, str, str]],
 ) -> list[Risk]:
-    """Losses before ``validation`` in date order, with the base left after each; those that
-    leave it below ``required`` are the risks."""
+    """Losses before ``validation`` in date order, with the base left after each. A risk is
+    a loss that takes something away (share, or a title counted toward a title minimum) and
+    leaves the institution below its minimum or below a title minimum."""
     losses: list[tuple[dt.date, int, str, str | None, int]] = []  # day, kind order, …
     for pid, stake in stakes.items():
         for contract, _role, end, _minutes in stake.agreements:
@@ -612,6 +527,8 @@ def _risks(
     losses.sort(key=lambda x: (x[0], x[1], x[3] or "", x[4]))
     remaining = {pid: {a[0]: a for a in stake.agreements} for pid, stake in stakes.items()}
     current = {pid: share_of(policy, stake.minutes, stake.primary) for pid, stake in stakes.items()}
+    rank = {pid: TITLE_RANK.get(people.get(pid, NOBODY)[2], -1) for pid in stakes}
+    titled = title_counts(minima, [people.get(p, NOBODY)[2] for p, v in current.items() if v > 0])
     total = counted
     out: list[Risk] = []
     for day, _order, reason, lost, pid in losses:
@@ -629,11 +546,17 @@ def _risks(
             if left
             else 0.0
         )
-        total -= current[pid] - after
+        taken = current[pid] - after
+        total = round(total - taken, 4)
+        dropped = current[pid] > 0 and after <= 0  # no longer counted toward the titles
+        if dropped:
+            for title in titled:
+                if rank[pid] >= TITLE_RANK[title]:
+                    titled[title] -= 1
         current[pid] = after
-        total = round(total, 4)
-        if total + EPSILON < required:
-            cert = people.get(pid, ("", "", ""))[0]
+        below = total + EPSILON < required or any(titled[t] < n for t, n in minima.items())
+        if below and (taken > EPSILON or dropped):
+            cert = people.get(pid, NOBODY)[0]
             out.append(Risk(reason, lost, cert, day, max(total, 0.0)))
     return out
 

@@ -42,6 +42,7 @@ from .models import (
 from .policy import Policy as PolicyValues
 from .policy import defaults
 from .schedule import Slot, slots_text
+from .staffing import staffing_source, staffing_table
 from .storage import Database
 from .storage import queries as q
 from .storage import sweep as sweep_queries
@@ -332,10 +333,10 @@ class Registry:
         title_minimum: dict[str, int] | None = None,
         confirmed: bool | None = None,
         source: str | None = None,
-        defaults: dict[str, Any] | None = None,
     ) -> StaffingMinimum:
-        """Store a region's minimum for an institution kind; values not given keep the row's
-        (or ``defaults``, the shipped values, for a new row)."""
+        """Store a region's minimum for an institution kind; values not given keep the row's,
+        or for a new row the values that applied there so far (a wider region's or the
+        shipped default)."""
         if kind not in INSTITUTION_KINDS:
             raise ServiceError(
                 _("Institution kind {kind} is not one of {kinds}.").format(
@@ -364,13 +365,14 @@ class Registry:
             row = q.staffing_row(s, region_code, kind)
             before = _staffing_dict(row) if row else None
             if row is None:
-                start = defaults or {}
+                stored = staffing_table(q.staffing_rows(s))
+                start, _origin = staffing_source(kind, region_code, stored)
                 row = StaffingMinimum(
                     region_code=region_code,
                     kind=kind,
-                    min_physicians=start.get("min_physicians", 0),
-                    per_bed=start.get("per_bed", 0),
-                    title_minimum=dict(start.get("title_minimum", {})),
+                    min_physicians=start.min_physicians if start else 0,
+                    per_bed=start.per_bed if start else 0,
+                    title_minimum=dict(start.title_minimum) if start else {},
                     confirmed=False,
                     source="",
                 )

@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from ..base import staffing_defaults, staffing_view
+from ..base import staffing_view
 from ..cli import EXIT_OK, Context, Parser, command, table
 from ..i18n import _
 from ..policy import PolicyError, default_sources
@@ -86,7 +86,6 @@ def _setting(text: str) -> tuple[str, Any]:
 def cmd_staffing(args: argparse.Namespace, ctx: Context) -> int:
     registry = ctx.registry
     if args.verb == "set":
-        defaults = staffing_defaults().get(args.kind)
         registry.set_staffing(
             args.region,
             args.kind,
@@ -95,13 +94,6 @@ def cmd_staffing(args: argparse.Namespace, ctx: Context) -> int:
             title_minimum=dict(args.title) if args.title else None,
             confirmed=args.confirmed,
             source=args.source,
-            defaults={
-                "min_physicians": defaults.min_physicians,
-                "per_bed": defaults.per_bed,
-                "title_minimum": defaults.title_minimum,
-            }
-            if defaults
-            else None,
         )
         ctx.out.print(
             _("Stored the minimum for {kind} in {region}.").format(
