@@ -126,7 +126,7 @@ class InstitutionsScreen(Screen[None]):
                 f"{b.counted:g}",
                 f"{b.required:g}",
                 _(b.status) + (" " + "、".join(b.title_short) if b.title_short else ""),
-                _("{n} from {day}").format(n=b.risk_count, day=b.risk_from) if b.risk_count else "",
+                f"{b.risk_from} ({b.risk_count})" if b.risk_count else "",
                 key=b.institution,
             )
         more = _(" (first {n})").format(n=SHOWN) if len(chosen) > SHOWN else ""

@@ -39,7 +39,7 @@ def _status(b: InstitutionBase) -> str:
 def _risk(b: InstitutionBase) -> str:
     if not b.risk_count:
         return ""
-    return _("{n} from {day}").format(n=b.risk_count, day=b.risk_from)
+    return f"{b.risk_from} ({b.risk_count})"  # the first day below the minimum (losses)
 
 
 def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
