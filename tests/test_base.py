@@ -512,3 +512,25 @@ def test_a_contract_that_counts_nothing_is_no_risk(registry: Registry) -> None:
     clinic = by_code(registry)[CLINIC]
     assert clinic.status == "short" and clinic.counted == 0.0
     assert clinic.at_risk == []  # losing a share of nothing changes nothing
+
+
+def test_results_stored_by_an_older_computation_are_not_served(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multisite.base as module
+
+    two_sites(registry)
+    validation_base(registry, ON, detail=False)  # stored
+    recomputed: list[int] = []
+    evaluate = module._evaluate
+
+    def spy(registry_: Registry, on: dt.date, ids: list[int] | None, *a: object, **k: object):
+        recomputed.extend(ids or [])
+        return evaluate(registry_, on, ids, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_evaluate", spy)
+    validation_base(registry, ON, detail=False)
+    assert recomputed == []  # served as stored
+    monkeypatch.setattr(module, "COMPUTATION", module.COMPUTATION + 1)
+    assert len(validation_base(registry, ON, detail=False)) == 4
+    assert len(recomputed) == 4  # an upgrade recounts everything once

@@ -401,9 +401,17 @@ def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, 
     return {t: sum(1 for r in ranks if r >= TITLE_RANK[t]) for t in minima}
 
 
+# Bump when the computation changes: stored results of an older version are then stale.
+COMPUTATION = 2
+
+
 def policy_key(policy: Policy) -> str:
-    """What a stored base was counted under (a policy change makes it stale)."""
-    return f"{policy.counting}/{policy.standard_week_hours:g}/{policy.min_weekly_hours:g}"
+    """What a stored base was counted under: the counting policy and this module's version
+    (either changing makes it stale)."""
+    return (
+        f"{policy.counting}/{policy.standard_week_hours:g}/{policy.min_weekly_hours:g}"
+        f"/v{COMPUTATION}"
+    )
 
 
 def _summary(

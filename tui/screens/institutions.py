@@ -68,13 +68,15 @@ class InstitutionsScreen(Screen[None]):
         yield Header()
         yield Input(placeholder=_("/ find by name or code"), id="inst-text")
         table: DataTable[str] = DataTable(id="bases", cursor_type="row", zebra_stripes=True)
+        # what decides come first, so 80 columns show it; kind and code last
         table.add_columns(
             _("institution"),
-            _("kind"),
             _("counted"),
             _("minimum"),
             _("status"),
             _("at risk"),
+            _("kind"),
+            _("code"),
         )
         yield table
         yield Static(_("Computing validation bases…"), id="inst-status")
@@ -121,12 +123,13 @@ class InstitutionsScreen(Screen[None]):
         table.clear()
         for b in self.shown:
             table.add_row(
-                f"{b.name} {b.institution}",
-                b.kind,
+                b.name,
                 f"{b.counted:g}",
                 f"{b.required:g}",
                 _(b.status) + (" " + "、".join(b.title_short) if b.title_short else ""),
                 f"{b.risk_from} ({b.risk_count})" if b.risk_count else "",
+                b.kind,
+                b.institution,
                 key=b.institution,
             )
         more = _(" (first {n})").format(n=SHOWN) if len(chosen) > SHOWN else ""
