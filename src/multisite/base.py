@@ -471,14 +471,12 @@ NOBODY = ("", "", "")
 NO_TITLES: Mapping[str, int] = MappingProxyType({})
 
 
-def _keep(
-    registry: Registry,
-    on: dt.date,
-    fresh: list[Evaluated],
-    generation: dict[int, int],
-) -> None:
-    """Store computed bases for the next report (only where nothing changed meanwhile)."""
-    rows = [
+def cache_rows(
+    fresh: list[Evaluated], on: dt.date, generation: dict[int, int]
+) -> list[dict[str, Any]]:
+    """``base_cache`` rows for computed bases, each with the generation read before its
+    data (results that change before their first day are not kept)."""
+    return [
         {
             "institution_id": e.id,
             "generation": generation.get(e.id),
@@ -501,6 +499,16 @@ def _keep(
         for e in fresh
         if e.until >= on
     ]
+
+
+def _keep(
+    registry: Registry,
+    on: dt.date,
+    fresh: list[Evaluated],
+    generation: dict[int, int],
+) -> None:
+    """Store computed bases for the next report (only where nothing changed meanwhile)."""
+    rows = cache_rows(fresh, on, generation)
     try:
         with registry.db.write() as s:
             store.save_cache(s, rows)
