@@ -10,7 +10,8 @@ transaction, whoever writes (the service, an import, a hand-written statement):
 
 * ``agreement`` insert, delete, and an update of a column the base is computed from
   (``COLUMNS``): the institution of the old and of the new row;
-* ``institution`` update of its code, name, kind, beds, county or licence date;
+* ``institution`` update of its code, name, kind, beds, county or licence date; a deleted
+  institution's row goes with it;
 * ``physician`` update of the title: every institution where the physician has an agreement;
 * ``registration_event`` insert, update, delete: every institution of the physician
   (a suspension or cancellation);
@@ -67,7 +68,8 @@ ALL = f"UPDATE base_cache SET {STALE}"
 # what a base is computed from, per table (an UPDATE of other columns changes nothing)
 COLUMNS = {
     "agreement": (
-        "institution_id, physician_id, role, start, \"end\", terminated_on, weekly_minutes, status"
+        "institution_id, physician_id, contract_no, role, start, \"end\", terminated_on, "
+        "weekly_minutes, status"
     ),
     "institution": "code, name, kind, beds, county_code, licensed_on",
     "physician": "title",
@@ -81,6 +83,7 @@ TRIGGERS: dict[tuple[str, str], list[str]] = {
     ],
     ("agreement", "DELETE"): [_bump("SELECT OLD.institution_id AS id")],
     ("institution", "UPDATE"): [_bump("SELECT NEW.id AS id")],
+    ("institution", "DELETE"): ["DELETE FROM base_cache WHERE institution_id = OLD.id"],
     ("physician", "UPDATE"): [_bump(_of_physician("NEW.id"))],
     ("registration_event", "INSERT"): [_bump(_of_registration("NEW.registration_id"))],
     ("registration_event", "UPDATE"): [

@@ -31,7 +31,8 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -402,7 +403,7 @@ def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, 
 
 
 # Bump when the computation changes: stored results of an older version are then stale.
-COMPUTATION = 2
+COMPUTATION = 3
 
 
 def policy_key(policy: Policy) -> str:
@@ -547,33 +548,38 @@ def _risks(
     titled = title_counts(minima, [people.get(p, NOBODY)[2] for p, v in current.items() if v > 0])
     total = counted
     out: list[Risk] = []
-    for day, _order, reason, lost, pid in losses:
-        left = remaining[pid]
-        if reason == "agreement_ends":
-            left.pop(lost or "", None)
-        else:
-            left.clear()
-        after = (
-            share_of(
-                policy,
-                sum(a[3] for a in left.values()),
-                any(a[1] == "primary" for a in left.values()),
+    # the losses of one day happen together: which of them is listed first changes nothing
+    for day, same_day in groupby(losses, key=itemgetter(0)):
+        todays = list(same_day)
+        before = {pid: current[pid] for *_rest, pid in todays}
+        for _day, _order, reason, lost, pid in todays:
+            if reason == "agreement_ends":
+                remaining[pid].pop(lost or "", None)
+            else:
+                remaining[pid].clear()
+        losing = set()
+        for pid, was in before.items():
+            left = remaining[pid].values()
+            after = (
+                share_of(policy, sum(a[3] for a in left), any(a[1] == "primary" for a in left))
+                if left
+                else 0.0
             )
-            if left
-            else 0.0
-        )
-        taken = current[pid] - after
-        total = round(total - taken, 4)
-        dropped = current[pid] > 0 and after <= 0  # no longer counted toward the titles
-        if dropped:
-            for title in titled:
-                if rank[pid] >= TITLE_RANK[title]:
-                    titled[title] -= 1
-        current[pid] = after
+            current[pid] = after
+            total = round(total - (was - after), 4)
+            if was - after > EPSILON:
+                losing.add(pid)
+            if was > 0 and after <= 0:  # no longer counted toward the title minima
+                losing.add(pid)
+                for title in titled:
+                    if rank[pid] >= TITLE_RANK[title]:
+                        titled[title] -= 1
         below = total + EPSILON < required or any(titled[t] < n for t, n in minima.items())
-        if below and (taken > EPSILON or dropped):
-            cert = people.get(pid, NOBODY)[0]
-            out.append(Risk(reason, lost, cert, day, max(total, 0.0)))
+        if below:
+            for _day, _order, reason, lost, pid in todays:
+                if pid in losing:
+                    cert = people.get(pid, NOBODY)[0]
+                    out.append(Risk(reason, lost, cert, day, max(total, 0.0)))
     return out
 
 

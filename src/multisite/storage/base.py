@@ -229,7 +229,7 @@ def save_cache(s: Session, rows: list[dict[str, Any]]) -> int:
     insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[
         s.get_bind().dialect.name
     ]
-    connection = s.connection()
+    connection = s.connection().execution_options(preserve_rowcount=True)  # psycopg: INSERT too
     fresh = [{**r, "generation": 0} for r in rows if r["generation"] is None]
     if fresh:  # one at a time: a conflict (a trigger made the row meanwhile) skips only it
         statement = insert(table).on_conflict_do_nothing(index_elements=["institution_id"])
