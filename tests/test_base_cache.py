@@ -436,67 +436,63 @@ def test_a_write_recomputes_only_the_institutions_it_touches(
 
 
 def cache_row(registry: Registry, institution: int) -> tuple[Any, ...]:
-    """(generation, valid_from, valid_until, counted) of the institution's stored row."""
+    """(valid_from, valid_until, counted) of the institution's stored row."""
     with registry.db.read() as s:
         row = s.execute(
-            sa.select(
-                BaseCache.generation, BaseCache.valid_from, BaseCache.valid_until, BaseCache.counted
-            ).where(BaseCache.institution_id == institution)
+            sa.select(BaseCache.valid_from, BaseCache.valid_until, BaseCache.counted).where(
+                BaseCache.institution_id == institution
+            )
         ).one()
     return tuple(row)
 
 
-def test_a_result_older_than_the_data_is_not_stored(registry: Registry) -> None:
+def marks_of(registry: Registry, institution: int) -> int:
+    with registry.db.read() as s:
+        return len([i for _m, i in store.stale_marks(s).pairs if i == institution])
+
+
+def test_a_result_older_than_the_data_is_not_served(registry: Registry) -> None:
     two_sites(registry)
     clinic = institution_id(registry, CLINIC)
     fresh_summary(registry)
+    assert marks_of(registry, clinic) == 0
     with registry.db.read() as s:
-        old = store.generations(s, [clinic])
+        read = store.stale_marks(s)  # what a report reads before the data
     computed = multisite.base._evaluate(registry, ON, [clinic], contributors=False)
     assert computed[0].base.counted == pytest.approx(0.2)
-    registry.terminate_agreement("A-1", ON - DAY, "合同解除")  # the trigger bumps the clinic
-    generation, _from, until, _counted = cache_row(registry, clinic)
-    assert generation > old[clinic] and until is None
-    with registry.db.write() as s:
-        assert store.save_cache(s, multisite.base.cache_rows(computed, ON, old)) == 0
-    assert cache_row(registry, clinic)[0::2] == (generation, None)  # still stale
+    registry.terminate_agreement("A-1", ON - DAY, "合同解除")  # a trigger marks the clinic
+    assert marks_of(registry, clinic) == 1
+    with registry.db.write() as s:  # the older result is stored, answering only what it read
+        rows = multisite.base.cache_rows(computed, ON)
+        assert store.save_cache(s, rows, read.answered_by({clinic}, covered_all=True)) == 1
+    assert cache_row(registry, clinic)[2] == pytest.approx(0.2)
+    assert marks_of(registry, clinic) == 1  # the mark written meanwhile stays
     summary = fresh_summary(registry)
-    assert summary[CLINIC]["counted"] == 0.0
-    # the same computation with the generation now current is stored (the test can tell)
-    with registry.db.read() as s:
-        current = store.generations(s, [clinic])
-    recomputed = multisite.base._evaluate(registry, ON, [clinic], contributors=False)
-    with registry.db.write() as s:
-        assert store.save_cache(s, multisite.base.cache_rows(recomputed, ON, current)) == 1
-    assert cache_row(registry, clinic) == (current[clinic], ON, dt.date(2026, 12, 31), 0.0)
-    assert fresh_summary(registry) == summary
+    assert summary[CLINIC]["counted"] == 0.0  # so the report recounts
+    assert marks_of(registry, clinic) == 0 and cache_row(registry, clinic)[2] == 0.0
 
 
-def test_a_first_result_older_than_the_data_is_not_stored(registry: Registry) -> None:
+def test_a_change_to_the_staffing_table_marks_every_institution(registry: Registry) -> None:
     two_sites(registry)
-    centre = institution_id(registry, CENTRE)
+    fresh_summary(registry)
+    registry.set_staffing("330000", "诊所", min_physicians=0.1)
     with registry.db.read() as s:
-        old = store.generations(s, [centre])
-    assert old == {}  # never computed, never written: no row yet
-    computed = multisite.base._evaluate(registry, ON, [centre], contributors=False)
-    assert computed[0].base.counted == 0.0
-    registry.save_agreement(agreement("A-C", CENTRE, "TH 18:00-20:00"))  # the trigger adds a row
-    with registry.db.write() as s:
-        store.save_cache(s, multisite.base.cache_rows(computed, ON, old))
-    assert cache_row(registry, centre) == (1, None, None, None)  # the stale mark stays
-    assert fresh_summary(registry)[CENTRE]["counted"] == pytest.approx(0.05)
+        assert store.stale_marks(s).everything
+    summary = fresh_summary(registry)
+    assert summary[CLINIC]["status"] == "meets"
+    with registry.db.read() as s:
+        assert store.stale_marks(s).pairs == []
 
 
-def test_save_cache_counts_the_rows_it_stores(
-    registry: Registry, request: pytest.FixtureRequest
-) -> None:
+def test_save_cache_counts_the_rows_it_stores(registry: Registry) -> None:
     two_sites(registry)
     centre = institution_id(registry, CENTRE)
     computed = multisite.base._evaluate(registry, ON, [centre], contributors=False)
     with registry.db.write() as s:
-        assert store.save_cache(s, multisite.base.cache_rows(computed, ON, {})) == 1  # a first row
-    with registry.db.write() as s:
-        assert store.save_cache(s, multisite.base.cache_rows(computed, ON, {})) == 0  # not twice
+        assert store.save_cache(s, multisite.base.cache_rows(computed, ON), []) == 1
+    with registry.db.write() as s:  # stored again over the first
+        assert store.save_cache(s, multisite.base.cache_rows(computed, ON), []) == 1
+    assert cache_row(registry, centre) == (ON, dt.date(2026, 12, 31), 0.0)
 
 
 # --- hand-written writes on what the triggers watch ------------------------------------------
@@ -611,3 +607,60 @@ def test_demo_region_summary_agrees_under_random_writes(registry: Registry) -> N
     walk = [today + dt.timedelta(days=d) for d in range(-60, 330, 13)]
     for on in walk + walk[::-1]:
         fresh_summary(registry, on)
+
+
+# --- 6. the stored results never hold a clerk up --------------------------------------------
+
+
+def test_a_registration_given_to_another_physician_by_hand_marks_both(registry: Registry) -> None:
+    two_sites(registry)
+    fresh_summary(registry)
+    hospital, clinic = (institution_id(registry, c) for c in (HOSPITAL, CLINIC))
+    # (a real move would break the one-registration-per-province rule: the trigger is what
+    # matters, and it fires on any write of the column)
+    execute(registry, "UPDATE registration SET physician_id = physician_id")
+    assert marks_of(registry, hospital) >= 1 and marks_of(registry, clinic) >= 1
+    fresh_summary(registry)
+    assert (marks_of(registry, hospital), marks_of(registry, clinic)) == (0, 0)
+
+
+def test_two_writers_at_one_institution_do_not_wait_on_each_other(registry: Registry) -> None:
+    two_sites(registry)
+    fresh_summary(registry)  # every institution has its stored row
+    clinic = institution_id(registry, CLINIC)
+    touch_agreement = (
+        "UPDATE agreement SET weekly_minutes = weekly_minutes WHERE contract_no = 'A-1'"
+    )
+    touch_institution = "UPDATE institution SET beds = beds WHERE id = :id"
+    if registry.db.dialect == "sqlite":  # one writer at a time anyway: each leaves its mark
+        execute(registry, touch_agreement)
+        execute(registry, touch_institution, id=clinic)
+    else:  # triggers only insert marks: no row both writers must lock
+        with registry.db.engine.connect() as first, registry.db.engine.connect() as second:
+            first.execute(sa.text(touch_agreement))  # marks the clinic, not committed
+            second.execute(sa.text("SET lock_timeout = '2s'"))
+            second.execute(sa.text(touch_institution), {"id": clinic})  # must not wait
+            second.commit()
+            first.commit()
+    assert marks_of(registry, clinic) == 2
+    assert fresh_summary(registry)[CLINIC]["counted"] == pytest.approx(0.2)
+
+
+def test_a_report_does_not_wait_for_a_long_write_to_keep_its_results(
+    registry: Registry,
+) -> None:
+    two_sites(registry)
+    expected = fresh_summary(registry)
+    execute(registry, "UPDATE agreement SET weekly_minutes = weekly_minutes")  # all stale
+    other = Database(registry.db.url)
+    try:
+        with other.write() as s:  # a clerk's (or an import's) open write transaction
+            s.execute(sa.text("UPDATE institution SET beds = beds WHERE code = :c"), {"c": OUTSIDE})
+            started = dt.datetime.now()
+            assert fresh_summary(registry) == expected  # computed, not kept
+            assert (dt.datetime.now() - started).total_seconds() < 10
+    finally:
+        other.dispose()
+    if registry.db.dialect == "sqlite":  # one writer at a time: the results were not kept
+        assert marks_of(registry, institution_id(registry, CLINIC)) >= 1
+    # (PostgreSQL kept them: the open transaction held nothing the report writes)

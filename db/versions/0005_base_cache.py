@@ -1,27 +1,28 @@
-"""The validation base's per-institution results, kept fresh by triggers
+"""The validation base's per-institution results, and stale marks written by triggers
 
 Revision ID: 0005
 Revises: 0004
 
 ``base_cache`` holds, per institution, the last validation base (医师基数) computed and the
-dates it holds for. The database itself marks a row stale: a trigger on every table the
-result depends on bumps the row's ``generation`` and clears ``valid_until``, in the writing
-transaction, whoever writes (the service, an import, a hand-written statement):
+dates it holds for, with the institution's code, name, kind, beds and county (the report is
+one scan of ``ix_base_cache_report``, every column it reads in code order). A row goes with
+its institution (foreign key, ``ON DELETE CASCADE``).
+
+``base_stale`` is where the database itself marks results stale: a trigger on every table a
+result depends on *inserts* a mark, in the writing transaction, whoever writes (the service,
+an import, a hand-written statement); writers never update a shared row, so they never wait
+on one another here:
 
 * ``agreement`` insert, delete, and an update of a column the base is computed from
   (``COLUMNS``): the institution of the old and of the new row;
-* ``institution`` update of its code, name, kind, beds, county or licence date; a deleted
-  institution's row goes with it;
+* ``institution`` update of its code, name, kind, beds, county or licence date;
 * ``physician`` update of the title: every institution where the physician has an agreement;
-* ``registration_event`` insert, update, delete: every institution of the physician
-  (a suspension or cancellation);
-* ``staffing_minimum`` and ``policy``, any change: every row.
+* ``registration_event`` insert, update, delete, and ``registration`` update of its
+  physician: every institution of the physicians concerned (suspensions, cancellations);
+* ``staffing_minimum`` and ``policy``, any change: one mark with no institution (all).
 
-A report stores what it computed only where the generation it read is unchanged, so a
-result computed from data that changed meanwhile is dropped, never served. The row also
-copies the institution's code, name, kind, beds and county (an institution update marks it
-stale), so the region-wide report is one scan of one index (``ix_base_cache_report``, every
-column the report reads, in code order).
+A report reads the marks first, then the data, stores what it computed and deletes exactly
+the marks it read: a mark committed meanwhile stays, so nothing is served older than the data.
 """
 
 from collections.abc import Sequence
@@ -40,15 +41,13 @@ REPORT_INDEX = [
     *("required", "counted", "contributors", "next_validation", "risk_count", "risk_from"),
     "title_short",
 ]
-STALE = "generation = base_cache.generation + 1, valid_until = NULL"
 
 
-def _bump(institutions: str) -> str:
+def _mark(institutions: str) -> str:
     """Mark the institutions selected by ``institutions`` (a SELECT of ``id``) stale."""
     return (
-        f"INSERT INTO base_cache (institution_id, generation) "
-        f"SELECT DISTINCT id, 1 FROM ({institutions}) AS touched WHERE id IS NOT NULL "
-        f"ON CONFLICT (institution_id) DO UPDATE SET {STALE}"
+        "INSERT INTO base_stale (institution_id) "
+        f"SELECT DISTINCT id FROM ({institutions}) AS touched WHERE id IS NOT NULL"
     )
 
 
@@ -63,7 +62,7 @@ def _of_registration(registration: str) -> str:
     )
 
 
-ALL = f"UPDATE base_cache SET {STALE}"
+ALL = "INSERT INTO base_stale (institution_id) VALUES (NULL)"
 
 # what a base is computed from, per table (an UPDATE of other columns changes nothing)
 COLUMNS = {
@@ -73,24 +72,28 @@ COLUMNS = {
     ),
     "institution": "code, name, kind, beds, county_code, licensed_on",
     "physician": "title",
+    "registration": "physician_id",
 }
 
 # (table, operation) → statements with NEW./OLD. references
 TRIGGERS: dict[tuple[str, str], list[str]] = {
-    ("agreement", "INSERT"): [_bump("SELECT NEW.institution_id AS id")],
+    ("agreement", "INSERT"): [_mark("SELECT NEW.institution_id AS id")],
     ("agreement", "UPDATE"): [
-        _bump("SELECT OLD.institution_id AS id UNION SELECT NEW.institution_id")
+        _mark("SELECT OLD.institution_id AS id UNION SELECT NEW.institution_id")
     ],
-    ("agreement", "DELETE"): [_bump("SELECT OLD.institution_id AS id")],
-    ("institution", "UPDATE"): [_bump("SELECT NEW.id AS id")],
-    ("institution", "DELETE"): ["DELETE FROM base_cache WHERE institution_id = OLD.id"],
-    ("physician", "UPDATE"): [_bump(_of_physician("NEW.id"))],
-    ("registration_event", "INSERT"): [_bump(_of_registration("NEW.registration_id"))],
+    ("agreement", "DELETE"): [_mark("SELECT OLD.institution_id AS id")],
+    ("institution", "UPDATE"): [_mark("SELECT NEW.id AS id")],
+    ("physician", "UPDATE"): [_mark(_of_physician("NEW.id"))],
+    ("registration_event", "INSERT"): [_mark(_of_registration("NEW.registration_id"))],
     ("registration_event", "UPDATE"): [
-        _bump(_of_registration("OLD.registration_id")),
-        _bump(_of_registration("NEW.registration_id")),
+        _mark(_of_registration("OLD.registration_id")),
+        _mark(_of_registration("NEW.registration_id")),
     ],
-    ("registration_event", "DELETE"): [_bump(_of_registration("OLD.registration_id"))],
+    ("registration_event", "DELETE"): [_mark(_of_registration("OLD.registration_id"))],
+    ("registration", "UPDATE"): [
+        _mark(_of_physician("OLD.physician_id")),
+        _mark(_of_physician("NEW.physician_id")),
+    ],
     **{
         (table, operation): [ALL]
         for table in ("staffing_minimum", "policy")
@@ -107,7 +110,6 @@ def upgrade() -> None:
     op.create_table(
         "base_cache",
         sa.Column("institution_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("generation", sa.Integer(), server_default="0", nullable=False),
         sa.Column("valid_from", sa.Date(), nullable=True),
         sa.Column("valid_until", sa.Date(), nullable=True),
         sa.Column("policy_key", sa.String(length=64), nullable=True),
@@ -123,9 +125,17 @@ def upgrade() -> None:
         sa.Column("risk_count", sa.Integer(), nullable=True),
         sa.Column("risk_from", sa.Date(), nullable=True),
         sa.Column("title_short", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(["institution_id"], ["institution.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("institution_id"),
     )
     op.create_index("ix_base_cache_report", "base_cache", REPORT_INDEX)
+    op.create_table(
+        "base_stale",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("institution_id", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_base_stale_institution_id", "base_stale", ["institution_id"])
     postgresql = op.get_bind().dialect.name == "postgresql"
     for (table, operation), statements in TRIGGERS.items():
         name = _name(table, operation)
@@ -156,5 +166,7 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgresql else ""))
         if postgresql:
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    op.drop_index("ix_base_stale_institution_id", table_name="base_stale")
+    op.drop_table("base_stale")
     op.drop_index("ix_base_cache_report", table_name="base_cache")
     op.drop_table("base_cache")

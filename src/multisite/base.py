@@ -36,7 +36,7 @@ from operator import attrgetter, itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from . import identifiers as ids
 from .i18n import _
@@ -424,11 +424,11 @@ def _summary(
         provinces = store.provinces(s)
     keys = {code[:2]: policy_key(registry.policy(code)) for code in provinces}
     with registry.db.read() as s:
+        marks = store.stale_marks(s)  # before any data the results are computed from
         stored = staffing_table(store.staffing_rows(s))
         # one policy and the shipped staffing table: the county changes nothing
         uniform = len(set(keys.values())) == 1 and not stored
-        rows, missing = store.report_rows(s, on, keys, institution_ids, counties=not uniform)
-        generation = store.generations(s, missing)  # read before the data of the results
+        rows, missing = store.report_rows(s, on, keys, marks, institution_ids, counties=not uniform)
     counting = {prefix: key.partition("/")[0] for prefix, key in keys.items()}
     only = next(iter(counting.values()), "fte")
     known: dict[tuple[str, str | None], tuple[Mapping[str, int], bool, str]] = {}
@@ -455,32 +455,28 @@ def _summary(
             NO_TITLES, tuple(short.split(",")) if short else (),
         )
         for (
-            code, name, kind, beds, county, required, counted, contributors, validation,
+            _id, code, name, kind, beds, county, required, counted, contributors, validation,
             risks, risk_from, short,
         ) in rows
     ]  # fmt: skip
     if missing:
         fresh = _evaluate(registry, on, missing, contributors=False)
-        _keep(registry, on, fresh, generation)
+        _keep(registry, on, fresh, marks, covered_all=institution_ids is None)
         out.extend(e.base for e in fresh)
         out.sort(key=attrgetter("institution"))
     return out
 
 
-MISSING: Any = object()
 NOBODY = ("", "", "")
 NO_TITLES: Mapping[str, int] = MappingProxyType({})
 
 
-def cache_rows(
-    fresh: list[Evaluated], on: dt.date, generation: dict[int, int]
-) -> list[dict[str, Any]]:
-    """``base_cache`` rows for computed bases, each with the generation read before its
-    data (results that change before their first day are not kept)."""
+def cache_rows(fresh: list[Evaluated], on: dt.date) -> list[dict[str, Any]]:
+    """``base_cache`` rows for computed bases (a result that would change before its first
+    day is not kept)."""
     return [
         {
             "institution_id": e.id,
-            "generation": generation.get(e.id),
             "valid_from": on,
             "valid_until": e.until,
             "policy_key": e.policy_key,
@@ -506,14 +502,21 @@ def _keep(
     registry: Registry,
     on: dt.date,
     fresh: list[Evaluated],
-    generation: dict[int, int],
+    marks: store.StaleMarks,
+    *,
+    covered_all: bool,
 ) -> None:
-    """Store computed bases for the next report (only where nothing changed meanwhile)."""
-    rows = cache_rows(fresh, on, generation)
+    """Store computed bases for the next report and drop the stale marks, read before they
+    were computed, that they answer. Best effort: a read-only database, a role without write
+    rights, a lock not had within a second, an institution deleted meanwhile: nothing is
+    kept, and the report is right all the same."""
+    rows = cache_rows(fresh, on)
+    kept = {row["institution_id"] for row in rows}
+    answered = marks.answered_by(kept, covered_all=covered_all and len(kept) == len(fresh))
     try:
-        with registry.db.write() as s:
-            store.save_cache(s, rows)
-    except OperationalError:  # a read-only database, a lock held too long: not kept
+        with registry.db.write_briefly(1000) as s:
+            store.save_cache(s, rows, answered)
+    except DBAPIError:
         pass
 
 

@@ -79,17 +79,18 @@ REPORT_INDEX = (
 class BaseCache(Base):
     """Derived data: the last validation base (医师基数) computed for an institution.
 
-    A row holds for the dates ``[valid_from, valid_until]`` (nothing it was computed from
-    changes in between). Triggers (revision 0005) bump ``generation`` and clear
-    ``valid_until`` whenever anything it depends on is written: the institution's agreements
-    and row, its physicians' titles and registration events, the staffing table, the
-    policies. A computation is stored only if the generation it read is still current, so
-    a report never serves a result older than the data. Not registry data: no audit rows.
+    A row holds for the dates ``[valid_from, valid_until]`` (nothing on record changes it in
+    between) unless ``base_stale`` marks it: triggers (revision 0005) add a mark whenever
+    anything it depends on is written. Not registry data: no audit rows.
     """
 
     __tablename__ = "base_cache"
-    institution_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    institution_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("institution.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
     valid_from: Mapped[dt.date | None] = mapped_column(Date, default=None)
     valid_until: Mapped[dt.date | None] = mapped_column(Date, default=None)
     policy_key: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -110,6 +111,14 @@ class BaseCache(Base):
         # the report reads this index alone, in code order: all its columns are here
         Index("ix_base_cache_report", *REPORT_INDEX),
     )
+
+
+class BaseStale(Base):
+    """A mark written by a trigger: the institution's stored base (all, when None) is stale."""
+
+    __tablename__ = "base_stale"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
 
 
 class TravelBuffer(Base):

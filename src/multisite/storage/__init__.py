@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, exc, make_url
+from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..i18n import _
@@ -155,6 +155,7 @@ class Database:
             if self.dialect == "sqlite"
             else self.engine
         )
+        self._writer_engine = writer
         self._reader = sessionmaker(self.engine, autoflush=False, expire_on_commit=False)
         self._writer = sessionmaker(writer, autoflush=False, expire_on_commit=False)
 
@@ -183,6 +184,26 @@ class Database:
         """One write transaction: committed on success, rolled back on any exception."""
         with self._writer() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_briefly(self, wait_ms: int = 1000) -> Iterator[Session]:
+        """A write transaction for derived data that a reader keeps on the side: it waits at
+        most ``wait_ms`` for another writer's locks (then the DBAPI error is raised), so it
+        never holds a report up behind an import or a clerk."""
+        if self.dialect != "sqlite":
+            with self.write() as session:
+                session.execute(text(f"SET LOCAL lock_timeout = '{int(wait_ms)}ms'"))
+                yield session
+            return
+        with self._writer_engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            raw.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+            try:
+                with Session(bind=connection, autoflush=False) as session, session.begin():
+                    yield session
+            finally:
+                raw.execute("PRAGMA busy_timeout=30000")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     String,
     and_,
-    bindparam,
     case,
     cast,
+    delete,
     func,
     literal,
     null,
     select,
     type_coerce,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 from ..models import (
     Agreement,
     BaseCache,
+    BaseStale,
     Institution,
     Physician,
     Region,
@@ -105,25 +107,60 @@ CACHE_VALUES = [
 ReportRow = tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class StaleMarks:
+    """The ``base_stale`` marks as read before a report reads any data: (mark id,
+    institution id, or None for all institutions)."""
+
+    pairs: list[tuple[int, int | None]]
+    institutions: set[int] = field(init=False)
+    everything: bool = field(init=False)  # staffing or policy changed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "institutions", {i for _m, i in self.pairs if i is not None})
+        object.__setattr__(self, "everything", any(i is None for _m, i in self.pairs))
+
+    def answered_by(self, institution_ids: set[int], covered_all: bool) -> list[int]:
+        """The marks made obsolete by recomputing ``institution_ids`` (``covered_all``: the
+        report recomputed every institution there is)."""
+        return [
+            mark
+            for mark, iid in self.pairs
+            if (covered_all if iid is None else iid in institution_ids)
+        ]
+
+
+def stale_marks(s: Session) -> StaleMarks:
+    return StaleMarks(
+        [(m, i) for m, i in s.execute(select(BaseStale.id, BaseStale.institution_id))]
+    )
+
+
 def report_rows(
     s: Session,
     on: dt.date,
     keys: dict[str, str],
+    marks: StaleMarks,
     institution_ids: Iterable[int] | None = None,
     counties: bool = True,
 ) -> tuple[list[ReportRow], list[int]]:
-    """The cached validation bases that hold for ``on``, and the institutions without one.
+    """The stored validation bases that hold for ``on``, and the institutions without one.
 
-    Rows, ordered by code: (code, name, kind, beds, county code, required, counted,
+    Rows, ordered by code: (id, code, name, kind, beds, county code, required, counted,
     contributors, next validation, risk count, risk from, titles short), dates as ISO text.
-    A row holds when ``on`` lies in its dates and it was counted under the policy
-    ``keys[province]`` (two-digit province prefix → :func:`multisite.base.policy_key`).
-    Without ``counties`` the county column is None (the caller needs it only for regional
-    staffing rows or policies that differ by province). One scan of ``base_cache`` and a
-    count of the institutions; the ids of the others are
-    looked up only when the count says some are missing. Plain DBAPI tuples: 40,000 rows
-    take a few tens of milliseconds.
+    A row holds when ``on`` lies in its dates, it was counted under the policy
+    ``keys[province]`` (two-digit province prefix → :func:`multisite.base.policy_key`) and
+    ``marks`` do not mark it. Without ``counties`` the county column is None (needed only
+    for regional staffing rows or policies that differ by province). One scan of
+    ``ix_base_cache_report`` and a count of the institutions; their ids are read only when
+    some are missing. Plain DBAPI tuples: 40,000 rows take a few tens of milliseconds.
     """
+    wanted = sorted(set(institution_ids)) if institution_ids is not None else None
+    everyone = select(Institution.id)
+    if wanted is not None:
+        everyone = everyone.where(Institution.id.in_(wanted))
+    if marks.everything or not keys:
+        return [], list(s.scalars(everyone))
     cache = BaseCache.__table__.c
     sqlite = s.get_bind().dialect.name == "sqlite"
     day: Any = on.isoformat() if sqlite else on  # as each backend stores a date
@@ -135,8 +172,8 @@ def report_rows(
             value=func.substr(cache.county_code, 1, 2),
             else_=literal(""),
         )
-    holds = and_(cache.valid_from <= day, cache.valid_until >= day, cache.policy_key == expected)
     query = select(
+        cache.institution_id,
         cache.code,
         cache.name,
         cache.kind,
@@ -149,40 +186,19 @@ def report_rows(
         cache.risk_count,
         _text(cache.risk_from, not sqlite),
         cache.title_short,
-    ).where(holds)
-    institutions = select(func.count()).select_from(Institution)
-    cached = select(func.count()).select_from(BaseCache)
-    stale = select(cache.institution_id).where(~func.coalesce(holds, False))
-    uncached = select(Institution.id).where(
-        ~select(cache.institution_id).where(cache.institution_id == Institution.id).exists()
-    )
-    if institution_ids is not None:
-        wanted = sorted(set(institution_ids))
+    ).where(cache.valid_from <= day, cache.valid_until >= day, cache.policy_key == expected)
+    if wanted is not None:
         query = query.where(cache.institution_id.in_(wanted))
-        institutions = institutions.where(Institution.id.in_(wanted))
-        cached = cached.where(cache.institution_id.in_(wanted))
-        stale = stale.where(cache.institution_id.in_(wanted))
-        uncached = uncached.where(Institution.id.in_(wanted))
     rows = _plain_rows(s, query.order_by(cache.code))  # ix_base_cache_report: no sort
+    marked = marks.institutions
+    if marked:
+        rows = [row for row in rows if row[0] not in marked]
+    total = s.scalar(select(func.count()).select_from(everyone.subquery())) or 0
     missing: list[int] = []
-    total = s.scalar(institutions) or 0
-    if len(rows) < total:  # some are stale or were never computed
-        missing = list(s.scalars(stale))
-        if (s.scalar(cached) or 0) < total:
-            missing += s.scalars(uncached)
+    if len(rows) < total:  # some are stale, marked or were never computed
+        held = {row[0] for row in rows}
+        missing = [iid for iid in s.scalars(everyone) if iid not in held]
     return rows, missing
-
-
-def generations(s: Session, institution_ids: Iterable[int]) -> dict[int, int]:
-    """The cache generation of each institution that has a cache row."""
-    wanted = sorted(set(institution_ids))
-    out: dict[int, int] = {}
-    for chunk in range(0, len(wanted), 5000):
-        query = select(BaseCache.institution_id, BaseCache.generation).where(
-            BaseCache.institution_id.in_(wanted[chunk : chunk + 5000])
-        )
-        out.update({iid: generation for iid, generation in s.connection().execute(query)})
-    return out
 
 
 def _plain_rows(s: Session, query: Any) -> list[ReportRow]:
@@ -219,41 +235,25 @@ def _text(column: Any, cast_dates: bool) -> Any:
     return type_coerce(value, String).label(column.name)
 
 
-def save_cache(s: Session, rows: list[dict[str, Any]]) -> int:
-    """Store computed bases whose ``generation`` is still the one read before computing.
-
-    A row written meanwhile (its generation bumped by a trigger, or created by one) keeps
-    its stale mark. Returns how many were stored."""
+def save_cache(s: Session, rows: list[dict[str, Any]], marks: list[int]) -> int:
+    """Store computed bases and delete the stale ``marks`` they answer (exactly those read
+    before computing: a mark written meanwhile stays). Returns how many rows were stored."""
     table: Any = BaseCache.__table__
-    stored = 0
     insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[
         s.get_bind().dialect.name
     ]
     connection = s.connection().execution_options(preserve_rowcount=True)  # psycopg: INSERT too
-    fresh = [{**r, "generation": 0} for r in rows if r["generation"] is None]
-    if fresh:  # one at a time: a conflict (a trigger made the row meanwhile) skips only it
-        statement = insert(table).on_conflict_do_nothing(index_elements=["institution_id"])
-        for row in fresh:
-            stored += connection.execute(statement, row).rowcount
-    known = [r for r in rows if r["generation"] is not None]
-    if known:
-        statement = (
-            update(table)
-            .where(
-                table.c.institution_id == bindparam("b_id"),
-                table.c.generation == bindparam("b_generation"),
-            )
-            .values({c: bindparam(c) for c in CACHE_VALUES})
+    stored = 0
+    if rows:
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["institution_id"],
+            set_={c: statement.excluded[c] for c in CACHE_VALUES},
         )
-        params = [
-            {
-                **{c: row[c] for c in CACHE_VALUES},
-                "b_id": row["institution_id"],
-                "b_generation": row["generation"],
-            }
-            for row in known
-        ]
-        stored += connection.execute(statement, params).rowcount
+        ordered = sorted(rows, key=itemgetter("institution_id"))  # one lock order for all
+        stored = connection.execute(statement, ordered).rowcount
+    for chunk in range(0, len(marks), 5000):
+        connection.execute(delete(BaseStale).where(BaseStale.id.in_(marks[chunk : chunk + 5000])))
     return stored
 
 
