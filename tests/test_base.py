@@ -250,15 +250,15 @@ def test_cli_base_json_shape_and_exit_codes(
     for key in ("kind", "required", "counted", "status", "next_validation", "title_short"):
         assert key in clinic
     assert clinic["status"] in ("meets", "short") and clinic["next_validation"] == "2026-12-31"
-    # the region-wide report counts contributors and risks; --full lists them
-    assert clinic["contributor_count"] == 1 and clinic["contributors"] == []
-    assert main(["--db", db_url, "base", "--on", "2026-03-02", "--full", "--json"]) == 0
-    full = next(d for d in json.loads(capsys.readouterr().out) if d["institution"] == CLINIC)
-    assert full["contributors"][0]["physician"] == DR_ZHANG
-    assert full["contributors"][0]["share"] == pytest.approx(0.2)
-    assert {
-        k: v for k, v in full.items() if k not in ("contributors", "at_risk", "title_counts")
-    } == {k: v for k, v in clinic.items() if k not in ("contributors", "at_risk", "title_counts")}
+    # SPEC §6: the JSON lists the contributors with their share
+    assert clinic["contributor_count"] == 1
+    assert clinic["contributors"][0]["physician"] == DR_ZHANG
+    assert clinic["contributors"][0]["share"] == pytest.approx(0.2)
+    # the table (from the stored results) says the same
+    assert main(["--db", db_url, "--lang", "en", "base", "--on", "2026-03-02"]) == 0
+    table = capsys.readouterr().out
+    row = next(line for line in table.splitlines() if CLINIC in line)
+    assert "0.2" in row and "short" in row and "2026-12-31" in row
 
     code = main(["--db", db_url, "base", "--institution", CLINIC, "--on", "2026-03-02"])
     assert code == 0 and "张伟" in capsys.readouterr().out
@@ -459,6 +459,16 @@ def test_a_region_edits_the_staffing_table_and_the_report_follows(
         ["staffing", "unset", "330100", "诊所"],
         ["policy", "set", "330000", "counting=weird"],
         ["policy", "set", "330000", "nonsense"],
+        ["staffing", "set", "330100", "诊所", "--min", "inf"],
+        ["staffing", "set", "330100", "诊所", "--per-bed", "nan"],
+        ["staffing", "set", "330100", "诊所"],  # nothing to set
+        ["policy", "set", "330000", "standard_week_hours=NaN"],
+        ["policy", "set", "330000", "travel_buffer_minutes=Infinity"],
+        ["policy", "set", "330000", "standard_week_hours=0"],
+        ["policy", "set", "330106", "counting=headcount"],  # policies are per province
+        ["policy", "show", "--region", "zz"],
+        ["base", "--on", "9999-12-31"],
+        ["base", "--on", "0001-01-01"],
     ):
         capsys.readouterr()
         assert main(["--db", db_url, *bad]) == 2, bad
@@ -512,6 +522,26 @@ def test_a_contract_that_counts_nothing_is_no_risk(registry: Registry) -> None:
     clinic = by_code(registry)[CLINIC]
     assert clinic.status == "short" and clinic.counted == 0.0
     assert clinic.at_risk == []  # losing a share of nothing changes nothing
+
+
+def test_results_counted_with_another_shipped_staffing_table_are_not_served(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multisite.base as module
+
+    two_sites(registry)
+    validation_base(registry, ON, detail=False)  # stored
+    monkeypatch.setattr(module, "defaults_digest", lambda: "upgraded")
+    recomputed: list[int] = []
+    evaluate = module._evaluate
+
+    def spy(registry_: Registry, on: dt.date, ids: list[int] | None, *a: object, **k: object):
+        recomputed.extend(ids or [])
+        return evaluate(registry_, on, ids, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_evaluate", spy)
+    validation_base(registry, ON, detail=False)
+    assert len(recomputed) == 4
 
 
 def test_results_stored_by_an_older_computation_are_not_served(

@@ -18,11 +18,18 @@ Next validation: yearly below 100 beds, every 3 years from 100 beds (医疗机�
 on the anniversaries of ``licensed_on`` (the first one on or after ``on``). When the licence
 date is unknown the validation is taken to fall on 31 December of ``on``'s year.
 
-At risk: losses already on record that take effect before the next validation and leave the
-institution below its minimum on that day: agreements ending before it (their last day is
-``ends_on``), and suspensions or cancellations recorded for the future that still hold on
-the validation day (``ends_on`` = the last day the physician counts). Each risk carries the
-counted base after it and every earlier loss.
+At risk: losses already on record that take effect before the next validation: agreements
+ending before it (their last day is ``ends_on``), and suspensions or cancellations recorded for
+the future that still hold on the validation day (``ends_on`` = the last day the physician
+counts). The losses of one day are taken together. A loss is a risk when it takes something
+away (a share, or a physician counted toward a title minimum) and the institution is then
+below its minimum or below a title minimum; each risk carries the counted base after it.
+
+Title minima (``综合门诊部``: ≥1 副主任医师): physicians counted (share > 0) holding that title
+or a higher one; an institution short of one is *short* whatever its counted base.
+
+The region-wide summary comes from ``base_cache`` (see :func:`_summary` and revision 0005):
+stored per institution with the dates it holds for, marked stale by database triggers.
 """
 
 from __future__ import annotations
@@ -39,18 +46,20 @@ from typing import Any, NamedTuple
 from sqlalchemy.exc import DBAPIError
 
 from . import identifiers as ids
-from .i18n import _
+from .i18n import N_, _
 from .policy import Policy
 from .service import Registry, ServiceError
 from .staffing import (
     Staffing,
     StaffingError,
+    defaults_digest,
     staffing_defaults,
     staffing_for,
     staffing_source,
     staffing_table,
 )
 from .storage import base as store
+from .storage import queries
 from .vocabulary import INSTITUTION_KINDS, TITLES
 
 THREE_YEARLY_BEDS = 100
@@ -79,6 +88,9 @@ class Contributor:
             "hours": self.hours,
             "share": self.share,
         }
+
+
+REASONS = {"agreement_ends": N_("contract ends"), "registration_lapses": N_("registration lapses")}
 
 
 @dataclass(frozen=True)
@@ -161,10 +173,8 @@ class InstitutionBase:
 def staffing_view(registry: Registry, region: str | None) -> list[dict[str, Any]]:
     """Every institution kind's minimum as it applies in ``region`` (None: the shipped
     defaults), with where each comes from."""
-    if region is not None:
-        with registry.db.read() as s:
-            if not store.region_known(s, region):
-                raise ServiceError(_("Unknown region {code}.").format(code=region))
+    if region is not None and not registry.region_known(region):
+        raise ServiceError(_("Unknown region {code}.").format(code=region))
     stored = staffing_table(registry.staffing()) if region is not None else {}
     out = []
     for kind in INSTITUTION_KINDS:
@@ -300,7 +310,7 @@ def _evaluate(
         if without_physician is not None:
             pid, start, until = without_physician
             stretches[pid].append(("suspended", start, until))
-        stored = staffing_table(store.staffing_rows(s))
+        stored = staffing_table(queries.staffing_rows(s))
         people = store.physicians(s, {r[1] for r in rows})
         starts = store.next_starts(s, [i[0] for i in insts], on)
     stakes: dict[int, dict[int, _Stake]] = defaultdict(dict)
@@ -407,11 +417,11 @@ COMPUTATION = 3
 
 
 def policy_key(policy: Policy) -> str:
-    """What a stored base was counted under: the counting policy and this module's version
-    (either changing makes it stale)."""
+    """What a stored base was counted under: the counting policy, this module's version and
+    the shipped staffing table (any of them changing, as in an upgrade, makes it stale)."""
     return (
         f"{policy.counting}/{policy.standard_week_hours:g}/{policy.min_weekly_hours:g}"
-        f"/v{COMPUTATION}"
+        f"/v{COMPUTATION}/{defaults_digest()}"
     )
 
 
@@ -425,7 +435,7 @@ def _summary(
     keys = {code[:2]: policy_key(registry.policy(code)) for code in provinces}
     with registry.db.read() as s:
         marks = store.stale_marks(s)  # before any data the results are computed from
-        stored = staffing_table(store.staffing_rows(s))
+        stored = staffing_table(queries.staffing_rows(s))
         # one policy and the shipped staffing table: the county changes nothing
         uniform = len(set(keys.values())) == 1 and not stored
         rows, missing = store.report_rows(s, on, keys, marks, institution_ids, counties=not uniform)

@@ -48,11 +48,16 @@ class Parser(argparse.ArgumentParser):
 
 def iso_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(text.strip())
     except ValueError as error:
         raise argparse.ArgumentTypeError(
             _("{text} is not a date like 2026-01-05").format(text=text)
         ) from error
+    if not 1900 <= day.year <= 2999:
+        raise argparse.ArgumentTypeError(
+            _("{text} is outside the years 1900 to 2999").format(text=text)
+        )
+    return day
 
 
 def positive_int(text: str) -> int:

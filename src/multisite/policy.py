@@ -7,6 +7,7 @@ holds only the values a clerk changed. Values are validated on load.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from functools import cache
 from importlib import resources
@@ -68,8 +69,15 @@ def _check(key: str, value: Any) -> Any:
         return value
     if key == "max_institutions" and value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise PolicyError(_("Policy setting {key} must be a number ≥ 0.").format(key=key))
+    if key == "standard_week_hours" and value == 0:
+        raise PolicyError(_("Policy setting {key} must be more than 0.").format(key=key))
     if key in ("travel_buffer_minutes", "max_institutions", "eligibility_min_years"):
         if int(value) != value:
             raise PolicyError(_("Policy setting {key} must be a whole number.").format(key=key))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import math
 import multiprocessing
 import os
 import threading
@@ -318,6 +319,11 @@ class Registry:
 
     # -- the minimum-staffing table (医疗机构基本标准) --
 
+    def region_known(self, code: str) -> bool:
+        """A stored region, or a city with a stored county under it."""
+        with self.db.read() as s:
+            return q.region_known(s, code)
+
     def staffing(self, region_code: str | None = None) -> list[StaffingMinimum]:
         """The stored rows (a region's replacements for the shipped defaults)."""
         with self.db.read() as s:
@@ -343,8 +349,15 @@ class Registry:
                     kind=kind, kinds="、".join(INSTITUTION_KINDS)
                 )
             )
+        given = (min_physicians, per_bed, title_minimum, confirmed, source)
+        if all(value is None for value in given):
+            raise ServiceError(
+                _("Give at least one staffing value to set (a minimum, per bed, a title).")
+            )
         for name, value in (("min_physicians", min_physicians), ("per_bed", per_bed)):
-            if value is not None and (not isinstance(value, int | float) or value < 0):
+            if value is not None and (
+                not isinstance(value, int | float) or not math.isfinite(value) or value < 0
+            ):
                 raise ServiceError(
                     _("Staffing value {name} must be a number ≥ 0.").format(name=name)
                 )
@@ -373,10 +386,14 @@ class Registry:
                     min_physicians=start.min_physicians if start else 0,
                     per_bed=start.per_bed if start else 0,
                     title_minimum=dict(start.title_minimum) if start else {},
-                    confirmed=False,
-                    source="",
+                    confirmed=start.confirmed if start else False,
+                    source=start.source if start else "",
                 )
                 s.add(row)
+            if (min_physicians, per_bed, title_minimum) != (None, None, None) and (
+                confirmed is None and source is None
+            ):  # new values without a word on them: not what the source said any more
+                row.confirmed = False
             if min_physicians is not None:
                 row.min_physicians = float(min_physicians)
             if per_bed is not None:

@@ -7,6 +7,7 @@ specific region first (county, then city, then province). Pure: no database acce
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +34,13 @@ class Staffing:
 
 class StaffingError(ValueError):
     """A staffing value that cannot be used; the message names the kind and the field."""
+
+
+@cache
+def defaults_digest() -> str:
+    """A short digest of the shipped table (stored results name the table they used)."""
+    text = resources.files("multisite").joinpath("data/staffing_defaults.json").read_bytes()
+    return hashlib.sha256(text).hexdigest()[:8]
 
 
 @cache

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from multisite.base import REASONS
 from multisite.i18n import _
 
 from ..session import registry, today
@@ -38,6 +39,16 @@ def _sort_label(name: str) -> str:
         "counted": _("counted"),
         "required": _("minimum"),
     }[name]
+
+
+def risk_text(base: Any) -> str:
+    """Meeting it: the first day a loss on record leaves it short, and how many losses do;
+    short already: how many losses take more away before the validation."""
+    if not base.risk_count:
+        return ""
+    if base.status == "short":
+        return f"({base.risk_count})"
+    return f"{base.risk_from} ({base.risk_count})"
 
 
 def keep(base: Any, mode: str, text: str) -> bool:
@@ -127,7 +138,7 @@ class InstitutionsScreen(Screen[None]):
                 f"{b.counted:g}",
                 f"{b.required:g}",
                 _(b.status) + (" " + "、".join(b.title_short) if b.title_short else ""),
-                f"{b.risk_from} ({b.risk_count})" if b.risk_count else "",
+                risk_text(b),
                 b.kind,
                 b.institution,
                 key=b.institution,
@@ -213,7 +224,7 @@ class ContributorsScreen(ModalScreen[None]):
                 )
             table: DataTable[str] = DataTable(id="contributors", cursor_type="row")
             table.add_columns(
-                _("physician"), _("name"), _("title"), _("role"), _("hours"), _("share")
+                _("physician"), _("full name"), _("title"), _("role"), _("hours"), _("share")
             )
             for c in b.contributors:
                 table.add_row(
@@ -224,8 +235,8 @@ class ContributorsScreen(ModalScreen[None]):
                 yield Static(_("At risk"), classes="section")
                 yield Static(
                     "\n".join(
-                        f"{r.physician} · {r.contract_no} · {_(r.reason)} · {r.ends_on} · "
-                        + _("counted after: {n:g}").format(n=r.counted_after)
+                        f"{r.physician} · {r.contract_no} · {_(REASONS.get(r.reason, r.reason))} · "
+                        f"{r.ends_on} · " + _("counted after: {n:g}").format(n=r.counted_after)
                         for r in b.at_risk
                     )
                 )

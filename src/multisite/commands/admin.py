@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 from ..base import staffing_view
@@ -23,10 +24,12 @@ def register(sub: Any) -> None:
     show.add_argument("--region", help=_("region code (default: the shipped defaults)"))
     show.add_argument("--json", action="store_true")
     put = verbs.add_parser("set", help=_("set a region's minimum for one institution kind"))
-    put.add_argument("region")
-    put.add_argument("kind")
-    put.add_argument("--min", type=_number, dest="min_physicians", metavar="N")
-    put.add_argument("--per-bed", type=_number, metavar="X")
+    put.add_argument("region", help=_("province, city or county code"))
+    put.add_argument("kind", help=_("institution kind, e.g. 综合门诊部"))
+    put.add_argument(
+        "--min", type=_number, dest="min_physicians", metavar="N", help=_("minimum physicians")
+    )
+    put.add_argument("--per-bed", type=_number, metavar="X", help=_("physicians per bed"))
     put.add_argument(
         "--title",
         action="append",
@@ -35,7 +38,12 @@ def register(sub: Any) -> None:
         help=_("physicians of this title or higher, e.g. 副主任医师=1 (repeatable; =0 drops it)"),
     )
     put.add_argument("--source", help=_("where the value comes from (a notice, a standard)"))
-    put.add_argument("--confirmed", action=argparse.BooleanOptionalAction, default=None)
+    put.add_argument(
+        "--confirmed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=_("the values rest on a confirmed source (new values without it: unconfirmed)"),
+    )
     drop = verbs.add_parser("unset", help=_("drop a region's own minimum for one kind"))
     drop.add_argument("region")
     drop.add_argument("kind")
@@ -55,7 +63,7 @@ def _number(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value >= 0:  # also NaN
+    if not (value >= 0 and math.isfinite(value)):  # NaN and inf too
         raise argparse.ArgumentTypeError(_("{value} is not a number ≥ 0").format(value=text))
     return value
 
@@ -76,10 +84,14 @@ def _setting(text: str) -> tuple[str, Any]:
             _("{value} is not KEY=VALUE (for example counting=headcount)").format(value=text)
         )
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constant)
     except ValueError:
         value = raw.strip()
     return key.strip(), value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN, Infinity: read as text, refused as not a number
 
 
 @command("staffing")
@@ -141,6 +153,12 @@ def cmd_staffing(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_policy(args: argparse.Namespace, ctx: Context) -> int:
     registry = ctx.registry
     if args.verb == "set":
+        if not (len(args.region) == 6 and args.region.endswith("0000")):
+            raise ServiceError(
+                _("Policies are set per province: {code} is not a code ending in 0000.").format(
+                    code=args.region
+                )
+            )
         try:
             policy = registry.set_policy(args.region, dict(args.values))
         except PolicyError as error:
@@ -151,6 +169,8 @@ def cmd_policy(args: argparse.Namespace, ctx: Context) -> int:
             )
         )
     else:
+        if args.region is not None and not registry.region_known(args.region):
+            raise ServiceError(_("Unknown region {code}.").format(code=args.region))
         policy = registry.policy(args.region)
     values = policy.as_dict()
     if args.verb == "show" and args.json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..base import InstitutionBase, impact_of_termination, validation_base
+from ..base import REASONS, InstitutionBase, impact_of_termination, validation_base
 from ..cli import EXIT_OK, Context, command, iso_date, table
 from ..i18n import _
 
@@ -37,9 +37,11 @@ def _status(b: InstitutionBase) -> str:
 
 
 def _risk(b: InstitutionBase) -> str:
+    """Meeting it: the first day a loss on record leaves it short (and how many losses do).
+    Short already: how many losses on record before the validation take more away."""
     if not b.risk_count:
         return ""
-    return f"{b.risk_from} ({b.risk_count})"  # the first day below the minimum (losses)
+    return f"({b.risk_count})" if b.status == "short" else f"{b.risk_from} ({b.risk_count})"
 
 
 def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
@@ -53,7 +55,7 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
         _("shortfall"),
         _("status"),
         _("next validation"),
-        _("contributors"),
+        _("physicians"),
         _("at risk"),
         title=title,
     )
@@ -99,7 +101,7 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
     )
     t = table(
         _("physician"),
-        _("name"),
+        _("full name"),
         _("title"),
         _("role"),
         _("h/week"),
@@ -120,7 +122,7 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
         )
         for risk in b.at_risk:
             r.add_row(
-                _(risk.reason),
+                _(REASONS.get(risk.reason, risk.reason)),
                 risk.contract_no or "-",
                 risk.physician,
                 risk.ends_on.isoformat(),
@@ -136,8 +138,9 @@ def cmd_base(args: argparse.Namespace, ctx: Context) -> int:
     registry = ctx.registry
     if args.without:
         return _without(args, ctx)
-    # one institution, or --full: contributors and risks listed; else the region-wide table
-    detail = bool(args.institution or args.full)
+    # one institution, --full, or --json (it lists contributors): everything; else the
+    # region-wide table from the stored results
+    detail = bool(args.institution or args.full or args.json)
     bases = validation_base(registry, on=args.on, institution=args.institution, detail=detail)
     if args.json:
         ctx.json([b.as_json() for b in bases])

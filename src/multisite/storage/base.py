@@ -1,10 +1,12 @@
-"""The SELECTs of the validation base (医师基数): scheduled minutes aggregated in SQL.
+"""The statements of the validation base (医师基数), on SQLite and PostgreSQL alike.
 
-One statement sums, per agreement in force on a date, the minutes of its weekly sessions
-(``(end - start + 1440) % 1440``: an overnight slot counts to its end). The sessions'
-denormalised ``start_date``/``end_date`` follow the agreement's effective end (termination
-rewrites them), so the session table alone says what is in force; the agreement row adds the
-role and the contract number. Works the same on SQLite and PostgreSQL.
+* The agreements in force on a date with their weekly minutes (``agreement.weekly_minutes``,
+  kept with the sessions by every writer), read from the covering ``ix_agreement_in_force``;
+  the institutions, physicians, suspensions and cancellations around them.
+* ``base_cache``: the stored per-institution results (one scan of ``ix_base_cache_report``
+  for the region-wide report) and ``base_stale``, the marks triggers write (revision 0005).
+
+Large results come back as plain DBAPI tuples (``_plain_rows``): no result-row objects.
 """
 
 from __future__ import annotations
@@ -40,9 +42,7 @@ from ..models import (
     Region,
     Registration,
     RegistrationEvent,
-    StaffingMinimum,
 )
-from . import queries
 
 # (institution_id, physician_id, contract_no, role, last day in force, weekly minutes)
 ContributionRow = tuple[int, int, str, str, dt.date, int]
@@ -316,8 +316,8 @@ def institutions(
 
 
 def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
-    """id → (certificate number, name, title); all physicians when more than a few are asked
-    for."""
+    """id → (certificate number, name, title), in chunks of ids; one scan of the table when
+    more than 50,000 are asked for."""
     wanted = sorted(set(physician_ids))
     query = select(Physician.id, Physician.cert_no, Physician.name, Physician.title)
     if len(wanted) > 50_000:  # most of a region: one scan beats that many lookups
@@ -330,17 +330,9 @@ def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, tuple[str,
     return {pid: (cert, name, title) for pid, cert, name, title in rows if pid in found}
 
 
-def region_known(s: Session, code: str) -> bool:
-    return queries.region_known(s, code)
-
-
 def provinces(s: Session) -> list[str]:
     """The province codes (``NN0000``) of every region on file."""
     return sorted({code[:2] + "0000" for code in s.scalars(select(Region.code))})
-
-
-def staffing_rows(s: Session) -> list[StaffingMinimum]:
-    return list(s.scalars(select(StaffingMinimum).order_by(StaffingMinimum.region_code)))
 
 
 def agreement_key(s: Session, contract_no: str) -> tuple[int, int, str] | None:
