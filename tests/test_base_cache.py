@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import random
 from typing import Any
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 
 import multisite.base
 from multisite import demo
-from multisite.base import validation_base
+from multisite.base import report_json, validation_base
 from multisite.models import BaseCache
 from multisite.service import (
     InstitutionInput,
@@ -78,7 +79,10 @@ def fresh_summary(registry: Registry, on: dt.date = ON) -> dict[str, Row]:
     """The summary on ``on``, checked field by field against the uncached computation from
     the raw rows; by institution code."""
     summary = [_row(b, detail=False) for b in validation_base(registry, on, detail=False)]
-    expected = [_row(b, detail=True) for b in validation_base(registry, on)]
+    detailed = validation_base(registry, on)
+    expected = [_row(b, detail=True) for b in detailed]
+    # `base --json` for every institution: stored documents, the same as computed afresh
+    assert json.loads(report_json(registry, on)) == [b.as_json() for b in detailed], on
     codes = [r["institution"] for r in summary]
     assert codes == [r["institution"] for r in expected], on
     assert codes == sorted(codes), on

@@ -14,7 +14,7 @@ import random
 from run import Case, Env  # type: ignore[import-not-found]
 from sqlalchemy import text
 
-from multisite.base import validation_base
+from multisite.base import report_json, validation_base
 from multisite.service import Registry
 from multisite.storage import Database
 
@@ -66,6 +66,15 @@ def cases(env: Env) -> list[Case]:
             "nothing changed since the last report",
         ),
         Case(
+            "validation base, all institutions with contributors (`base --json`)",
+            lambda: len(report_json(registry, ON)),
+            baseline,
+            target=2.0,
+            setup=lambda: report_json(registry, ON),
+            note="SPEC §6's JSON: every institution with its contributors (physician, share, "
+            "hours, title) and every risk listed; nothing changed since the last report",
+        ),
+        Case(
             f"validation base report after {CHANGED} contracts changed",
             summary,
             baseline,
@@ -84,11 +93,12 @@ def cases(env: Env) -> list[Case]:
             note="as after a bulk load or a policy change: all institutions from the agreements",
         ),
         Case(
-            "validation base, every contributor and risk listed (`base --full`)",
+            "validation base computed afresh, every contributor (`base --full`)",
             lambda: validation_base(registry, ON),
             baseline,
             target=None,
             repeat=1,
-            note="an export: 367k contributors with names and titles, every risk",
+            note="the detailed objects from the agreement rows, nothing stored: 367k "
+            "contributors with names and titles, every risk",
         ),
     ]

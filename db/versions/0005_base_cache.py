@@ -125,6 +125,7 @@ def upgrade() -> None:
         sa.Column("risk_count", sa.Integer(), nullable=True),
         sa.Column("risk_from", sa.Date(), nullable=True),
         sa.Column("title_short", sa.String(length=64), nullable=True),
+        sa.Column("document", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["institution_id"], ["institution.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("institution_id"),
     )

@@ -35,9 +35,10 @@ stored per institution with the dates it holds for, marked stale by database tri
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from operator import attrgetter, itemgetter
 from types import MappingProxyType
@@ -470,11 +471,47 @@ def _summary(
         ) in rows
     ]  # fmt: skip
     if missing:
-        fresh = _evaluate(registry, on, missing, contributors=False)
-        _keep(registry, on, fresh, marks, covered_all=institution_ids is None)
-        out.extend(e.base for e in fresh)
+        fresh = _refresh(registry, on, missing, marks, covered_all=institution_ids is None)
+        out.extend(replace(e.base, contributors=(), at_risk=(), title_counts={}) for e in fresh)
         out.sort(key=attrgetter("institution"))
     return out
+
+
+def _refresh(
+    registry: Registry,
+    on: dt.date,
+    missing: list[int],
+    marks: store.StaleMarks,
+    *,
+    covered_all: bool,
+) -> list[Evaluated]:
+    """Compute the institutions without a stored result that holds, and keep them."""
+    fresh = _evaluate(registry, on, missing)
+    _keep(registry, on, fresh, marks, covered_all=covered_all)
+    return fresh
+
+
+def report_json(registry: Registry, on: dt.date | None = None) -> str:
+    """``base --json`` for every institution (SPEC §6: with its contributors), as one JSON
+    text: the stored documents that hold for ``on`` (default today), joined as they are;
+    the others computed and stored."""
+    on = on or dt.date.today()
+    with registry.db.read() as s:
+        provinces = store.provinces(s)
+    keys = {code[:2]: policy_key(registry.policy(code)) for code in provinces}
+    with registry.db.read() as s:
+        marks = store.stale_marks(s)  # before any data the results are computed from
+        rows, missing = store.report_documents(s, on, keys, marks)
+    documents = [(code, document) for _id, code, document in rows]
+    if missing:
+        fresh = _refresh(registry, on, missing, marks, covered_all=True)
+        documents += [(e.base.institution, _document(e.base)) for e in fresh]
+        documents.sort(key=itemgetter(0))
+    return "[\n" + ",\n".join(document for _code, document in documents) + "\n]"
+
+
+def _document(base: InstitutionBase) -> str:
+    return json.dumps(base.as_json(), ensure_ascii=False)
 
 
 NOBODY = ("", "", "")
@@ -502,6 +539,7 @@ def cache_rows(fresh: list[Evaluated], on: dt.date) -> list[dict[str, Any]]:
             "risk_count": e.base.risk_count,
             "risk_from": e.base.risk_from,
             "title_short": ",".join(e.base.title_short) or None,
+            "document": _document(e.base),
         }
         for e in fresh
         if e.until >= on

@@ -107,6 +107,7 @@ class BaseCache(Base):
     risk_count: Mapped[int | None] = mapped_column(Integer, default=None)
     risk_from: Mapped[dt.date | None] = mapped_column(Date, default=None)
     title_short: Mapped[str | None] = mapped_column(String(64), default=None)
+    document: Mapped[str | None] = mapped_column(Text, default=None)  # as `base --json` prints it
     __table_args__ = (
         # the report reads this index alone, in code order: all its columns are here
         Index("ix_base_cache_report", *REPORT_INDEX),

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from ..base import REASONS, InstitutionBase, impact_of_termination, validation_base
+from ..base import (
+    REASONS,
+    InstitutionBase,
+    impact_of_termination,
+    report_json,
+    validation_base,
+)
 from ..cli import EXIT_OK, Context, command, iso_date, table
 from ..i18n import _
 
@@ -138,9 +145,11 @@ def cmd_base(args: argparse.Namespace, ctx: Context) -> int:
     registry = ctx.registry
     if args.without:
         return _without(args, ctx)
-    # one institution, --full, or --json (it lists contributors): everything; else the
-    # region-wide table from the stored results
-    detail = bool(args.institution or args.full or args.json)
+    if args.json and not args.institution:  # every institution with its contributors
+        sys.stdout.write(report_json(registry, args.on) + "\n")  # stored documents, joined
+        return EXIT_OK
+    # one institution or --full: contributors and risks listed; else the region-wide table
+    detail = bool(args.institution or args.full)
     bases = validation_base(registry, on=args.on, institution=args.institution, detail=detail)
     if args.json:
         ctx.json([b.as_json() for b in bases])

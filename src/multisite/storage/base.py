@@ -102,6 +102,7 @@ CACHE_VALUES = [
     "risk_count",
     "risk_from",
     "title_short",
+    "document",
 ]
 
 ReportRow = tuple[Any, ...]
@@ -155,25 +156,9 @@ def report_rows(
     ``ix_base_cache_report`` and a count of the institutions; their ids are read only when
     some are missing. Plain DBAPI tuples: 40,000 rows take a few tens of milliseconds.
     """
-    wanted = sorted(set(institution_ids)) if institution_ids is not None else None
-    everyone = select(Institution.id)
-    if wanted is not None:
-        everyone = everyone.where(Institution.id.in_(wanted))
-    if marks.everything or not keys:
-        return [], list(s.scalars(everyone))
     cache = BaseCache.__table__.c
     sqlite = s.get_bind().dialect.name == "sqlite"
-    day: Any = on.isoformat() if sqlite else on  # as each backend stores a date
-    if len(set(keys.values())) == 1:
-        expected: Any = literal(next(iter(keys.values())))
-    else:
-        expected = case(
-            {prefix: literal(key) for prefix, key in keys.items()},
-            value=func.substr(cache.county_code, 1, 2),
-            else_=literal(""),
-        )
-    query = select(
-        cache.institution_id,
+    columns = [
         cache.code,
         cache.name,
         cache.kind,
@@ -186,7 +171,49 @@ def report_rows(
         cache.risk_count,
         _text(cache.risk_from, not sqlite),
         cache.title_short,
-    ).where(cache.valid_from <= day, cache.valid_until >= day, cache.policy_key == expected)
+    ]
+    return _held(s, on, keys, marks, institution_ids, columns)
+
+
+def report_documents(
+    s: Session,
+    on: dt.date,
+    keys: dict[str, str],
+    marks: StaleMarks,
+    institution_ids: Iterable[int] | None = None,
+) -> tuple[list[ReportRow], list[int]]:
+    """As :func:`report_rows`, the stored JSON documents: (id, code, document) by code."""
+    cache = BaseCache.__table__.c
+    return _held(s, on, keys, marks, institution_ids, [cache.code, cache.document])
+
+
+def _held(
+    s: Session,
+    on: dt.date,
+    keys: dict[str, str],
+    marks: StaleMarks,
+    institution_ids: Iterable[int] | None,
+    columns: list[Any],
+) -> tuple[list[ReportRow], list[int]]:
+    wanted = sorted(set(institution_ids)) if institution_ids is not None else None
+    everyone = select(Institution.id)
+    if wanted is not None:
+        everyone = everyone.where(Institution.id.in_(wanted))
+    if marks.everything or not keys:
+        return [], list(s.scalars(everyone))
+    cache = BaseCache.__table__.c
+    day: Any = on.isoformat() if s.get_bind().dialect.name == "sqlite" else on
+    if len(set(keys.values())) == 1:
+        expected: Any = literal(next(iter(keys.values())))
+    else:
+        expected = case(
+            {prefix: literal(key) for prefix, key in keys.items()},
+            value=func.substr(cache.county_code, 1, 2),
+            else_=literal(""),
+        )
+    query = select(cache.institution_id, *columns).where(
+        cache.valid_from <= day, cache.valid_until >= day, cache.policy_key == expected
+    )
     if wanted is not None:
         query = query.where(cache.institution_id.in_(wanted))
     rows = _plain_rows(s, query.order_by(cache.code))  # ix_base_cache_report: no sort
