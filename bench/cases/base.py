@@ -9,12 +9,14 @@ ways: with nothing changed since the last report, after a clerk's day of changes
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+from collections.abc import Iterable
 
 from run import Case, Env  # type: ignore[import-not-found]
 from sqlalchemy import text
 
-from multisite.base import report_json, validation_base
+from multisite.base import report_json, report_json_chunks, validation_base
 from multisite.service import Registry
 from multisite.storage import Database
 
@@ -24,6 +26,12 @@ BASELINE = (
     "WHERE start <= '2026-11-28' AND \"end\" >= '2026-11-28' GROUP BY institution_id"
 )
 CHANGED = 300  # agreements a region's clerks change in a day (a generous figure)
+
+
+def write_out(pieces: Iterable[bytes]) -> int:
+    """Write the report where the command would (here: /dev/null), as `base --json` does."""
+    with open(os.devnull, "wb") as sink:
+        return sum(sink.write(piece) for piece in pieces)
 
 
 def cases(env: Env) -> list[Case]:
@@ -67,7 +75,7 @@ def cases(env: Env) -> list[Case]:
         ),
         Case(
             "validation base, all institutions with contributors (`base --json`)",
-            lambda: len(report_json(registry, ON)),
+            lambda: write_out(report_json_chunks(registry, ON)),
             baseline,
             target=2.0,
             setup=lambda: report_json(registry, ON),

@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from operator import attrgetter, itemgetter
@@ -491,10 +491,15 @@ def _refresh(
     return fresh
 
 
-def report_json(registry: Registry, on: dt.date | None = None) -> str:
-    """``base --json`` for every institution (SPEC §6: with its contributors), as one JSON
-    text: the stored documents that hold for ``on`` (default today), joined as they are;
-    the others computed and stored."""
+def report_json(registry: Registry, on: dt.date | None = None) -> bytes:
+    """``base --json`` for every institution as one UTF-8 JSON text."""
+    return b"".join(report_json_chunks(registry, on))
+
+
+def report_json_chunks(registry: Registry, on: dt.date | None = None) -> Iterator[bytes]:
+    """``base --json`` for every institution (SPEC §6: with its contributors), as UTF-8
+    pieces of one JSON text to write out in turn: the stored documents that hold for ``on``
+    (default today), as they are (never decoded); the others computed and stored first."""
     on = on or dt.date.today()
     with registry.db.read() as s:
         provinces = store.provinces(s)
@@ -502,16 +507,22 @@ def report_json(registry: Registry, on: dt.date | None = None) -> str:
     with registry.db.read() as s:
         marks = store.stale_marks(s)  # before any data the results are computed from
         rows, missing = store.report_documents(s, on, keys, marks)
-    documents = [(code, document) for _id, code, document in rows]
+    documents: list[tuple[str, bytes]] = [(code, bytes(doc)) for _id, code, doc in rows]
     if missing:
         fresh = _refresh(registry, on, missing, marks, covered_all=True)
-        documents += [(e.base.institution, _document(e.base)) for e in fresh]
+        documents += [(e.base.institution, _document(e.base).encode()) for e in fresh]
         documents.sort(key=itemgetter(0))
-    return "[\n" + ",\n".join(document for _code, document in documents) + "\n]"
+    yield b"["
+    separator = b"\n"
+    for _code, document in documents:
+        yield separator
+        yield document
+        separator = b",\n"
+    yield b"\n]"
 
 
 def _document(base: InstitutionBase) -> str:
-    return json.dumps(base.as_json(), ensure_ascii=False)
+    return json.dumps(base.as_json(), ensure_ascii=False, separators=(",", ":"))
 
 
 NOBODY = ("", "", "")

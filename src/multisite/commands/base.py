@@ -10,7 +10,7 @@ from ..base import (
     REASONS,
     InstitutionBase,
     impact_of_termination,
-    report_json,
+    report_json_chunks,
     validation_base,
 )
 from ..cli import EXIT_OK, Context, command, iso_date, table
@@ -146,7 +146,12 @@ def cmd_base(args: argparse.Namespace, ctx: Context) -> int:
     if args.without:
         return _without(args, ctx)
     if args.json and not args.institution:  # every institution with its contributors
-        sys.stdout.write(report_json(registry, args.on) + "\n")  # stored documents, joined
+        sys.stdout.flush()
+        out = sys.stdout.buffer
+        for piece in report_json_chunks(registry, args.on):  # stored documents, as bytes
+            out.write(piece)
+        out.write(b"\n")
+        out.flush()
         return EXIT_OK
     # one institution or --full: contributors and risks listed; else the region-wide table
     detail = bool(args.institution or args.full)
