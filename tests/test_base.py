@@ -524,14 +524,10 @@ def test_a_contract_that_counts_nothing_is_no_risk(registry: Registry) -> None:
     assert clinic.at_risk == []  # losing a share of nothing changes nothing
 
 
-def test_results_counted_with_another_shipped_staffing_table_are_not_served(
-    registry: Registry, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def recounts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The institutions the validation base recounts from the agreements, as they happen."""
     import multisite.base as module
 
-    two_sites(registry)
-    validation_base(registry, ON, detail=False)  # stored
-    monkeypatch.setattr(module, "defaults_digest", lambda: "upgraded")
     recomputed: list[int] = []
     evaluate = module._evaluate
 
@@ -540,8 +536,22 @@ def test_results_counted_with_another_shipped_staffing_table_are_not_served(
         return evaluate(registry_, on, ids, *a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(module, "_evaluate", spy)
+    return recomputed
+
+
+def test_results_counted_with_another_shipped_staffing_table_are_not_served(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multisite.base as module
+
+    two_sites(registry)
+    validation_base(registry, ON, detail=False)  # stored
+    recomputed = recounts(monkeypatch)
     validation_base(registry, ON, detail=False)
-    assert len(recomputed) == 4
+    assert recomputed == []  # served as stored
+    monkeypatch.setattr(module, "defaults_digest", lambda: "upgraded")
+    validation_base(registry, ON, detail=False)
+    assert len(recomputed) == 4  # an upgrade of the table recounts everything once
 
 
 def test_results_stored_by_an_older_computation_are_not_served(
@@ -551,14 +561,7 @@ def test_results_stored_by_an_older_computation_are_not_served(
 
     two_sites(registry)
     validation_base(registry, ON, detail=False)  # stored
-    recomputed: list[int] = []
-    evaluate = module._evaluate
-
-    def spy(registry_: Registry, on: dt.date, ids: list[int] | None, *a: object, **k: object):
-        recomputed.extend(ids or [])
-        return evaluate(registry_, on, ids, *a, **k)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(module, "_evaluate", spy)
+    recomputed = recounts(monkeypatch)
     validation_base(registry, ON, detail=False)
     assert recomputed == []  # served as stored
     monkeypatch.setattr(module, "COMPUTATION", module.COMPUTATION + 1)
