@@ -136,6 +136,11 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
                 f"{risk.counted_after:g}",
             )
         ctx.out.print(r)
+    elif b.status == "short":
+        ctx.out.print(
+            _("It is below its minimum already; nothing on record takes more away before "
+              "the next validation.")
+        )  # fmt: skip
     else:
         ctx.out.print(_("Nothing on record takes it below its minimum before the next validation."))
 
