@@ -285,8 +285,10 @@ def test_a_new_policy_version_changes_the_counting_mode(registry: Registry) -> N
     before = fresh_summary(registry)
     registry.set_policy("330000", {"counting": "headcount"})
     headcount = fresh_summary(registry)
-    assert changed(before, headcount) == {HOSPITAL, CLINIC, CENTRE, OUTSIDE}
+    # Zhejiang's policy; 江苏 (OUTSIDE) keeps the defaults
+    assert changed(before, headcount) == {HOSPITAL, CLINIC, CENTRE}
     assert headcount[CLINIC]["counted"] == 1.0 and headcount[CLINIC]["counting"] == "headcount"
+    assert headcount[OUTSIDE]["counting"] == "fte"
     registry.set_policy("330000", {"min_weekly_hours": 9})
     assert fresh_summary(registry)[CLINIC]["counted"] == 0.0
     registry.set_policy("330000", {"counting": "primary_only"})

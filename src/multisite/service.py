@@ -231,8 +231,10 @@ class Registry:
     def policy(self, region_code: str | None = None) -> PolicyValues:
         """The policy in force: defaults with the newest stored version applied."""
         with self.db.read() as s:
-            row = q.policy_rows(s, region_code)[-1:] if region_code else []
-            row = row or ([r] if (r := q.latest_policy(s)) else [])
+            if region_code:  # a region's own, else the defaults (never another region's)
+                row = q.policy_rows(s, region_code)[-1:]
+            else:  # the registry's newest, as the region-wide rules apply it
+                row = [r] if (r := q.latest_policy(s)) else []
             if not row:
                 return defaults()
             return dataclass_replace_version(defaults().with_values(row[0].values), row[0].version)
