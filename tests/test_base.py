@@ -30,6 +30,7 @@ from tests.factories import (
     DR_LI,
     DR_ZHANG,
     HOSPITAL,
+    OUTSIDE,
     agreement,
     build_region,
     primary,
@@ -567,3 +568,28 @@ def test_results_stored_by_an_older_computation_are_not_served(
     monkeypatch.setattr(module, "COMPUTATION", module.COMPUTATION + 1)
     assert len(validation_base(registry, ON, detail=False)) == 4
     assert len(recomputed) == 4  # an upgrade recounts everything once
+
+
+def test_a_province_sized_table_is_printed_as_plain_aligned_columns(
+    registry: Registry,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import multisite.commands.base as command
+
+    two_sites(registry)
+    monkeypatch.setattr(command, "BOXED", 2)  # 4 institutions: more than a drawn table takes
+    assert main(["--db", db_url, "--lang", "zh", "base", "--on", "2026-03-02"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line[:18] in (HOSPITAL, CLINIC, CENTRE, OUTSIDE)]
+    assert len(rows) == 4 and not any("│" in line for line in lines)
+    clinic = next(row for row in rows if row.startswith(CLINIC))
+    assert "西湖张氏内科诊所" in clinic and "不足" in clinic and "0.2" in clinic
+    # columns line up in terminal cells (a CJK character is two): the date starts alike
+    starts = {_cells(row[: row.index("2026-12-31")]) for row in rows if "2026-12-31" in row}
+    assert len(starts) == 1
+
+
+def _cells(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ch >= "\u2e80")

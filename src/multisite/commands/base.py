@@ -6,6 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from rich.markup import escape
+from rich.text import Text
+
 from ..base import (
     REASONS,
     InstitutionBase,
@@ -51,8 +54,12 @@ def _risk(b: InstitutionBase) -> str:
     return f"({b.risk_count})" if b.status == "short" else f"{b.risk_from} ({b.risk_count})"
 
 
+BOXED = 300  # up to this many institutions in a drawn table; more as plain columns
+STATUS = 7  # the column whose cells carry colour markup
+
+
 def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
-    t = table(
+    header = [
         _("institution"),
         _("name"),
         _("kind"),
@@ -64,10 +71,9 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
         _("next validation"),
         _("physicians"),
         _("at risk"),
-        title=title,
-    )
-    for b in bases:
-        t.add_row(
+    ]
+    rows = [
+        [
             b.institution,
             b.name,
             b.kind,
@@ -79,10 +85,47 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
             b.next_validation.isoformat(),
             str(b.contributor_count),
             _risk(b),
-        )
-    ctx.out.print(t)
+        ]
+        for b in bases
+    ]
+    if len(rows) <= BOXED:
+        t = table(*header, title=title)
+        for row in rows:
+            t.add_row(*row)
+        ctx.out.print(t)
+    else:  # a province: drawing 40,000 rows in a box would take the better part of a minute
+        _columns(ctx, title, header, rows)
     if any(not b.confirmed for b in bases):
         ctx.out.print(_("* the required minimum rests on unconfirmed default values."))
+
+
+def _width(text: str) -> int:
+    """Terminal cells: CJK characters and full-width punctuation take two."""
+    return len(text) + sum(1 for ch in text if ch >= "\u2e80")
+
+
+def _columns(ctx: Context, title: str, header: list[str], rows: list[list[str]]) -> None:
+    """Rows as plain aligned columns, written straight out (status in colour on a terminal)."""
+    styled = [row[STATUS] for row in rows]
+    for row in rows:
+        row[STATUS] = Text.from_markup(row[STATUS]).plain
+    widths = [max(_width(h), *(_width(row[i]) for row in rows)) for i, h in enumerate(header)]
+
+    def line(cells: list[str], status: str | None = None) -> str:
+        out = [c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)]
+        if status is not None:
+            out[STATUS] = status + " " * (widths[STATUS] - _width(cells[STATUS]))
+        return "  ".join(out).rstrip()
+
+    ctx.out.print(title, markup=False, highlight=False)
+    ctx.out.print(line(header), markup=False, highlight=False)
+    if ctx.out.is_terminal:
+        text = "\n".join(
+            line([escape(c) for c in row], status) for row, status in zip(rows, styled, strict=True)
+        )
+        ctx.out.print(text, highlight=False, soft_wrap=True)
+    else:  # a file or a pipe: no styling to render
+        ctx.out.file.write("\n".join(line(row) for row in rows) + "\n")
 
 
 def _detail(ctx: Context, b: InstitutionBase) -> None:
