@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import math
 import multiprocessing
 import os
 import threading
@@ -43,7 +42,7 @@ from .models import (
 from .policy import Policy as PolicyValues
 from .policy import defaults
 from .schedule import Slot, slots_text
-from .staffing import staffing_source, staffing_table
+from .staffing import StaffingError, check_values, staffing_source, staffing_table
 from .storage import Database
 from .storage import queries as q
 from .storage import sweep as sweep_queries
@@ -356,20 +355,10 @@ class Registry:
             raise ServiceError(
                 _("Give at least one staffing value to set (a minimum, per bed, a title).")
             )
-        for name, value in (("min_physicians", min_physicians), ("per_bed", per_bed)):
-            if value is not None and (
-                not isinstance(value, int | float) or not math.isfinite(value) or value < 0
-            ):
-                raise ServiceError(
-                    _("Staffing value {name} must be a number ≥ 0.").format(name=name)
-                )
-        for title, count in (title_minimum or {}).items():
-            if title not in TITLES or not isinstance(count, int) or count < 0:
-                raise ServiceError(
-                    _("A title minimum needs a title ({titles}) and a whole number ≥ 0.").format(
-                        titles="、".join(TITLES)
-                    )
-                )
+        try:
+            check_values(min_physicians, per_bed, title_minimum)
+        except StaffingError as error:
+            raise ServiceError(str(error)) from None
         with self.db.write() as s:
             if not q.region_known(s, region_code):
                 raise ServiceError(_("Unknown region {code}.").format(code=region_code))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from .i18n import _
 from .vocabulary import TITLES
 
 
@@ -67,19 +69,40 @@ def staffing_defaults() -> dict[str, Staffing]:
     return out
 
 
+def check_values(minimum: Any, per_bed: Any, titles: Any) -> None:
+    """Raise :class:`StaffingError` (one sentence) for a value that cannot be used; None
+    stands for a value not given."""
+    for name, value in (("min_physicians", minimum), ("per_bed", per_bed)):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise StaffingError(_("Staffing value {name} must be a number ≥ 0.").format(name=name))
+    if titles is not None and (
+        not isinstance(titles, dict)
+        or not all(
+            k in TITLES and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+            for k, v in titles.items()
+        )
+    ):
+        raise StaffingError(
+            _("A title minimum needs a title ({titles}) and a whole number ≥ 0.").format(
+                titles="、".join(TITLES)
+            )
+        )
+
+
 def _staffing(
     kind: str, minimum: Any, per_bed: Any, titles: Any, confirmed: bool, source: str
 ) -> Staffing:
-    for name, value in (("min_physicians", minimum), ("per_bed", per_bed)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise StaffingError(f"staffing {kind}.{name} must be a number ≥ 0, got {value!r}")
-    if not isinstance(titles, dict) or not all(
-        k in TITLES and isinstance(v, int) and not isinstance(v, bool) and v >= 0
-        for k, v in titles.items()
-    ):
-        raise StaffingError(
-            f"staffing {kind}.title_minimum must map titles ({'、'.join(TITLES)}) to counts"
-        )
+    try:
+        if minimum is None or per_bed is None or titles is None:
+            raise StaffingError(_("Staffing value {name} must be a number ≥ 0.").format(name=kind))
+        check_values(minimum, per_bed, titles)
+    except StaffingError as error:
+        raise StaffingError(f"{kind}: {error}") from None
     return Staffing(float(minimum), float(per_bed), dict(titles), confirmed, source)
 
 
