@@ -431,9 +431,7 @@ def _summary(
 ) -> list[InstitutionBase]:
     """The region-wide table without contributor lists, from ``base_cache`` where it holds
     for ``on``; the rest is computed from the agreements and stored for next time."""
-    with registry.db.read() as s:
-        provinces = store.provinces(s)
-    keys = {code[:2]: policy_key(registry.policy(code)) for code in provinces}
+    keys = _policy_keys(registry)
     with registry.db.read() as s:
         marks = store.stale_marks(s)  # before any data the results are computed from
         stored = staffing_table(queries.staffing_rows(s))
@@ -477,6 +475,23 @@ def _summary(
     return out
 
 
+def _policy_keys(registry: Registry) -> dict[str, str]:
+    """Per province on file (two-digit prefix), what its results must be counted under."""
+    with registry.db.read() as s:
+        provinces = store.provinces(s)
+    return {code[:2]: policy_key(registry.policy(code)) for code in provinces}
+
+
+def risk_label(base: InstitutionBase) -> str:
+    """The *at risk* cell: meeting its minimum, the first day a loss on record leaves it short
+    and how many losses do; short already, how many losses take more away."""
+    if not base.risk_count:
+        return ""
+    if base.status == "short":
+        return f"({base.risk_count})"
+    return f"{base.risk_from} ({base.risk_count})"
+
+
 def _refresh(
     registry: Registry,
     on: dt.date,
@@ -501,9 +516,7 @@ def report_json_chunks(registry: Registry, on: dt.date | None = None) -> Iterato
     pieces of one JSON text to write out in turn: the stored documents that hold for ``on``
     (default today), as they are (never decoded); the others computed and stored first."""
     on = on or dt.date.today()
-    with registry.db.read() as s:
-        provinces = store.provinces(s)
-    keys = {code[:2]: policy_key(registry.policy(code)) for code in provinces}
+    keys = _policy_keys(registry)
     with registry.db.read() as s:
         marks = store.stale_marks(s)  # before any data the results are computed from
         rows, missing = store.report_documents(s, on, keys, marks)

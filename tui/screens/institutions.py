@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from multisite.base import REASONS
+from multisite.base import REASONS, risk_label
 from multisite.i18n import _
 
 from ..session import registry, today
@@ -39,16 +39,6 @@ def _sort_label(name: str) -> str:
         "counted": _("counted"),
         "required": _("minimum"),
     }[name]
-
-
-def risk_text(base: Any) -> str:
-    """Meeting it: the first day a loss on record leaves it short, and how many losses do;
-    short already: how many losses take more away before the validation."""
-    if not base.risk_count:
-        return ""
-    if base.status == "short":
-        return f"({base.risk_count})"
-    return f"{base.risk_from} ({base.risk_count})"
 
 
 def keep(base: Any, mode: str, text: str) -> bool:
@@ -138,7 +128,7 @@ class InstitutionsScreen(Screen[None]):
                 f"{b.counted:g}",
                 f"{b.required:g}",
                 _(b.status) + (" " + "、".join(b.title_short) if b.title_short else ""),
-                risk_text(b),
+                risk_label(b),
                 b.kind,
                 b.institution,
                 key=b.institution,

@@ -14,6 +14,7 @@ from ..base import (
     InstitutionBase,
     impact_of_termination,
     report_json_chunks,
+    risk_label,
     validation_base,
 )
 from ..cli import EXIT_OK, Context, command, iso_date, table
@@ -46,14 +47,6 @@ def _status(b: InstitutionBase) -> str:
     return "[red]" + _("short") + titles + "[/]"
 
 
-def _risk(b: InstitutionBase) -> str:
-    """Meeting it: the first day a loss on record leaves it short (and how many losses do).
-    Short already: how many losses on record before the validation take more away."""
-    if not b.risk_count:
-        return ""
-    return f"({b.risk_count})" if b.status == "short" else f"{b.risk_from} ({b.risk_count})"
-
-
 BOXED = 300  # up to this many institutions in a drawn table; more as plain columns
 STATUS = 7  # the column whose cells carry colour markup
 
@@ -84,7 +77,7 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
             _status(b),
             b.next_validation.isoformat(),
             str(b.contributor_count),
-            _risk(b),
+            risk_label(b),
         ]
         for b in bases
     ]
