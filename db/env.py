@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from multisite.models import Base
+from multisite.storage.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from multisite import i18n
-from multisite.service import Registry
+from multisite.services import Registry
 from multisite.storage import Database, upgrade
 
 PG_SERVER = os.environ.get("MULTISITE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

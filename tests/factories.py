@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from multisite.identifiers import credit_check_char, id_check_char
-from multisite.importing.normalize import parse_sessions
-from multisite.service import AgreementInput, InstitutionInput, PhysicianInput, Registry
+from multisite.domain.identifiers import credit_check_char, id_check_char
+from multisite.domain.sessions_text import parse_sessions
+from multisite.services import AgreementInput, InstitutionInput, PhysicianInput, Registry
 
 
 def credit(county: str, body: str) -> str:
@@ -129,8 +129,8 @@ def assert_patterns_match_sessions(registry: Registry) -> None:
     session rows: every writer must keep them in step."""
     from sqlalchemy import select
 
-    from multisite.models import Agreement
-    from multisite.schedule import Slot, slots_text
+    from multisite.domain.schedule import Slot, slots_text
+    from multisite.storage.models import Agreement
 
     with registry.db.read() as s:
         for agreement in s.scalars(select(Agreement)):

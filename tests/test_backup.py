@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from multisite.backup import BackupError, backup, holds_data, restore
-from multisite.cli import main
-from multisite.service import Registry
+from multisite.cli.main import main
+from multisite.services import Registry
+from multisite.services.backup import BackupError, backup, holds_data, restore
 from multisite.storage import Database, current_revision, head_revision, upgrade
 
 from .conftest import PG_SERVER

@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from multisite.importing.normalize import format_sessions, parse_sessions
-from multisite.models import Agreement, AuditEntry, WorkSession
-from multisite.service import RefusedError, Registry, ServiceError
+from multisite.domain.sessions_text import format_sessions, parse_sessions
+from multisite.services import RefusedError, Registry, ServiceError
 from multisite.storage import Database
+from multisite.storage.models import Agreement, AuditEntry, WorkSession
 
 from .factories import CENTRE, CLINIC, DR_LI, DR_ZHANG, HOSPITAL, agreement, build_region, primary
 
@@ -295,7 +295,7 @@ def test_a_raw_insert_that_double_books_is_refused_by_postgresql(registry, datab
         database, ids, "SU 23:00-08:30", dt.date(2025, 1, 5), dt.date(2025, 1, 5)
     )
     # ... the database let it in; the rule OVERLAP (schedule algebra) sees it.
-    from multisite.schedule import Pattern, overlaps
+    from multisite.domain.schedule import Pattern, overlaps
 
     sunday = Pattern(
         "a",
@@ -316,7 +316,7 @@ def test_the_guard_never_refuses_what_the_rules_accept(registry, database):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from multisite.schedule import WEEKDAY_CODES, Pattern, Slot, overlaps
+    from multisite.domain.schedule import WEEKDAY_CODES, Pattern, Slot, overlaps
 
     build_region(registry)
     primary(registry)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from multisite import identifiers as ids
-from multisite.cli import main
+from multisite.cli.main import main
+from multisite.domain import identifiers as ids
 from multisite.storage import Database
 from multisite.storage import queries as q
 from multisite.storage.imports import institution_facts
@@ -154,7 +154,7 @@ WRITER = textwrap.dedent(
     import sqlalchemy as sa
     sys.path.insert(0, sys.argv[5])
     from multisite.storage import Database
-    from multisite.service import Registry
+    from multisite.services import Registry
     from tests.factories import CLINIC, agreement
 
     url, stop_at, contract, sessions = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]

@@ -17,10 +17,10 @@ import httpx
 import pytest
 import uvicorn
 
-from multisite.calendars import Calendars, IssuedFeed
 from multisite.feed import create_app, etag_matches
 from multisite.ical import etag_for
-from multisite.service import Registry
+from multisite.services import Registry
+from multisite.services.calendars import Calendars, IssuedFeed
 from tests.factories import CLINIC, DR_LI, DR_ZHANG, HOSPITAL, agreement, primary
 from tests.test_ical_export import (
     FRIDAY,

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from multisite.calendars import Calendars
 from multisite.feed import create_app
-from multisite.service import Registry
+from multisite.services import Registry
+from multisite.services.calendars import Calendars
 from multisite.storage import Database, upgrade
 
 from .factories import DR_ZHANG, build_region, primary

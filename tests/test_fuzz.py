@@ -21,8 +21,9 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multisite import identifiers as ids
-from multisite.importing.load import run_import
+from multisite.domain import identifiers as ids
+from multisite.domain.schedule import Slot
+from multisite.domain.sessions_text import parse_sessions
 from multisite.importing.normalize import (
     ValueProblem,
     parse_bool,
@@ -30,10 +31,9 @@ from multisite.importing.normalize import (
     parse_decimal_hours,
     parse_int,
     parse_list,
-    parse_sessions,
 )
 from multisite.importing.readers import FileProblem, read_table
-from multisite.schedule import Slot
+from multisite.services.imports import run_import
 
 from .factories import CLINIC, DR_ZHANG, build_region, primary
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from multisite import i18n
-from multisite.holidays import (
+from multisite.domain.holidays import (
     HolidayCalendar,
     HolidayDay,
     HolidayFileProblem,

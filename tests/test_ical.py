@@ -2,7 +2,7 @@
 
 ``icalendar`` + ``recurring-ical-events`` expand what we wrote; the expectation is computed
 here day by day from ``chinese_calendar`` (or the loaded test data) without touching
-``multisite.holidays`` or ``multisite.ical``.
+``multisite.domain.holidays`` or ``multisite.ical``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import recurring_ical_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multisite.holidays import HolidayCalendar, HolidayDay
+from multisite.domain.holidays import HolidayCalendar, HolidayDay
+from multisite.domain.schedule import Slot
 from multisite.ical import SessionSeries, etag_for, render_calendar
-from multisite.schedule import Slot
 
 D = dt.date
 SH = ZoneInfo("Asia/Shanghai")

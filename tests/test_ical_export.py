@@ -1,9 +1,9 @@
 """Exports of stored schedules, cross-checked against the schedule algebra.
 
 Every body is parsed by ``icalendar`` + ``recurring-ical-events``; its occurrences in a
-window must equal :func:`multisite.schedule.occurrences` of the physician's stored patterns,
+window must equal :func:`multisite.domain.schedule.occurrences` of the physician's stored patterns,
 minus the Monday–Friday days off and plus the make-up days (调休) the institution's policy
-adds — holidays taken straight from ``chinese_calendar``, not from ``multisite.holidays``.
+adds — holidays taken straight from ``chinese_calendar``, not from ``multisite.domain.holidays``.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import pytest
 import recurring_ical_events
 
 from multisite import cli
-from multisite.calendars import Calendars
-from multisite.facts import AgreementFact
-from multisite.models import AuditEntry, FeedToken
-from multisite.schedule import occurrences
-from multisite.service import InstitutionInput, Registry
+from multisite.domain.facts import AgreementFact
+from multisite.domain.schedule import occurrences
+from multisite.services import InstitutionInput, Registry
+from multisite.services.calendars import Calendars
+from multisite.storage.models import AuditEntry, FeedToken
 from tests.factories import (
     CLINIC,
     DR_LI,

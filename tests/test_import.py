@@ -11,10 +11,17 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from multisite.cli import main
-from multisite.importing.load import run_import, write_report_csv
-from multisite.models import Agreement, AuditEntry, Filing, Institution, Physician, WorkSession
-from multisite.service import Registry
+from multisite.cli.main import main
+from multisite.services import Registry
+from multisite.services.imports import run_import, write_report_csv
+from multisite.storage.models import (
+    Agreement,
+    AuditEntry,
+    Filing,
+    Institution,
+    Physician,
+    WorkSession,
+)
 from tests.factories import (
     CENTRE,
     CLINIC,

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from multisite import i18n
+from multisite.domain.schedule import Slot
 from multisite.importing import (
     FileProblem,
     ValueProblem,
@@ -29,7 +30,6 @@ from multisite.importing import (
 )
 from multisite.importing.columns import ROLE_VALUES, match_header
 from multisite.importing.normalize import parse_choice
-from multisite.schedule import Slot
 
 ZH_HEADERS = [
     "合同编号",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from multisite.models import Base
 from multisite.storage import Database, current_revision, head_revision, upgrade
+from multisite.storage.models import Base
 
 
 def test_upgraded_schema_matches_the_models(database: Database):

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from multisite.models import AuditEntry, Physician
-from multisite.service import InstitutionInput, PhysicianInput, RefusedError, ServiceError
+from multisite.services import InstitutionInput, PhysicianInput, RefusedError, ServiceError
 from multisite.storage import Database, StorageError
+from multisite.storage.models import AuditEntry, Physician
 
 from .factories import (
     CLINIC,

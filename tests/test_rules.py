@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from multisite import rules, service
-from multisite.demo import generate
-from multisite.service import RefusedError
+from multisite.domain import rules
+from multisite.services import RefusedError, checks
+from multisite.services.demo import generate
 from multisite.storage import queries as q
 
 from .factories import (
@@ -130,7 +130,7 @@ def test_tightening_the_policy_reports_new_violations_without_changing_data(regi
 
 
 def test_a_travel_buffer_override_for_one_pair_of_institutions(region, database):
-    from multisite.models import Institution, TravelBuffer
+    from multisite.storage.models import Institution, TravelBuffer
 
     region.save_agreement(agreement("A-1", CLINIC, "MO 13:00-15:00", hours=2))  # 60 min after
     with database.write() as s:
@@ -158,14 +158,14 @@ def test_the_region_sweep_finds_exactly_what_full_evaluation_finds(
     with a forked process); full evaluation of everyone is the oracle."""
     halves: list[tuple[int, ...]] = []
     if split:
-        monkeypatch.setattr(service, "PARALLEL_SWEEP", 0)
-        rows = service.sweep_queries.agreement_rows
+        monkeypatch.setattr(checks, "PARALLEL_SWEEP", 0)
+        rows = checks.sweep_queries.agreement_rows
 
         def spied(s, *bounds):
             halves.append(bounds)
             return rows(s, *bounds)
 
-        monkeypatch.setattr(service.sweep_queries, "agreement_rows", spied)
+        monkeypatch.setattr(checks.sweep_queries, "agreement_rows", spied)
     generate(registry, 250, seed, today=dt.date(2026, 11, 28))
     registry.suspend_registration(
         registry.check.__self__ and _some_cert(registry, 5), dt.date(2026, 3, 1),
@@ -192,7 +192,7 @@ def _some_cert(registry, index: int) -> str:
     with registry.db.read() as s:
         from sqlalchemy import select
 
-        from multisite.models import Physician
+        from multisite.storage.models import Physician
 
         return s.scalars(select(Physician.cert_no).order_by(Physician.id).offset(index)).first()
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multisite.schedule import (
+from multisite.domain.schedule import (
     WEEK,
     Conflict,
     Excess,

@@ -11,8 +11,8 @@ import datetime as dt
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from multisite import rules
-from multisite.facts import (
+from multisite.domain import rules
+from multisite.domain.facts import (
     AgreementFact,
     FilingFact,
     Inactivity,
@@ -20,9 +20,9 @@ from multisite.facts import (
     PhysicianFact,
     RegistrationFact,
 )
-from multisite.policy import defaults
-from multisite.schedule import Slot
-from multisite.sweep import Sweeper, rest_pair_possible
+from multisite.domain.policy import defaults
+from multisite.domain.schedule import Slot
+from multisite.domain.sweep import Sweeper, rest_pair_possible
 
 INSTITUTIONS = [
     InstitutionFact(1, "A" * 18, "甲医院", "三级综合医院", "330106", frozenset({"内科", "外科"})),

@@ -15,9 +15,9 @@ from multisite.tui.screens.search import SearchScreen
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from multisite.base import validation_base
-from multisite.search import find_institutions, find_physicians
-from multisite.service import PhysicianInput, Registry
+from multisite.services import PhysicianInput, Registry
+from multisite.services.search import find_institutions, find_physicians
+from multisite.services.validation_base import validation_base
 from tests.factories import CLINIC, DR_LI, DR_ZHANG, agreement, build_region, primary
 
 TODAY = dt.date(2026, 1, 5)

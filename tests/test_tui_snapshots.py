@@ -16,8 +16,7 @@ from multisite.tui.app import MultisiteApp
 from multisite.tui.screens.physician import PhysicianScreen
 from textual.pilot import Pilot
 
-from multisite import demo
-from multisite.service import Registry
+from multisite.services import Registry, demo
 from multisite.storage import Database, upgrade
 
 TODAY = dt.date(2026, 3, 2)
@@ -45,10 +44,10 @@ def app(demo_db: Path) -> Iterator[MultisiteApp]:
 
 def multi_site_cert(app: MultisiteApp) -> str:
     """The first demo physician with agreements at two or more institutions."""
-    from multisite.views import physician_view
+    from multisite.services.views import physician_view
 
     for letter in "zwlc":
-        page = __import__("multisite.search", fromlist=["x"]).find_physicians(
+        page = __import__("multisite.services.search", fromlist=["x"]).find_physicians(
             app.registry, letter, limit=50
         )
         for hit in page.hits:

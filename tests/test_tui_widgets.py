@@ -9,8 +9,8 @@ from multisite.tui.app import MultisiteApp
 from multisite.tui.widgets.week_grid import Lane, cells
 
 from multisite import i18n
-from multisite.importing.normalize import parse_sessions
-from multisite.service import Registry
+from multisite.domain.sessions_text import parse_sessions
+from multisite.services import Registry
 from multisite.storage import Database, upgrade
 
 

@@ -13,7 +13,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from multisite.i18n import _
-from multisite.service import Registry
+from multisite.services import Registry
 
 from .palette import PhysicianSearchProvider, ScreensProvider
 from .screens.search import SearchScreen

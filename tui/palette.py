@@ -8,7 +8,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from multisite.i18n import _
-from multisite.search import find_physicians
+from multisite.services.search import find_physicians
 
 from .session import clerk_app, registry
 

@@ -7,7 +7,7 @@ from typing import Protocol, cast
 
 from textual.dom import DOMNode
 
-from multisite.service import Registry
+from multisite.services import Registry
 
 
 class ClerkApp(Protocol):

@@ -7,8 +7,7 @@ import itertools
 
 from run import Case, Env  # type: ignore[import-not-found]
 
-from multisite import demo
-from multisite.service import Registry
+from multisite.services import Registry, demo
 from multisite.storage import Database, bulk, upgrade
 
 _counter = itertools.count()

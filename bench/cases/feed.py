@@ -71,10 +71,10 @@ def cases(env: Any) -> list[Any]:
     from run import Case  # type: ignore[import-not-found,unused-ignore]
     from sqlalchemy import func, select
 
-    from multisite.calendars import Calendars
-    from multisite.models import Physician, WorkSession
-    from multisite.service import Registry
+    from multisite.services import Registry
+    from multisite.services.calendars import Calendars
     from multisite.storage import Database
+    from multisite.storage.models import Physician, WorkSession
 
     state: dict[str, Any] = {}
 
@@ -152,9 +152,9 @@ def _serve(url: str, size: int) -> None:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from multisite.calendars import Calendars
     from multisite.feed import CONTENT_TYPE, create_app
-    from multisite.service import Registry
+    from multisite.services import Registry
+    from multisite.services.calendars import Calendars
     from multisite.storage import Database
 
     fixed = (b"BEGIN:VCALENDAR\r\n" + b"X" * size)[:size]

@@ -22,13 +22,13 @@ from typing import Any
 from run import Case, Env  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
-from multisite import identifiers as ids
-from multisite.importing.load import run_import
-from multisite.models import Agreement, AuditEntry, Filing, WorkSession, utcnow
-from multisite.service import Registry
+from multisite.domain import identifiers as ids
+from multisite.services import Registry
+from multisite.services.imports import run_import
 from multisite.storage import Database, bulk
 from multisite.storage import queries as q
 from multisite.storage.imports import institution_facts
+from multisite.storage.models import Agreement, AuditEntry, Filing, WorkSession, utcnow
 
 TARGET_ROWS = 100_000
 HOURS = (7, 9, 11, 13, 15)
@@ -174,8 +174,8 @@ def cases(env: Env) -> list[Case]:
             "    for line in open('/proc/self/status'):\n"
             "        if line.startswith('VmHWM:'):\n"
             "            return int(line.split()[1]) / 1024\n"
-            "from multisite.importing.load import run_import\n"
-            "from multisite.service import Registry\n"
+            "from multisite.services.imports import run_import\n"
+            "from multisite.services import Registry\n"
             "from multisite.storage import Database\n"
             "started = time.perf_counter()\n"
             "r = run_import(Registry(Database(sys.argv[1]), 'bench'), 'contracts', sys.argv[2],"

@@ -7,10 +7,10 @@ import datetime as dt
 from run import Case, Env  # type: ignore[import-not-found]
 from sqlalchemy import select
 
-from multisite.importing.normalize import parse_sessions
-from multisite.models import Agreement, Institution, Physician, WorkSession
-from multisite.service import AgreementInput, Registry
+from multisite.domain.sessions_text import parse_sessions
+from multisite.services import AgreementInput, Registry
 from multisite.storage import Database
+from multisite.storage.models import Agreement, Institution, Physician, WorkSession
 
 
 def cases(env: Env) -> list[Case]:

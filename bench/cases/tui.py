@@ -27,9 +27,9 @@ from sqlalchemy import select
 from textual import events
 from textual._context import active_app
 
-from multisite.models import Physician, WorkSession
-from multisite.service import Registry
+from multisite.services import Registry
 from multisite.storage import Database
+from multisite.storage.models import Physician, WorkSession
 from multisite.storage.search import physician_page_query
 
 TODAY = dt.date(2026, 11, 28)

@@ -40,8 +40,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .calendars import TOKEN_SHAPE, CachedFeed, Calendars, hash_token
-from .service import Registry
+from .services import Registry
+from .services.calendars import TOKEN_SHAPE, CachedFeed, Calendars, hash_token
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 DEFAULT_RECHECK_SECONDS = 1.0

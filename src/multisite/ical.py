@@ -1,7 +1,7 @@
 """RFC 5545 export of weekly sessions (iCalendar 导出).
 
 Pure and byte-stable: :func:`render_calendar` turns :class:`SessionSeries` values and a
-:class:`~multisite.holidays.HolidayCalendar` into the bytes of one ``VCALENDAR``. There is no
+:class:`~multisite.domain.holidays.HolidayCalendar` into the bytes of one ``VCALENDAR``. There is no
 clock: ``DTSTAMP`` is the series' stored ``last_modified``, so the same input always gives
 the same bytes (and the same :func:`etag_for`).
 
@@ -35,8 +35,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from multisite.holidays import HolidayCalendar
-from multisite.schedule import Slot
+from .domain.holidays import HolidayCalendar
+from .domain.schedule import Slot
 
 TZID = "Asia/Shanghai"
 SHANGHAI_OFFSET = dt.timedelta(hours=8)

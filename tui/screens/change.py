@@ -1,7 +1,7 @@
 """Suspend or cancel a registration, terminate an agreement: the effect first, then apply.
 
 The dialog is the confirmation. When the dates and reason are read, the effect on the
-validation bases (医师基数, ``multisite.base.impact_of_*``) is computed in a worker thread and
+validation bases (医师基数, ``multisite.services.validation_base.impact_of_*``) is computed in a worker thread and
 shown; Ctrl+S applies only once the effect of exactly these values has been shown, so the
 first Ctrl+S on unseen values shows the effect and asks again.
 """
@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static
 
 from multisite.i18n import _
-from multisite.service import ServiceError
+from multisite.services import ServiceError
 
 from ..forms import FormProblem, read_date, read_text
 from ..session import registry, today
@@ -31,9 +31,9 @@ DEBOUNCE = 0.25
 
 
 def base_module() -> Any | None:
-    """``multisite.base`` when installed (built alongside the UI), else None."""
+    """``multisite.services.validation_base`` when installed (built alongside the UI), else None."""
     try:
-        return importlib.import_module("multisite.base")
+        return importlib.import_module("multisite.services.validation_base")
     except ImportError:
         return None
 

@@ -20,9 +20,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static
 
+from multisite.domain.sessions_text import parse_sessions
 from multisite.i18n import _
-from multisite.importing.normalize import ValueProblem, parse_sessions
-from multisite.service import AgreementInput, RefusedError, ServiceError
+from multisite.importing.normalize import ValueProblem
+from multisite.services import AgreementInput, RefusedError, ServiceError
 
 from ..forms import FormProblem, read_date
 from ..session import registry, today

@@ -15,7 +15,7 @@ from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, S
 
 from multisite.i18n import _
 from multisite.importing.readers import FileProblem
-from multisite.service import ServiceError
+from multisite.services import ServiceError
 
 from ..forms import FormProblem
 from ..session import registry
@@ -25,7 +25,7 @@ KINDS = ("contracts", "physicians", "institutions")
 
 def load_module() -> Any | None:
     try:
-        return importlib.import_module("multisite.importing.load")
+        return importlib.import_module("multisite.services.imports")
     except ImportError:
         return None
 

@@ -11,8 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from multisite.base import REASONS, risk_label
 from multisite.i18n import _
+from multisite.services.validation_base import REASONS, risk_label
 
 from ..session import registry, today
 from .change import base_module

@@ -12,11 +12,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from multisite.domain.sessions_text import parse_sessions
 from multisite.i18n import _
-from multisite.importing.normalize import ValueProblem, parse_sessions
-from multisite.service import ServiceError
+from multisite.importing.normalize import ValueProblem
+from multisite.services import ServiceError
+from multisite.services.views import physician_view
 from multisite.storage import StorageError
-from multisite.views import physician_view
 
 from ..session import registry, today
 from ..widgets.violations import ViolationList

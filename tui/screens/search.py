@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from multisite.i18n import _
-from multisite.search import PAGE, Page, find_physicians
+from multisite.services.search import PAGE, Page, find_physicians
 
 from ..session import clerk_app, registry
 

@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from multisite.i18n import _
-from multisite.search import InstitutionHit, find_institutions
+from multisite.services.search import InstitutionHit, find_institutions
 
 from ..session import registry
 

@@ -14,8 +14,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
+from multisite.domain.schedule import DAY, WEEK, Slot
 from multisite.i18n import _
-from multisite.schedule import DAY, WEEK, Slot
 
 CELL = 30  # minutes per character
 COLOURS = ("dodger_blue2", "green3", "dark_orange", "magenta", "cyan", "gold3", "orchid")

@@ -6,19 +6,16 @@ and writes rows through the services consumes :func:`read_table` and the parsers
 
 from __future__ import annotations
 
+from ..domain.sessions_text import format_sessions, parse_sessions
+from ..domain.text import ValueProblem, clean, is_blank
 from .columns import KINDS, VOCABULARIES, Column, columns, match_header, required_columns
 from .normalize import (
-    ValueProblem,
-    clean,
-    format_sessions,
-    is_blank,
     parse_bool,
     parse_choice,
     parse_date,
     parse_decimal_hours,
     parse_int,
     parse_list,
-    parse_sessions,
 )
 from .readers import FileProblem, Row, Table, read_table
 

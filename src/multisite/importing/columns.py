@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .. import vocabulary
+from ..domain import vocabulary
 
 KINDS = ("institutions", "physicians", "contracts")
 

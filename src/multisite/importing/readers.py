@@ -26,8 +26,8 @@ from types import TracebackType
 
 from multisite.i18n import _
 
+from ..domain.text import ValueProblem, clean
 from .columns import KINDS, column, map_headers, match_header, required_columns
-from .normalize import ValueProblem, clean
 
 HEADER_SEARCH_ROWS = 5
 _CHUNK = 1 << 18

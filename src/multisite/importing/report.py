@@ -8,15 +8,64 @@ file's own headers, so the row can be corrected beside its error.
 from __future__ import annotations
 
 import csv
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..domain.rules import ERROR, WARNING
 from ..i18n import _
 
-if TYPE_CHECKING:
-    from .load import ImportReport
-
 REPORT_COLUMNS = ("row", "column", "code", "severity", "message")
+
+
+@dataclass
+class Problem:
+    """One line of the report: a rejected row's error, or a warning on a row."""
+
+    row: int
+    column: str
+    code: str
+    severity: str
+    message: str
+    original: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    path: str
+    mode: str
+    headers: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    committed: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        """Rows written to the database (0 unless the transaction was committed)."""
+        return self.created + self.updated if self.committed else 0
+
+    @property
+    def accepted(self) -> int:
+        return self.created + self.updated
+
+    def rejected_by_code(self) -> dict[str, int]:
+        """Rejected rows per code (a row counts once per code it breaks)."""
+        seen = {(p.row, p.code) for p in self.problems if p.severity == ERROR}
+        return dict(sorted(Counter(code for _row, code in seen).items()))
+
+    def warnings_by_code(self) -> dict[str, int]:
+        found = Counter(p.code for p in self.problems if p.severity == WARNING)
+        return dict(sorted(found.items()))
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.rejected else 0
 
 
 def write_report_csv(report: ImportReport, path: str | Path) -> None:

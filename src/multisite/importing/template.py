@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..identifiers import credit_check_char
+from ..domain.identifiers import credit_check_char
 from .columns import columns
 
 _FIRST17 = "1233010647000001X"

@@ -15,7 +15,7 @@ from collections.abc import Hashable, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Agreement, FeedToken, HolidayDay, Institution, Physician
+from .models import Agreement, FeedToken, HolidayDay, Institution, Physician
 
 Fingerprint = tuple[Hashable, ...]
 

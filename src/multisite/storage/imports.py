@@ -1,6 +1,6 @@
 """Bulk reads and writes of a batch import (批量导入): a few SELECTs, then executemany.
 
-The import checks every row in memory (``multisite.importing.load``); this module only
+The import checks every row in memory (``multisite.services.imports``); this module only
 fetches what the checks need for all affected keys at once and writes the accepted rows of
 one transaction with Core ``executemany`` (agreements, sessions, filings, audit rows).
 """
@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..facts import InstitutionFact
-from ..models import (
+from ..domain.facts import InstitutionFact
+from . import queries as q
+from .audit import snapshot
+from .models import (
     Agreement,
     AuditEntry,
     Filing,
@@ -28,7 +30,6 @@ from ..models import (
     WorkSession,
     utcnow,
 )
-from . import queries as q
 
 CHUNK = 5000
 
@@ -249,8 +250,6 @@ def widen_filing(s: Session, filing_id: int, valid_from: dt.date, valid_to: dt.d
 
 def agreement_snapshot(s: Session, agreement_id: int) -> dict[str, Any]:
     """The audit snapshot of one stored agreement (as the service writes it)."""
-    from ..service import snapshot
-
     agreement = s.get(Agreement, agreement_id)
     assert agreement is not None
     data = snapshot(agreement)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..facts import (
+from ..domain.facts import (
     AgreementFact,
     FilingFact,
     Inactivity,
@@ -19,7 +19,8 @@ from ..facts import (
     PhysicianFact,
     RegistrationFact,
 )
-from ..models import (
+from ..domain.schedule import Slot
+from .models import (
     Agreement,
     AuditEntry,
     Filing,
@@ -34,7 +35,6 @@ from ..models import (
     TravelBuffer,
     WorkSession,
 )
-from ..schedule import Slot
 
 
 def physician_by_cert(s: Session, cert: str, *, lock: bool = False) -> Physician | None:

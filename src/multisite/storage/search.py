@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Institution, Physician, Registration
+from .models import Institution, Physician, Registration
 
 
 def _upper_bound(prefix: str) -> str:

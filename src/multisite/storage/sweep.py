@@ -1,5 +1,5 @@
 """The reads of the whole-region sweep: one row per agreement, and the few physicians that
-always need the full rules (see ``multisite.sweep``)."""
+always need the full rules (see ``multisite.domain.sweep``)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,8 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from ..models import (
-    Agreement,
-    Filing,
-    Institution,
-    Physician,
-    Registration,
-    RegistrationEvent,
-)
-from ..sweep import Site
+from ..domain.sweep import Site
+from .models import Agreement, Filing, Institution, Physician, Registration, RegistrationEvent
 
 
 def agreement_rows(

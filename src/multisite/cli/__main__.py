@@ -1,0 +1,5 @@
+"""``python -m multisite.cli``."""
+
+from .main import main
+
+raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""The ``multisite`` command line (SPEC §6). Every command goes through the service layer.
+
+Exit codes: 0 success / nothing found; 1 violations found (``check``) or rows rejected
+(``import``); 2 bad usage or bad input. Errors are one sentence on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from .. import i18n
+from ..domain.policy import PolicyError
+from ..i18n import _
+from ..services import ServiceError
+from ..storage import StorageError
+from . import (
+    admin,
+    backup,
+    calendar,
+    check,
+    database,
+    importing,
+    institutions,
+    physicians,
+    tui,
+    validation_base,
+)
+from .common import COMMANDS, EXIT_USAGE, Context, Parser, UsageError
+
+# Each group module adds its subcommands (``register``) and their handlers (``@command``).
+GROUPS = (database, physicians, institutions, check, admin, backup, validation_base, calendar,
+          importing, tui)  # fmt: skip
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="multisite", description=_("Regional registry of multi-site physicians."))
+    parser.add_argument(
+        "--db", help=_("SQLAlchemy database URL (default: the embedded SQLite file)")
+    )
+    parser.add_argument("--clerk", help=_("the clerk's name written to the audit log"))
+    parser.add_argument("--lang", choices=("zh", "en"), help=_("language of messages"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for group in GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = _peek_lang(argv)
+    try:
+        i18n.set_language(lang)
+    except ValueError:
+        i18n.set_language("en")
+    context: Context | None = None
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.command:
+            build_parser().print_help()
+            return EXIT_USAGE
+        context = Context(args)
+        handler = COMMANDS[args.command]
+        return handler(args, context)
+    except UsageError as error:
+        return _fail(_("Bad usage: {problem}.").format(problem=str(error).rstrip(".")))
+    except (ServiceError, StorageError, PolicyError) as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail(_("Interrupted; nothing of the unfinished operation was stored."))
+    except OSError as error:
+        return _fail(
+            _("{file}: {reason}.").format(file=error.filename or "", reason=error.strerror)
+        )
+    except Exception as error:  # the last guard: one sentence, never a traceback
+        if os.environ.get("MULTISITE_DEBUG"):
+            raise
+        return _fail(
+            _(
+                "Unexpected internal error ({kind}: {detail}); nothing was stored. Set "
+                "MULTISITE_DEBUG=1 to see details."
+            ).format(kind=type(error).__name__, detail=error)
+        )
+    finally:
+        if context is not None:
+            context.close()
+
+
+def _peek_lang(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(message.rstrip() + "\n")
+    return EXIT_USAGE

@@ -1,0 +1,46 @@
+"""The service layer: every read and write of the CLI, the TUI, the import, the demo and the feed.
+
+:class:`Registry` is the one object callers hold. It joins the services of each aggregate —
+regions and policy, institutions, physicians and registrations, agreements, the region sweep —
+which all stand on :class:`~multisite.services.registry.RegistryCore` (database, clerk, audit
+row, rule context). They are mixins of one core rather than separate objects so callers keep
+one handle and one set of method names, while each aggregate's writes live in a module of its
+own. Reports and exports (``validation_base``, ``calendars``, ``views``, ``search``) and the
+batch paths (``imports``, ``demo``, ``backup``) are modules beside them that take a Registry.
+"""
+
+from __future__ import annotations
+
+from .agreements import AgreementInput, Agreements
+from .checks import Checks
+from .institutions import InstitutionInput, Institutions
+from .physicians import PhysicianInput, Physicians
+from .regions import Regions
+from .registry import (
+    RefusedError,
+    RegistryCore,
+    ServiceError,
+    WriteResult,
+    clerk_name,
+    initials,
+    require_region_code,
+)
+
+
+class Registry(Regions, Institutions, Physicians, Agreements, Checks):
+    """The registry of one regional health commission (the services of every aggregate)."""
+
+
+__all__ = [
+    "AgreementInput",
+    "InstitutionInput",
+    "PhysicianInput",
+    "RefusedError",
+    "Registry",
+    "RegistryCore",
+    "ServiceError",
+    "WriteResult",
+    "clerk_name",
+    "initials",
+    "require_region_code",
+]

@@ -1,0 +1,656 @@
+"""A realistic synthetic region for demonstrations, tests and the benchmark (演示数据).
+
+One province (浙江省, real city and county codes) with clinics, outpatient departments,
+level 1–3 hospitals, community health centres and township hospitals; physicians with
+Chinese names, categories, scopes and titles; about 20 % of them practise at one or two
+further institutions. Every generated agreement is checked with the rules engine before it
+is kept, so the region starts free of rule errors. Deterministic for a seed; written in bulk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain import identifiers as ids
+from ..domain import rules
+from ..domain.facts import AgreementFact, InstitutionFact, PhysicianFact, RegistrationFact
+from ..domain.schedule import Slot, slots_text
+from ..i18n import _
+from ..storage import bulk
+from ..storage.models import (
+    Agreement,
+    AuditEntry,
+    Filing,
+    HolidayDay,
+    Institution,
+    Physician,
+    Region,
+    Registration,
+    RegistrationEvent,
+    WorkSession,
+    utcnow,
+)
+from . import Registry, ServiceError, initials
+
+PROVINCE = ("330000", "浙江省")
+CITIES = {
+    "330100": (
+        "杭州市",
+        {
+            "330102": "上城区",
+            "330105": "拱墅区",
+            "330106": "西湖区",
+            "330108": "滨江区",
+            "330109": "萧山区",
+            "330110": "余杭区",
+            "330122": "桐庐县",
+            "330127": "淳安县",
+        },
+    ),
+    "330200": (
+        "宁波市",
+        {
+            "330203": "海曙区",
+            "330205": "江北区",
+            "330212": "鄞州区",
+            "330225": "象山县",
+            "330226": "宁海县",
+        },
+    ),
+    "330300": (
+        "温州市",
+        {"330302": "鹿城区", "330303": "龙湾区", "330324": "永嘉县", "330327": "苍南县"},
+    ),
+    "330600": ("绍兴市", {"330602": "越城区", "330603": "柯桥区", "330624": "新昌县"}),
+    "331000": ("台州市", {"331002": "椒江区", "331082": "临海市", "331023": "天台县"}),
+}
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志文斌宇浩凯婷雪琳晨欣怡"
+    "子涵梓轩一诺思远嘉怡雨桐俊杰晓东海燕春梅建华国庆卫东红霞丽萍振华家豪立新永刚"
+)
+STREETS = (
+    "解放路",
+    "中山路",
+    "人民路",
+    "建设路",
+    "文化路",
+    "学院路",
+    "凤起路",
+    "延安路",
+    "湖滨路",
+    "新华路",
+)
+TOWNS = ("城关", "新安", "白石", "临江", "青山", "东溪", "南塘", "桥头", "大溪", "横街")
+KINDS = (  # kind, share, beds range, departments
+    ("诊所", 0.42, (0, 0), ("内科", "全科医学", "外科", "儿科", "皮肤病与性病")),
+    ("口腔诊所", 0.08, (0, 0), ("口腔专业",)),
+    ("中医诊所", 0.06, (0, 0), ("中医", "中西医结合")),
+    ("综合门诊部", 0.07, (0, 10), ("内科", "外科", "妇产科", "儿科", "全科医学", "医学检验、病理")),
+    ("中医门诊部", 0.03, (0, 10), ("中医", "中西医结合", "康复医学")),
+    (
+        "一级综合医院",
+        0.05,
+        (20, 99),
+        ("内科", "外科", "妇产科", "儿科", "全科医学", "急救医学", "中医"),
+    ),
+    (
+        "二级综合医院",
+        0.03,
+        (100, 499),
+        (
+            "内科",
+            "外科",
+            "妇产科",
+            "儿科",
+            "眼耳鼻咽喉科",
+            "急救医学",
+            "医学影像和放射治疗",
+            "医学检验、病理",
+            "康复医学",
+            "中医",
+            "口腔专业",
+            "皮肤病与性病",
+        ),
+    ),
+    (
+        "三级综合医院",
+        0.01,
+        (500, 2500),
+        (
+            "内科",
+            "外科",
+            "妇产科",
+            "儿科",
+            "眼耳鼻咽喉科",
+            "急救医学",
+            "医学影像和放射治疗",
+            "医学检验、病理",
+            "康复医学",
+            "精神卫生",
+            "中医",
+            "中西医结合",
+            "口腔专业",
+            "皮肤病与性病",
+        ),
+    ),
+    ("专科医院", 0.03, (50, 400), ("精神卫生", "康复医学", "儿科", "妇产科", "眼耳鼻咽喉科")),
+    (
+        "社区卫生服务中心",
+        0.12,
+        (0, 60),
+        ("全科医学", "内科", "儿科", "预防保健", "中医", "口腔专业", "公共卫生类别专业"),
+    ),
+    ("社区医院", 0.03, (20, 99), ("全科医学", "内科", "外科", "中医", "康复医学")),
+    (
+        "乡镇卫生院",
+        0.07,
+        (10, 99),
+        ("全科医学", "内科", "外科", "中医", "预防保健", "公共卫生类别专业"),
+    ),
+)
+GRASSROOTS = {"诊所", "口腔诊所", "中医诊所", "社区卫生服务中心", "社区医院", "乡镇卫生院"}
+HOSPITALS = {"一级综合医院", "二级综合医院", "三级综合医院", "专科医院", "社区医院"}
+TITLE_SHARES = (("住院医师", 0.35), ("主治医师", 0.35), ("副主任医师", 0.2), ("主任医师", 0.1))
+SCOPE_CHOICES = {
+    "临床": (
+        "内科",
+        "外科",
+        "妇产科",
+        "儿科",
+        "全科医学",
+        "眼耳鼻咽喉科",
+        "急救医学",
+        "医学影像和放射治疗",
+        "医学检验、病理",
+        "康复医学",
+        "皮肤病与性病",
+        "精神卫生",
+        "预防保健",
+    ),
+    "中医": ("中医", "中西医结合"),
+    "口腔": ("口腔专业",),
+    "公共卫生": ("公共卫生类别专业",),
+}
+
+
+def _hm(text: str) -> int:
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+def _slots(spec: str) -> tuple[Slot, ...]:
+    """``"0,1,2 08:00-17:30; 4 08:00-12:00"`` → slots (weekday numbers, 0 = Monday)."""
+    out: list[Slot] = []
+    for part in spec.split(";"):
+        days, times = part.split()
+        start, end = times.split("-")
+        out.extend(Slot(int(d), _hm(start), _hm(end)) for d in days.split(","))
+    return tuple(out)
+
+
+HOSPITAL_PATTERNS = tuple(
+    _slots(s)
+    for s in (
+        "0,1,2,3 08:00-17:30",
+        "0,2,4 08:00-18:00",
+        "1,3 08:00-18:00; 5 08:00-12:00",
+        "0,4 08:00-17:30; 2 20:00-08:00",
+        "0,1,3,4 08:00-17:00",
+    )
+)
+CLINIC_PATTERNS = tuple(
+    _slots(s)
+    for s in (
+        "0,2,4 08:00-17:00",
+        "1,3,5 08:00-17:00",
+        "0,1,2 08:30-17:30",
+        "2,3,4 08:00-16:30",
+    )
+)
+EXTRA_PATTERNS = tuple(
+    _slots(s)
+    for s in (
+        "5 08:30-12:30",
+        "5 13:30-17:30",
+        "4 08:30-12:30",
+        "1 19:00-21:00",
+        "3 19:00-21:00",
+        "0 19:00-21:00",
+        "2 08:30-12:00; 5 08:30-11:30",
+        "3 13:30-17:00",
+        "1 08:30-12:00",
+    )
+)
+DEMO_2027 = (  # an estimate loaded as demo data until the State Council notice for 2027 arrives
+    ("2027-01-01", "元旦"),
+    ("2027-02-05", "春节"),
+    ("2027-02-08", "春节"),
+    ("2027-02-09", "春节"),
+    ("2027-02-10", "春节"),
+    ("2027-02-11", "春节"),
+    ("2027-02-12", "春节"),
+    ("2027-04-05", "清明节"),
+    ("2027-05-03", "劳动节"),
+    ("2027-05-04", "劳动节"),
+    ("2027-05-05", "劳动节"),
+    ("2027-06-09", "端午节"),
+    ("2027-09-15", "中秋节"),
+    ("2027-10-01", "国庆节"),
+    ("2027-10-04", "国庆节"),
+    ("2027-10-05", "国庆节"),
+    ("2027-10-06", "国庆节"),
+    ("2027-10-07", "国庆节"),
+)
+
+
+@dataclass
+class Built:
+    regions: list[dict[str, Any]]
+    institutions: list[dict[str, Any]]
+    physicians: list[dict[str, Any]]
+    registrations: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    filings: list[dict[str, Any]]
+    agreements: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
+    holidays: list[dict[str, Any]]
+
+
+def credit_code(rng: random.Random, county: str, prefix: str) -> str:
+    alphabet = ids.CREDIT_ALPHABET
+    body = prefix + county + "".join(rng.choice(alphabet[:10] + alphabet[10:]) for _ in range(9))
+    return body + ids.credit_check_char(body)
+
+
+def _weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
+    return rng.choices([p for p, _w in pairs], [w for _p, w in pairs])[0]
+
+
+def _name(rng: random.Random) -> str:
+    given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
+    return rng.choice(SURNAMES) + given
+
+
+def build(physicians: int, seed: int, today: dt.date) -> Built:
+    """Generate the rows of a region in memory (no database)."""
+    rng = random.Random(seed)
+    counties = {c: name for _city, (_n, cs) in CITIES.items() for c, name in cs.items()}
+    county_list = sorted(counties)
+    regions = [{"code": PROVINCE[0], "name": PROVINCE[1], "level": "province"}]
+    for city, (name, cs) in CITIES.items():
+        regions.append({"code": city, "name": name, "level": "city"})
+        regions.extend({"code": c, "name": n, "level": "county"} for c, n in cs.items())
+
+    n_inst = max(12, physicians * 2 // 15)
+    institutions: list[dict[str, Any]] = []
+    facts: dict[int, InstitutionFact] = {}
+    by_scope: dict[tuple[str, str], list[int]] = defaultdict(list)  # (county, dept) -> ids
+    by_scope_all: dict[str, list[int]] = defaultdict(list)
+    codes: set[str] = set()
+    kinds = [k for k in KINDS]
+    for iid in range(1, n_inst + 1):
+        kind, _share, beds_range, depts = rng.choices(kinds, [k[1] for k in kinds])[0]
+        if iid <= len(kinds):  # every kind at least once
+            kind, _share, beds_range, depts = kinds[iid - 1]
+        county = rng.choice(county_list)
+        code = credit_code(rng, county, "12" if kind in HOSPITALS else rng.choice(("52", "91")))
+        while code in codes:
+            code = credit_code(rng, county, "91")
+        codes.add(code)
+        place = counties[county]
+        name = _institution_name(rng, kind, place, iid)
+        chosen = sorted(rng.sample(depts, k=rng.randint(min(2, len(depts)), len(depts))))
+        if kind in ("诊所",) and len(chosen) > 2:
+            chosen = chosen[:2]
+        row = {
+            "id": iid,
+            "code": code,
+            "name": name,
+            "kind": kind,
+            "beds": rng.randint(*beds_range),
+            "departments": chosen,
+            "grassroots": kind in GRASSROOTS,
+            "county_code": county,
+            "address": f"{CITIES[county[:4] + '00'][0]}{place}{rng.choice(STREETS)}{rng.randint(1, 999)}号",
+            "dishonest": False,
+            "makeup_follows": None,
+            "notes": {},
+            "updated_at": utcnow(),
+            "licensed_on": dt.date(rng.randint(1995, 2024), rng.randint(1, 12), rng.randint(1, 28)),
+        }
+        institutions.append(row)
+        facts[iid] = InstitutionFact(
+            iid, code, name, kind, county, frozenset(chosen), kind in GRASSROOTS
+        )
+        for d in chosen:
+            by_scope[(county, d)].append(iid)
+            by_scope_all[d].append(iid)
+
+    people: list[dict[str, Any]] = []
+    registrations: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    filings: list[dict[str, Any]] = []
+    agreements: list[dict[str, Any]] = []
+    sessions: list[dict[str, Any]] = []
+    ctx = rules.RuleContext(_demo_policy())
+    serial: dict[str, int] = defaultdict(int)
+    contract_seq = 0
+    session_id = 0
+    for pid in range(1, physicians + 1):
+        category = rng.choices(("临床", "中医", "口腔", "公共卫生"), (0.76, 0.12, 0.08, 0.04))[0]
+        scope = rng.choice(SCOPE_CHOICES[category])
+        hosts = by_scope_all.get(scope)
+        if not hosts:
+            category, scope = "临床", "内科"
+            hosts = by_scope_all[scope]
+        main_id = rng.choice(hosts)
+        main = facts[main_id]
+        assistant = rng.random() < 0.08 and main.kind in GRASSROOTS
+        level = "执业助理医师" if assistant else "执业医师"
+        region_code = main.county_code if assistant else PROVINCE[0]
+        title = "住院医师" if assistant else _weighted(rng, TITLE_SHARES)
+        year = rng.randint(1998, 2024)
+        serial_key = f"{region_code}{year}"
+        serial[serial_key] += 1
+        cert = f"{1 if level == '执业医师' else 2}{main.county_code}{year}{serial[serial_key]:04d}"
+        if len(cert) != 15 or serial[serial_key] > 9999:
+            cert = f"{3}{pid:014d}"
+        registered_on = dt.date(year, rng.randint(1, 12), rng.randint(1, 28))
+        name = _name(rng)
+        people.append(
+            {
+                "id": pid,
+                "cert_no": cert,
+                "name": name,
+                "initials": initials(name),
+                "level": level,
+                "category": category,
+                "scopes": [scope],
+                "title": title,
+                "status": "registered",
+                "dishonest": False,
+                "id_digest": None,
+                "practising_since": registered_on,
+                "failed_assessment_on": None,
+                "notes": {},
+                "updated_at": utcnow(),
+            }
+        )
+        registrations.append(
+            {
+                "id": pid,
+                "physician_id": pid,
+                "region_code": region_code,
+                "main_institution_id": main_id,
+                "registered_on": registered_on,
+                "status": "registered",
+            }
+        )
+        events.append(
+            {
+                "registration_id": pid,
+                "status": "registered",
+                "on": registered_on,
+                "until": None,
+                "reason": "",
+                "recorded_at": utcnow(),
+            }
+        )
+        start = max(registered_on, dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 700)))
+        end = dt.date(2027, 12, 31)
+        if rng.random() < 0.03:
+            end = today + dt.timedelta(days=rng.randint(10, 90))
+        patterns = HOSPITAL_PATTERNS if main.kind in HOSPITALS else CLINIC_PATTERNS
+        primary_slots = rng.choice(patterns)
+        contract_seq += 1
+        primary = AgreementFact(
+            contract_seq,
+            f"HT{start.year}-{contract_seq:07d}",
+            main,
+            "primary",
+            scope,
+            start,
+            end,
+            round(sum(s.duration for s in primary_slots) / 60, 1),
+            True,
+            primary_slots,
+        )
+        kept = [primary]
+        reg_fact = RegistrationFact(region_code, main_id, registered_on)
+        if rng.random() < 0.21:
+            candidates = by_scope[(main.county_code, scope)] if assistant else by_scope_all[scope]
+            wanted = 2 if rng.random() < 0.2 else 1
+            for _attempt in range(4):
+                if len(kept) > wanted:
+                    break
+                other = facts[rng.choice(candidates)]
+                if other.id in {a.institution.id for a in kept}:
+                    continue
+                extra = rng.choice(EXTRA_PATTERNS)
+                a_start = start + dt.timedelta(days=rng.randint(0, 180))
+                a_end = min(end, a_start + dt.timedelta(days=rng.choice((365, 540, 730))))
+                if a_start > a_end:
+                    continue
+                contract_seq += 1
+                candidate = AgreementFact(
+                    contract_seq,
+                    f"HT{a_start.year}-{contract_seq:07d}",
+                    other,
+                    "additional",
+                    scope,
+                    a_start,
+                    a_end,
+                    round(sum(s.duration for s in extra) / 60, 1),
+                    rng.random() > 0.03,
+                    extra,
+                )
+                trial = PhysicianFact(
+                    pid,
+                    cert,
+                    name,
+                    level,
+                    category,
+                    frozenset([scope]),
+                    title,
+                    registrations=(reg_fact,),
+                    agreements=(*kept, candidate),
+                )
+                found = rules.touching(rules.evaluate(trial, ctx), candidate.contract_no)
+                if any(v.code != "CONSENT" for v in found):
+                    contract_seq -= 1
+                    continue
+                kept.append(candidate)
+        for a in kept:
+            agreements.append(
+                {
+                    "id": a.id,
+                    "contract_no": a.contract_no,
+                    "physician_id": pid,
+                    "institution_id": a.institution.id,
+                    "role": a.role,
+                    "department": a.department,
+                    "start": a.start,
+                    "end": a.end,
+                    "weekly_hours": a.weekly_hours,
+                    "consent": a.consent,
+                    "liability": "医疗责任由执业机构承担，已购买医疗责任险",
+                    "pay": "按次结算" if a.role == "additional" else "月薪",
+                    "insurance": "医疗责任保险",
+                    "status": "active",
+                    "terminated_on": None,
+                    "revision": 0,
+                    "pattern": slots_text(a.slots),
+                    "weekly_minutes": a.scheduled_minutes,
+                    "warnings": [],
+                    "notes": {},
+                    "updated_at": utcnow(),
+                }
+            )
+            for slot in a.slots:
+                session_id += 1
+                sessions.append(
+                    {
+                        "id": session_id,
+                        "agreement_id": a.id,
+                        "physician_id": pid,
+                        "institution_id": a.institution.id,
+                        "weekday": slot.weekday,
+                        "start_minute": slot.start,
+                        "end_minute": slot.end,
+                        "start_date": a.start,
+                        "end_date": a.end,
+                        "revision": 0,
+                    }
+                )
+            if a.role == "additional":
+                filings.append(
+                    {
+                        "registration_id": pid,
+                        "institution_id": a.institution.id,
+                        "scope": a.department,
+                        "valid_from": a.start,
+                        "valid_to": a.end,
+                    }
+                )
+    holidays = [
+        {"day": dt.date.fromisoformat(d), "kind": "holiday", "name": f"{n}（演示估计）"}
+        for d, n in DEMO_2027
+    ]
+    return Built(
+        regions,
+        institutions,
+        people,
+        registrations,
+        events,
+        filings,
+        agreements,
+        sessions,
+        holidays,
+    )
+
+
+def _demo_policy() -> Any:
+    from ..domain.policy import defaults
+
+    return defaults()
+
+
+def _institution_name(rng: random.Random, kind: str, place: str, iid: int) -> str:
+    short = place[:-1] if len(place) > 2 else place
+    if kind == "诊所":
+        return f"{short}{rng.choice(SURNAMES)}{rng.choice(('氏', ''))}{rng.choice(('内科', '全科', '综合'))}诊所{iid}"
+    if kind == "口腔诊所":
+        return f"{short}{rng.choice(('美齿', '博爱', '康泰', '贝佳'))}口腔诊所{iid}"
+    if kind == "中医诊所":
+        return f"{short}{rng.choice(SURNAMES)}氏中医诊所{iid}"
+    if kind == "综合门诊部":
+        return f"{short}{rng.choice(('仁和', '康华', '瑞安', '同济'))}综合门诊部{iid}"
+    if kind == "中医门诊部":
+        return f"{short}{rng.choice(('国医堂', '杏林', '仁心'))}中医门诊部{iid}"
+    if kind == "社区卫生服务中心":
+        return f"{place}{rng.choice(STREETS)[:-1]}街道社区卫生服务中心{iid}"
+    if kind == "乡镇卫生院":
+        return f"{place}{rng.choice(TOWNS)}镇卫生院{iid}"
+    if kind == "社区医院":
+        return f"{place}{rng.choice(TOWNS)}社区医院{iid}"
+    if kind == "专科医院":
+        return f"{place}{rng.choice(('妇幼保健', '精神卫生', '康复', '眼科', '儿童'))}医院{iid}"
+    order = {"一级综合医院": "第三", "二级综合医院": "第二", "三级综合医院": "第一"}[kind]
+    return f"{place}{order}人民医院{iid}"
+
+
+def audit_rows(built: Built, clerk: str) -> Iterator[dict[str, Any]]:
+    now = utcnow()
+    for i in built.institutions:
+        yield {
+            "at": now,
+            "clerk": clerk,
+            "action": "demo",
+            "entity": "institution",
+            "entity_key": i["code"],
+            "physician_cert": None,
+            "institution_code": i["code"],
+            "before": None,
+            "after": {"name": i["name"], "kind": i["kind"]},
+        }
+    certs = {p["id"]: p["cert_no"] for p in built.physicians}
+    for p in built.physicians:
+        yield {
+            "at": now,
+            "clerk": clerk,
+            "action": "demo",
+            "entity": "physician",
+            "entity_key": p["cert_no"],
+            "physician_cert": p["cert_no"],
+            "institution_code": None,
+            "before": None,
+            "after": {"name": p["name"], "title": p["title"]},
+        }
+    for a in built.agreements:
+        yield {
+            "at": now,
+            "clerk": clerk,
+            "action": "demo",
+            "entity": "agreement",
+            "entity_key": a["contract_no"],
+            "physician_cert": certs[a["physician_id"]],
+            "institution_code": None,
+            "before": None,
+            "after": {
+                "role": a["role"],
+                "start": a["start"].isoformat(),
+                "end": a["end"].isoformat(),
+            },
+        }
+
+
+TABLES = (
+    (Region, "regions"),
+    (Institution, "institutions"),
+    (Physician, "physicians"),
+    (Registration, "registrations"),
+    (RegistrationEvent, "events"),
+    (Filing, "filings"),
+    (Agreement, "agreements"),
+    (WorkSession, "sessions"),
+    (HolidayDay, "holidays"),
+)
+
+
+def generate(
+    registry: Registry,
+    physicians: int,
+    seed: int,
+    progress: bool = False,
+    today: dt.date | None = None,
+) -> Built:
+    """Fill an empty database with a demo region in one transaction."""
+    if physicians < 1:
+        raise ServiceError(_("A demo region needs at least one physician."))
+    with registry.db.read() as s:
+        existing = bulk.count_rows(s, Physician)
+    if existing:
+        raise ServiceError(
+            _("The demo fills an empty database; this one already has {n} physicians.").format(
+                n=existing
+            )
+        )
+    if progress:
+        sys.stderr.write(_("Generating {n} physicians…").format(n=physicians) + "\n")
+    built = build(physicians, seed, today or dt.date.today())
+    with registry.db.write() as s:
+        for model, attr in TABLES:
+            bulk.insert_rows(s, model, getattr(built, attr))
+        bulk.insert_rows(s, AuditEntry, list(audit_rows(built, registry.clerk)))
+        bulk.reset_sequences(s, [Institution, Physician, Registration, Agreement, WorkSession])
+    return built

@@ -1,0 +1,731 @@
+"""The validation base (医师基数): counting physicians toward each institution's licence check.
+
+"多机构执业医师可以按实际执业情况纳入所执业医疗机构校验的医师基数" (2019). For a date ``on``
+every institution gets its *required* minimum (the staffing table: the kind's minimum, or
+``per_bed × beds`` where that is larger), its *counted* base under the region's policy, and
+the next validation date (医疗机构校验). Counting modes (DOMAIN.md, ``policy.counting``):
+
+* ``fte``: weekly minutes scheduled at the institution by the agreements in force on ``on``
+  (the weekly pattern, not occurrences) ÷ ``standard_week_hours``, capped at 1.0 per
+  physician per institution;
+* ``headcount``: 1 where at least ``min_weekly_hours`` are scheduled;
+* ``primary_only``: 1 at the main institution (an agreement in force with role primary).
+
+A physician whose registration is suspended or cancelled on ``on`` counts nothing; an
+agreement not in force on ``on`` (not started, ended, terminated) counts nothing.
+
+Next validation: yearly below 100 beds, every 3 years from 100 beds (医疗机构管理条例 art. 22),
+on the anniversaries of ``licensed_on`` (the first one on or after ``on``). When the licence
+date is unknown the validation is taken to fall on 31 December of ``on``'s year.
+
+At risk: losses already on record that take effect before the next validation: agreements
+ending before it (their last day is ``ends_on``), and suspensions or cancellations recorded for
+the future that still hold on the validation day (``ends_on`` = the last day the physician
+counts). The losses of one day are taken together. A loss is a risk when it takes something
+away (a share, or a physician counted toward a title minimum) and the institution is then
+below its minimum or below a title minimum; each risk carries the counted base after it.
+
+Title minima (``综合门诊部``: ≥1 副主任医师): physicians counted (share > 0) holding that title
+or a higher one; an institution short of one is *short* whatever its counted base.
+
+The region-wide summary comes from ``base_cache`` (see :func:`_summary` and revision 0005):
+stored per institution with the dates it holds for, marked stale by database triggers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import groupby
+from operator import attrgetter, itemgetter
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from sqlalchemy.exc import DBAPIError
+
+from ..domain import identifiers as ids
+from ..domain.policy import Policy
+from ..domain.staffing import (
+    Staffing,
+    StaffingError,
+    defaults_digest,
+    staffing_defaults,
+    staffing_for,
+    staffing_source,
+    staffing_table,
+)
+from ..domain.vocabulary import INSTITUTION_KINDS, TITLES
+from ..i18n import N_, _
+from ..storage import queries
+from ..storage import validation_base as store
+from . import Registry, ServiceError
+
+THREE_YEARLY_BEDS = 100
+EPSILON = 1e-9
+TITLE_RANK = {title: rank for rank, title in enumerate(TITLES)}
+__all__ = ["Staffing", "StaffingError", "staffing_defaults", "validation_base"]
+
+
+@dataclass(slots=True)
+class Contributor:
+    """One physician practising at the institution on the date, with the share counted."""
+
+    physician: str  # certificate number
+    name: str
+    role: str  # primary / additional
+    hours: float  # weekly hours scheduled at this institution
+    share: float
+    title: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "physician": self.physician,
+            "name": self.name,
+            "title": self.title,
+            "role": self.role,
+            "hours": self.hours,
+            "share": self.share,
+        }
+
+
+REASONS = {"agreement_ends": N_("contract ends"), "registration_lapses": N_("registration lapses")}
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A loss on record before the next validation that leaves the institution short."""
+
+    reason: str  # agreement_ends / registration_lapses
+    contract_no: str | None
+    physician: str
+    ends_on: dt.date  # the last day the contribution counts
+    counted_after: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "contract_no": self.contract_no,
+            "physician": self.physician,
+            "ends_on": self.ends_on.isoformat(),
+            "counted_after": self.counted_after,
+        }
+
+
+@dataclass(slots=True)
+class InstitutionBase:
+    """医师基数 of one institution on one date.
+
+    ``status`` is *short* when the counted base is below the required minimum or fewer
+    counted physicians than a title minimum asks hold that title or a higher one
+    (``title_short``). The region-wide summary leaves ``contributors``, ``at_risk`` and
+    ``title_counts`` empty and gives their sizes and the first day at risk instead.
+    """
+
+    institution: str  # code
+    name: str
+    kind: str
+    beds: int
+    required: float
+    title_minimum: Mapping[str, int]
+    counted: float
+    shortfall: float
+    status: str  # meets / short
+    next_validation: dt.date
+    contributors: Sequence[Contributor] = ()
+    at_risk: Sequence[Risk] = ()
+    confirmed: bool = True  # whether the required minimum rests on confirmed values only
+    counting: str = "fte"
+    contributor_count: int = 0
+    risk_count: int = 0
+    risk_from: dt.date | None = None  # the first day it would be below its minimum
+    title_counts: Mapping[str, int] = field(default_factory=dict)
+    title_short: Sequence[str] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "institution": self.institution,
+            "name": self.name,
+            "kind": self.kind,
+            "beds": self.beds,
+            "required": self.required,
+            "required_confirmed": self.confirmed,
+            "title_minimum": dict(self.title_minimum),
+            "title_counts": dict(self.title_counts),
+            "title_short": list(self.title_short),
+            "counting": self.counting,
+            "counted": self.counted,
+            "shortfall": self.shortfall,
+            "status": self.status,
+            "next_validation": self.next_validation.isoformat(),
+            "contributor_count": self.contributor_count,
+            "contributors": [c.as_json() for c in self.contributors],
+            "at_risk_count": self.risk_count,
+            "at_risk_from": self.risk_from.isoformat() if self.risk_from else None,
+            "at_risk": [r.as_json() for r in self.at_risk],
+        }
+
+
+# --- the staffing table -----------------------------------------------------------------------
+
+
+def staffing_view(registry: Registry, region: str | None) -> list[dict[str, Any]]:
+    """Every institution kind's minimum as it applies in ``region`` (None: the shipped
+    defaults), with where each comes from."""
+    if region is not None and not registry.region_known(region):
+        raise ServiceError(_("Unknown region {code}.").format(code=region))
+    stored = staffing_table(registry.staffing()) if region is not None else {}
+    out = []
+    for kind in INSTITUTION_KINDS:
+        found, origin = staffing_source(kind, region or "", stored)
+        if found is None:
+            continue
+        out.append(
+            {
+                "kind": kind,
+                "min_physicians": found.min_physicians,
+                "per_bed": found.per_bed,
+                "title_minimum": dict(found.title_minimum),
+                "confirmed": found.confirmed,
+                "from": origin or "default",
+                "source": found.source,
+            }
+        )
+    return out
+
+
+# --- next validation ---------------------------------------------------------------------------
+
+
+def _anniversary(licensed: dt.date, year: int) -> dt.date:
+    try:
+        return licensed.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return dt.date(year, 2, 28)
+
+
+def next_validation(licensed_on: dt.date | None, beds: int, on: dt.date) -> dt.date:
+    """The first validation day on or after ``on`` (医疗机构校验, 条例 art. 22)."""
+    if licensed_on is None:
+        return dt.date(on.year, 12, 31)
+    period = 3 if beds >= THREE_YEARLY_BEDS else 1
+    year = max(on.year, licensed_on.year + period)
+    year += (licensed_on.year - year) % period
+    day = _anniversary(licensed_on, year)
+    if day < on:
+        day = _anniversary(licensed_on, year + period)
+    return day
+
+
+# --- counting ----------------------------------------------------------------------------------
+
+
+def share_of(policy: Policy, minutes: int, primary: bool) -> float:
+    """The share one physician counts at one institution under the region's policy."""
+    if policy.counting == "primary_only":
+        return 1.0 if primary else 0.0
+    if policy.counting == "headcount":
+        return 1.0 if minutes >= policy.min_weekly_hours * 60 - EPSILON else 0.0
+    week = policy.standard_week_hours * 60
+    return min(1.0, minutes / week) if week > 0 else 0.0
+
+
+@dataclass(slots=True)
+class _Stake:
+    """One physician at one institution: their agreements in force and the minutes of each."""
+
+    physician_id: int
+    agreements: list[tuple[str, str, dt.date, int]]  # contract, role, end, minutes
+    minutes: int = 0  # of all the agreements
+    primary: bool = False  # one of them is the main institution's
+
+    def add(self, contract: str, role: str, end: dt.date, minutes: int) -> None:
+        self.agreements.append((contract, role, end, minutes))
+        self.minutes += minutes
+        self.primary = self.primary or role == "primary"
+
+
+def _inactive_on(stretches: list[tuple[str, dt.date, dt.date | None]], day: dt.date) -> bool:
+    return any(start <= day and (until is None or until >= day) for _s, start, until in stretches)
+
+
+def _lapse(
+    stretches: list[tuple[str, dt.date, dt.date | None]], on: dt.date, validation: dt.date
+) -> dt.date | None:
+    """The first day after ``on`` from which the physician is inactive through the
+    validation day, if such a suspension or cancellation is on record."""
+    starts = [
+        start
+        for _s, start, until in stretches
+        if on < start <= validation and (until is None or until >= validation)
+    ]
+    return min(starts) if starts else None
+
+
+def _compute(
+    registry: Registry,
+    on: dt.date,
+    institution_ids: list[int] | None,
+    without_contract: str | None = None,
+    without_physician: tuple[int, dt.date, dt.date] | None = None,
+    detail: bool = True,
+) -> list[InstitutionBase]:
+    if not detail and without_contract is None and without_physician is None:
+        return _summary(registry, on, institution_ids)
+    evaluated = _evaluate(
+        registry, on, institution_ids, without_contract, without_physician, contributors=detail
+    )
+    return [e.base for e in evaluated]
+
+
+class Evaluated(NamedTuple):
+    """One institution's base as computed, with what storing it for later needs."""
+
+    id: int
+    base: InstitutionBase
+    until: dt.date  # the last day nothing on record changes it
+    policy_key: str
+    county: str
+
+
+def _evaluate(
+    registry: Registry,
+    on: dt.date,
+    institution_ids: list[int] | None,
+    without_contract: str | None = None,
+    without_physician: tuple[int, dt.date, dt.date] | None = None,
+    *,
+    contributors: bool = True,
+) -> list[Evaluated]:
+    """The base of each institution from the agreement rows, with the last day the result
+    holds unchanged (the first change on record: an agreement ending or starting, a
+    suspension starting or ending, the validation day) and the policy it was counted under."""
+    with registry.db.read() as s:
+        insts = store.institutions(s, institution_ids)
+        rows = store.contributions(s, on, institution_ids, without_contract)
+        stretches: dict[int, list[tuple[str, dt.date, dt.date | None]]] = defaultdict(list)
+        for pid, status, start, until in store.inactivities(s):
+            stretches[pid].append((status, start, until))
+        if without_physician is not None:
+            pid, start, until = without_physician
+            stretches[pid].append(("suspended", start, until))
+        stored = staffing_table(queries.staffing_rows(s))
+        people = store.physicians(s, {r[1] for r in rows})
+        starts = store.next_starts(s, [i[0] for i in insts], on)
+    stakes: dict[int, dict[int, _Stake]] = defaultdict(dict)
+    holds: dict[int, dt.date] = {}  # institution → last day nothing on record changes
+    for inst_id, pid, contract, role, end, minutes in rows:
+        last = holds.get(inst_id)
+        if last is None or end < last:
+            holds[inst_id] = last = end
+        if pid in stretches:
+            holds[inst_id] = min(last, _steady(stretches[pid], on))
+            if _inactive_on(stretches[pid], on):
+                continue
+        per = stakes[inst_id]
+        stake = per.get(pid)
+        if stake is None:
+            stake = per[pid] = _Stake(pid, [])
+        stake.add(contract, role, end, int(minutes or 0))
+    policies: dict[str, Policy] = {}
+    out: list[Evaluated] = []
+    for inst_id, code, name, kind, beds, county, licensed_on in insts:
+        province = county[:2] + "0000"
+        policy = policies.get(province)
+        if policy is None:
+            policy = policies[province] = registry.policy(province)
+        staffing = staffing_for(kind, county, stored)
+        required = staffing.required(beds or 0) if staffing else 0.0
+        minima = staffing.title_minimum if staffing else {}
+        validation = next_validation(licensed_on, beds or 0, on)
+        here = stakes.get(inst_id, {})
+        counted = 0.0
+        found: list[Contributor] = []
+        counted_titles: list[str] = []
+        for stake in here.values():
+            minutes, primary = stake.minutes, stake.primary
+            share = share_of(policy, minutes, primary)
+            counted += share
+            cert, pname, title = people.get(stake.physician_id, NOBODY)
+            if share > 0:
+                counted_titles.append(title)
+            if contributors:
+                found.append(
+                    Contributor(
+                        cert,
+                        pname,
+                        "primary" if primary else "additional",
+                        round(minutes / 60, 2),
+                        round(share, 4),
+                        title,
+                    )
+                )
+        counted = round(counted, 4)
+        titles = title_counts(minima, counted_titles) if minima else {}
+        short_titles = [t for t, n in minima.items() if titles[t] < n]
+        risks = _risks(here, stretches, policy, on, validation, counted, required, minima, people)
+        found.sort(key=lambda c: (-c.share, c.role != "primary", c.physician))
+        until = min(holds.get(inst_id, validation), validation)
+        if inst_id in starts:
+            until = min(until, starts[inst_id] - dt.timedelta(days=1))
+        base = InstitutionBase(
+            code,
+            name,
+            kind,
+            beds or 0,
+            required,
+            minima,
+            counted,
+            round(max(0.0, required - counted), 4),
+            "meets" if counted + EPSILON >= required and not short_titles else "short",
+            validation,
+            found,
+            risks,
+            staffing.confirmed if staffing else False,
+            policy.counting,
+            contributor_count=len(here),
+            risk_count=len(risks),
+            risk_from=risks[0].ends_on + dt.timedelta(days=1) if risks else None,
+            title_counts=titles,
+            title_short=short_titles,
+        )
+        out.append(Evaluated(inst_id, base, until, policy_key(policy), county))
+    return out
+
+
+def _steady(stretches: list[tuple[str, dt.date, dt.date | None]] | None, on: dt.date) -> dt.date:
+    """The last day from ``on`` on which the physician's suspensions and cancellations on
+    record leave their standing as it is on ``on``."""
+    last = dt.date.max
+    for _status, start, until in stretches or ():
+        if start > on:
+            last = min(last, start - dt.timedelta(days=1))
+        elif until is not None and until >= on:
+            last = min(last, until)
+    return last
+
+
+def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, int]:
+    """For each title of the minima, the physicians counted who hold it or a higher one."""
+    ranks = [TITLE_RANK.get(t, -1) for t in titles]
+    return {t: sum(1 for r in ranks if r >= TITLE_RANK[t]) for t in minima}
+
+
+# Bump when the computation changes: stored results of an older version are then stale.
+COMPUTATION = 3
+
+
+def policy_key(policy: Policy) -> str:
+    """What a stored base was counted under: the counting policy, this module's version and
+    the shipped staffing table (any of them changing, as in an upgrade, makes it stale)."""
+    return (
+        f"{policy.counting}/{policy.standard_week_hours:g}/{policy.min_weekly_hours:g}"
+        f"/v{COMPUTATION}/{defaults_digest()}"
+    )
+
+
+def _summary(
+    registry: Registry, on: dt.date, institution_ids: list[int] | None
+) -> list[InstitutionBase]:
+    """The region-wide table without contributor lists, from ``base_cache`` where it holds
+    for ``on``; the rest is computed from the agreements and stored for next time."""
+    keys = _policy_keys(registry)
+    with registry.db.read() as s:
+        marks = store.stale_marks(s)  # before any data the results are computed from
+        stored = staffing_table(queries.staffing_rows(s))
+        # one policy and the shipped staffing table: the county changes nothing
+        uniform = len(set(keys.values())) == 1 and not stored
+        rows, missing = store.report_rows(s, on, keys, marks, institution_ids, counties=not uniform)
+    counting = {prefix: key.partition("/")[0] for prefix, key in keys.items()}
+    only = next(iter(counting.values()), "fte")
+    known: dict[tuple[str, str | None], tuple[Mapping[str, int], bool, str]] = {}
+
+    def rule(kind: str, county: str | None) -> tuple[Mapping[str, int], bool, str]:
+        """Title minima, whether confirmed, counting mode: per (kind, county), once."""
+        if county is None:
+            staffing, mode = staffing_defaults().get(kind), only
+        else:
+            staffing, mode = staffing_for(kind, county, stored), counting[county[:2]]
+        found = (staffing.title_minimum, staffing.confirmed) if staffing else (NO_TITLES, False)
+        known[kind, county] = (*found, mode)
+        return known[kind, county]
+
+    iso = dt.date.fromisoformat
+    get = known.get
+    # one expression per row: this loop is half the report's time at 40,000 institutions
+    out = [
+        InstitutionBase(
+            code, name, kind, beds, required, (r := get((kind, county)) or rule(kind, county))[0],
+            counted, round(required - counted, 4) if required - counted > 0 else 0.0,
+            "short" if required - counted > EPSILON or short else "meets", iso(validation), (),
+            (), r[1], r[2], contributors, risks, iso(risk_from) if risk_from else None,
+            NO_TITLES, tuple(short.split(",")) if short else (),
+        )
+        for (
+            _id, code, name, kind, beds, county, required, counted, contributors, validation,
+            risks, risk_from, short,
+        ) in rows
+    ]  # fmt: skip
+    if missing:
+        fresh = _refresh(registry, on, missing, marks, covered_all=institution_ids is None)
+        out.extend(replace(e.base, contributors=(), at_risk=(), title_counts={}) for e in fresh)
+        out.sort(key=attrgetter("institution"))
+    return out
+
+
+def _policy_keys(registry: Registry) -> dict[str, str]:
+    """Per province on file (two-digit prefix), what its results must be counted under."""
+    with registry.db.read() as s:
+        provinces = store.provinces(s)
+    return {code[:2]: policy_key(registry.policy(code)) for code in provinces}
+
+
+def risk_label(base: InstitutionBase) -> str:
+    """The *at risk* cell: meeting its minimum, the first day a loss on record leaves it short
+    and how many losses do; short already, how many losses take more away."""
+    if not base.risk_count:
+        return ""
+    if base.status == "short":
+        return f"({base.risk_count})"
+    return f"{base.risk_from} ({base.risk_count})"
+
+
+def _refresh(
+    registry: Registry,
+    on: dt.date,
+    missing: list[int],
+    marks: store.StaleMarks,
+    *,
+    covered_all: bool,
+) -> list[Evaluated]:
+    """Compute the institutions without a stored result that holds, and keep them."""
+    fresh = _evaluate(registry, on, missing)
+    _keep(registry, on, fresh, marks, covered_all=covered_all)
+    return fresh
+
+
+def report_json(registry: Registry, on: dt.date | None = None) -> bytes:
+    """``base --json`` for every institution as one UTF-8 JSON text."""
+    return b"".join(report_json_chunks(registry, on))
+
+
+def report_json_chunks(registry: Registry, on: dt.date | None = None) -> Iterator[bytes]:
+    """``base --json`` for every institution (SPEC §6: with its contributors), as UTF-8
+    pieces of one JSON text to write out in turn: the stored documents that hold for ``on``
+    (default today), as they are (never decoded); the others computed and stored first."""
+    on = on or dt.date.today()
+    keys = _policy_keys(registry)
+    with registry.db.read() as s:
+        marks = store.stale_marks(s)  # before any data the results are computed from
+        rows, missing = store.report_documents(s, on, keys, marks)
+    documents: list[tuple[str, bytes]] = [(code, bytes(doc)) for _id, code, doc in rows]
+    if missing:
+        fresh = _refresh(registry, on, missing, marks, covered_all=True)
+        documents += [(e.base.institution, _document(e.base).encode()) for e in fresh]
+        documents.sort(key=itemgetter(0))
+    yield b"["
+    separator = b"\n"
+    for _code, document in documents:
+        yield separator
+        yield document
+        separator = b",\n"
+    yield b"\n]"
+
+
+def _document(base: InstitutionBase) -> str:
+    return json.dumps(base.as_json(), ensure_ascii=False, separators=(",", ":"))
+
+
+NOBODY = ("", "", "")
+NO_TITLES: Mapping[str, int] = MappingProxyType({})
+
+
+def cache_rows(fresh: list[Evaluated], on: dt.date) -> list[dict[str, Any]]:
+    """``base_cache`` rows for computed bases (a result that would change before its first
+    day is not kept)."""
+    return [
+        {
+            "institution_id": e.id,
+            "valid_from": on,
+            "valid_until": e.until,
+            "policy_key": e.policy_key,
+            "code": e.base.institution,
+            "name": e.base.name,
+            "kind": e.base.kind,
+            "beds": e.base.beds,
+            "county_code": e.county,
+            "required": e.base.required,
+            "counted": e.base.counted,
+            "contributors": e.base.contributor_count,
+            "next_validation": e.base.next_validation,
+            "risk_count": e.base.risk_count,
+            "risk_from": e.base.risk_from,
+            "title_short": ",".join(e.base.title_short) or None,
+            "document": _document(e.base),
+        }
+        for e in fresh
+        if e.until >= on
+    ]
+
+
+def _keep(
+    registry: Registry,
+    on: dt.date,
+    fresh: list[Evaluated],
+    marks: store.StaleMarks,
+    *,
+    covered_all: bool,
+) -> None:
+    """Store computed bases for the next report and drop the stale marks, read before they
+    were computed, that they answer. Best effort: a read-only database, a role without write
+    rights, a lock not had within a second, an institution deleted meanwhile: nothing is
+    kept, and the report is right all the same."""
+    rows = cache_rows(fresh, on)
+    kept = {row["institution_id"] for row in rows}
+    answered = marks.answered_by(kept, covered_all=covered_all and len(kept) == len(fresh))
+    try:
+        with registry.db.write_briefly(1000) as s:
+            store.save_cache(s, rows, answered)
+    except DBAPIError:
+        pass
+
+
+def _risks(
+    stakes: dict[int, _Stake],
+    stretches: dict[int, list[tuple[str, dt.date, dt.date | None]]],
+    policy: Policy,
+    on: dt.date,
+    validation: dt.date,
+    counted: float,
+    required: float,
+    minima: Mapping[str, int],
+    people: dict[int, tuple[str, str, str]],
+) -> list[Risk]:
+    """Losses before ``validation`` in date order, with the base left after each. A risk is
+    a loss that takes something away (share, or a title counted toward a title minimum) and
+    leaves the institution below its minimum or below a title minimum."""
+    losses: list[tuple[dt.date, int, str, str | None, int]] = []  # day, kind order, …
+    for pid, stake in stakes.items():
+        for contract, _role, end, _minutes in stake.agreements:
+            if end < validation:
+                losses.append((end, 0, "agreement_ends", contract, pid))
+        lapse = _lapse(stretches.get(pid, []), on, validation)
+        if lapse is not None:
+            losses.append((lapse - dt.timedelta(days=1), 1, "registration_lapses", None, pid))
+    if not losses:
+        return []
+    losses.sort(key=lambda x: (x[0], x[1], x[3] or "", x[4]))
+    remaining = {pid: {a[0]: a for a in stake.agreements} for pid, stake in stakes.items()}
+    current = {pid: share_of(policy, stake.minutes, stake.primary) for pid, stake in stakes.items()}
+    rank = {pid: TITLE_RANK.get(people.get(pid, NOBODY)[2], -1) for pid in stakes}
+    titled = title_counts(minima, [people.get(p, NOBODY)[2] for p, v in current.items() if v > 0])
+    total = counted
+    out: list[Risk] = []
+    # the losses of one day happen together: which of them is listed first changes nothing
+    for day, same_day in groupby(losses, key=itemgetter(0)):
+        todays = list(same_day)
+        before = {pid: current[pid] for *_rest, pid in todays}
+        for _day, _order, reason, lost, pid in todays:
+            if reason == "agreement_ends":
+                remaining[pid].pop(lost or "", None)
+            else:
+                remaining[pid].clear()
+        losing = set()
+        for pid, was in before.items():
+            left = remaining[pid].values()
+            after = (
+                share_of(policy, sum(a[3] for a in left), any(a[1] == "primary" for a in left))
+                if left
+                else 0.0
+            )
+            current[pid] = after
+            total = round(total - (was - after), 4)
+            if was - after > EPSILON:
+                losing.add(pid)
+            if was > 0 and after <= 0:  # no longer counted toward the title minima
+                losing.add(pid)
+                for title in titled:
+                    if rank[pid] >= TITLE_RANK[title]:
+                        titled[title] -= 1
+        below = total + EPSILON < required or any(titled[t] < n for t, n in minima.items())
+        if below:
+            for _day, _order, reason, lost, pid in todays:
+                if pid in losing:
+                    cert = people.get(pid, NOBODY)[0]
+                    out.append(Risk(reason, lost, cert, day, max(total, 0.0)))
+    return out
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+
+def _institution_ids(registry: Registry, code: str | None) -> list[int] | None:
+    if code is None:
+        return None
+    with registry.db.read() as s:
+        found = store.institution_id(s, ids.clean(code))
+    if found is None:
+        raise ServiceError(_("Unknown institution {code}.").format(code=code))
+    return [found]
+
+
+def _contract(registry: Registry, contract_no: str) -> tuple[int, int, str]:
+    with registry.db.read() as s:
+        found = store.agreement_key(s, contract_no.strip())
+    if found is None:
+        raise ServiceError(_("Unknown contract {contract}.").format(contract=contract_no))
+    return found
+
+
+def validation_base(
+    registry: Registry,
+    on: dt.date | None = None,
+    institution: str | None = None,
+    without: str | None = None,
+    *,
+    detail: bool = True,
+) -> list[InstitutionBase]:
+    """医师基数 of every institution (or one) on ``on`` (default today), ordered by code.
+
+    ``without`` names a contract treated as ended before ``on``. ``detail=False`` leaves out
+    contributors and risks (the region-wide summary table).
+    """
+    on = on or dt.date.today()
+    wanted = _institution_ids(registry, institution)
+    contract = _contract(registry, without)[2] if without is not None else None
+    return _compute(registry, on, wanted, without_contract=contract, detail=detail)
+
+
+def impact_of_termination(
+    registry: Registry, contract_no: str, on: dt.date
+) -> list[tuple[InstitutionBase, InstitutionBase]]:
+    """(before, after) for the institution of the contract if it ended before ``on``."""
+    inst_id, _pid, contract = _contract(registry, contract_no)
+    before = _compute(registry, on, [inst_id])
+    after = _compute(registry, on, [inst_id], without_contract=contract)
+    return list(zip(before, after, strict=True))
+
+
+def impact_of_suspension(
+    registry: Registry, cert: str, start: dt.date, until: dt.date
+) -> list[tuple[InstitutionBase, InstitutionBase]]:
+    """(before, after) on ``start`` for every institution where the physician practises,
+    if their registration were suspended from ``start`` to ``until``."""
+    if until < start:
+        raise ServiceError(
+            _("The suspension ends on {until}, before it starts on {start}.").format(
+                until=until.isoformat(), start=start.isoformat()
+            )
+        )
+    with registry.db.read() as s:
+        pid = store.physician_id(s, ids.clean(cert))
+        if pid is None:
+            raise ServiceError(_("Unknown physician {cert}.").format(cert=cert))
+        where = store.institution_ids_of(s, pid)
+    if not where:
+        return []
+    before = _compute(registry, start, where)
+    after = _compute(registry, start, where, without_physician=(pid, start, until))
+    return [(b, a) for b, a in zip(before, after, strict=True) if b.contributors or a.contributors]

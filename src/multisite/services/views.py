@@ -1,0 +1,146 @@
+"""Read models of the service layer: what a clerk sees of a physician or an institution.
+
+Each view is a JSON-ready dict; the CLI prints it as tables or ``--json``, the TUI renders it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..domain import identifiers as ids
+from ..domain import rules, schedule
+from ..i18n import _
+from ..storage import queries as q
+from . import Registry, ServiceError
+
+
+def _inst(i: Any) -> dict[str, Any]:
+    return {"code": i.code, "name": i.name}
+
+
+def grassroots_hours(agreements: list[Any]) -> dict[int, float]:
+    """Per year, hours scheduled at grassroots institutions (基层服务经历)."""
+    patterns = [
+        a.pattern for a in agreements if a.institution.grassroots and a.start <= a.end and a.slots
+    ]
+    if not patterns:
+        return {}
+    out: dict[int, float] = {}
+    for year in range(min(p.start for p in patterns).year, max(p.end for p in patterns).year + 1):
+        minutes = schedule.minutes_between(patterns, dt.date(year, 1, 1), dt.date(year, 12, 31))
+        total = sum(minutes.values())
+        if total:
+            out[year] = round(total / 60, 1)
+    return out
+
+
+def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
+    with registry.db.read() as s:
+        phys = q.physician_by_cert(s, ids.clean(cert))
+        if phys is None:
+            raise ServiceError(_("Unknown physician {cert}.").format(cert=cert))
+        regs = q.registrations_of(s, phys.id)
+        institutions = q.institutions_by_id(
+            s,
+            [r.main_institution_id for r in regs]
+            + [f.institution_id for r in regs for f in r.filings],
+        )
+        agreements = q.agreements_of(s, phys.id)
+        facts = q.physician_fact(s, phys)
+    violations = rules.evaluate(facts, registry.rule_context())
+    return {
+        "cert": phys.cert_no,
+        "name": phys.name,
+        "level": phys.level,
+        "category": phys.category,
+        "scopes": list(phys.scopes),
+        "title": phys.title,
+        "status": phys.status,
+        "dishonest": phys.dishonest,
+        "registrations": [
+            {
+                "region": r.region_code,
+                "main_institution": _inst(institutions[r.main_institution_id]),
+                "registered_on": r.registered_on.isoformat(),
+                "status": r.status,
+                "history": [
+                    {
+                        "status": e.status,
+                        "on": e.on.isoformat(),
+                        "until": e.until.isoformat() if e.until else None,
+                        "reason": e.reason,
+                    }
+                    for e in r.events
+                ],
+            }
+            for r in regs
+        ],
+        "filings": [
+            {
+                "institution": _inst(institutions[f.institution_id]),
+                "scope": f.scope,
+                "valid_from": f.valid_from.isoformat(),
+                "valid_to": f.valid_to.isoformat(),
+            }
+            for r in regs
+            for f in r.filings
+        ],
+        "agreements": [
+            {
+                "contract_no": a.contract_no,
+                "institution": _inst(a.institution),
+                "role": a.role,
+                "department": a.department,
+                "start": a.start.isoformat(),
+                "end": a.effective_end.isoformat(),
+                "weekly_hours": a.weekly_hours,
+                "scheduled_hours": round(sum(q.slot_of(x).duration for x in a.sessions) / 60, 2),
+                "sessions": [str(q.slot_of(x)) for x in a.sessions],
+                "consent": a.consent,
+                "status": a.status,
+                "revision": a.revision,
+            }
+            for a in agreements
+        ],
+        "grassroots_hours": grassroots_hours(list(facts.agreements)),
+        "violations": [v.as_json() for v in violations],
+    }
+
+
+def institution_view(registry: Registry, code: str) -> dict[str, Any]:
+    with registry.db.read() as s:
+        inst = q.institution_by_code(s, ids.clean(code))
+        if inst is None:
+            raise ServiceError(_("Unknown institution {code}.").format(code=code))
+        agreements = q.agreements_at(s, inst.id)
+        mains = q.main_registrations_at(s, inst.id)
+        return {
+            "code": inst.code,
+            "name": inst.name,
+            "kind": inst.kind,
+            "beds": inst.beds,
+            "county_code": inst.county_code,
+            "departments": list(inst.departments),
+            "grassroots": inst.grassroots,
+            "address": inst.address,
+            "dishonest": inst.dishonest,
+            "agreements": [
+                {
+                    "contract_no": a.contract_no,
+                    "physician": {"cert": a.physician.cert_no, "name": a.physician.name},
+                    "role": a.role,
+                    "department": a.department,
+                    "start": a.start.isoformat(),
+                    "end": a.effective_end.isoformat(),
+                    "weekly_hours": a.weekly_hours,
+                    "scheduled_hours": round(
+                        sum(q.slot_of(x).duration for x in a.sessions) / 60, 2
+                    ),
+                    "sessions": [str(q.slot_of(x)) for x in a.sessions],
+                    "status": a.status,
+                }
+                for a in agreements
+            ],
+            "main_registered": len(mains),
+        }
