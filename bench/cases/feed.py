@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -147,12 +146,14 @@ def cases(env: Any) -> list[Any]:
 
 
 def _serve(url: str, size: int) -> None:
+    import logging
+
     import uvicorn
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from multisite.feed import CONTENT_TYPE, create_app
+    from multisite.feed import CONTENT_TYPE, create_app, server_config
     from multisite.services import Registry
     from multisite.services.calendars import Calendars
     from multisite.storage import Database
@@ -166,13 +167,9 @@ def _serve(url: str, size: int) -> None:
         Calendars(Registry(Database(url), "bench")),
         extra_routes=[Route("/bench/fixed.ics", fixed_body, methods=["GET", "HEAD"])],
     )
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
-    # without it every response waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)  # connections queue until Uvicorn accepts them
+    # As `multisite serve` runs it (guarded protocol, bounded logging), on a free port.
+    config, sock = server_config(app, "127.0.0.1", 0, log_level=logging.WARNING)
     print(sock.getsockname()[1], flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 

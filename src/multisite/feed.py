@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from . import serving
 from .services import Registry
 from .services.calendars import TOKEN_SHAPE, CachedFeed, Calendars, hash_token
 
@@ -201,18 +204,49 @@ def serve(
     port: int = 8000,
     *,
     recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
+    max_connections: int = serving.DEFAULT_MAX_CONNECTIONS,
+    head_timeout: float = serving.DEFAULT_HEAD_TIMEOUT,
 ) -> None:
-    """Run the feed server until interrupted (Uvicorn, access log off)."""
+    """Run the feed server until interrupted: Uvicorn with :mod:`multisite.serving`'s guards
+    (the guarded h11 protocol, one-line bounded logs, the open-files limit raised and the
+    connection cap kept below it)."""
     app = create_app(Calendars(registry), recheck_seconds=recheck_seconds)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        log_level="info",
-        # Pinned, not left to what is installed: h11 refuses a request whose line and headers
-        # exceed 16 KiB (400, connection closed), whatever httptools would allow.
-        http="h11",
-        h11_max_incomplete_event_size=16 * 1024,
-        timeout_keep_alive=5,
+    config, sock = server_config(app, host, port, max_connections, head_timeout)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def server_config(
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    max_connections: int = serving.DEFAULT_MAX_CONNECTIONS,
+    head_timeout: float = serving.DEFAULT_HEAD_TIMEOUT,
+    log_level: int = logging.INFO,
+) -> tuple[uvicorn.Config, socket.socket]:
+    """Uvicorn's configuration for the feed app and the listening socket it is to serve."""
+    logger = serving.bounded_logging(log_level)
+    limits = serving.Limits.fitting(max_connections, serving.raise_fd_limit())
+    protocol = serving.guarded_protocol(limits.max_connections, head_timeout)
+    sock = serving.listen(host, port, protocol, limits.backlog)
+    bound = sock.getsockname()
+    logger.info(
+        "Feed server on http://%s:%d: at most %d connections (open files limit %d), "
+        "request heads within %g s",
+        f"[{bound[0]}]" if sock.family == socket.AF_INET6 else bound[0],
+        bound[1],
+        limits.max_connections,
+        limits.fd_limit,
+        head_timeout,
     )
+    config = uvicorn.Config(
+        app,
+        log_config=None,  # bounded_logging's handler, not Uvicorn's
+        access_log=False,
+        # h11 (pinned, not left to what is installed) refuses a request whose line and headers
+        # exceed 16 KiB (400, connection closed), whatever httptools would allow.
+        http=protocol,
+        h11_max_incomplete_event_size=16 * 1024,
+        timeout_keep_alive=serving.DEFAULT_KEEP_ALIVE,
+        backlog=limits.backlog,
+    )
+    return config, sock

@@ -47,6 +47,20 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help=_("how long a cached feed is served before the database is checked again"),
     )
+    serve.add_argument(
+        "--max-connections",
+        type=positive_int,
+        default=4096,
+        metavar="N",
+        help=_("open connections at most (lowered to fit the limit on open files)"),
+    )
+    serve.add_argument(
+        "--head-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help=_("how long a client may take to send a request's line and headers"),
+    )
 
     holidays = sub.add_parser("holidays", help=_("load holiday data"))
     hverbs = holidays.add_subparsers(
@@ -112,7 +126,18 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
 
     if args.recheck < 0:
         raise ServiceError(_("--recheck must not be negative."))
-    serve(ctx.registry, args.host, args.port, recheck_seconds=args.recheck)
+    if not 0 < args.head_timeout <= 3600 or args.max_connections < 1:
+        raise ServiceError(
+            _("--head-timeout must be between 0 and 3600 seconds and --max-connections at least 1.")
+        )
+    serve(
+        ctx.registry,
+        args.host,
+        args.port,
+        recheck_seconds=args.recheck,
+        max_connections=args.max_connections,
+        head_timeout=args.head_timeout,
+    )
     return EXIT_OK
 
 
