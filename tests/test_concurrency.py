@@ -31,7 +31,7 @@ def _run(url: str, barrier: Any, queue: Any, job: Callable[[Registry], list[tupl
     db = Database(url)
     try:
         registry = Registry(db, clerk="并发")
-        registry.rule_context()  # read policy and holidays before the race starts
+        registry.prepare_rules()  # read policy and holidays before the race starts
         barrier.wait(timeout=60)
         queue.put(job(registry))
     except BaseException as error:  # report, never hang the parent

@@ -160,7 +160,7 @@ WRITER = textwrap.dedent(
     url, stop_at, contract, sessions = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     db = Database(url)
     registry = Registry(db, clerk="kill-test")
-    registry.rule_context()
+    registry.prepare_rules()
     seen = [0]
 
     def pause(conn, cursor, statement, *rest):

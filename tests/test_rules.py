@@ -200,3 +200,23 @@ def _some_cert(registry, index: int) -> str:
 def test_dr_li_has_no_violations_in_a_clean_region(region):
     primary(region, physician=DR_LI, contract="P-LI")
     assert region.check(physician=DR_LI) == []
+
+
+def test_rule_context_reads_what_another_clerk_stored_a_moment_ago(region, database):
+    from multisite.services import Registry
+
+    assert region.rule_context().policy.weekly_max_hours == 60
+    Registry(database, clerk="另一位").set_policy("330000", {"weekly_max_hours": 50})
+    assert region.rule_context().policy.weekly_max_hours == 50  # nothing kept from before
+
+
+def test_a_stored_policy_with_a_retired_setting_still_loads(region, database):
+    from multisite.storage.models import Policy
+
+    with database.write() as s:
+        s.add(Policy(region_code="330000", version=1, values={"block_gap_hours": 3,
+                                                             "min_rest_hours": 10},
+                     created_by="旧版本"))  # fmt: skip
+    assert region.policy("330000").min_rest_hours == 10
+    region.set_policy("330000", {"weekly_max_hours": 55})
+    assert region.policy("330000").weekly_max_hours == 55

@@ -18,7 +18,7 @@ from multisite.domain.schedule import (
     Pattern,
     Slot,
     first_day_over,
-    first_short_rest,
+    first_long_duty,
     first_week_over,
     first_week_without_rest,
     max_week,
@@ -191,18 +191,25 @@ def oracle_no_rest(patterns, rest):
     return None
 
 
-def oracle_short_rest(patterns, min_rest, block_gap):
+def oracle_long_duty(patterns, min_rest, max_duty):
+    """Every occurrence, day by day: join those closer than ``min_rest``; the first period
+    longer than ``max_duty`` (its length capped at a week, as the algebra reports it)."""
     occ = sorted(expand(patterns))
     if not occ:
         return None
-    cursor = occ[0][1]
-    for s, e, _, _ in occ[1:]:
-        if s >= cursor:
-            gap = s - cursor
-            if block_gap <= gap < min_rest:
-                keys = keys_of(patterns, (o[2] for o in occ if o[1] == cursor or o[0] == s))
-                return Excess(at(cursor).date(), gap, keys)
-        cursor = max(cursor, e)
+    periods = []
+    start, end, who = occ[0][0], occ[0][1], [occ[0][2]]
+    for s, e, pi, _ in occ[1:]:
+        if s - end < min_rest:
+            end, who = max(end, e), [*who, pi]
+        else:
+            periods.append((start, end, who))
+            start, end, who = s, e, [pi]
+    periods.append((start, end, who))
+    for start, end, who in periods:
+        if end - start > max_duty:
+            length = min(end - start, WEEK)
+            return Excess(at(start).date(), length, keys_of(patterns, who)), end - start
     return None
 
 
@@ -306,12 +313,20 @@ def test_first_week_without_rest_equals_brute_force(patterns, rest):
 @FAST
 @given(
     pattern_sets(),
-    st.one_of(st.integers(0, 2000), st.integers(WEEK - 500, 2 * WEEK + 500)),
-    st.integers(0, 400),
+    st.one_of(st.integers(0, 1440), st.integers(WEEK - 500, WEEK + 500)),
+    st.integers(-60, 3000),
 )
-def test_first_short_rest_equals_brute_force(patterns, min_rest, block_gap):
-    got = first_short_rest(patterns, min_rest, block_gap)
-    assert got == oracle_short_rest(patterns, min_rest, block_gap)
+def test_first_long_duty_equals_brute_force(patterns, min_rest, max_duty):
+    got = first_long_duty(patterns, min_rest, max_duty)
+    expected = oracle_long_duty(patterns, min_rest, max_duty)
+    if expected is None:
+        assert got is None
+    else:
+        excess, true_length = expected
+        assert got is not None
+        assert (got.first, got.minutes) == (excess.first, excess.minutes)
+        if true_length < WEEK:  # a period longer than a week is seen over its first week only
+            assert got.keys == excess.keys
 
 
 @FAST
@@ -467,18 +482,33 @@ def test_week_without_a_free_day():
     assert first_week_without_rest([later]) == Excess(D(2025, 3, 10), 12 * 60, ("A-1",))
 
 
-def test_short_rest_between_blocks():
-    # 08-12 and 13-17 form one block (gap 1 h < 3 h); the night shift 22-06 follows after 5 h.
-    day = pat("A-1", "X", "MO 08:00-12:00; MO 13:00-17:00", D(2025, 3, 3), D(2025, 3, 31))
-    night = pat("B-1", "Y", "MO 22:00-06:00", D(2025, 3, 17), D(2025, 3, 31))
-    assert first_short_rest([day], 8 * 60) is None
-    assert first_short_rest([day, night], 8 * 60) == Excess(D(2025, 3, 17), 300, ("A-1", "B-1"))
-    # Night shift ending 06:00 and next morning 08:00: 2 h < 3 h, so the same block.
-    assert (
-        first_short_rest(
-            [night, pat("C-1", "Z", "TU 08:00-10:00", D(2025, 3, 1), D(2025, 3, 31))], 480
-        )
-        is None
+def test_a_split_shift_is_one_short_duty_period():
+    # 08-12 and 18-21: a 6 h gap joins them into one 13 h duty period, within 24 - 8 = 16 h.
+    split = pat("A-1", "X", "MO 08:00-12:00", D(2025, 3, 3), D(2025, 3, 31))
+    evening = pat("B-1", "Y", "MO 18:00-21:00", D(2025, 3, 3), D(2025, 3, 31))
+    assert first_long_duty([split, evening], 8 * 60, 16 * 60) is None
+    assert first_long_duty([split, evening], 8 * 60, 12 * 60) == Excess(
+        D(2025, 3, 3), 13 * 60, ("A-1", "B-1")
+    )
+
+
+def test_a_night_shift_and_an_afternoon_clinic_are_one_22_hour_duty_period():
+    night = pat("A-1", "X", "MO 20:00-08:00", D(2025, 3, 3), D(2025, 3, 31))
+    clinic = pat("B-1", "Y", "TU 14:00-18:00", D(2025, 3, 11), D(2025, 3, 31))
+    assert first_long_duty([night], 8 * 60, 16 * 60) is None
+    # 20:00 Monday to 18:00 Tuesday with a 6 h gap: 22 h, from the first Monday both run.
+    assert first_long_duty([night, clinic], 8 * 60, 16 * 60) == Excess(
+        D(2025, 3, 10), 22 * 60, ("A-1", "B-1")
+    )
+
+
+def test_a_rest_of_exactly_min_rest_ends_the_duty_period():
+    day = pat("A-1", "X", "MO 06:00-14:00", D(2025, 3, 3), D(2025, 3, 31))
+    late = pat("B-1", "Y", "MO 22:00-23:00", D(2025, 3, 3), D(2025, 3, 31))
+    assert first_long_duty([day, late], 8 * 60, 16 * 60) is None  # 8 h gap: two periods
+    later = pat("B-1", "Y", "MO 21:59-23:00", D(2025, 3, 3), D(2025, 3, 31))
+    assert first_long_duty([day, later], 8 * 60, 16 * 60) == Excess(
+        D(2025, 3, 3), 17 * 60, ("A-1", "B-1")
     )
 
 
@@ -506,5 +536,6 @@ def test_ranges_of_centuries_are_not_expanded():
     assert day is not None and day.minutes == 600  # Saturday: 8 h + 2 h
     assert max_week([a, b]) is not None
     assert first_week_without_rest([a, b], 6 * 1440) is not None
-    assert first_short_rest([a, b], 10 * 60, 5) is not None
+    duty = first_long_duty([a, b], 10 * 60, 12 * 60)  # Friday 20:00 to Saturday 09:00
+    assert duty is not None and duty.first.year == 5000 and duty.minutes == 13 * 60
     assert sum(minutes_between([a, b], D(1, 1, 1), D(9998, 12, 31)).values()) > 0

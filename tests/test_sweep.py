@@ -6,6 +6,7 @@ evaluation (``rules.evaluate``) is the oracle.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from hypothesis import HealthCheck, event, given, settings
@@ -22,7 +23,7 @@ from multisite.domain.facts import (
 )
 from multisite.domain.policy import defaults
 from multisite.domain.schedule import Slot
-from multisite.domain.sweep import Sweeper, rest_pair_possible
+from multisite.domain.sweep import Sweeper
 
 INSTITUTIONS = [
     InstitutionFact(1, "A" * 18, "甲医院", "三级综合医院", "330106", frozenset({"内科", "外科"})),
@@ -188,18 +189,23 @@ def physicians(draw) -> PhysicianFact:
 POLICY = defaults()
 CTX = rules.RuleContext(POLICY)
 SWEEPER = Sweeper(CTX, {}, set(), lambda year: 2004 <= year <= 2026)
+# A strict region, so that SITE_LIMIT and ELIGIBILITY (off by default) bite too.
+STRICT = dataclasses.replace(POLICY, max_institutions=2, eligibility_gate=True, min_rest_hours=10)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(physicians())
-def test_a_physician_the_shortcut_clears_has_no_violation(p: PhysicianFact):
-    ctx = rules.RuleContext(POLICY, unknown_holiday_years=lambda a, b: [
+@given(physicians(), st.sampled_from([POLICY, STRICT]))
+def test_a_physician_the_shortcut_clears_has_no_violation(p: PhysicianFact, policy):
+    ctx = rules.RuleContext(policy, unknown_holiday_years=lambda a, b: [
         y for y in range(a.year, b.year + 1) if not 2004 <= y <= 2026
     ])  # fmt: skip
-    clean = SWEEPER.facts_clean(p)
+    clean = Sweeper(ctx, {}, set(), lambda year: 2004 <= year <= 2026).facts_clean(p)
     event(f"shortcut clears: {clean}")
+    found = rules.evaluate(p, ctx)
+    for code in sorted({v.code for v in found}):
+        event(f"fires: {code}")
     if clean:
-        assert rules.evaluate(p, ctx) == []
+        assert found == []
 
 
 def test_the_shortcut_clears_an_ordinary_physician():
@@ -221,9 +227,23 @@ def test_the_shortcut_clears_an_ordinary_physician():
     assert not SWEEPER.facts_clean(crowded)  # 10 minutes after the hospital: TRAVEL_GAP
 
 
-def test_a_short_rest_between_blocks_is_seen_in_the_always_on_pattern():
-    evening = [Slot(0, 8 * 60, 12 * 60), Slot(0, 18 * 60, 20 * 60)]
-    assert rest_pair_possible(evening, 8 * 60, 3 * 60)
-    assert not rest_pair_possible(
-        [Slot(0, 8 * 60, 12 * 60), Slot(0, 13 * 60, 17 * 60)], 8 * 60, 3 * 60
-    )
+def test_a_split_shift_at_two_sites_is_cleared_and_a_night_with_a_clinic_is_not():
+    inst = INSTITUTIONS[0]
+    days = tuple(Slot(d, 8 * 60, 12 * 60) for d in range(5))
+    primary = AgreementFact(1, "P", inst, "primary", "内科", BASE, BASE + dt.timedelta(days=300),
+                            20.0, True, days)  # fmt: skip
+    evening = AgreementFact(2, "A", INSTITUTIONS[1], "additional", "内科", BASE,
+                            BASE + dt.timedelta(days=100), 3.0, True, (Slot(0, 18 * 60, 21 * 60),))  # fmt: skip
+    split = PhysicianFact(1, "1" * 15, "张伟", "执业医师", "临床", frozenset({"内科"}), "主治医师",
+                          registrations=(RegistrationFact("330000", 1, BASE),),
+                          agreements=(primary, evening))  # fmt: skip
+    assert SWEEPER.facts_clean(split)
+    night = AgreementFact(3, "N", INSTITUTIONS[1], "additional", "内科", BASE,
+                          BASE + dt.timedelta(days=100), 12.0, True, (Slot(6, 20 * 60, 8 * 60),))  # fmt: skip
+    clinic = AgreementFact(1, "P", inst, "primary", "内科", BASE, BASE + dt.timedelta(days=300),
+                           3.0, True, (Slot(0, 14 * 60, 17 * 60),))  # fmt: skip
+    tired = PhysicianFact(1, "1" * 15, "张伟", "执业医师", "临床", frozenset({"内科"}), "主治医师",
+                          registrations=(RegistrationFact("330000", 1, BASE),),
+                          agreements=(clinic, night))  # fmt: skip
+    assert not SWEEPER.facts_clean(tired)
+    assert [v.code for v in rules.evaluate(tired, CTX)] == ["MIN_REST"]

@@ -16,6 +16,9 @@ from typing import Any
 from ..i18n import _
 
 COUNTING_MODES = ("fte", "headcount", "primary_only")
+RETIRED = frozenset({"block_gap_hours"})
+"""Settings a stored policy may still hold that no rule reads any more (MIN_REST no longer
+joins sessions into work blocks: duty periods are joined by gaps under min_rest_hours)."""
 
 
 class PolicyError(ValueError):
@@ -29,7 +32,6 @@ class Policy:
     daily_max_hours: float
     rest_day_hours: float
     min_rest_hours: float
-    block_gap_hours: float
     travel_buffer_minutes: int
     max_institutions: int | None
     contract_hours_tolerance: float
@@ -40,11 +42,14 @@ class Policy:
     min_weekly_hours: float
     version: int = 0
 
-    def with_values(self, values: dict[str, Any]) -> Policy:
-        """A copy with ``values`` applied, each checked."""
+    def with_values(self, values: dict[str, Any], stored: bool = False) -> Policy:
+        """A copy with ``values`` applied, each checked (``stored``: values read back from a
+        stored policy, whose retired settings are passed over)."""
         known = {f.name: f for f in fields(self) if f.name != "version"}
         changes: dict[str, Any] = {}
         for key, value in values.items():
+            if stored and key in RETIRED:
+                continue
             if key not in known:
                 raise PolicyError(_("Unknown policy setting {key}.").format(key=key))
             changes[key] = _check(key, value)

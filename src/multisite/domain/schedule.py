@@ -35,9 +35,9 @@ arithmetic. Absolute minutes are ``week * WEEK + mow``; datetimes are only built
   ``w1 + 1``. Those *critical* weeks are the first weeks of the homogeneous runs, so only
   they are evaluated, in order: the first critical week that fails is the first week that
   fails, and the run's value is the value of all its weeks.
-* :func:`first_short_rest` looks at rests *beginning* in a week; they depend on the items
-  active from the previous week up to ``K = 1 + min_rest // WEEK`` weeks later, so the
-  critical weeks are ``b - K .. b + 1``. Identical windows are evaluated once.
+* :func:`first_long_duty` looks at duty periods *beginning* in a week; they depend on the
+  items active from the week before to two weeks later, so the critical weeks are
+  ``b - 2 .. b + 1``. Identical windows are evaluated once.
 
 The cost of every check is therefore independent of how long the date ranges are.
 Cheap upper bounds (total weekly minutes, the all-items-active week) answer the common
@@ -492,49 +492,78 @@ def first_week_without_rest(patterns: Iterable[Pattern], rest_minutes: int = DAY
     return None
 
 
-def _first_at_least(gap: int, floor: int) -> int:
-    """The smallest ``gap + n * WEEK`` (n >= 0) that is at least ``floor``."""
-    if gap >= floor:
-        return gap
-    return gap + -((gap - floor) // WEEK) * WEEK
+def _duty_periods(
+    occs: list[tuple[int, int, int]], min_rest: int
+) -> Iterator[tuple[int, int, list[int]]]:
+    """Sorted occurrences ``(start, end, pattern index)`` joined into duty periods: a gap
+    shorter than ``min_rest`` (or none, or an overlap) joins two occurrences. Yields
+    ``(start, end, pattern indices)`` per period."""
+    start, end, who = occs[0][0], occs[0][1], [occs[0][2]]
+    for s, e, pi in occs[1:]:
+        if s - end < min_rest:
+            if e > end:
+                end = e
+            who.append(pi)
+        else:
+            yield start, end, who
+            start, end, who = s, e, [pi]
+    yield start, end, who
 
 
-def first_short_rest(
-    patterns: Iterable[Pattern], min_rest: int, block_gap: int = 180
-) -> Excess | None:
-    """The first rest shorter than ``min_rest`` between two consecutive work blocks.
-
-    Work blocks are occurrences merged while the gap between consecutive ones is below
-    ``block_gap`` (overlapping ones always merge). ``first`` is the date the short rest
-    begins, ``minutes`` its length, ``keys`` the patterns whose occurrences end where the
-    rest begins or start where it ends.
-    """
-    if min_rest <= 0 or min_rest <= block_gap:
+def _long_duty_in(
+    occs: list[tuple[int, int, int]], min_rest: int, max_duty: int, bound: bool = False
+) -> tuple[int, int, list[int]] | None:
+    """The first duty period starting in ``[0, WEEK)`` longer than ``max_duty``, its length
+    capped at one week (occurrences are laid out around week 0, see first_long_duty).
+    ``bound``: any long period reaching into ``[0, WEEK)`` (a period of the always-on union
+    may run through the whole window, beginning nowhere)."""
+    if not occs:
         return None
+    occs.sort()
+    for start, end, who in _duty_periods(occs, min_rest):
+        if start >= WEEK:
+            return None
+        if (start >= 0 or (bound and end > 0)) and end - start > max_duty:
+            return start, min(end - start, WEEK), who
+    return None
+
+
+def first_long_duty(patterns: Iterable[Pattern], min_rest: int, max_duty: int) -> Excess | None:
+    """The first duty period longer than ``max_duty`` minutes (daily rest, MIN_REST).
+
+    Occurrences joined by gaps shorter than ``min_rest`` (touching and overlapping ones
+    too) form one duty period, measured from its first start to its last end. ``first`` is
+    the date the period begins, ``minutes`` its length (capped at one week: a longer period
+    is reported as ``WEEK``), ``keys`` the patterns of its occurrences.
+
+    A duty period beginning in week ``w`` depends on the items active from ``back`` weeks
+    before (what could join it from before: then it does not begin in ``w``) to two weeks
+    after (far enough to see a week of it), so only the critical weeks of that window are
+    laid out. Adding occurrences only joins or lengthens periods, so when the always-on
+    union (every item in every week) has no long period, no dated part of it has one.
+    """
     pats = _seq(patterns)
     items = _items(pats)
-    if len(items) < 2 and not (items and items[0][1] > items[0][0]):
-        return None  # a single occurrence has no rest after it
-    # Necessary condition: a rest runs from some item's end to some item's start a whole
-    # number of weeks later. If no pair of slots can produce a length in
-    # [block_gap, min_rest), whatever the dates, there is nothing to find.
-    ends = {it[3] for it in items}
-    starts = {it[2] for it in items}
-    if not any(_first_at_least((s - e) % WEEK, block_gap) < min_rest for e in ends for s in starts):
+    if not items:
         return None
-    reach = 1 + min_rest // WEEK
+    back = 1 + max(min_rest, 0) // WEEK
+    offsets = range(-back, 3)
+    always = [
+        (off * WEEK + ms, off * WEEK + me, pi) for off in offsets for _, _, ms, me, pi, _ in items
+    ]
+    if _long_duty_in(always, min_rest, max_duty, bound=True) is None:
+        return None
     seen: set[tuple[int, ...]] = set()
-    for week in _critical_weeks(items, reach, 1):
-        # Items active in weeks week-1 .. week+reach, as a bitmask per week (memo key).
+    for week in _critical_weeks(items, 2, back):
         window = tuple(
-            sum(1 << i for i, it in enumerate(items) if it[0] <= w <= it[1])
-            for w in range(week - 1, week + reach + 1)
+            sum(1 << i for i, it in enumerate(items) if it[0] <= week + off <= it[1])
+            for off in offsets
         )
         if window in seen:
             continue
         seen.add(window)
         occs: list[tuple[int, int, int]] = []
-        for off, mask in enumerate(window, start=-1):
+        for off, mask in zip(offsets, window, strict=True):
             base = off * WEEK
             i = 0
             while mask:
@@ -543,21 +572,11 @@ def first_short_rest(
                     occs.append((base + ms, base + me, pi))
                 mask >>= 1
                 i += 1
-        if not occs:
-            continue
-        occs.sort()
-        cursor = occs[0][1]
-        for s, e, _ in occs[1:]:
-            if s >= cursor:
-                gap = s - cursor
-                if 0 <= cursor < WEEK and block_gap <= gap < min_rest:
-                    t = week * WEEK + cursor
-                    keys = _keys(pats, (pi for s2, e2, pi in occs if e2 == cursor or s2 == s))
-                    return Excess(dt.date.fromordinal(t // DAY + 1), gap, keys)
-                if cursor >= WEEK:
-                    break
-            if e > cursor:
-                cursor = e
+        found = _long_duty_in(occs, min_rest, max_duty)
+        if found is not None:
+            start, length, who = found
+            day = dt.date.fromordinal((week * WEEK + start) // DAY + 1)
+            return Excess(day, length, _keys(pats, who))
     return None
 
 

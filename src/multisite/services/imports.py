@@ -68,28 +68,6 @@ DUPLICATE = "DUPLICATE"  # the key appears on an earlier row of the same file
 KEY_CONFLICT = "KEY_CONFLICT"  # the contract belongs to another physician, or is terminated
 CHECKSUM = "CHECKSUM"  # a credit code fails its check character (warning, kept)
 
-# The column a rule's violation is reported against.
-RULE_COLUMNS = {
-    "OVERLAP": "sessions",
-    "TRAVEL_GAP": "sessions",
-    "WEEKLY_HOURS": "sessions",
-    "STANDARD_HOURS": "sessions",
-    "DAILY_HOURS": "sessions",
-    "REST_DAY": "sessions",
-    "MIN_REST": "sessions",
-    "REGISTRATION": "physician",
-    "OUT_OF_REGION": "institution",
-    "SCOPE": "department",
-    "PRIMARY": "role",
-    "PERIOD": "start",
-    "SITE_LIMIT": "institution",
-    "CREDIT": "physician",
-    "ELIGIBILITY": "physician",
-    "CONSENT": "consent",
-    "CONTRACT_HOURS": "weekly_hours",
-    "HOLIDAY_DATA": "end",
-}
-
 Progress = Callable[[str, int, int | None], None]
 """``progress(phase, done, total)``: phase is ``read``, ``check`` or ``write``."""
 
@@ -530,7 +508,7 @@ class _ContractImport:
                 break
             for c in candidates:
                 for v in victims.get(c.contract_no, ()):
-                    self.rows.reject(c.number, RULE_COLUMNS.get(v.code, ""), v.code, v.message)
+                    self.rows.reject(c.number, rules.column_of(v.code), v.code, v.message)
             candidates = [c for c in candidates if c.contract_no not in victims]
             if not candidates:
                 return []
@@ -539,7 +517,7 @@ class _ContractImport:
         for c in candidates:
             mine = [v for v in found if c.contract_no in v.agreements]
             for v in mine:
-                self.rows.warn(c.number, RULE_COLUMNS.get(v.code, ""), v.code, v.message)
+                self.rows.warn(c.number, rules.column_of(v.code), v.code, v.message)
             result.append((c, who, mine))
         return result
 

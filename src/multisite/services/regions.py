@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain.policy import RETIRED, defaults
 from ..domain.policy import Policy as PolicyValues
-from ..domain.policy import defaults
 from ..domain.staffing import StaffingError, check_values, staffing_source, staffing_table
 from ..domain.vocabulary import INSTITUTION_KINDS
 from ..i18n import _
@@ -39,7 +39,9 @@ class Regions(RegistryCore):
             if q.region(s, region_code) is None:
                 raise ServiceError(_("Unknown region {code}.").format(code=region_code))
             rows = q.policy_rows(s, region_code)
-            merged = dict(rows[-1].values) if rows else {}
+            merged = {
+                k: v for k, v in (rows[-1].values if rows else {}).items() if k not in RETIRED
+            }
             merged.update(values)
             checked = defaults().with_values(merged)
             version = (rows[-1].version if rows else 0) + 1

@@ -141,7 +141,9 @@ class RegistryCore:
                 row = [r] if (r := q.latest_policy(s)) else []
             if not row:
                 return defaults()
-            return dataclass_replace_version(defaults().with_values(row[0].values), row[0].version)
+            return dataclass_replace_version(
+                defaults().with_values(row[0].values, stored=True), row[0].version
+            )
 
     @cached_property
     def _buffers(self) -> dict[tuple[int, int], int]:
@@ -156,31 +158,34 @@ class RegistryCore:
     def rule_context(
         self, policy: PolicyValues | None = None, calendar: HolidayCalendar | None = None
     ) -> rules.RuleContext:
-        """Policy, travel buffers and holiday data for the rules.
-
-        Without arguments: the registry's context, cached for ``CONTEXT_TTL`` seconds (a
-        long-running TUI sees another clerk's policy change within that time; this registry's
-        own policy and holiday writes drop the cache at once). With arguments: a context for
-        them, which leaves the cached one alone.
-        """
-        if policy is None and calendar is None:
-            return self._rules()[0]
-        return self._make_rules(policy, calendar)[0]
+        """Policy, travel buffers and holiday data for the rules, as stored now (or ``policy``
+        and ``calendar`` when given). Reads only: nothing is kept for later calls."""
+        with self.db.read() as s:
+            buffers = q.travel_buffers(s)
+        return self._make_rules(policy, calendar, buffers)[0]
 
     def _rules(self) -> tuple[rules.RuleContext, Sweeper]:
-        """The cached context and the sweep's shortcut made from it."""
+        """The write path's context and the sweep's shortcut made from it, kept for
+        ``CONTEXT_TTL`` seconds (a long-running TUI sees another clerk's policy change within
+        that time; this registry's own policy and holiday writes drop it at once)."""
         now = time.monotonic()
         if self._context is not None and now - self._context[0] < CONTEXT_TTL:
             return self._context[1], self._context[2]
-        context, quick = self._make_rules(None, None)
+        context, quick = self._make_rules(None, None, self._buffers)
         self._context = (now, context, quick)
         return context, quick
 
+    def prepare_rules(self) -> None:
+        """Read policy, travel buffers and holidays for the write path now (before a race)."""
+        self._rules()
+
     def _make_rules(
-        self, policy: PolicyValues | None, calendar: HolidayCalendar | None
+        self,
+        policy: PolicyValues | None,
+        calendar: HolidayCalendar | None,
+        buffers: dict[tuple[int, int], int],
     ) -> tuple[rules.RuleContext, Sweeper]:
         policy = policy or self.policy()
-        buffers = self._buffers
         calendar = calendar or self.holiday_calendar()
 
         def buffer(a: Hashable, b: Hashable) -> int:

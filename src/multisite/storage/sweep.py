@@ -4,21 +4,21 @@ always need the full rules (see ``multisite.domain.sweep``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator
 
 from sqlalchemy import Integer, String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from ..domain.rules import SweepAgreement
 from ..domain.sweep import Site
 from .models import Agreement, Filing, Institution, Physician, Registration, RegistrationEvent
 
 
 def agreement_rows(
     s: Session, first: int | None = None, last: int | None = None
-) -> Iterator[Sequence[Any]]:
+) -> Iterator[SweepAgreement]:
     """Every agreement (of physicians ``first``–``last``, when given) with its physician's
-    registration, ordered by physician (streamed)."""
+    registration, ordered by physician (streamed), as the rules' preconditions read it."""
     effective_end = case(
         (and_(Agreement.terminated_on.is_not(None), Agreement.terminated_on < Agreement.end),
          Agreement.terminated_on),
@@ -50,8 +50,9 @@ def agreement_rows(
     if last is not None:
         query = query.where(Agreement.physician_id <= last)
     result = s.connection().execution_options(stream_results=True).execute(query)
+    make = SweepAgreement._make
     for partition in result.partitions(20_000):
-        yield from partition
+        yield from map(make, partition)
 
 
 def physician_span(s: Session) -> tuple[int, int, int]:
