@@ -30,7 +30,7 @@ from multisite.cli.main import main
 from multisite.domain import identifiers as ids
 from multisite.storage import Database
 from multisite.storage import queries as q
-from multisite.storage.imports import institution_facts
+from multisite.storage.batch import institution_facts
 
 from .factories import build_region, primary
 

@@ -302,12 +302,14 @@ def test_template_has_chinese_headers_and_an_example_row_that_reads_back(tmp_pat
     assert main(["import", "template", "contracts", "-o", str(out)]) == 0
     sheet = openpyxl.load_workbook(out).active
     values = list(sheet.values)
-    assert list(values[0]) == HEADERS
+    assert list(values[0]) == [*HEADERS, "工作任务", "医疗责任", "薪酬", "相关保险", "人事关系"]
     assert values[1][0] == "HT2026-0000001"
     from multisite.importing import read_table
 
     with read_table(out, kind="contracts") as table:
-        assert [r.cells["contract_no"] for r in table] == ["HT2026-0000001"]
+        [row] = list(table)
+        assert row.cells["contract_no"] == "HT2026-0000001"
+        assert row.cells["pay"] == "按次结算" and not table.unknown_columns
 
 
 # --- institutions and physicians -------------------------------------------------------------

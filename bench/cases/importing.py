@@ -27,7 +27,7 @@ from multisite.services import Registry
 from multisite.services.imports import run_import
 from multisite.storage import Database, bulk
 from multisite.storage import queries as q
-from multisite.storage.imports import institution_facts
+from multisite.storage.batch import institution_facts
 from multisite.storage.models import Agreement, AuditEntry, Filing, WorkSession, utcnow
 
 TARGET_ROWS = 100_000

@@ -58,6 +58,11 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
         Column("departments", "诊疗科目", ("科目",)),
         Column("grassroots", "基层", ("是否基层", "基层医疗机构", "基层医疗卫生机构")),
         Column("address", "地址", ("机构地址",)),
+        Column(
+            "licensed_on",
+            "登记日期",
+            ("licence_date", "license_date", "执业许可证登记日期", "发证日期", "校验起始日期"),
+        ),
     ),
     "physicians": (
         Column(
@@ -92,6 +97,10 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
         ),
         Column("registered", "注册日期", ("registration_date", "registered_on")),
         Column("status", "状态", ("注册状态",)),
+        Column("status_from", "状态起始日期", ("status_start", "暂停起始日期", "注销日期")),
+        Column("status_to", "状态终止日期", ("status_end", "status_until", "暂停终止日期")),
+        Column("status_reason", "状态原因", ("reason", "暂停原因", "注销原因")),
+        Column("practising_since", "执业起始日期", ("practice_start", "开始执业日期")),
     ),
     "contracts": (
         Column(
@@ -119,6 +128,11 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
         Column("sessions", "排班", ("schedule", "时间安排", "排班时间", "出诊时间"), required=True),
         Column("weekly_hours", "约定周工时", ("hours", "周工时", "每周工时", "约定每周工时")),
         Column("consent", "主要机构同意", ("主要执业机构同意", "主要机构意见", "是否同意")),
+        Column("tasks", "工作任务", ("task", "duties")),
+        Column("liability", "医疗责任", ("医疗责任承担",)),
+        Column("pay", "薪酬", ("salary", "remuneration", "报酬")),
+        Column("insurance", "相关保险", ("保险",)),
+        Column("employment", "人事关系", ("personnel",)),
     ),
 }
 

@@ -20,6 +20,7 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "departments": "全科医学；内科",
         "grassroots": "是",
         "address": "杭州市西湖区某某路1号",
+        "licensed_on": "2010-06-01",
     },
     "physicians": {
         "cert": "110330000000001",
@@ -32,6 +33,7 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "main_institution": EXAMPLE_CODE,
         "registered": "2015-03-01",
         "status": "注册",
+        "practising_since": "2015-03-01",
     },
     "contracts": {
         "contract_no": "HT2026-0000001",
@@ -44,6 +46,11 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "sessions": "周六 08:30-12:00；周日 08:30-12:00",
         "weekly_hours": "7",
         "consent": "是",
+        "tasks": "内科门诊",
+        "liability": "由执业机构承担，已投保医疗责任险",
+        "pay": "按次结算",
+        "insurance": "医疗责任保险",
+        "employment": "人事关系在主要执业机构",
     },
 }
 

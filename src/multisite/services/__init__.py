@@ -11,12 +11,17 @@ batch paths (``imports``, ``demo``, ``backup``) are modules beside them that tak
 
 from __future__ import annotations
 
-from .agreements import AgreementInput, Agreements
+from ..domain.inputs import AgreementInput, InstitutionInput, PhysicianInput
+from .agreements import Agreements
 from .checks import Checks
-from .institutions import InstitutionInput, Institutions
-from .physicians import PhysicianInput, Physicians
+from .institutions import Institutions
+from .physicians import Physicians
 from .regions import Regions
 from .registry import (
+    BatchResult,
+    ConcurrentWriteError,
+    FieldError,
+    Issue,
     RefusedError,
     RegistryCore,
     ServiceError,
@@ -33,7 +38,11 @@ class Registry(Regions, Institutions, Physicians, Agreements, Checks):
 
 __all__ = [
     "AgreementInput",
+    "BatchResult",
+    "ConcurrentWriteError",
+    "FieldError",
     "InstitutionInput",
+    "Issue",
     "PhysicianInput",
     "RefusedError",
     "Registry",

@@ -1,111 +1,159 @@
-"""Agreements (合同/协议) and their weekly sessions; filing (备案) follows from them."""
+"""Agreements (合同/协议) and their weekly sessions; filing (备案) follows from them.
+
+One write path for one agreement (the TUI, the CLI) and for a batch (an import, the demo):
+:meth:`Agreements.save_agreements`. The rows are grouped by physician, the facts of all
+affected physicians are read with a few bulk SELECTs, and each physician's new agreements are
+checked in memory against what is stored *and* the other rows of the batch. When rows conflict
+the later row (in the batch's order) is rejected, and the rules run again without it until the
+remaining rows are clean. The accepted rows are written with ``executemany``; a single
+agreement is a batch of one.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
-from ..domain.facts import AgreementFact, PhysicianFact
+from ..domain.facts import AgreementFact, InstitutionFact, PhysicianFact
+from ..domain.inputs import KEY_CONFLICT, TERMS, UNKNOWN, AgreementInput
 from ..domain.schedule import Slot, slots_text
 from ..domain.vocabulary import ROLES
 from ..i18n import _
+from ..storage import batch as store
+from ..storage import bulk
 from ..storage import queries as q
-from ..storage.audit import snapshot
-from ..storage.models import (
-    Agreement,
-    Filing,
-    Institution,
-    Physician,
-    WorkSession,
-    utcnow,
-)
+from ..storage.audit import audit_row, insert_audit, snapshot
+from ..storage.models import Filing, WorkSession, utcnow
 from .registry import (
-    RefusedError,
+    BatchResult,
+    Commit,
+    ConcurrentWriteError,
+    FieldError,
+    Progress,
     RegistryCore,
     ServiceError,
     WriteResult,
+    checked_rows,
+    no_progress,
+    single_result,
 )
 
+WRITE_CHUNK = 10_000  # created agreements written per executemany round
+MANY_INSTITUTIONS = 1000  # from this many codes in a batch, read every institution at once
 
-@dataclass
-class AgreementInput:
+
+class _Who(NamedTuple):
+    id: int
+    cert_no: str
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One row of a batch on its way: checked fields, then its facts and stored twin."""
+
+    row: int
     contract_no: str
-    physician: str  # certificate number
-    institution: str  # credit code
-    role: str
-    department: str
-    start: dt.date
-    end: dt.date
-    slots: Sequence[Slot]
-    weekly_hours: float = 0.0
-    consent: bool | None = None
-    liability: str = ""
-    pay: str = ""
-    insurance: str = ""
-    notes: dict[str, Any] = field(default_factory=dict)
+    cert: str
+    code: str
+    data: AgreementInput
+    fact: AgreementFact | None = None
+    stored_id: int | None = None
+    revision: int = 0
+    terms: dict[str, str] | None = None  # the stored terms of a stored agreement
+
+
+def check_agreement_fields(data: AgreementInput) -> tuple[str, str, str]:
+    """The contract number, certificate and credit code of ``data``, its fields checked
+    (FieldError naming the field otherwise)."""
+    contract = data.contract_no.strip()
+    if not contract:
+        raise FieldError(_("The contract number is empty."), "contract_no")
+    cert = ids.clean(data.physician)
+    if not ids.cert_no_ok(cert):
+        raise FieldError(
+            _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(
+                cert=data.physician
+            ),
+            "physician",
+        )
+    code = ids.clean(data.institution)
+    if not ids.credit_code_shape_ok(code):
+        raise FieldError(
+            _("Institution code {code} is not an 18-character 统一社会信用代码.").format(
+                code=data.institution
+            ),
+            "institution",
+        )
+    if data.role not in ROLES:
+        raise FieldError(
+            _("Role {role} is not primary or additional.").format(role=data.role), "role"
+        )
+    if data.start > data.end:
+        raise FieldError(
+            _("The agreement starts on {start}, after it ends on {end} (PERIOD).").format(
+                start=data.start.isoformat(), end=data.end.isoformat()
+            ),
+            "end",
+            "PERIOD",
+        )
+    if not 0 <= data.weekly_hours <= 168:
+        raise FieldError(_("Contracted weekly hours must lie between 0 and 168."), "weekly_hours")
+    return contract, cert, code
+
+
+def _unknown_physician(cert: str) -> FieldError:
+    return FieldError(
+        _("Unknown physician {cert}: register the physician first.").format(cert=cert),
+        "physician",
+        UNKNOWN,
+    )
+
+
+def _unknown_institution(code: str) -> FieldError:
+    return FieldError(
+        _("Unknown institution {code}: file the institution first.").format(code=code),
+        "institution",
+        UNKNOWN,
+    )
+
+
+def _belongs_to_another(contract: str) -> FieldError:
+    return FieldError(
+        _("Contract {contract} belongs to another physician.").format(contract=contract),
+        "contract_no",
+        KEY_CONFLICT,
+    )
 
 
 class Agreements(RegistryCore):
-    # -- agreements --
-
-    def _agreement_fact(
-        self, s: Session, data: AgreementInput, *, lock: bool = False
-    ) -> tuple[PhysicianFact, AgreementFact]:
-        """Check an agreement's fields; returns the physician's facts (read after taking the
-        physician's lock when ``lock``) and the agreement's facts."""
-        contract = data.contract_no.strip()
-        if not contract:
-            raise ServiceError(_("The contract number is empty."))
-        cert = ids.clean(data.physician)
-        if lock and q.lock_physician_by_cert(s, cert) is None:
-            raise ServiceError(_("Unknown physician {cert}.").format(cert=data.physician))
-        physician = q.physician_fact_by_cert(s, cert)
-        if physician is None:
-            raise ServiceError(_("Unknown physician {cert}.").format(cert=data.physician))
-        institution, owner = q.institution_and_owner(s, ids.clean(data.institution), contract)
-        if institution is None:
-            raise ServiceError(_("Unknown institution {code}.").format(code=data.institution))
-        if data.role not in ROLES:
-            raise ServiceError(
-                _("Role {role} is not primary or additional.").format(role=data.role)
-            )
-        if data.start > data.end:
-            raise ServiceError(
-                _("The agreement starts on {start}, after it ends on {end} (PERIOD).").format(
-                    start=data.start.isoformat(), end=data.end.isoformat()
-                )
-            )
-        if data.weekly_hours < 0 or data.weekly_hours > 168:
-            raise ServiceError(_("Contracted weekly hours must lie between 0 and 168."))
-        fact = AgreementFact(
-            None, contract, institution, data.role, data.department.strip(), data.start,
-            data.end, float(data.weekly_hours), data.consent, tuple(data.slots),
-        )  # fmt: skip
-        if owner is not None and owner != physician.id:
-            raise ServiceError(
-                _("Contract {contract} belongs to another physician.").format(contract=contract)
-            )
-        return physician, fact
-
     def preview_agreement(self, data: AgreementInput) -> list[rules.Violation]:
         """The violations filing ``data`` would create, without storing anything."""
+        contract, cert, code = check_agreement_fields(data)
         with self.db.read() as s:
-            facts, fact = self._agreement_fact(s, data)
-            after = facts.with_agreement(fact)
-            return rules.touching(self.evaluate(after), fact.contract_no)
+            facts = q.physician_fact_by_cert(s, cert)
+            if facts is None:
+                raise _unknown_physician(cert)
+            institution, owner = q.institution_and_owner(s, code, contract)
+            if institution is None:
+                raise _unknown_institution(code)
+            if owner is not None and owner != facts.id:
+                raise _belongs_to_another(contract)
+            fact = _fact(None, contract, institution, data)
+            return rules.touching(self.evaluate(facts.with_agreement(fact)), contract)
 
     def save_agreement(self, data: AgreementInput) -> WriteResult:
         """File a new agreement or change a stored one (``contract_no`` is the key)."""
         try:
-            return self._save_agreement(data)
-        except IntegrityError as error:
+            result = self.save_agreements([(1, data)])
+        except ConcurrentWriteError as error:
             # Only a race gets here: another clerk committed the same new contract number
             # between our check and our insert, or (PostgreSQL) the exclusion guard of
             # revision 0004 caught a double booking the rules did not see.
@@ -115,142 +163,244 @@ class Agreements(RegistryCore):
                     "data at the same moment; nothing was stored, try again."
                 ).format(contract=data.contract_no.strip())
             ) from error
+        return single_result(result, data.contract_no.strip())
 
-    def _save_agreement(self, data: AgreementInput) -> WriteResult:
-        with self.db.write() as s:
-            before_facts, fact = self._agreement_fact(s, data, lock=True)
-            physician_id = before_facts.id
-            phys = s.get(Physician, physician_id)
-            inst = s.get(Institution, fact.institution.id)
-            assert phys is not None and inst is not None
-            existing = q.agreement_by_contract(s, fact.contract_no)
-            if existing is not None and existing.physician_id != physician_id:
-                # Re-checked under the lock: another clerk may have filed this number for
-                # another physician after _agreement_fact looked.
-                raise ServiceError(
-                    _("Contract {contract} belongs to another physician.").format(
-                        contract=fact.contract_no
+    def save_agreements(
+        self,
+        items: Iterable[tuple[int, AgreementInput]],
+        *,
+        commit: Commit = "all",
+        progress: Progress | None = None,
+    ) -> BatchResult:
+        """File or change many agreements in one transaction; ``items`` are (row, input).
+
+        Rules run across the batch and against what is stored; a row equal to what is stored is
+        ``unchanged``; every created or changed agreement writes its sessions, its filing (备案,
+        for an additional institution) and an audit row.
+        """
+        tick = progress or no_progress
+        result = BatchResult()
+        pending = self._pending(items, result)
+        with self._batch_session(commit) as s:
+            accepted = self._check_batch(s, pending, result, lock=commit != "none", tick=tick)
+            if result.may_store(commit):
+                self._write_batch(s, accepted, tick)
+                result.committed = commit != "none"
+        return result
+
+    def _pending(
+        self, items: Iterable[tuple[int, AgreementInput]], result: BatchResult
+    ) -> list[_Pending]:
+        def check(row: int, data: AgreementInput) -> tuple[str, _Pending]:
+            contract, cert, code = check_agreement_fields(data)
+            return contract, _Pending(row, contract, cert, code, data)
+
+        def duplicate(contract: str, row: int) -> str:
+            return _("Contract {contract} already appears on row {row} of this file.").format(
+                contract=contract, row=row
+            )
+
+        rows = checked_rows(items, result, check, "contract_no", duplicate)
+        return [pending for _row, _key, pending in rows]
+
+    def _check_batch(
+        self, s: Session, pending: list[_Pending], result: BatchResult, *, lock: bool,
+        tick: Progress,
+    ) -> list[tuple[_Pending, _Who, list[rules.Violation]]]:  # fmt: skip
+        codes = {p.code for p in pending}
+        institutions = store.institution_facts(
+            s, None if len(codes) >= MANY_INSTITUTIONS else codes
+        )
+        pids = store.physician_ids(s, (p.cert for p in pending), lock=lock)
+        stored = store.agreements_by_contract(s, (p.contract_no for p in pending))
+        by_physician: dict[int, list[_Pending]] = defaultdict(list)
+        for p in pending:
+            pid = pids.get(p.cert)
+            inst = institutions.get(p.code)
+            problems = ([] if pid is not None else [_unknown_physician(p.cert)]) + (
+                [] if inst is not None else [_unknown_institution(p.code)]
+            )
+            old = stored.get(p.contract_no)
+            if pid is not None and inst is not None and old is not None:
+                if old.physician_id != pid:
+                    problems.append(_belongs_to_another(p.contract_no))
+                elif old.status == "terminated":
+                    problems.append(
+                        FieldError(
+                            _("Contract {contract} is terminated and cannot be changed.").format(
+                                contract=p.contract_no
+                            ),
+                            "contract_no",
+                            KEY_CONFLICT,
+                        )
                     )
-                )
-            if existing is not None and existing.status == "terminated":
-                raise ServiceError(
-                    _("Contract {contract} is terminated and cannot be changed.").format(
-                        contract=fact.contract_no
-                    )
-                )
-            after = before_facts.with_agreement(fact)
-            found = rules.touching(self.evaluate(after), fact.contract_no)
-            errors = [v for v in found if v.severity == rules.ERROR]
-            if errors:
-                raise RefusedError(errors)
-            warnings = [v for v in found if v.severity == rules.WARNING]
+            for problem in problems:
+                result.reject(p.row, problem.field, problem.code, str(problem))
+            if problems or pid is None or inst is None:
+                continue
+            if old is not None:
+                p.stored_id, p.revision, p.terms = old.id, old.revision, old.terms
+            p.fact = _fact(p.stored_id, p.contract_no, inst, p.data)
+            by_physician[pid].append(p)
+        accepted: list[tuple[_Pending, _Who, list[rules.Violation]]] = []
+        total = len(by_physician)
+        for done, facts in enumerate(_facts_of(s, sorted(by_physician)), start=1):
+            accepted.extend(self._check_physician(facts, by_physician[facts.id], result))
+            if done % 500 == 0:
+                tick("check", done, total)
+        tick("check", total, total)
+        for p, _who, _warnings in accepted:
+            result.count(p.row, "created" if p.stored_id is None else "updated")
+        return accepted
+
+    def _check_physician(
+        self, facts: PhysicianFact, batch: list[_Pending], result: BatchResult
+    ) -> list[tuple[_Pending, _Who, list[rules.Violation]]]:
+        stored = {a.contract_no: a for a in facts.agreements}
+        candidates: list[_Pending] = []
+        for p in batch:
+            old = stored.get(p.contract_no)
+            if old is not None and _same(old, p):
+                result.count(p.row, "unchanged")
+            else:
+                candidates.append(p)
+        if not candidates:
+            return []
+        while True:
+            names = {p.contract_no for p in candidates}
+            kept = tuple(a for a in facts.agreements if a.contract_no not in names)
+            trial = _with_agreements(facts, kept + tuple(p.fact for p in candidates if p.fact))
+            found = self.evaluate(trial)
+            victims: dict[str, list[rules.Violation]] = {}
+            order = {p.contract_no: p.row for p in candidates}
+            for v in found:
+                if v.severity != rules.ERROR:
+                    continue
+                involved = [no for no in v.agreements if no in order]
+                if involved:
+                    victim = max(involved, key=order.__getitem__)
+                    victims.setdefault(victim, []).append(v)
+            if not victims:
+                break
+            for p in candidates:
+                for v in victims.get(p.contract_no, ()):
+                    result.reject(p.row, rules.column_of(v.code), v.code, v.message, v)
+            candidates = [p for p in candidates if p.contract_no not in victims]
+            if not candidates:
+                return []
+        accepted = []
+        who = _Who(facts.id, facts.cert_no)  # not the whole facts: memory stays bounded
+        for p in candidates:
+            mine = [v for v in found if p.contract_no in v.agreements]
+            for v in mine:
+                result.warn(p.row, rules.column_of(v.code), v.code, v.message, v)
+            accepted.append((p, who, mine))
+        return accepted
+
+    def _write_batch(
+        self, s: Session, accepted: list[tuple[_Pending, _Who, list[rules.Violation]]],
+        tick: Progress,
+    ) -> None:  # fmt: skip
+        now = utcnow()
+        pids = sorted({who.id for _p, who, _w in accepted})
+        regs, filings = store.registrations_and_filings(s, pids)
+        new_filings: list[store.StoredFiling] = []
+        widened: dict[int, store.StoredFiling] = {}
+        creates: list[tuple[_Pending, _Who, dict[str, Any]]] = []
+        audits: list[dict[str, Any]] = []
+        total = len(accepted)
+        for done, (p, who, warnings) in enumerate(accepted, start=1):
+            assert p.fact is not None
+            inst = p.fact.institution
             values = {
                 "institution_id": inst.id,
-                "role": fact.role,
-                "department": fact.department,
-                "start": fact.start,
-                "end": fact.end,
-                "weekly_hours": fact.weekly_hours,
-                "consent": fact.consent,
-                "liability": data.liability,
-                "pay": data.pay,
-                "insurance": data.insurance,
-                "pattern": slots_text(fact.slots),
-                "weekly_minutes": fact.scheduled_minutes,
+                "role": p.fact.role,
+                "department": p.fact.department,
+                "start": p.fact.start,
+                "end": p.fact.end,
+                "weekly_hours": p.fact.weekly_hours,
+                "consent": p.fact.consent,
+                "warnings": [v.as_json() for v in warnings],
+                "updated_at": now,
+                "pattern": slots_text(p.fact.slots),
+                "weekly_minutes": p.fact.scheduled_minutes,
             }
-            stored_warnings = [v.as_json() for v in warnings]
-            if existing is None:
-                agreement = Agreement(
-                    contract_no=fact.contract_no,
-                    physician_id=phys.id,
-                    status="active",
-                    warnings=stored_warnings,
-                    notes=dict(data.notes),
+            named = {term: getattr(p.data, term) for term in TERMS}
+            if p.stored_id is None:
+                row = {
+                    "contract_no": p.contract_no,
+                    "physician_id": who.id,
+                    **{term: text or "" for term, text in named.items()},
+                    "status": "active",
+                    "terminated_on": None,
+                    "revision": 0,
+                    "notes": dict(p.data.notes),
                     **values,
-                )
-                agreement.sessions = self._sessions(phys.id, inst.id, fact, revision=0)
-                s.add(agreement)
-                s.flush()
-                self._file_for(s, phys, inst, fact)
-                self._audit(
+                }
+                creates.append((p, who, row))
+                if len(creates) >= WRITE_CHUNK:  # bounded memory: write as we go
+                    self._insert_created(s, creates, audits, now)
+            else:
+                values.update({t: text for t, text in named.items() if text is not None})
+                before = store.agreement_snapshot(s, p.stored_id)
+                revision = p.revision + 1
+                store.replace_agreement(
                     s,
-                    "create",
-                    "agreement",
-                    fact.contract_no,
-                    None,
-                    snapshot(agreement),
-                    physician=phys.cert_no,
-                    institution=inst.code,
+                    p.stored_id,
+                    {**values, "revision": revision},
+                    _session_rows(p, who.id, p.stored_id, revision),
                 )
-                return WriteResult("created", fact.contract_no, warnings)
-            before = snapshot(existing)
-            slots_now = tuple(q.slot_of(x) for x in existing.sessions)
-            changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
-            if not changed and slots_now == fact.slots:
-                return WriteResult("unchanged", fact.contract_no, warnings)
-            for k, v in changed.items():
-                setattr(existing, k, v)
-            existing.revision += 1
-            existing.warnings = stored_warnings
-            existing.updated_at = utcnow()
-            existing.sessions = self._sessions(phys.id, inst.id, fact, revision=existing.revision)
-            s.flush()
-            self._file_for(s, phys, inst, fact)
-            self._audit(
-                s,
-                "update",
-                "agreement",
-                fact.contract_no,
-                before,
-                snapshot(existing),
-                physician=phys.cert_no,
-                institution=inst.code,
-            )
-            return WriteResult("updated", fact.contract_no, warnings)
-
-    @staticmethod
-    def _sessions(
-        physician_id: int, institution_id: int, fact: AgreementFact, revision: int
-    ) -> list[WorkSession]:
-        return [
-            WorkSession(
-                physician_id=physician_id,
-                institution_id=institution_id,
-                weekday=slot.weekday,
-                start_minute=slot.start,
-                end_minute=slot.end,
-                start_date=fact.start,
-                end_date=fact.end,
-                revision=revision,
-            )
-            for slot in fact.slots
-        ]
-
-    def _file_for(
-        self, s: Session, phys: Physician, inst: Institution, fact: AgreementFact
-    ) -> None:
-        """备案: an additional institution is filed under the registration for the period."""
-        if fact.role != "additional":
-            return
-        regs = q.registrations_of(s, phys.id)
-        reg = next((r for r in regs if ids.region_contains(r.region_code, inst.county_code)), None)
-        if reg is None:
-            return
-        for filing in reg.filings:
-            if filing.institution_id == inst.id:
-                if filing.valid_from > fact.start or filing.valid_to < fact.end:
-                    filing.valid_from = min(filing.valid_from, fact.start)
-                    filing.valid_to = max(filing.valid_to, fact.end)
-                return
-        s.add(
-            Filing(
-                registration_id=reg.id,
-                institution_id=inst.id,
-                scope=fact.department,
-                valid_from=fact.start,
-                valid_to=fact.end,
-            )
+                after = store.agreement_snapshot(s, p.stored_id)
+                audits.append(
+                    audit_row(self.clerk, "update", "agreement", p.contract_no, before, after,
+                              physician=who.cert_no, institution=inst.code, at=now)
+                )  # fmt: skip
+            if p.fact.role == "additional":
+                _file(regs.get(who.id, ()), filings, new_filings, widened, p.fact)
+            if done % 5000 == 0:
+                tick("write", done, total)
+        self._insert_created(s, creates, audits, now)
+        bulk.insert_rows(
+            s,
+            Filing,
+            [
+                {
+                    "registration_id": f.registration_id,
+                    "institution_id": f.institution_id,
+                    "scope": f.scope,
+                    "valid_from": f.valid_from,
+                    "valid_to": f.valid_to,
+                }
+                for f in new_filings
+            ],
         )
+        for f in widened.values():
+            assert f.id is not None
+            store.widen_filing(s, f.id, f.valid_from, f.valid_to)
+        tick("write", total, total)
+
+    def _insert_created(
+        self,
+        s: Session,
+        creates: list[tuple[_Pending, _Who, dict[str, Any]]],
+        audits: list[dict[str, Any]],
+        now: dt.datetime,
+    ) -> None:
+        """Insert the created agreements gathered so far, their sessions and audit rows."""
+        numbers = store.insert_agreements(s, [row for _p, _w, row in creates])
+        sessions: list[dict[str, Any]] = []
+        for p, who, row in creates:
+            aid = numbers[p.contract_no]
+            sessions.extend(_session_rows(p, who.id, aid, 0))
+            audits.append(
+                audit_row(self.clerk, "create", "agreement", p.contract_no, None,
+                          _created_snapshot(aid, row, p.fact.slots if p.fact else ()),
+                          physician=who.cert_no, institution=p.code, at=now)
+            )  # fmt: skip
+        bulk.insert_rows(s, WorkSession, sessions)
+        insert_audit(s, audits)
+        creates.clear()
+        audits.clear()
 
     def terminate_agreement(self, contract_no: str, on: dt.date, reason: str) -> WriteResult:
         """End an agreement on ``on`` (its last day); its series ends there in every export."""
@@ -294,3 +444,127 @@ class Agreements(RegistryCore):
                 institution=agreement.institution.code,
             )
             return WriteResult("updated", agreement.contract_no)
+
+
+def _fact(
+    stored_id: int | None, contract: str, institution: InstitutionFact, data: AgreementInput
+) -> AgreementFact:
+    return AgreementFact(
+        stored_id, contract, institution, data.role, data.department.strip(), data.start,
+        data.end, float(data.weekly_hours), data.consent, tuple(data.slots),
+    )  # fmt: skip
+
+
+def _facts_of(s: Session, physician_ids: list[int]) -> Iterator[PhysicianFact]:
+    """The rule facts of these physicians (one physician: the write path's cached SELECTs)."""
+    if len(physician_ids) == 1:
+        fact = q.physician_fact_by_id(s, physician_ids[0])
+        if fact is not None:
+            yield fact
+        return
+    yield from store.physician_facts(s, physician_ids)
+
+
+def _file(
+    regs: Any,
+    filings: dict[tuple[int, int], store.StoredFiling],
+    new_filings: list[store.StoredFiling],
+    widened: dict[int, store.StoredFiling],
+    fact: AgreementFact,
+) -> None:
+    """备案: an additional institution is filed under the registration whose region holds it,
+    for the agreement's period (a stored filing is widened to cover it)."""
+    inst = fact.institution
+    reg = next((rid for rid, region in regs if ids.region_contains(region, inst.county_code)), None)
+    if reg is None:
+        return
+    filing = filings.get((reg, inst.id))
+    if filing is None:
+        filing = store.StoredFiling(None, reg, inst.id, fact.start, fact.end, fact.department)
+        filings[(reg, inst.id)] = filing
+        new_filings.append(filing)
+        return
+    if filing.valid_from > fact.start or filing.valid_to < fact.end:
+        filing.valid_from = min(filing.valid_from, fact.start)
+        filing.valid_to = max(filing.valid_to, fact.end)
+        if filing.id is not None:
+            widened[filing.id] = filing
+
+
+def _session_rows(
+    p: _Pending, physician_id: int, agreement_id: int, revision: int
+) -> list[dict[str, Any]]:
+    assert p.fact is not None
+    return [
+        {
+            "agreement_id": agreement_id,
+            "physician_id": physician_id,
+            "institution_id": p.fact.institution.id,
+            "weekday": slot.weekday,
+            "start_minute": slot.start,
+            "end_minute": slot.end,
+            "start_date": p.fact.start,
+            "end_date": p.fact.end,
+            "revision": revision,
+        }
+        for slot in p.fact.slots
+    ]
+
+
+def _created_snapshot(aid: int, row: dict[str, Any], slots: tuple[Slot, ...]) -> dict[str, Any]:
+    """The audit snapshot of a created agreement, shaped as ``storage.audit.snapshot`` shapes
+    a stored one (built from the inserted row: no read back)."""
+    data: dict[str, Any] = {"id": aid}
+    for key, value in row.items():
+        if key in ("warnings", "updated_at"):
+            continue
+        data[key] = value.isoformat() if isinstance(value, dt.date) else value
+    data["sessions"] = list(_slot_texts(slots))
+    return data
+
+
+@lru_cache(maxsize=4096)
+def _slot_texts(slots: tuple[Slot, ...]) -> tuple[str, ...]:
+    return tuple(str(slot) for slot in slots)
+
+
+def _same(old: AgreementFact, p: _Pending) -> bool:
+    """Whether ``p`` would leave the stored agreement as it is (terms it names included)."""
+    new = p.fact
+    assert new is not None
+    return (
+        old.institution.id == new.institution.id
+        and old.role == new.role
+        and old.department == new.department
+        and old.start == new.start
+        and old.end == new.end
+        and abs((old.weekly_hours or 0.0) - new.weekly_hours) < 1e-9
+        and old.consent == new.consent
+        and sorted(old.slots, key=_slot_key) == sorted(new.slots, key=_slot_key)
+        and all(
+            (text := getattr(p.data, term)) is None or (p.terms or {}).get(term) == text
+            for term in TERMS
+        )
+    )
+
+
+def _slot_key(slot: Slot) -> tuple[int, int, int]:
+    return (slot.weekday, slot.start, slot.end)
+
+
+def _with_agreements(p: PhysicianFact, agreements: tuple[AgreementFact, ...]) -> PhysicianFact:
+    return PhysicianFact(
+        p.id,
+        p.cert_no,
+        p.name,
+        p.level,
+        p.category,
+        p.scopes,
+        p.title,
+        p.dishonest,
+        p.practising_since,
+        p.failed_assessment_on,
+        p.registrations,
+        p.filings,
+        agreements,
+    )

@@ -4,7 +4,9 @@ One province (浙江省, real city and county codes) with clinics, outpatient de
 level 1–3 hospitals, community health centres and township hospitals; physicians with
 Chinese names, categories, scopes and titles; about 20 % of them practise at one or two
 further institutions. Every generated agreement is checked with the rules engine before it
-is kept, so the region starts free of rule errors. Deterministic for a seed; written in bulk.
+is kept, so the region starts free of rule errors. Deterministic for a seed. :func:`build`
+makes the rows in memory; :func:`generate` writes them through the service's batch writes,
+the same path as an import.
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ from typing import Any
 from ..domain import identifiers as ids
 from ..domain import rules
 from ..domain.facts import AgreementFact, InstitutionFact, PhysicianFact, RegistrationFact
+from ..domain.holidays import HolidayDay
+from ..domain.inputs import AgreementInput, InstitutionInput, PhysicianInput
 from ..domain.schedule import Slot, slots_text
 from ..i18n import _
-from ..storage import bulk
+from ..storage import batch as store
 from ..storage.models import (
     Agreement,
-    AuditEntry,
     Filing,
-    HolidayDay,
     Institution,
     Physician,
     Region,
@@ -36,7 +38,10 @@ from ..storage.models import (
     WorkSession,
     utcnow,
 )
+from ..storage.models import HolidayDay as HolidayRow
 from . import Registry, ServiceError, initials
+from .calendars import Calendars
+from .registry import BatchResult
 
 PROVINCE = ("330000", "浙江省")
 CITIES = {
@@ -569,51 +574,6 @@ def _institution_name(rng: random.Random, kind: str, place: str, iid: int) -> st
     return f"{place}{order}人民医院{iid}"
 
 
-def audit_rows(built: Built, clerk: str) -> Iterator[dict[str, Any]]:
-    now = utcnow()
-    for i in built.institutions:
-        yield {
-            "at": now,
-            "clerk": clerk,
-            "action": "demo",
-            "entity": "institution",
-            "entity_key": i["code"],
-            "physician_cert": None,
-            "institution_code": i["code"],
-            "before": None,
-            "after": {"name": i["name"], "kind": i["kind"]},
-        }
-    certs = {p["id"]: p["cert_no"] for p in built.physicians}
-    for p in built.physicians:
-        yield {
-            "at": now,
-            "clerk": clerk,
-            "action": "demo",
-            "entity": "physician",
-            "entity_key": p["cert_no"],
-            "physician_cert": p["cert_no"],
-            "institution_code": None,
-            "before": None,
-            "after": {"name": p["name"], "title": p["title"]},
-        }
-    for a in built.agreements:
-        yield {
-            "at": now,
-            "clerk": clerk,
-            "action": "demo",
-            "entity": "agreement",
-            "entity_key": a["contract_no"],
-            "physician_cert": certs[a["physician_id"]],
-            "institution_code": None,
-            "before": None,
-            "after": {
-                "role": a["role"],
-                "start": a["start"].isoformat(),
-                "end": a["end"].isoformat(),
-            },
-        }
-
-
 TABLES = (
     (Region, "regions"),
     (Institution, "institutions"),
@@ -623,7 +583,7 @@ TABLES = (
     (Filing, "filings"),
     (Agreement, "agreements"),
     (WorkSession, "sessions"),
-    (HolidayDay, "holidays"),
+    (HolidayRow, "holidays"),
 )
 
 
@@ -634,23 +594,101 @@ def generate(
     progress: bool = False,
     today: dt.date | None = None,
 ) -> Built:
-    """Fill an empty database with a demo region in one transaction."""
+    """Fill an empty registry with a demo region, written through the service's batch writes
+    (the rules run again as they store it; every row gets its audit row). The ids in the
+    returned rows are the stored ones."""
     if physicians < 1:
         raise ServiceError(_("A demo region needs at least one physician."))
-    with registry.db.read() as s:
-        existing = bulk.count_rows(s, Physician)
-    if existing:
+    existing = registry.summary()
+    if existing.get("physicians") or existing.get("institutions"):
         raise ServiceError(
             _("The demo fills an empty database; this one already has {n} physicians.").format(
-                n=existing
+                n=existing.get("physicians", 0)
             )
         )
     if progress:
         sys.stderr.write(_("Generating {n} physicians…").format(n=physicians) + "\n")
     built = build(physicians, seed, today or dt.date.today())
-    with registry.db.write() as s:
-        for model, attr in TABLES:
-            bulk.insert_rows(s, model, getattr(built, attr))
-        bulk.insert_rows(s, AuditEntry, list(audit_rows(built, registry.clerk)))
-        bulk.reset_sequences(s, [Institution, Physician, Registration, Agreement, WorkSession])
+    registry.file_regions({r["code"]: r["name"] for r in built.regions})
+    _stored(registry.save_institutions(enumerate(_institution_inputs(built), start=1)))
+    _stored(registry.save_physicians(enumerate(_physician_inputs(built), start=1)))
+    _stored(registry.save_agreements(enumerate(_agreement_inputs(built), start=1)))
+    Calendars(registry).import_holidays(
+        [HolidayDay(h["day"], h["kind"], h["name"]) for h in built.holidays]
+    )
+    _renumber(registry, built)
     return built
+
+
+def _stored(result: BatchResult) -> None:
+    """A generated row the service refuses is a bug of the generator: say which."""
+    errors = [i for i in result.issues if i.severity == rules.ERROR]
+    if errors or not result.committed:
+        first = errors[0].message if errors else "-"
+        raise ServiceError(
+            _("The demo region was refused by the registry's checks: {problem}").format(
+                problem=first
+            )
+        )
+
+
+def _institution_inputs(built: Built) -> Iterator[InstitutionInput]:
+    for i in built.institutions:
+        yield InstitutionInput(
+            i["code"], i["name"], i["kind"], i["county_code"], i["beds"], i["departments"],
+            i["grassroots"], i["address"], dishonest=False, licensed_on=i["licensed_on"],
+        )  # fmt: skip
+
+
+def _physician_inputs(built: Built) -> Iterator[PhysicianInput]:
+    mains = {i["id"]: i["code"] for i in built.institutions}
+    regs = {r["physician_id"]: r for r in built.registrations}
+    for p in built.physicians:
+        reg = regs[p["id"]]
+        yield PhysicianInput(
+            p["cert_no"], p["name"], p["level"], p["category"], p["scopes"], p["title"],
+            reg["region_code"], mains[reg["main_institution_id"]], reg["registered_on"],
+            practising_since=p["practising_since"], dishonest=False,
+        )  # fmt: skip
+
+
+def _agreement_inputs(built: Built) -> Iterator[AgreementInput]:
+    codes = {i["id"]: i["code"] for i in built.institutions}
+    certs = {p["id"]: p["cert_no"] for p in built.physicians}
+    slots: dict[int, list[Slot]] = defaultdict(list)
+    for x in built.sessions:
+        slots[x["agreement_id"]].append(Slot(x["weekday"], x["start_minute"], x["end_minute"]))
+    for a in built.agreements:
+        yield AgreementInput(
+            a["contract_no"], certs[a["physician_id"]], codes[a["institution_id"]], a["role"],
+            a["department"], a["start"], a["end"], tuple(slots[a["id"]]), a["weekly_hours"],
+            a["consent"], liability=a["liability"], pay=a["pay"], insurance=a["insurance"],
+        )  # fmt: skip
+
+
+def _renumber(registry: Registry, built: Built) -> None:
+    """Give the returned rows the ids the registry stored them under."""
+    with registry.db.read() as s:
+        institutions = {code: f.id for code, f in store.institution_facts(s).items()}
+        people = store.physician_ids(s, (p["cert_no"] for p in built.physicians))
+        contracts = store.agreements_by_contract(s, (a["contract_no"] for a in built.agreements))
+    moved = {i["id"]: institutions[i["code"]] for i in built.institutions}
+    persons = {p["id"]: people[p["cert_no"]] for p in built.physicians}
+    deals = {a["id"]: contracts[a["contract_no"]].id for a in built.agreements}
+    for i in built.institutions:
+        i["id"] = moved[i["id"]]
+    for p in built.physicians:
+        p["id"] = persons[p["id"]]
+    for r in built.registrations:
+        r["physician_id"] = persons[r["physician_id"]]
+        r["main_institution_id"] = moved[r["main_institution_id"]]
+    for rows, key in ((built.agreements, "institution_id"), (built.sessions, "institution_id"),
+                      (built.filings, "institution_id")):  # fmt: skip
+        for row in rows:
+            row[key] = moved[row[key]]
+    for a in built.agreements:
+        a["physician_id"] = persons[a["physician_id"]]
+        a["id"] = deals[a["id"]]
+    for x in built.sessions:
+        x["physician_id"] = persons[x["physician_id"]]
+        x["agreement_id"] = deals[x["agreement_id"]]

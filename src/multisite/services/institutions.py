@@ -1,103 +1,168 @@
-"""Institutions (医疗机构): filing and changing them."""
+"""Institutions (医疗机构): filing and changing them, one at a time or a whole batch."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from ..domain import identifiers as ids
+from ..domain.inputs import CHECKSUM, KEEP, InstitutionInput
 from ..domain.vocabulary import INSTITUTION_KINDS
 from ..i18n import _
-from ..storage import queries as q
-from ..storage.audit import snapshot
-from ..storage.models import (
-    Institution,
-    utcnow,
-)
+from ..storage import batch as store
+from ..storage.audit import audit_row, insert_audit, snapshot
+from ..storage.models import Institution, utcnow
 from .registry import (
+    BatchResult,
+    Commit,
+    FieldError,
     RegistryCore,
-    ServiceError,
     WriteResult,
+    checked_rows,
     require_region_code,
+    single_result,
 )
 
-
-@dataclass
-class InstitutionInput:
-    code: str
-    name: str
-    kind: str
-    county_code: str
-    beds: int = 0
-    departments: Sequence[str] = ()
-    grassroots: bool = False
-    address: str = ""
-    dishonest: bool = False
-    makeup_follows: int | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
+CREATE_CHUNK = 5000  # new institutions flushed at a time
+# Values a write that does not name them (None in the input) leaves as stored.
+KEPT_UNLESS_NAMED = ("dishonest", "licensed_on")
 
 
 class Institutions(RegistryCore):
-    # -- institutions --
-
     def file_institution(self, data: InstitutionInput) -> WriteResult:
+        """File a new institution or change a stored one (the credit code is the key)."""
+        return single_result(self.save_institutions([(1, data)]), ids.clean(data.code))
+
+    def save_institutions(
+        self, items: Iterable[tuple[int, InstitutionInput]], *, commit: Commit = "all"
+    ) -> BatchResult:
+        """File or change many institutions in one transaction; ``items`` are (row, input).
+
+        A row equal to what is stored is ``unchanged`` and writes nothing; every created or
+        changed row writes an audit row; new counties are filed as regions first.
+        """
+        result = BatchResult()
+
+        def check(row: int, data: InstitutionInput) -> tuple[str, tuple[dict[str, Any], Any]]:
+            code, values = self._institution_values(row, data, result)
+            return code, (values, data)
+
+        def duplicate(code: str, row: int) -> str:
+            return _("Institution {code} already appears on row {row} of this file.").format(
+                code=code, row=row
+            )
+
+        checked = [
+            (row, code, values, data)
+            for row, code, (values, data) in checked_rows(items, result, check, "code", duplicate)
+        ]
+        seen = [code for _row, code, _values, _data in checked]
+        with self._batch_session(commit) as s:
+            existing = store.existing_keys(s, Institution, Institution.code, seen)
+            creates: list[tuple[int, Institution]] = []
+            updates: list[tuple[int, Institution, dict[str, Any], dict[str, Any]]] = []
+            for row, code, values, data in checked:
+                old = existing.get(code)
+                if old is None:
+                    fresh = {k: v for k, v in values.items() if v is not None and v is not KEEP}
+                    fresh.setdefault("dishonest", False)
+                    creates.append((row, Institution(code=code, notes=dict(data.notes), **fresh)))
+                    continue
+                changed = {
+                    k: v
+                    for k, v in values.items()
+                    if getattr(old, k) != v
+                    and v is not KEEP
+                    and not (v is None and k in KEPT_UNLESS_NAMED)
+                }
+                if changed:
+                    updates.append((row, old, changed, snapshot(old)))
+                else:
+                    result.count(row, "unchanged")
+            for row, _inst in creates:
+                result.count(row, "created")
+            for row, _old, _changed, _before in updates:
+                result.count(row, "updated")
+            if not result.may_store(commit):
+                return result
+            counties = [i.county_code for _row, i in creates]
+            counties += [c["county_code"] for _r, _o, c, _b in updates if "county_code" in c]
+            self._ensure_regions(s, counties)
+            now = utcnow()
+            for _row, old, changed, _before in updates:
+                for k, v in changed.items():
+                    setattr(old, k, v)
+                old.updated_at = now
+            s.flush()
+            insert_audit(
+                s,
+                [
+                    audit_row(self.clerk, "update", "institution", old.code, before,
+                              snapshot(old), institution=old.code, at=now)
+                    for _row, old, _changed, before in updates
+                ],
+            )  # fmt: skip
+            for start in range(0, len(creates), CREATE_CHUNK):
+                chunk = [inst for _row, inst in creates[start : start + CREATE_CHUNK]]
+                s.add_all(chunk)
+                s.flush()
+                insert_audit(
+                    s,
+                    [
+                        audit_row(self.clerk, "create", "institution", i.code, None,
+                                  snapshot(i), institution=i.code, at=now)
+                        for i in chunk
+                    ],
+                )  # fmt: skip
+                for inst in chunk:
+                    s.expunge(inst)
+            result.committed = True
+        return result
+
+    @staticmethod
+    def _institution_values(
+        row: int, data: InstitutionInput, result: BatchResult
+    ) -> tuple[str, dict[str, Any]]:
+        """The checked credit code and column values of one input (FieldError if not)."""
         code = ids.clean(data.code)
         if not ids.credit_code_shape_ok(code):
-            raise ServiceError(
+            raise FieldError(
                 _("Institution code {code} is not an 18-character 统一社会信用代码.").format(
                     code=data.code
-                )
+                ),
+                "code",
             )
-        notes = []
         if not ids.credit_code_checksum_ok(code):
-            notes.append(
+            result.warn(
+                row,
+                "code",
+                CHECKSUM,
                 _(
                     "Institution code {code} fails the GB 32100 check character (kept, please verify)."
-                ).format(code=code)
+                ).format(code=code),
             )
+        name = data.name.strip()
+        if not name:
+            raise FieldError(_("The institution name is empty."), "name")
         if data.kind not in INSTITUTION_KINDS:
-            raise ServiceError(
+            raise FieldError(
                 _("Institution kind {kind} is not one of {kinds}.").format(
                     kind=data.kind, kinds="、".join(INSTITUTION_KINDS)
-                )
+                ),
+                "kind",
             )
         require_region_code(data.county_code)
         if data.beds < 0:
-            raise ServiceError(_("Beds must be a number ≥ 0."))
-        values = {
-            "name": data.name.strip(),
+            raise FieldError(_("Beds must be a number ≥ 0."), "beds")
+        return code, {
+            "name": name,
             "kind": data.kind,
             "county_code": data.county_code,
             "beds": int(data.beds),
             "departments": list(dict.fromkeys(data.departments)),
             "grassroots": bool(data.grassroots),
             "address": data.address.strip(),
-            "dishonest": bool(data.dishonest),
+            "dishonest": None if data.dishonest is None else bool(data.dishonest),
             "makeup_follows": data.makeup_follows,
+            "licensed_on": data.licensed_on,
         }
-        if not values["name"]:
-            raise ServiceError(_("The institution name is empty."))
-        with self.db.write() as s:
-            self._ensure_county(s, data.county_code)
-            existing = q.institution_by_code(s, code)
-            if existing is None:
-                inst = Institution(code=code, notes=dict(data.notes), **values)
-                s.add(inst)
-                s.flush()
-                self._audit(
-                    s, "create", "institution", code, None, snapshot(inst), institution=code
-                )
-                return WriteResult("created", code, notes=notes)
-            before = snapshot(existing)
-            changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
-            if not changed:
-                return WriteResult("unchanged", code, notes=notes)
-            for k, v in changed.items():
-                setattr(existing, k, v)
-            existing.updated_at = utcnow()
-            s.flush()
-            self._audit(
-                s, "update", "institution", code, before, snapshot(existing), institution=code
-            )
-            return WriteResult("updated", code, notes=notes)

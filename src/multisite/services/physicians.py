@@ -1,154 +1,294 @@
-"""Physicians and their registrations (医师执业注册): register, change, suspend, cancel."""
+"""Physicians and their registrations (医师执业注册): register, change, suspend, cancel — one at
+a time or a whole batch, through the same checks, rules and audit rows."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
+from ..domain.inputs import UNKNOWN, PhysicianInput
 from ..domain.vocabulary import CATEGORIES, LEVELS, SCOPES, TITLES
 from ..i18n import _
+from ..storage import batch as store
 from ..storage import queries as q
-from ..storage.audit import snapshot
-from ..storage.models import (
-    Institution,
-    Physician,
-    Registration,
-    RegistrationEvent,
-    utcnow,
-)
+from ..storage.audit import audit_row, insert_audit, snapshot
+from ..storage.models import Institution, Physician, Registration, RegistrationEvent, utcnow
 from .registry import (
-    RefusedError,
+    Abandon,
+    BatchResult,
+    Commit,
+    FieldError,
     RegistryCore,
     ServiceError,
     WriteResult,
+    checked_rows,
     initials,
     require_region_code,
+    single_result,
 )
 
+STATUSES = ("registered", "suspended", "cancelled")
+CREATE_CHUNK = 5000  # new physicians flushed at a time
+STATUS_ACTIONS = {"suspended": "suspend", "cancelled": "cancel"}
 
-@dataclass
-class PhysicianInput:
-    cert_no: str
-    name: str
-    level: str
-    category: str
-    scopes: Sequence[str]
-    title: str
-    region_code: str
-    main_institution: str  # credit code
-    registered_on: dt.date
-    status: str = "registered"
-    id_number: str | None = None
-    practising_since: dt.date | None = None
-    dishonest: bool = False
-    notes: dict[str, Any] = field(default_factory=dict)
+
+@dataclass(slots=True)
+class _Checked:
+    row: int
+    cert: str
+    values: dict[str, Any]
+    digest: str | None
+    data: PhysicianInput
 
 
 class Physicians(RegistryCore):
-    # -- physicians and registrations --
-
     def register_physician(self, data: PhysicianInput) -> WriteResult:
+        """Register a new physician or change a registered one (the certificate is the key)."""
+        return single_result(self.save_physicians([(1, data)]), ids.clean(data.cert_no))
+
+    def save_physicians(
+        self, items: Iterable[tuple[int, PhysicianInput]], *, commit: Commit = "all"
+    ) -> BatchResult:
+        """Register or change many physicians in one transaction; ``items`` are (row, input).
+
+        A new physician gets a registration in ``region_code`` with its main institution and
+        the status history the input carries (暂停/注销). A changed physician's agreements must
+        stay free of rule errors, or the row is rejected.
+        """
+        result = BatchResult()
+
+        def check(row: int, data: PhysicianInput) -> tuple[str, _Checked]:
+            one = self._checked_physician(row, data)
+            return one.cert, one
+
+        def duplicate(cert: str, row: int) -> str:
+            return _("Physician {cert} already appears on row {row} of this file.").format(
+                cert=cert, row=row
+            )
+
+        checked = [one for _r, _k, one in checked_rows(items, result, check, "cert", duplicate)]
+        seen = [one.cert for one in checked]
+        with self._batch_session(commit) as s:
+            store.physician_ids(s, seen, lock=commit != "none")  # writers of one physician queue
+            mains = store.existing_keys(
+                s,
+                Institution,
+                Institution.code,
+                (ids.clean(c.data.main_institution) for c in checked),
+            )
+            existing = store.existing_keys(s, Physician, Physician.cert_no, seen)
+            creates: list[tuple[_Checked, Institution]] = []
+            for one in checked:
+                main = self._main_institution(one, mains, result)
+                if main is None:
+                    continue
+                old = existing.get(one.cert)
+                if old is None:
+                    creates.append((one, main))
+                    result.count(one.row, "created")
+                else:
+                    self._change_physician(s, one, old, main, result, keep=commit != "none")
+            if not result.may_store(commit):
+                if commit != "none":
+                    raise Abandon  # the changes kept so far go with the transaction
+                return result
+            self._create_physicians(s, creates)
+            result.committed = True
+        return result
+
+    def _checked_physician(self, row: int, data: PhysicianInput) -> _Checked:
         cert = ids.clean(data.cert_no)
         if not ids.cert_no_ok(cert):
-            raise ServiceError(
+            raise FieldError(
                 _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(
                     cert=data.cert_no
-                )
+                ),
+                "cert",
             )
         self._check_physician_fields(data)
         digest = None
         if data.id_number:
             number = ids.clean(data.id_number)
             if not ids.id_number_ok(number):
-                raise ServiceError(_("The national ID number fails its GB 11643 check character."))
+                raise FieldError(
+                    _("The national ID number fails its GB 11643 check character."), "id_number"
+                )
             digest = ids.id_digest(number)
-        values = {
+        self._check_status(data)
+        values: dict[str, Any] = {
             "name": data.name.strip(),
             "initials": initials(data.name),
             "level": data.level,
             "category": data.category,
             "scopes": list(dict.fromkeys(data.scopes)),
             "title": data.title,
-            "dishonest": bool(data.dishonest),
-            "practising_since": data.practising_since,
         }
-        with self.db.write() as s:
-            main = q.institution_by_code(s, ids.clean(data.main_institution))
-            if main is None:
-                raise ServiceError(
-                    _("Unknown main institution {code}: file the institution first.").format(
-                        code=data.main_institution
-                    )
-                )
-            if not ids.region_contains(data.region_code, main.county_code):
-                raise ServiceError(
-                    _("Main institution {name} ({county}) lies outside region {region}.").format(
-                        name=main.name, county=main.county_code, region=data.region_code
-                    )
-                )
-            self._ensure_region_code(s, data.region_code)
-            existing = q.physician_by_cert(s, cert, lock=True)
-            if existing is None:
-                phys = Physician(cert_no=cert, id_digest=digest, notes=dict(data.notes), **values)
-                s.add(phys)
-                s.flush()
-                reg = Registration(
+        if data.dishonest is not None:
+            values["dishonest"] = bool(data.dishonest)
+        if data.practising_since is not None:
+            values["practising_since"] = data.practising_since
+        return _Checked(row, cert, values, digest, data)
+
+    @staticmethod
+    def _main_institution(
+        one: _Checked, mains: dict[str, Institution], result: BatchResult
+    ) -> Institution | None:
+        data = one.data
+        main = mains.get(ids.clean(data.main_institution))
+        if main is None:
+            result.reject(
+                one.row,
+                "main_institution",
+                UNKNOWN,
+                _("Unknown main institution {code}: file the institution first.").format(
+                    code=data.main_institution
+                ),
+            )
+        elif not ids.region_contains(data.region_code, main.county_code):
+            result.reject(
+                one.row,
+                "main_institution",
+                "OUT_OF_REGION",
+                _("Main institution {name} ({county}) lies outside region {region}.").format(
+                    name=main.name, county=main.county_code, region=data.region_code
+                ),
+            )
+            main = None
+        return main
+
+    def _create_physicians(self, s: Session, creates: list[tuple[_Checked, Institution]]) -> None:
+        """New physicians with their registrations, events and audit rows, a chunk at a time
+        (a few flushes each; the chunk's objects leave the session after it)."""
+        if creates:
+            self._ensure_regions(s, [one.data.region_code for one, _main in creates])
+        for start in range(0, len(creates), CREATE_CHUNK):
+            chunk = creates[start : start + CREATE_CHUNK]
+            people = [
+                Physician(cert_no=one.cert, id_digest=one.digest, notes=dict(one.data.notes),
+                          **one.values)
+                for one, _main in chunk
+            ]  # fmt: skip
+            s.add_all(people)
+            s.flush()
+            regs = [
+                Registration(
                     physician_id=phys.id,
-                    region_code=data.region_code,
+                    region_code=one.data.region_code,
                     main_institution_id=main.id,
-                    registered_on=data.registered_on,
+                    registered_on=one.data.registered_on,
                     status="registered",
                 )
-                s.add(reg)
-                s.flush()
-                s.add(
-                    RegistrationEvent(
-                        registration_id=reg.id, status="registered", on=data.registered_on
-                    )
-                )
-                after = snapshot(phys) | {"region": data.region_code, "main_institution": main.code}
-                self._audit(
-                    s,
-                    "create",
-                    "physician",
-                    cert,
-                    None,
-                    after,
-                    physician=cert,
-                    institution=main.code,
-                )
-                return WriteResult("created", cert)
-            before = snapshot(existing)
-            changed = {k: v for k, v in values.items() if getattr(existing, k) != v}
-            if digest and existing.id_digest != digest:
-                changed["id_digest"] = digest
-            reg_changed = self._change_main(s, existing, data.region_code, main, data.registered_on)
-            if not changed and not reg_changed:
-                return WriteResult("unchanged", cert)
-            for k, v in changed.items():
-                setattr(existing, k, v)
-            existing.updated_at = utcnow()
+                for phys, (one, main) in zip(people, chunk, strict=True)
+            ]
+            s.add_all(regs)
             s.flush()
-            self._check_existing_agreements(s, existing)
-            self._audit(s, "update", "physician", cert, before, snapshot(existing), physician=cert)
-            return WriteResult("updated", cert)
+            events = [
+                RegistrationEvent(registration_id=reg.id, status="registered", on=reg.registered_on)
+                for reg in regs
+            ]
+            s.add_all(events)
+            now = utcnow()
+            insert_audit(
+                s,
+                [
+                    audit_row(
+                        self.clerk,
+                        "create",
+                        "physician",
+                        phys.cert_no,
+                        None,
+                        snapshot(phys) | {"region": reg.region_code, "main_institution": main.code},
+                        physician=phys.cert_no,
+                        institution=main.code,
+                        at=now,
+                    )
+                    for phys, reg, (_one, main) in zip(people, regs, chunk, strict=True)
+                ],
+            )
+            for phys, reg, (one, _main) in zip(people, regs, chunk, strict=True):
+                if one.data.status != "registered":
+                    self._record_status(s, phys, reg, one.data)
+            s.flush()
+            for obj in (*people, *regs, *events):
+                s.expunge(obj)
+
+    def _change_physician(
+        self,
+        s: Session,
+        one: _Checked,
+        old: Physician,
+        main: Institution,
+        result: BatchResult,
+        *,
+        keep: bool,
+    ) -> None:
+        """Apply one row to a stored physician in a savepoint; keep it (``keep``) when the
+        physician's agreements stay free of rule errors, else reject the row."""
+        data = one.data
+        before = snapshot(old)
+        changed = {k: v for k, v in one.values.items() if getattr(old, k) != v}
+        if one.digest and old.id_digest != one.digest:
+            changed["id_digest"] = one.digest
+        savepoint = s.begin_nested()
+        try:
+            registration = self._change_main(s, old, data.region_code, main, data.registered_on)
+            reg = next(
+                r for r in q.registrations_of(s, old.id) if r.region_code == data.region_code
+            )
+            status_changed = data.status != "registered" and self._record_status(s, old, reg, data)
+        except ServiceError as error:
+            savepoint.rollback()
+            field = error.field if isinstance(error, FieldError) else "region"
+            code = error.code if isinstance(error, FieldError) else "INVALID"
+            result.reject(one.row, field, code, str(error))
+            return
+        if not changed and not registration and not status_changed:
+            savepoint.rollback()
+            result.count(one.row, "unchanged")
+            return
+        for k, v in changed.items():
+            setattr(old, k, v)
+        old.updated_at = utcnow()
+        s.flush()
+        errors = [v for v in self.evaluate(q.physician_fact(s, old)) if v.severity == rules.ERROR]
+        if errors or not keep:
+            savepoint.rollback()
+            s.expire_all()
+        if errors:
+            field = "status" if status_changed else ""
+            for violation in errors:
+                result.reject(one.row, field, violation.code, violation.message, violation)
+            return
+        if keep and (changed or registration):
+            self._audit(
+                s, "update", "physician", one.cert, before, snapshot(old), physician=one.cert
+            )
+        if keep:
+            savepoint.commit()
+        result.count(one.row, "updated")
 
     def _change_main(
         self, s: Session, phys: Physician, region: str, main: Institution, on: dt.date
     ) -> bool:
+        """The registration in ``region`` (a new one: 增加注册) with ``main`` as its main
+        institution; True when anything changed."""
         regs = q.registrations_of(s, phys.id)
         reg = next((r for r in regs if r.region_code == region), None)
         if reg is None:
             if any(r.region_code[:2] == region[:2] for r in regs):
-                raise ServiceError(_("The physician is already registered in this province."))
+                raise FieldError(
+                    _("The physician is already registered in this province."), "region"
+                )
             if phys.level == "执业助理医师" and regs:
-                raise ServiceError(_("An 执业助理医师 may hold only one registration region."))
+                raise FieldError(
+                    _("An 执业助理医师 may hold only one registration region."), "region"
+                )
             reg = Registration(
                 physician_id=phys.id,
                 region_code=region,
@@ -156,6 +296,7 @@ class Physicians(RegistryCore):
                 registered_on=on,
                 status="registered",
             )
+            self._ensure_regions(s, [region])
             s.add(reg)
             s.flush()
             s.add(RegistrationEvent(registration_id=reg.id, status="registered", on=on))
@@ -168,50 +309,69 @@ class Physicians(RegistryCore):
 
     def _check_physician_fields(self, data: PhysicianInput) -> None:
         if not data.name.strip():
-            raise ServiceError(_("The physician's name is empty."))
+            raise FieldError(_("The physician's name is empty."), "name")
         if data.level not in LEVELS:
-            raise ServiceError(
-                _("Level {value} is not 执业医师 or 执业助理医师.").format(value=data.level)
+            raise FieldError(
+                _("Level {value} is not 执业医师 or 执业助理医师.").format(value=data.level),
+                "level",
             )
         if data.category not in CATEGORIES:
-            raise ServiceError(
+            raise FieldError(
                 _("Category {value} is not one of {allowed}.").format(
                     value=data.category, allowed="、".join(CATEGORIES)
-                )
+                ),
+                "category",
             )
         allowed = SCOPES[data.category]
         for scope in data.scopes:
             if scope not in allowed:
-                raise ServiceError(
+                raise FieldError(
                     _("Scope {scope} does not belong to category {category}.").format(
                         scope=scope, category=data.category
-                    )
+                    ),
+                    "scopes",
                 )
         if not data.scopes:
-            raise ServiceError(_("A physician needs at least one scope (执业范围)."))
+            raise FieldError(_("A physician needs at least one scope (执业范围)."), "scopes")
         if data.title not in TITLES:
-            raise ServiceError(
+            raise FieldError(
                 _("Title {value} is not one of {allowed}.").format(
                     value=data.title, allowed="、".join(TITLES)
-                )
+                ),
+                "title",
             )
         require_region_code(data.region_code)
         province = data.region_code.endswith("0000")
         if data.level == "执业医师" and not province:
-            raise ServiceError(
-                _("An 执业医师 registers for a province: use a code ending in 0000.")
+            raise FieldError(
+                _("An 执业医师 registers for a province: use a code ending in 0000."), "region"
             )
         if data.level == "执业助理医师" and data.region_code.endswith("00"):
-            raise ServiceError(_("An 执业助理医师 registers for a county: use a county code."))
+            raise FieldError(
+                _("An 执业助理医师 registers for a county: use a county code."), "region"
+            )
 
-    def _check_existing_agreements(self, s: Session, phys: Physician) -> None:
-        """After changing a physician's facts, their agreements must still be free of errors."""
-        facts = q.physician_fact(s, phys)
-        errors = [
-            v for v in rules.evaluate(facts, self.rule_context()) if v.severity == rules.ERROR
-        ]
-        if errors:
-            raise RefusedError(errors)
+    @staticmethod
+    def _check_status(data: PhysicianInput) -> None:
+        """A status with the dates and reason it needs (暂停: first and last day; 注销: the day)."""
+        if data.status not in STATUSES:
+            raise FieldError(
+                _("Status {status} is not 注册, 暂停 or 注销.").format(status=data.status), "status"
+            )
+        if data.status == "registered":
+            return
+        if data.status_from is None:
+            raise FieldError(
+                _("A suspension or cancellation needs the day it takes effect."), "status_from"
+            )
+        if data.status == "suspended":
+            if data.status_to is None:
+                raise FieldError(_("A suspension needs its last day."), "status_to")
+            check_suspension(data.status_from, data.status_to, data.status_reason)
+        else:
+            if data.status_to is not None:
+                raise FieldError(_("A cancellation is for good: it has no last day."), "status_to")
+            check_cancellation(data.status_reason)
 
     def _registration(self, s: Session, cert: str) -> tuple[Physician, Registration]:
         phys = q.physician_by_cert(s, ids.clean(cert), lock=True)
@@ -226,48 +386,77 @@ class Physicians(RegistryCore):
         self, cert: str, start: dt.date, until: dt.date, reason: str
     ) -> WriteResult:
         """暂停: the registration allows no practice from ``start`` to ``until`` (inclusive)."""
-        if until < start:
-            raise ServiceError(
-                _("The suspension ends on {until}, before it starts on {start}.").format(
-                    until=until.isoformat(), start=start.isoformat()
-                )
-            )
-        if not reason.strip():
-            raise ServiceError(_("A suspension needs a reason."))
-        return self._stop_practice(cert, "suspended", "suspend", start, until, reason)
+        check_suspension(start, until, reason)
+        return self._stop_practice(cert, "suspended", start, until, reason)
 
     def cancel_registration(self, cert: str, on: dt.date, reason: str) -> WriteResult:
         """注销: the registration allows no practice from ``on`` for good."""
-        if not reason.strip():
-            raise ServiceError(_("A cancellation needs a reason."))
-        return self._stop_practice(cert, "cancelled", "cancel", on, None, reason)
+        check_cancellation(reason)
+        return self._stop_practice(cert, "cancelled", on, None, reason)
 
     def _stop_practice(
-        self,
-        cert: str,
-        status: str,
-        action: str,
-        start: dt.date,
-        until: dt.date | None,
-        reason: str,
+        self, cert: str, status: str, start: dt.date, until: dt.date | None, reason: str
     ) -> WriteResult:
         """Record a suspension (with ``until``) or a cancellation of the registration."""
         with self.db.write() as s:
             phys, reg = self._registration(s, cert)
-            if reg.status == "cancelled":
-                raise ServiceError(_("The registration of {cert} is cancelled.").format(cert=cert))
-            before = {"status": reg.status}
-            s.add(
-                RegistrationEvent(
-                    registration_id=reg.id, status=status, on=start, until=until, reason=reason
-                )
-            )
-            reg.status = status
-            phys.status = status
-            after = {"status": status, "from": start.isoformat(), "reason": reason}
-            if until is not None:
-                after["until"] = until.isoformat()
-            self._audit(
-                s, action, "registration", phys.cert_no, before, after, physician=phys.cert_no
-            )
+            stop = PhysicianInput(
+                phys.cert_no, phys.name, phys.level, phys.category, phys.scopes, phys.title,
+                reg.region_code, "", reg.registered_on, status, status_from=start,
+                status_to=until, status_reason=reason,
+            )  # fmt: skip
+            self._record_status(s, phys, reg, stop)
             return WriteResult("updated", phys.cert_no)
+
+    def _record_status(
+        self, s: Session, phys: Physician, reg: Registration, data: PhysicianInput
+    ) -> bool:
+        """Add the suspension or cancellation ``data`` carries to the registration's history,
+        with its audit row; False when the history already holds it (a re-import)."""
+        assert data.status_from is not None
+        start, until, reason = data.status_from, data.status_to, data.status_reason.strip()
+        for event in reg.events:
+            if (event.status, event.on, event.until) == (data.status, start, until):
+                return False
+        if reg.status == "cancelled":
+            raise FieldError(
+                _("The registration of {cert} is cancelled.").format(cert=phys.cert_no), "status"
+            )
+        before = {"status": reg.status}
+        s.add(
+            RegistrationEvent(
+                registration_id=reg.id, status=data.status, on=start, until=until, reason=reason
+            )
+        )
+        reg.status = data.status
+        phys.status = data.status
+        after = {"status": data.status, "from": start.isoformat(), "reason": reason}
+        if until is not None:
+            after["until"] = until.isoformat()
+        self._audit(
+            s,
+            STATUS_ACTIONS[data.status],
+            "registration",
+            phys.cert_no,
+            before,
+            after,
+            physician=phys.cert_no,
+        )
+        return True
+
+
+def check_suspension(start: dt.date, until: dt.date, reason: str) -> None:
+    if until < start:
+        raise FieldError(
+            _("The suspension ends on {until}, before it starts on {start}.").format(
+                until=until.isoformat(), start=start.isoformat()
+            ),
+            "status_to",
+        )
+    if not reason.strip():
+        raise FieldError(_("A suspension needs a reason."), "status_reason")
+
+
+def check_cancellation(reason: str) -> None:
+    if not reason.strip():
+        raise FieldError(_("A cancellation needs a reason."), "status_reason")

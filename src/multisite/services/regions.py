@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..domain.policy import RETIRED, defaults
@@ -12,7 +13,6 @@ from ..i18n import _
 from ..storage import queries as q
 from ..storage.models import (
     Policy,
-    Region,
     StaffingMinimum,
 )
 from .registry import (
@@ -26,12 +26,12 @@ from .registry import (
 class Regions(RegistryCore):
     # -- regions and policy --
 
-    def ensure_region(self, code: str, name: str, level: str) -> None:
-        require_region_code(code)
+    def file_regions(self, names: Mapping[str, str]) -> None:
+        """File regions by code with their names (each with its province); stored ones stay."""
+        for code in names:
+            require_region_code(code)
         with self.db.write() as s:
-            if q.region(s, code) is None:
-                s.add(Region(code=code, name=name, level=level))
-                self._audit(s, "create", "region", code, None, {"name": name, "level": level})
+            self._ensure_regions(s, names, names)
 
     def set_policy(self, region_code: str, values: dict[str, Any]) -> PolicyValues:
         """Store a new policy version for a region (only the changed values are kept)."""
@@ -100,10 +100,7 @@ class Regions(RegistryCore):
         with self.db.write() as s:
             if not q.region_known(s, region_code):
                 raise ServiceError(_("Unknown region {code}.").format(code=region_code))
-            if q.region(s, region_code) is None:  # a city above stored counties: file it
-                s.add(Region(code=region_code, name=region_code, level="city"))
-                s.flush()
-                self._audit(s, "create", "region", region_code, None, {"level": "city"})
+            self._ensure_regions(s, [region_code])  # a city above stored counties: file it
             row = q.staffing_row(s, region_code, kind)
             before = _staffing_dict(row) if row else None
             if row is None:

@@ -13,33 +13,52 @@ from __future__ import annotations
 import getpass
 import os
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
 from ..domain.facts import PhysicianFact
 from ..domain.holidays import HolidayCalendar, HolidayDay
+from ..domain.inputs import DUPLICATE, INVALID
 from ..domain.policy import Policy as PolicyValues
 from ..domain.policy import defaults
 from ..domain.sweep import Sweeper
 from ..domain.sweep import evaluate as evaluate_quickly
 from ..i18n import _
 from ..storage import Database
+from ..storage import batch as store
 from ..storage import queries as q
-from ..storage.models import (
-    AuditEntry,
-    Region,
-    utcnow,
-)
+from ..storage.audit import audit_row, insert_audit
+from ..storage.models import AuditEntry, Region
 
 
 class ServiceError(Exception):
     """Bad input or an impossible request: one sentence naming the field and the rule."""
+
+
+class FieldError(ServiceError):
+    """Bad input in one field: ``field`` is its canonical name (``sessions``, ``cert`` …, or
+    empty for the row as a whole), ``code`` the problem's code."""
+
+    def __init__(self, message: str, field: str = "", code: str = INVALID) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
+class Abandon(Exception):
+    """Raised inside a batch's transaction to roll it back (all-or-nothing with a rejected row)."""
+
+
+class ConcurrentWriteError(ServiceError):
+    """Another clerk stored one of the same keys between our check and our write."""
 
 
 class RefusedError(ServiceError):
@@ -56,11 +75,11 @@ class RefusedError(ServiceError):
 CONTEXT_TTL = 30.0
 
 
-def require_region_code(code: str) -> None:
+def require_region_code(code: str, field: str = "region") -> None:
     """A GB/T 2260 six-digit code, or one sentence saying it is not."""
     if not ids.region_code_ok(code):
-        raise ServiceError(
-            _("Region code {code} is not a six-digit GB/T 2260 code.").format(code=code)
+        raise FieldError(
+            _("Region code {code} is not a six-digit GB/T 2260 code.").format(code=code), field
         )
 
 
@@ -93,6 +112,102 @@ class WriteResult:
     notes: list[str] = field(default_factory=list)
 
 
+# --- batches ---------------------------------------------------------------------------------
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+Commit = Literal["all", "partial", "none"]
+"""How a batch is stored: ``all`` only when no row is rejected, ``partial`` the good rows,
+``none`` nothing (every row checked and reported, as a dry run)."""
+
+Progress = Callable[[str, int, int | None], None]
+"""``progress(phase, done, total)``: phase is ``read``, ``check`` or ``write``."""
+
+
+def no_progress(_phase: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem of one row of a batch: an error rejects the row, a warning is kept."""
+
+    row: int
+    field: str
+    code: str
+    severity: str
+    message: str
+    violation: rules.Violation | None = None
+
+
+@dataclass
+class BatchResult:
+    """What a batch write did, row by row (rows are the caller's numbers, e.g. spreadsheet rows)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    committed: bool = False
+    issues: list[Issue] = field(default_factory=list)
+    rejected: set[int] = field(default_factory=set)
+
+    def reject(self, row: int, field: str, code: str, message: str, violation: Any = None) -> None:
+        self.issues.append(Issue(row, field, code, rules.ERROR, message, violation))
+        self.rejected.add(row)
+
+    def warn(self, row: int, field: str, code: str, message: str, violation: Any = None) -> None:
+        self.issues.append(Issue(row, field, code, rules.WARNING, message, violation))
+
+    def count(self, row: int, outcome: str) -> None:
+        """Row ``row`` is (or would be) ``created``, ``updated`` or ``unchanged``."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def may_store(self, commit: Commit) -> bool:
+        return commit == "partial" or (commit == "all" and not self.rejected)
+
+
+def checked_rows(
+    items: Iterable[tuple[int, In]],
+    result: BatchResult,
+    check: Callable[[int, In], tuple[str, Out]],
+    key_field: str,
+    duplicate: Callable[[str, int], str],
+) -> Iterator[tuple[int, str, Out]]:
+    """The rows of a batch whose fields pass ``check`` (which returns the row's key and what
+    it made of the input, or raises FieldError), each key once: a FieldError or a key seen on
+    an earlier row (``duplicate(key, earlier row)`` says so) rejects the row."""
+    seen: dict[str, int] = {}
+    for row, data in items:
+        try:
+            key, checked = check(row, data)
+        except FieldError as error:
+            result.reject(row, error.field, error.code, str(error))
+            continue
+        if key in seen:
+            result.reject(row, key_field, DUPLICATE, duplicate(key, seen[key]))
+            continue
+        seen[key] = row
+        yield row, key, checked
+
+
+def single_result(result: BatchResult, key: str) -> WriteResult:
+    """The outcome of a batch of one row (``key``), or its first error raised as one sentence."""
+    errors = [i for i in result.issues if i.severity == rules.ERROR]
+    violations = [i.violation for i in errors if i.violation is not None]
+    if violations:
+        raise RefusedError(violations)
+    if errors:
+        raise FieldError(errors[0].message, errors[0].field, errors[0].code)
+    kept = [i for i in result.issues if i.severity == rules.WARNING]
+    return WriteResult(
+        "created" if result.created else "updated" if result.updated else "unchanged",
+        key,
+        [i.violation for i in kept if i.violation is not None],
+        [i.message for i in kept if i.violation is None],
+    )
+
+
 # --- the service -------------------------------------------------------------------------------
 
 
@@ -118,19 +233,34 @@ class RegistryCore:
         physician: str | None = None,
         institution: str | None = None,
     ) -> None:
-        s.add(
-            AuditEntry(
-                at=utcnow(),
-                clerk=self.clerk,
-                action=action,
-                entity=entity,
-                entity_key=key,
-                physician_cert=physician,
-                institution_code=institution,
-                before=before,
-                after=after,
-            )
-        )
+        """Record one mutation in the audit log, in the writing transaction."""
+        row = audit_row(
+            self.clerk, action, entity, key, before, after,
+            physician=physician, institution=institution,
+        )  # fmt: skip
+        s.add(AuditEntry(**row))
+
+    @contextmanager
+    def _batch_session(self, commit: Commit) -> Iterator[Session]:
+        """The transaction of one batch: a write transaction, or a read one for ``none``."""
+        if commit == "none":
+            with self.db.read() as s:
+                yield s
+            return
+        try:
+            with self.db.write() as s:
+                yield s
+        except Abandon:
+            return
+        except IntegrityError as error:
+            # Another clerk stored one of these keys (a contract number, a certificate, a
+            # credit code) between our check and our write: the whole batch was rolled back.
+            raise ConcurrentWriteError(
+                _(
+                    "Nothing was stored: another clerk stored some of the same contracts, "
+                    "physicians or institutions at the same moment. Try again."
+                )
+            ) from error
 
     def policy(self, region_code: str | None = None) -> PolicyValues:
         """The policy in force: defaults with the newest stored version applied."""
@@ -221,21 +351,39 @@ class RegistryCore:
         with self.db.read() as s:
             return q.audit_entries(s, **filters)
 
-    def _ensure_county(self, s: Session, county: str) -> None:
-        """Known counties are stored as regions; a new code is filed with its province."""
-        province = ids.province_of(county)
-        for code, level in ((province, "province"), (county, "county")):
-            if q.region(s, code) is None:
-                s.add(Region(code=code, name=code, level=level if code != province else "province"))
-                s.flush()
-                self._audit(s, "create", "region", code, None, {"level": level})
+    def _ensure_regions(
+        self, s: Session, codes: Iterable[str], names: Mapping[str, str] | None = None
+    ) -> None:
+        """File the regions of ``codes`` (each with its province) that are not stored yet,
+        with an audit row each, and flush them before anything that refers to them."""
+        wanted: dict[str, str] = {}
+        for code in codes:
+            wanted.setdefault(ids.province_of(code), "province")
+            wanted.setdefault(code, region_level(code))
+        missing = store.missing_regions(s, wanted)
+        if not missing:
+            return
+        rows = [
+            Region(code=code, name=(names or {}).get(code, code), level=wanted[code])
+            for code in missing
+        ]
+        s.add_all(rows)
+        s.flush()
+        insert_audit(
+            s,
+            [
+                audit_row(self.clerk, "create", "region", r.code, None,
+                          {"name": r.name, "level": r.level})
+                for r in rows
+            ],
+        )  # fmt: skip
 
-    def _ensure_region_code(self, s: Session, code: str) -> None:
-        if q.region(s, code) is None:
-            level = "province" if code.endswith("0000") else "county"
-            s.add(Region(code=code, name=code, level=level))
-            s.flush()
-            self._audit(s, "create", "region", code, None, {"level": level})
+
+def region_level(code: str) -> str:
+    """province (xx0000), city (xxxx00) or county, by the shape of a GB/T 2260 code."""
+    if code.endswith("0000"):
+        return "province"
+    return "city" if code.endswith("00") else "county"
 
 
 def dataclass_replace_version(policy: PolicyValues, version: int) -> PolicyValues:

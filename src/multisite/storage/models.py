@@ -243,9 +243,12 @@ class Agreement(Base):
     end: Mapped[dt.date] = mapped_column(Date)
     weekly_hours: Mapped[float] = mapped_column(Float, default=0)
     consent: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # The terms seed 004 names (工作任务、医疗责任、薪酬、相关保险、人事关系), verbatim.
+    tasks: Mapped[str] = mapped_column(Text, default="", server_default="")
     liability: Mapped[str] = mapped_column(Text, default="")
     pay: Mapped[str] = mapped_column(Text, default="")
     insurance: Mapped[str] = mapped_column(Text, default="")
+    employment: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[str] = mapped_column(String(12), default="active")
     terminated_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE

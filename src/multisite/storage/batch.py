@@ -17,18 +17,18 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.facts import InstitutionFact
+from ..domain.inputs import TERMS
+from . import bulk
 from . import queries as q
 from .audit import snapshot
 from .models import (
     Agreement,
-    AuditEntry,
     Filing,
     Institution,
     Physician,
     Region,
     Registration,
     WorkSession,
-    utcnow,
 )
 
 CHUNK = 5000
@@ -42,21 +42,26 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
 # --- reads -----------------------------------------------------------------------------------
 
 
-def institution_facts(s: Session) -> dict[str, InstitutionFact]:
-    """Every institution as a fact, by credit code (one SELECT of plain columns)."""
-    rows = s.execute(
-        select(
-            Institution.id,
-            Institution.code,
-            Institution.name,
-            Institution.kind,
-            Institution.county_code,
-            Institution.departments,
-            Institution.grassroots,
-            Institution.dishonest,
-            Institution.beds,
-        )
+def institution_facts(s: Session, codes: Iterable[str] | None = None) -> dict[str, InstitutionFact]:
+    """Institutions as facts by credit code: all of them (one SELECT of plain columns), or
+    those of ``codes`` (a SELECT per chunk of codes)."""
+    columns = (
+        Institution.id,
+        Institution.code,
+        Institution.name,
+        Institution.kind,
+        Institution.county_code,
+        Institution.departments,
+        Institution.grassroots,
+        Institution.dishonest,
+        Institution.beds,
     )
+    if codes is None:
+        rows: list[Any] = list(s.execute(select(*columns)))
+    else:
+        rows = []
+        for chunk in _chunks(sorted(set(codes))):
+            rows.extend(s.execute(select(*columns).where(Institution.code.in_(chunk))))
     return {
         code: InstitutionFact(
             iid,
@@ -99,6 +104,7 @@ class StoredAgreement:
     consent: bool | None
     status: str
     revision: int
+    terms: dict[str, str]
 
 
 def agreements_by_contract(s: Session, contracts: Iterable[str]) -> dict[str, StoredAgreement]:
@@ -119,10 +125,14 @@ def agreements_by_contract(s: Session, contracts: Iterable[str]) -> dict[str, St
                 Agreement.consent,
                 Agreement.status,
                 Agreement.revision,
+                *(getattr(Agreement, term) for term in TERMS),
             ).where(Agreement.contract_no.in_(chunk))
         )
-        for no, *rest in rows:
-            found[no] = StoredAgreement(*rest)
+        for no, aid, pid, iid, role, dept, start, end, hours, consent, status, rev, *terms in rows:
+            found[no] = StoredAgreement(
+                aid, pid, iid, role, dept, start, end, hours, consent, status, rev,
+                dict(zip(TERMS, terms, strict=True)),
+            )  # fmt: skip
     return found
 
 
@@ -199,7 +209,7 @@ def insert_agreements(s: Session, rows: Sequence[dict[str, Any]]) -> dict[str, i
         # the largest one are ours, and a plain executemany is much faster than RETURNING.
         first = int(s.scalar(select(func.max(Agreement.id))) or 0) + 1
         numbered = [{**row, "id": first + i} for i, row in enumerate(rows)]
-        insert_many(s, Agreement, numbered)
+        bulk.insert_rows(s, Agreement, numbered)
         return {row["contract_no"]: row["id"] for row in numbered}
     statement = insert(Agreement.__table__).returning(  # type: ignore[arg-type]
         Agreement.__table__.c.id,
@@ -211,15 +221,6 @@ def insert_agreements(s: Session, rows: Sequence[dict[str, Any]]) -> dict[str, i
         for aid, no in connection.execute(statement, list(chunk)):
             ids[no] = aid
     return ids
-
-
-def insert_many(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    statement = insert(model.__table__)
-    connection = s.connection()
-    for chunk in _chunks(rows, 20_000):
-        connection.execute(statement, list(chunk))
 
 
 def replace_agreement(
@@ -237,7 +238,7 @@ def replace_agreement(
             WorkSession.__table__.c.agreement_id == agreement_id
         )
     )
-    insert_many(s, WorkSession, sessions)
+    bulk.insert_rows(s, WorkSession, sessions)
 
 
 def widen_filing(s: Session, filing_id: int, valid_from: dt.date, valid_to: dt.date) -> None:
@@ -257,38 +258,10 @@ def agreement_snapshot(s: Session, agreement_id: int) -> dict[str, Any]:
     return data
 
 
-def audit_row(
-    clerk: str,
-    action: str,
-    entity: str,
-    key: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    *,
-    physician: str | None = None,
-    institution: str | None = None,
-    at: dt.datetime | None = None,
-) -> dict[str, Any]:
-    return {
-        "at": at or utcnow(),
-        "clerk": clerk,
-        "action": action,
-        "entity": entity,
-        "entity_key": key,
-        "physician_cert": physician,
-        "institution_code": institution,
-        "before": before,
-        "after": after,
-    }
-
-
-def insert_audit(s: Session, rows: Sequence[dict[str, Any]]) -> None:
-    insert_many(s, AuditEntry, rows)
-
-
-def add(s: Session, obj: Any) -> None:
-    s.add(obj)
-
-
-def flush(s: Session) -> None:
-    s.flush()
+def missing_regions(s: Session, codes: Iterable[str]) -> list[str]:
+    """The codes of ``codes`` no region row holds yet."""
+    wanted = sorted(set(codes))
+    found: set[str] = set()
+    for chunk in _chunks(wanted):
+        found.update(s.scalars(select(Region.code).where(Region.code.in_(chunk))))
+    return [code for code in wanted if code not in found]

@@ -1,0 +1,275 @@
+"""From a file's rows to the service's inputs (导入行 → 录入数据): file → rows, nothing else.
+
+Each data row of a :class:`~multisite.importing.readers.Table` becomes the typed input the
+service takes (``InstitutionInput``, ``PhysicianInput``, ``AgreementInput``) or, when a cell
+cannot be read, problems naming the row and the column. Checking identifiers, vocabularies,
+keys and rules is the service's work (``multisite.services``), the same for a file as for a
+clerk. Pure: no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..domain.inputs import INVALID, KEEP, AgreementInput, InstitutionInput, PhysicianInput
+from ..domain.rules import ERROR
+from ..domain.sessions_text import parse_sessions
+from ..domain.text import ValueProblem
+from ..domain.vocabulary import CATEGORIES, INSTITUTION_KINDS
+from ..i18n import _
+from .columns import LEVEL_VALUES, ROLE_VALUES, STATUS_VALUES, TITLE_VALUES, column
+from .normalize import (
+    parse_bool,
+    parse_choice,
+    parse_date,
+    parse_decimal_hours,
+    parse_int,
+    parse_list,
+)
+from .readers import Row, Table, read_originals
+from .report import ImportReport, Problem
+
+PARSE_MEMO = 200_000
+STATUSES = {"注册": "registered", "暂停": "suspended", "注销": "cancelled"}
+TERM_COLUMNS = ("tasks", "liability", "pay", "insurance", "employment")
+
+Tick = Callable[[str, int, int | None], None]
+
+
+class Rows:
+    """The problems of the rows of one file, by row; fills in the original cells at the end."""
+
+    def __init__(self, table: Table, report: ImportReport) -> None:
+        self.table = table
+        self.report = report
+        self.rejected: dict[int, list[Problem]] = {}
+        self.warnings: list[Problem] = []
+        self.originals: dict[int, list[str]] = {}
+        # Cells repeat (dates, weekly patterns, yes/no): each distinct one is parsed once.
+        self.parsed: dict[Any, tuple[bool, Any]] = {}
+
+    def header(self, name: str) -> str:
+        """How the file names column ``name`` (its own header, else ``name/中文名``)."""
+        index = self.table.column_map.get(name)
+        if index is not None and index < len(self.table.headers):
+            return self.table.headers[index]
+        try:
+            return column(self.table.kind, name).display()
+        except KeyError:
+            return name
+
+    def record(self, row: int, name: str, code: str, severity: str, message: str) -> None:
+        """One problem of ``row`` in column ``name`` (canonical; empty for the whole row)."""
+        problem = Problem(row, self.header(name) if name else "", code, severity, message)
+        if severity == ERROR:
+            self.rejected.setdefault(row, []).append(problem)
+        else:
+            self.warnings.append(problem)
+
+    def reject(self, row: int, name: str, code: str, message: str) -> None:
+        self.record(row, name, code, ERROR, message)
+
+    def finish(self, path: Path, sheet: str | None) -> None:
+        """Attach the original cells to every problem (a second streamed pass if needed)."""
+        wanted = {p.row for ps in self.rejected.values() for p in ps} | {
+            p.row for p in self.warnings
+        }
+        missing = wanted - set(self.originals)
+        if missing:
+            self.originals.update(read_originals(path, missing, sheet))
+        problems = [p for ps in self.rejected.values() for p in ps] + self.warnings
+        for p in problems:
+            p.original = self.originals.get(p.row, [])
+        problems.sort(key=lambda p: (p.row, p.severity != ERROR))
+        self.report.problems = problems
+        self.report.rejected = len(self.rejected)
+
+
+def _text(row: Row, name: str) -> str:
+    value = row.cells.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _named(row: Row, name: str) -> str | None:
+    """A free-text cell kept verbatim; None when the file does not name it (blank or absent)."""
+    return _text(row, name) or None
+
+
+def _read(rows: Rows, row: Row, name: str, parse: Callable[..., Any], *args: Any) -> Any:
+    """Parse one cell (``parse(value, *args, column=name)``); a problem rejects the row."""
+    value = row.cells.get(name)
+    # The extra arguments are module-level vocabularies, so their identity is their value.
+    key: Any = (parse, name, value, *map(id, args))
+    try:
+        found = rows.parsed.get(key)
+    except TypeError:  # an unhashable cell value: parse it every time
+        found, key = None, None
+    if found is None:
+        try:
+            result = parse(value, *args, column=name)
+            found = (True, tuple(result) if isinstance(result, list) else result)
+        except ValueProblem as problem:
+            found = (False, problem.message)
+        if key is not None and len(rows.parsed) < PARSE_MEMO:
+            rows.parsed[key] = found
+    ok, result = found
+    if not ok:
+        rows.reject(row.number, name, INVALID, result)
+        return None
+    return result
+
+
+def _optional(rows: Rows, row: Row, name: str, parse: Callable[..., Any], *args: Any) -> Any:
+    """A cell that may be blank (None), else parsed like :func:`_read`."""
+    if row.cells.get(name) is None:
+        return None
+    return _read(rows, row, name, parse, *args)
+
+
+def _parse_beds(value: object, *, column: str) -> int:
+    return parse_int(value, column=column, minimum=0, maximum=100_000)
+
+
+def _required(rows: Rows, row: Row, name: str) -> str:
+    text = _text(row, name)
+    if not text:
+        rows.reject(
+            row.number,
+            name,
+            INVALID,
+            _("The column {column} is empty.").format(column=rows.header(name)),
+        )
+    return text
+
+
+def _start(rows: Rows, row: Row) -> bool:
+    """Count the row; False (and the problem recorded) when the reader could not read it."""
+    rows.report.rows_read += 1
+    if row.problem is not None:
+        rows.reject(row.number, row.problem.column, INVALID, row.problem.message)
+        rows.originals[row.number] = row.original
+        return False
+    return True
+
+
+def _clean(rows: Rows, row: Row, before: int) -> bool:
+    """Whether reading the row's cells added no problem (else its cells are kept for the report)."""
+    if len(rows.rejected.get(row.number, ())) > before:
+        rows.originals[row.number] = row.original
+        return False
+    return True
+
+
+def contract_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, AgreementInput]]:
+    found: list[tuple[int, AgreementInput]] = []
+    for row in table:
+        if rows.report.rows_read % 2000 == 1999:
+            tick("read", rows.report.rows_read + 1, None)
+        if not _start(rows, row):
+            continue
+        number = row.number
+        before = len(rows.rejected.get(number, ()))
+        contract_no = _required(rows, row, "contract_no")
+        cert = _required(rows, row, "physician")
+        code = _required(rows, row, "institution")
+        role = _read(rows, row, "role", parse_choice, ROLE_VALUES)
+        department = _required(rows, row, "department")
+        start = _read(rows, row, "start", parse_date)
+        end = _read(rows, row, "end", parse_date)
+        slots = _read(rows, row, "sessions", parse_sessions)
+        if slots is not None and not slots:
+            rows.reject(
+                number,
+                "sessions",
+                INVALID,
+                _("The column {column} is empty: an agreement needs its weekly sessions.").format(
+                    column=rows.header("sessions")
+                ),
+            )
+        hours = _optional(rows, row, "weekly_hours", parse_decimal_hours) or 0
+        consent = _optional(rows, row, "consent", parse_bool)
+        if not _clean(rows, row, before):
+            continue
+        data = AgreementInput(
+            contract_no, cert, code, role, department, start, end, tuple(slots), float(hours),
+            consent, notes=row.notes,
+        )  # fmt: skip
+        for term in TERM_COLUMNS:
+            setattr(data, term, _named(row, term))
+        found.append((number, data))
+    tick("read", rows.report.rows_read, rows.report.rows_read)
+    return found
+
+
+_KIND_VALUES: dict[str, tuple[str, ...]] = {kind: () for kind in INSTITUTION_KINDS}
+
+
+def institution_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, InstitutionInput]]:
+    found: list[tuple[int, InstitutionInput]] = []
+    for row in table:
+        if not _start(rows, row):
+            continue
+        before = len(rows.rejected.get(row.number, ()))
+        code = _required(rows, row, "code")
+        name = _required(rows, row, "name")
+        kind = _read(rows, row, "kind", parse_choice, _KIND_VALUES)
+        county = _required(rows, row, "region")
+        beds = _optional(rows, row, "beds", _parse_beds) or 0
+        grassroots = _optional(rows, row, "grassroots", parse_bool) or False
+        licensed_on = _optional(rows, row, "licensed_on", parse_date)
+        if not _clean(rows, row, before):
+            continue
+        data = InstitutionInput(
+            code, name, kind, county, int(beds), parse_list(row.cells.get("departments")),
+            bool(grassroots), _text(row, "address"), makeup_follows=KEEP, notes=row.notes,
+            licensed_on=licensed_on,
+        )  # fmt: skip
+        found.append((row.number, data))
+    return found
+
+
+_CATEGORY_VALUES: dict[str, tuple[str, ...]] = {c: () for c in CATEGORIES}
+
+
+def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, PhysicianInput]]:
+    found: list[tuple[int, PhysicianInput]] = []
+    for row in table:
+        if not _start(rows, row):
+            continue
+        before = len(rows.rejected.get(row.number, ()))
+        cert = _required(rows, row, "cert")
+        name = _required(rows, row, "name")
+        level = _read(rows, row, "level", parse_choice, LEVEL_VALUES)
+        category = _read(rows, row, "category", parse_choice, _CATEGORY_VALUES)
+        title = _read(rows, row, "title", parse_choice, TITLE_VALUES)
+        region = _required(rows, row, "region")
+        main = _required(rows, row, "main_institution")
+        registered = _read(rows, row, "registered", parse_date)
+        status = _optional(rows, row, "status", parse_choice, STATUS_VALUES) or "注册"
+        status_from = _optional(rows, row, "status_from", parse_date)
+        status_to = _optional(rows, row, "status_to", parse_date)
+        practising_since = _optional(rows, row, "practising_since", parse_date)
+        if not _clean(rows, row, before):
+            continue
+        data = PhysicianInput(
+            cert, name, level, category, parse_list(row.cells.get("scopes")), title, region,
+            main, registered, STATUSES[status], practising_since=practising_since,
+            notes=row.notes, status_from=status_from, status_to=status_to,
+            status_reason=_text(row, "status_reason"),
+        )  # fmt: skip
+        found.append((row.number, data))
+    return found
+
+
+ROW_PARSERS: dict[str, Callable[[Table, Rows, Tick], list[Any]]] = {
+    "contracts": contract_rows,
+    "institutions": institution_rows,
+    "physicians": physician_rows,
+}
