@@ -23,7 +23,10 @@ DR_LI = "110330000000002"
 ID_NUMBER = "11010519491231002" + id_check_char("11010519491231002")
 
 
-def build_region(registry: Registry) -> None:
+def build_region(registry: Registry, gp: bool = False) -> None:
+    """Four institutions, 张伟 and 李娜 (``gp``: both also general practitioners, 全科医学, so
+    they count toward a 社区卫生服务中心's minimum)."""
+    scopes = ["内科", "全科医学"] if gp else ["内科"]
     for code, name, kind, county, beds, depts, grassroots in (
         (
             HOSPITAL,
@@ -55,7 +58,7 @@ def build_region(registry: Registry) -> None:
             "张伟",
             "执业医师",
             "临床",
-            ["内科"],
+            scopes,
             "主治医师",
             "330000",
             HOSPITAL,
@@ -69,7 +72,7 @@ def build_region(registry: Registry) -> None:
             "李娜",
             "执业医师",
             "临床",
-            ["内科"],
+            scopes,
             "副主任医师",
             "330000",
             HOSPITAL,

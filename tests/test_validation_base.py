@@ -22,7 +22,14 @@ from multisite.services.validation_base import (
     staffing_defaults,
     validation_base,
 )
-from multisite.storage.models import Agreement, Registration, RegistrationEvent, WorkSession
+from multisite.storage.models import (
+    Agreement,
+    Institution,
+    Physician,
+    Registration,
+    RegistrationEvent,
+    WorkSession,
+)
 from tests.factories import (
     CENTRE,
     CLINIC,
@@ -315,6 +322,39 @@ def recount(registry: Registry, on: dt.date, mode: str) -> dict[int, float]:
                 RegistrationEvent, RegistrationEvent.registration_id == Registration.id
             )
         ).all()
+        people = {
+            pid: (level, set(scopes), since)
+            for pid, level, scopes, since in s.execute(
+                select(Physician.id, Physician.level, Physician.scopes, Physician.practising_since)
+            )
+        }
+        first = dict(
+            s.execute(
+                select(Registration.physician_id, Registration.registered_on).order_by(
+                    Registration.registered_on.desc()
+                )
+            ).all()
+        )
+        kinds = dict(s.execute(select(Institution.id, Institution.kind)).all())
+
+    def qualifies(pid: int, iid: int) -> bool:
+        """医疗机构基本标准, written out again: GPs only at community centres and hospitals,
+        执业医师 of five years (since the recorded start, else the registration) at a 诊所."""
+        level, scopes, since = people[pid]
+        if kinds[iid] in ("社区卫生服务中心", "社区医院"):
+            return "全科医学" in scopes
+        if kinds[iid] == "诊所":
+            start = since or first.get(pid)
+            return (
+                level == "执业医师"
+                and start is not None
+                and start.replace(
+                    year=start.year + 5, day=min(start.day, 28) if start.month == 2 else start.day
+                )
+                <= on
+            )
+        return True
+
     inactive = set()
     for pid, event in events:
         if event.status == "suspended" and event.on <= on <= event.until:
@@ -328,7 +368,7 @@ def recount(registry: Registry, on: dt.date, mode: str) -> dict[int, float]:
     primary: set[tuple[int, int]] = set()
     for aid, pid, iid, role, start, end, terminated in agreements:
         last = min(end, terminated) if terminated else end
-        if pid in inactive or not start <= on <= last:
+        if pid in inactive or not start <= on <= last or not qualifies(pid, iid):
             continue
         minutes[(iid, pid)] += length[aid]
         if role == "primary":
@@ -404,7 +444,7 @@ def test_a_title_minimum_counts_only_physicians_counted_with_that_title_or_highe
     registry: Registry,
 ) -> None:
     """社区卫生服务中心: ≥1 副主任医师 or higher among the physicians counted."""
-    build_region(registry)
+    build_region(registry, gp=True)
     primary(registry)  # 张伟, 主治医师
     primary(registry, DR_LI, "P-2")  # 李娜, 副主任医师
     registry.save_agreement(agreement("C-Z", CENTRE, "SA 08:00-16:00"))
@@ -429,7 +469,7 @@ def test_a_title_minimum_counts_only_physicians_counted_with_that_title_or_highe
 def test_a_region_edits_the_staffing_table_and_the_report_follows(
     registry: Registry, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    build_region(registry)
+    build_region(registry, gp=True)
     primary(registry)
     registry.save_agreement(agreement("C-Z", CENTRE, "FR-SA 08:00-16:00"))
     assert by_code(registry, detail=False)[CENTRE].required == 6  # the shipped default
@@ -493,7 +533,7 @@ def test_the_counting_policy_is_set_per_region_from_the_command_line(
 
 
 def test_losing_the_only_physician_of_a_required_title_is_a_risk(registry: Registry) -> None:
-    build_region(registry)
+    build_region(registry, gp=True)
     primary(registry)
     primary(registry, DR_LI, "P-2")
     registry.set_staffing("330108", "社区卫生服务中心", min_physicians=0.2)  # keeps ≥1 副主任医师

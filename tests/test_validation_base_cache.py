@@ -104,7 +104,7 @@ def zhang(title: str) -> PhysicianInput:
         "张伟",
         "执业医师",
         "临床",
-        ["内科"],
+        ["内科", "全科医学"],
         title,
         "330000",
         HOSPITAL,
@@ -261,7 +261,7 @@ def test_an_institution_filed_after_the_summary_is_in_the_next_one(registry: Reg
 
 
 def test_a_physician_s_title_changes_the_title_minimum(registry: Registry) -> None:
-    build_region(registry)
+    build_region(registry, gp=True)
     primary(registry)
     registry.save_agreement(agreement("A-C", CENTRE, "FR 08:00-12:00"))
     before = fresh_summary(registry)
@@ -335,7 +335,7 @@ def test_hand_written_sql_on_agreements_is_seen(registry: Registry, database: Da
 
 
 def test_hand_written_sql_on_other_tables_is_seen(registry: Registry) -> None:
-    build_region(registry)
+    build_region(registry, gp=True)
     primary(registry)
     registry.save_agreement(agreement("A-C", CENTRE, "FR 08:00-12:00"))
     before = fresh_summary(registry)
@@ -350,6 +350,14 @@ def test_hand_written_sql_on_other_tables_is_seen(registry: Registry) -> None:
     )
     execute(registry, "UPDATE physician SET title = '主任医师' WHERE cert_no = :c", c=DR_ZHANG)
     assert fresh_summary(registry)[CENTRE]["title_short"] == ()
+    # who counts toward a 社区卫生服务中心: a general practitioner (全科医学 among the scopes)
+    counted = fresh_summary(registry)[CENTRE]["counted"]
+    assert counted > 0
+    execute(registry, """UPDATE physician SET scopes = '["内科"]' WHERE cert_no = :c""", c=DR_ZHANG)
+    assert fresh_summary(registry)[CENTRE]["counted"] == 0.0
+    execute(registry, """UPDATE physician SET scopes = '["内科", "全科医学"]' WHERE cert_no = :c""",
+            c=DR_ZHANG)  # fmt: skip
+    assert fresh_summary(registry)[CENTRE]["counted"] == counted
     sql = (
         "UPDATE registration_event SET status = 'suspended', until = :u WHERE registration_id IN "
         "(SELECT r.id FROM registration r JOIN physician p ON p.id = r.physician_id "

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..i18n import _
+from ..services.validation_base import NOT_COUNTED
 from .common import (
     EXIT_OK,
     Context,
@@ -38,6 +39,22 @@ def cmd_institution(args: argparse.Namespace, ctx: Context) -> int:
     )
     ctx.out.print(f"{_('address')}: {i['address'] or '-'}")
     ctx.out.print(f"{_('departments')}: {'、'.join(i['departments']) or '-'}")
+    v = i["validation"]
+    ctx.out.print(
+        _(
+            "Physician base: required {required:g}, counted {counted:g} ({status}); "
+            "next validation {day}, apply by {apply_by}."
+        ).format(
+            required=v["required"],
+            counted=v["counted"],
+            status=_(v["status"]),
+            day=v["next_validation"],
+            apply_by=v["apply_by"],
+        )
+    )
+    for c in v["contributors"]:
+        if not c["counted"]:
+            ctx.out.print(f"  {c['name']} {c['physician']}: {_(NOT_COUNTED[c['not_counted']])}")
     t = table(
         _("contract"),
         _("physician"),

@@ -26,12 +26,13 @@ from . import (
     physicians,
     tui,
     validation_base,
+    vocabulary,
 )
 from .common import COMMANDS, EXIT_USAGE, Context, Parser, UsageError
 
 # Each group module adds its subcommands (``register``) and their handlers (``@command``).
-GROUPS = (database, physicians, institutions, check, admin, backup, validation_base, calendar,
-          importing, tui)  # fmt: skip
+GROUPS = (database, physicians, institutions, check, admin, vocabulary, backup, validation_base,
+          calendar, importing, tui)  # fmt: skip
 
 
 def build_parser() -> Parser:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..i18n import _
+from ..services.validation_base import NOT_COUNTED
 from .common import (
     EXIT_OK,
     Context,
@@ -89,12 +90,27 @@ def cmd_physician(args: argparse.Namespace, ctx: Context) -> int:
             _(a["status"]),
         )
     ctx.out.print(agreements)
-    if p.get("grassroots_hours"):
+    served, planned = p["grassroots_hours"], p["grassroots_planned_hours"]
+    if served or planned:
         g = table(
-            _("year"), _("hours at grassroots institutions"), title=_("Grassroots experience")
+            _("year"),
+            _("hours served at grassroots institutions"),
+            _("hours planned"),
+            title=_("Grassroots experience (served: up to today)"),
         )
-        for year, hours in p["grassroots_hours"].items():
-            g.add_row(str(year), f"{hours:g}")
+        for year in sorted(set(served) | set(planned)):
+            g.add_row(str(year), f"{served.get(year, 0):g}", f"{planned.get(year, 0):g}")
         ctx.out.print(g)
+    if p["counts_toward_minimum"]:
+        m = table(
+            _("institution"), _("kind"), _("counts toward its minimum"),
+            title=_("Physician base (医师基数) today"),
+        )  # fmt: skip
+        for row in p["counts_toward_minimum"]:
+            reason = row["not_counted"]
+            m.add_row(
+                row["name"], row["kind"], _("yes") if row["counted"] else _(NOT_COUNTED[reason])
+            )
+        ctx.out.print(m)
     print_violations(ctx, p["violations"], title=_("Violations and warnings"))
     return EXIT_OK

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..i18n import _
 from ..services.validation_base import (
+    NOT_COUNTED,
     REASONS,
     InstitutionBase,
     impact_of_termination,
@@ -62,6 +63,7 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
         _("shortfall"),
         _("status"),
         _("next validation"),
+        _("apply by"),
         _("physicians"),
         _("at risk"),
     ]
@@ -76,6 +78,7 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
             f"{b.shortfall:g}",
             _status(b),
             b.next_validation.isoformat(),
+            b.apply_by.isoformat(),
             str(b.contributor_count),
             risk_label(b),
         ]
@@ -133,13 +136,14 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
     ctx.out.print(
         _(
             "Required {required:g} (title minima: {titles}), counted {counted:g}: {status}; "
-            "next validation {day}."
+            "next validation {day}, apply by {apply_by}."
         ).format(
             required=b.required,
             titles=titles,
             counted=b.counted,
             status=_status(b),
             day=b.next_validation.isoformat(),
+            apply_by=b.apply_by.isoformat(),
         )
     )
     t = table(
@@ -152,7 +156,8 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
         title=_("Contributors"),
     )
     for c in b.contributors:
-        t.add_row(c.physician, c.name, c.title, _(c.role), f"{c.hours:g}", f"{c.share:g}")
+        share = _(NOT_COUNTED[c.not_counted]) if c.not_counted in NOT_COUNTED else f"{c.share:g}"
+        t.add_row(c.physician, c.name, c.title, _(c.role), f"{c.hours:g}", share)
     ctx.out.print(t)
     if b.at_risk:
         r = table(

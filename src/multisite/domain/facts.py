@@ -103,6 +103,14 @@ class PhysicianFact:
     filings: tuple[FilingFact, ...] = ()
     agreements: tuple[AgreementFact, ...] = field(default=())
 
+    @property
+    def practice_start(self) -> dt.date | None:
+        """When the physician's registered practice began: ``practising_since`` as recorded
+        (执业起始日期), else the earliest registration on file (the latest it can have begun)."""
+        if self.practising_since is not None:
+            return self.practising_since
+        return min((r.registered_on for r in self.registrations), default=None)
+
     def with_agreement(self, agreement: AgreementFact) -> PhysicianFact:
         """These facts as they would be after filing (or replacing) ``agreement``."""
         others = tuple(a for a in self.agreements if a.contract_no != agreement.contract_no)

@@ -40,8 +40,11 @@ class StaffingError(ValueError):
 
 @cache
 def defaults_digest() -> str:
-    """A short digest of the shipped table (stored results name the table they used)."""
-    text = resources.files("multisite").joinpath("data/staffing_defaults.json").read_bytes()
+    """A short digest of the shipped staffing table and vocabulary (the kinds' cycles and who
+    counts): stored results name the data they were computed with."""
+    data = resources.files("multisite").joinpath("data")
+    text = data.joinpath("staffing_defaults.json").read_bytes()
+    text += data.joinpath("vocabulary.json").read_bytes()
     return hashlib.sha256(text).hexdigest()[:8]
 
 

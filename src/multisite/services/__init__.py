@@ -30,9 +30,10 @@ from .registry import (
     initials,
     require_region_code,
 )
+from .vocabularies import Vocabularies
 
 
-class Registry(Regions, Institutions, Physicians, Agreements, Checks):
+class Registry(Regions, Vocabularies, Institutions, Physicians, Agreements, Checks):
     """The registry of one regional health commission (the services of every aggregate)."""
 
 

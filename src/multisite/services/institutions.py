@@ -7,7 +7,6 @@ from typing import Any
 
 from ..domain import identifiers as ids
 from ..domain.inputs import CHECKSUM, KEEP, InstitutionInput
-from ..domain.vocabulary import INSTITUTION_KINDS
 from ..i18n import _
 from ..storage import batch as store
 from ..storage.audit import audit_row, insert_audit, snapshot
@@ -22,6 +21,7 @@ from .registry import (
     require_region_code,
     single_result,
 )
+from .vocabularies import region_vocabulary
 
 CREATE_CHUNK = 5000  # new institutions flushed at a time
 # Values a write that does not name them (None in the input) leaves as stored.
@@ -119,9 +119,8 @@ class Institutions(RegistryCore):
             result.committed = True
         return result
 
-    @staticmethod
     def _institution_values(
-        row: int, data: InstitutionInput, result: BatchResult
+        self, row: int, data: InstitutionInput, result: BatchResult
     ) -> tuple[str, dict[str, Any]]:
         """The checked credit code and column values of one input (FieldError if not)."""
         code = ids.clean(data.code)
@@ -144,14 +143,15 @@ class Institutions(RegistryCore):
         name = data.name.strip()
         if not name:
             raise FieldError(_("The institution name is empty."), "name")
-        if data.kind not in INSTITUTION_KINDS:
+        require_region_code(data.county_code)
+        kinds = region_vocabulary(self, data.county_code).kinds
+        if data.kind not in kinds:
             raise FieldError(
                 _("Institution kind {kind} is not one of {kinds}.").format(
-                    kind=data.kind, kinds="、".join(INSTITUTION_KINDS)
+                    kind=data.kind, kinds="、".join(kinds)
                 ),
                 "kind",
             )
-        require_region_code(data.county_code)
         if data.beds < 0:
             raise FieldError(_("Beds must be a number ≥ 0."), "beds")
         return code, {

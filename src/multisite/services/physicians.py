@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..domain import identifiers as ids
 from ..domain import rules
 from ..domain.inputs import UNKNOWN, PhysicianInput
-from ..domain.vocabulary import CATEGORIES, LEVELS, SCOPES, TITLES
+from ..domain.vocabulary import CATEGORIES, LEVELS, TITLES
 from ..i18n import _
 from ..storage import batch as store
 from ..storage import queries as q
@@ -32,6 +32,7 @@ from .registry import (
     require_region_code,
     single_result,
 )
+from .vocabularies import region_vocabulary
 
 STATUSES = ("registered", "suspended", "cancelled")
 CREATE_CHUNK = 5000  # new physicians flushed at a time
@@ -322,7 +323,9 @@ class Physicians(RegistryCore):
                 ),
                 "category",
             )
-        allowed = SCOPES[data.category]
+        require_region_code(data.region_code)
+        vocabulary = region_vocabulary(self, data.region_code)
+        allowed = vocabulary.scopes[data.category]
         for scope in data.scopes:
             if scope not in allowed:
                 raise FieldError(
@@ -333,6 +336,15 @@ class Physicians(RegistryCore):
                 )
         if not data.scopes:
             raise FieldError(_("A physician needs at least one scope (执业范围)."), "scopes")
+        limit = vocabulary.scope_limit(data.region_code)
+        if limit is not None and len(set(data.scopes)) > limit:
+            raise FieldError(
+                _(
+                    "A physician registered at county level holds at most {limit} scopes of "
+                    "one category, not {count}."
+                ).format(limit=limit, count=len(set(data.scopes))),
+                "scopes",
+            )
         if data.title not in TITLES:
             raise FieldError(
                 _("Title {value} is not one of {allowed}.").format(
@@ -340,7 +352,6 @@ class Physicians(RegistryCore):
                 ),
                 "title",
             )
-        require_region_code(data.region_code)
         province = data.region_code.endswith("0000")
         if data.level == "执业医师" and not province:
             raise FieldError(

@@ -8,7 +8,6 @@ from typing import Any
 from ..domain.policy import RETIRED, defaults
 from ..domain.policy import Policy as PolicyValues
 from ..domain.staffing import StaffingError, check_values, staffing_source, staffing_table
-from ..domain.vocabulary import INSTITUTION_KINDS
 from ..i18n import _
 from ..storage import queries as q
 from ..storage.models import (
@@ -21,6 +20,7 @@ from .registry import (
     dataclass_replace_version,
     require_region_code,
 )
+from .vocabularies import region_vocabulary
 
 
 class Regions(RegistryCore):
@@ -82,10 +82,12 @@ class Regions(RegistryCore):
         """Store a region's minimum for an institution kind; values not given keep the row's,
         or for a new row the values that applied there so far (a wider region's or the
         shipped default)."""
-        if kind not in INSTITUTION_KINDS:
+        require_region_code(region_code)
+        kinds = region_vocabulary(self, region_code).kinds
+        if kind not in kinds:
             raise ServiceError(
                 _("Institution kind {kind} is not one of {kinds}.").format(
-                    kind=kind, kinds="、".join(INSTITUTION_KINDS)
+                    kind=kind, kinds="、".join(kinds)
                 )
             )
         given = (min_physicians, per_bed, title_minimum, confirmed, source)

@@ -12,11 +12,15 @@ the next validation date (医疗机构校验). Counting modes (DOMAIN.md, ``poli
 * ``primary_only``: 1 at the main institution (an agreement in force with role primary).
 
 A physician whose registration is suspended or cancelled on ``on`` counts nothing; an
-agreement not in force on ``on`` (not started, ended, terminated) counts nothing.
+agreement not in force on ``on`` (not started, ended, terminated) counts nothing. Who counts
+toward a kind's minimum at all is the kind's (``vocabulary.counts_toward_minimum``): only
+general practitioners at a 社区卫生服务中心 or 社区医院, only an 执业医师 of five years at a 诊所;
+the others are listed with ``not_counted`` and a share of 0.
 
-Next validation: yearly below 100 beds, every 3 years from 100 beds (医疗机构管理条例 art. 22),
-on the anniversaries of ``licensed_on`` (the first one on or after ``on``). When the licence
-date is unknown the validation is taken to fall on 31 December of ``on``'s year.
+Next validation (``next_validation``): on the anniversaries of ``licensed_on`` (the first one on
+or after ``on``), every ``validation_years`` of the kind (实施细则 art. 35), or by beds for kinds
+without one (yearly below 100, every 3 years from 100: 条例 art. 22); apply three months before
+(``apply_by``). When the licence date is unknown it is taken to fall on 31 December.
 
 At risk: losses already on record that take effect before the next validation: agreements
 ending before it (their last day is ``ends_on``), and suspensions or cancellations recorded for
@@ -57,14 +61,22 @@ from ..domain.staffing import (
     staffing_source,
     staffing_table,
 )
-from ..domain.vocabulary import INSTITUTION_KINDS, TITLES
+from ..domain.vocabulary import (
+    INSTITUTION_KINDS,
+    TITLES,
+    Kind,
+    counts_toward_minimum,
+    practising_from,
+    shipped,
+)
 from ..i18n import N_, _
 from ..storage import queries
 from ..storage import validation_base as store
+from ..storage.validation_base import Person
 from . import Registry, ServiceError
 
-THREE_YEARLY_BEDS = 100
 EPSILON = 1e-9
+APPLY_MONTHS_BEFORE = 3  # 医疗机构管理条例实施细则: apply three months before validation
 TITLE_RANK = {title: rank for rank, title in enumerate(TITLES)}
 __all__ = ["Staffing", "StaffingError", "staffing_defaults", "validation_base"]
 
@@ -79,6 +91,7 @@ class Contributor:
     hours: float  # weekly hours scheduled at this institution
     share: float
     title: str = ""
+    not_counted: str = ""  # the kind's requirement the physician misses (shown, not counted)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -88,9 +101,17 @@ class Contributor:
             "role": self.role,
             "hours": self.hours,
             "share": self.share,
+            "counted": not self.not_counted,
+            "not_counted": self.not_counted or None,
         }
 
 
+NOT_COUNTED = {
+    "general_practitioners": N_("shown, not counted: not a general practitioner (全科医学)"),
+    "practising_physicians": N_(
+        "shown, not counted: not an 执业医师 with 5 years of registered practice"
+    ),
+}
 REASONS = {"agreement_ends": N_("contract ends"), "registration_lapses": N_("registration lapses")}
 
 
@@ -144,6 +165,11 @@ class InstitutionBase:
     title_counts: Mapping[str, int] = field(default_factory=dict)
     title_short: Sequence[str] = ()
 
+    @property
+    def apply_by(self) -> dt.date:
+        """The last day to apply for the validation (three months before it)."""
+        return apply_by(self.next_validation)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "institution": self.institution,
@@ -160,6 +186,7 @@ class InstitutionBase:
             "shortfall": self.shortfall,
             "status": self.status,
             "next_validation": self.next_validation.isoformat(),
+            "apply_by": self.apply_by.isoformat(),
             "contributor_count": self.contributor_count,
             "contributors": [c.as_json() for c in self.contributors],
             "at_risk_count": self.risk_count,
@@ -206,17 +233,34 @@ def _anniversary(licensed: dt.date, year: int) -> dt.date:
         return dt.date(year, 2, 28)
 
 
-def next_validation(licensed_on: dt.date | None, beds: int, on: dt.date) -> dt.date:
-    """The first validation day on or after ``on`` (医疗机构校验, 条例 art. 22)."""
+def next_validation(
+    licensed_on: dt.date | None, beds: int, on: dt.date, kind: Kind | None = None
+) -> dt.date:
+    """The first validation day on or after ``on`` (医疗机构校验): on the anniversaries of the
+    licence date, every ``kind.cycle_years(beds)`` years (实施细则 art. 35: the 3-year kinds;
+    by beds for the others, 条例 art. 22). Unknown licence date: 31 December of ``on``'s year."""
     if licensed_on is None:
         return dt.date(on.year, 12, 31)
-    period = 3 if beds >= THREE_YEARLY_BEDS else 1
+    period = (kind or Kind("")).cycle_years(beds)
     year = max(on.year, licensed_on.year + period)
     year += (licensed_on.year - year) % period
     day = _anniversary(licensed_on, year)
     if day < on:
         day = _anniversary(licensed_on, year + period)
     return day
+
+
+def apply_by(validation: dt.date) -> dt.date:
+    """Three months before ``validation`` (the same day of the month, or its last day)."""
+    month = validation.month - APPLY_MONTHS_BEFORE
+    year = validation.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    for day in range(validation.day, 27, -1):
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            continue
+    return dt.date(year, month, validation.day)
 
 
 # --- counting ----------------------------------------------------------------------------------
@@ -331,41 +375,53 @@ def _evaluate(
         stake.add(contract, role, end, int(minutes or 0))
     policies: dict[str, Policy] = {}
     out: list[Evaluated] = []
+    vocabulary = shipped()
     for inst_id, code, name, kind, beds, county, licensed_on in insts:
         province = county[:2] + "0000"
+        entry = vocabulary.kind(kind)
         policy = policies.get(province)
         if policy is None:
             policy = policies[province] = registry.policy(province)
         staffing = staffing_for(kind, county, stored)
         required = staffing.required(beds or 0) if staffing else 0.0
         minima = staffing.title_minimum if staffing else {}
-        validation = next_validation(licensed_on, beds or 0, on)
+        validation = next_validation(licensed_on, beds or 0, on, entry)
         here = stakes.get(inst_id, {})
         counted = 0.0
         found: list[Contributor] = []
         counted_titles: list[str] = []
+        excluded: set[int] = set()
         for stake in here.values():
             minutes, primary = stake.minutes, stake.primary
-            share = share_of(policy, minutes, primary)
+            person = people.get(stake.physician_id, NOBODY)
+            missing = not_counted(entry, person, on)
+            if missing:
+                excluded.add(stake.physician_id)
+                starts_counting = practising_from(entry, person.level, person.practising_since)
+                if starts_counting is not None and starts_counting > on:
+                    holds[inst_id] = min(holds.get(inst_id, dt.date.max), starts_counting - ONE_DAY)
+            share = 0.0 if missing else share_of(policy, minutes, primary)
             counted += share
-            cert, pname, title = people.get(stake.physician_id, NOBODY)
             if share > 0:
-                counted_titles.append(title)
+                counted_titles.append(person.title)
             if contributors:
                 found.append(
                     Contributor(
-                        cert,
-                        pname,
+                        person.cert,
+                        person.name,
                         "primary" if primary else "additional",
                         round(minutes / 60, 2),
                         round(share, 4),
-                        title,
+                        person.title,
+                        missing,
                     )
                 )
         counted = round(counted, 4)
         titles = title_counts(minima, counted_titles) if minima else {}
         short_titles = [t for t, n in minima.items() if titles[t] < n]
-        risks = _risks(here, stretches, policy, on, validation, counted, required, minima, people)
+        risks = _risks(
+            here, stretches, policy, on, validation, counted, required, minima, people, excluded
+        )
         found.sort(key=lambda c: (-c.share, c.role != "primary", c.physician))
         until = min(holds.get(inst_id, validation), validation)
         if inst_id in starts:
@@ -414,7 +470,7 @@ def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, 
 
 
 # Bump when the computation changes: stored results of an older version are then stale.
-COMPUTATION = 3
+COMPUTATION = 4  # 4: GP-only and 5-year minima, cycles by kind
 
 
 def policy_key(policy: Policy) -> str:
@@ -538,7 +594,18 @@ def _document(base: InstitutionBase) -> str:
     return json.dumps(base.as_json(), ensure_ascii=False, separators=(",", ":"))
 
 
-NOBODY = ("", "", "")
+NOBODY = Person("", "", "")
+ONE_DAY = dt.timedelta(days=1)
+
+
+def not_counted(kind: Kind, person: Person, on: dt.date) -> str:
+    """ "" when the physician counts toward the kind's minimum on ``on``, else the kind's
+    requirement they miss (``general_practitioners``, ``practising_physicians``)."""
+    if counts_toward_minimum(kind, person.level, person.scopes, person.practising_since, on):
+        return ""
+    return kind.counts
+
+
 NO_TITLES: Mapping[str, int] = MappingProxyType({})
 
 
@@ -601,7 +668,8 @@ def _risks(
     counted: float,
     required: float,
     minima: Mapping[str, int],
-    people: dict[int, tuple[str, str, str]],
+    people: Mapping[int, Person],
+    excluded: frozenset[int] | set[int] = frozenset(),
 ) -> list[Risk]:
     """Losses before ``validation`` in date order, with the base left after each. A risk is
     a loss that takes something away (share, or a title counted toward a title minimum) and
@@ -618,7 +686,11 @@ def _risks(
         return []
     losses.sort(key=lambda x: (x[0], x[1], x[3] or "", x[4]))
     remaining = {pid: {a[0]: a for a in stake.agreements} for pid, stake in stakes.items()}
-    current = {pid: share_of(policy, stake.minutes, stake.primary) for pid, stake in stakes.items()}
+
+    def share(pid: int, minutes: int, primary: bool) -> float:
+        return 0.0 if pid in excluded else share_of(policy, minutes, primary)
+
+    current = {pid: share(pid, stake.minutes, stake.primary) for pid, stake in stakes.items()}
     rank = {pid: TITLE_RANK.get(people.get(pid, NOBODY)[2], -1) for pid in stakes}
     titled = title_counts(minima, [people.get(p, NOBODY)[2] for p, v in current.items() if v > 0])
     total = counted
@@ -636,7 +708,7 @@ def _risks(
         for pid, was in before.items():
             left = remaining[pid].values()
             after = (
-                share_of(policy, sum(a[3] for a in left), any(a[1] == "primary" for a in left))
+                share(pid, sum(a[3] for a in left), any(a[1] == "primary" for a in left))
                 if left
                 else 0.0
             )

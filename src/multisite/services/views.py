@@ -10,29 +10,66 @@ from typing import Any
 
 from ..domain import identifiers as ids
 from ..domain import rules, schedule
+from ..domain.facts import PhysicianFact
+from ..domain.vocabulary import shipped
 from ..i18n import _
 from ..storage import queries as q
+from ..storage.validation_base import Person
 from . import Registry, ServiceError
+from .validation_base import not_counted, validation_base
+
+ONE_DAY = dt.timedelta(days=1)
 
 
 def _inst(i: Any) -> dict[str, Any]:
     return {"code": i.code, "name": i.name}
 
 
-def grassroots_hours(agreements: list[Any]) -> dict[int, float]:
-    """Per year, hours scheduled at grassroots institutions (基层服务经历)."""
+def grassroots_hours(
+    agreements: list[Any], today: dt.date
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Per year, hours at grassroots institutions (基层服务经历): those served (sessions on
+    days up to ``today``) and, apart, those planned (the days after it)."""
     patterns = [
         a.pattern for a in agreements if a.institution.grassroots and a.start <= a.end and a.slots
     ]
+    served: dict[int, float] = {}
+    planned: dict[int, float] = {}
     if not patterns:
-        return {}
-    out: dict[int, float] = {}
+        return served, planned
     for year in range(min(p.start for p in patterns).year, max(p.end for p in patterns).year + 1):
-        minutes = schedule.minutes_between(patterns, dt.date(year, 1, 1), dt.date(year, 12, 31))
-        total = sum(minutes.values())
-        if total:
-            out[year] = round(total / 60, 1)
-    return out
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        for out, start, end in (
+            (served, first, min(last, today)),
+            (planned, max(first, today + ONE_DAY), last),
+        ):
+            if start <= end:
+                total = sum(schedule.minutes_between(patterns, start, end).values())
+                if total:
+                    out[year] = round(total / 60, 1)
+    return served, planned
+
+
+def minimum_standing(facts: PhysicianFact, on: dt.date) -> list[dict[str, Any]]:
+    """At each institution where the physician has an agreement in force on ``on``: whether
+    they count toward its physician minimum, or which requirement of its kind they miss."""
+    person = Person(
+        facts.cert_no, facts.name, facts.title, facts.level, facts.scopes, facts.practice_start
+    )
+    vocabulary = shipped()
+    seen: dict[int, dict[str, Any]] = {}
+    for a in facts.agreements:
+        if a.status == "draft" or not a.start <= on <= a.end or a.institution.id in seen:
+            continue
+        missing = not_counted(vocabulary.kind(a.institution.kind), person, on)
+        seen[a.institution.id] = {
+            "institution": a.institution.code,
+            "name": a.institution.name,
+            "kind": a.institution.kind,
+            "counted": not missing,
+            "not_counted": missing or None,
+        }
+    return list(seen.values())
 
 
 def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
@@ -49,6 +86,8 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
         agreements = q.agreements_of(s, phys.id)
         facts = q.physician_fact(s, phys)
     violations = rules.evaluate(facts, registry.rule_context())
+    today = dt.date.today()
+    served, planned = grassroots_hours(list(facts.agreements), today)
     return {
         "cert": phys.cert_no,
         "name": phys.name,
@@ -103,7 +142,9 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
             }
             for a in agreements
         ],
-        "grassroots_hours": grassroots_hours(list(facts.agreements)),
+        "grassroots_hours": served,
+        "grassroots_planned_hours": planned,
+        "counts_toward_minimum": minimum_standing(facts, today),
         "violations": [v.as_json() for v in violations],
     }
 
@@ -115,7 +156,7 @@ def institution_view(registry: Registry, code: str) -> dict[str, Any]:
             raise ServiceError(_("Unknown institution {code}.").format(code=code))
         agreements = q.agreements_at(s, inst.id)
         mains = q.main_registrations_at(s, inst.id)
-        return {
+        view: dict[str, Any] = {
             "code": inst.code,
             "name": inst.name,
             "kind": inst.kind,
@@ -144,3 +185,6 @@ def institution_view(registry: Registry, code: str) -> dict[str, Any]:
             ],
             "main_registered": len(mains),
         }
+    (base,) = validation_base(registry, institution=view["code"])
+    view["validation"] = base.as_json()
+    return view

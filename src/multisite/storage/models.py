@@ -146,6 +146,20 @@ class StaffingMinimum(Base):
     __table_args__ = (UniqueConstraint("region_code", "kind"),)
 
 
+class VocabularyChange(Base):
+    """A region's change to an editable vocabulary (词表): a value added to or removed from
+    ``scopes.<category>`` or ``kinds``. Append-only; applied in order over the shipped lists."""
+
+    __tablename__ = "vocabulary_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(6), ForeignKey("region.code"), index=True)
+    list: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(32))
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
 # --- physicians, registrations, filings ------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ from .models import (
     RegistrationEvent,
     StaffingMinimum,
     TravelBuffer,
+    VocabularyChange,
     WorkSession,
 )
 
@@ -488,6 +489,24 @@ def staffing_rows(s: Session, region_code: str | None = None) -> list[StaffingMi
     if region_code is not None:
         query = query.where(StaffingMinimum.region_code == region_code)
     return list(s.scalars(query))
+
+
+def vocabulary_changes(s: Session, region_code: str) -> list[tuple[str, str, bool]]:
+    """The changes that hold in ``region_code``: its province's, its city's, then its own,
+    each in the order they were made, as (list, value, removed)."""
+    chain = list(dict.fromkeys((region_code[:2] + "0000", region_code[:4] + "00", region_code)))
+    rank = {code: i for i, code in enumerate(chain)}
+    rows = s.execute(
+        select(
+            VocabularyChange.region_code,
+            VocabularyChange.id,
+            VocabularyChange.list,
+            VocabularyChange.value,
+            VocabularyChange.removed,
+        ).where(VocabularyChange.region_code.in_(chain))
+    ).all()
+    ordered = sorted(rows, key=lambda r: (rank[r[0]], r[1]))
+    return [(r[2], r[3], bool(r[4])) for r in ordered]
 
 
 def latest_policy(s: Session) -> Policy | None:

@@ -12,10 +12,11 @@ Large results come back as plain DBAPI tuples (``_plain_rows``): no result-row o
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     LargeBinary,
@@ -354,11 +355,38 @@ def institutions(
     return [tuple(r) for r in s.execute(query)]  # type: ignore[misc]
 
 
-def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
-    """id → (certificate number, name, title), in chunks of ids; one scan of the table when
-    more than 50,000 are asked for."""
+class Person(NamedTuple):
+    """What the validation base reads of a physician: who they are, and what decides whether
+    they count toward a kind's minimum (level, scopes, start of practice: the recorded
+    practising_since, else the first registration's date, the latest the practice began)."""
+
+    cert: str
+    name: str
+    title: str
+    level: str = ""
+    scopes: frozenset[str] = frozenset()
+    practising_since: dt.date | None = None
+
+
+def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, Person]:
+    """id → :class:`Person`, in chunks of ids; one scan of the table when more than 50,000
+    are asked for (scopes and dates read as text and decoded once per distinct value)."""
     wanted = sorted(set(physician_ids))
-    query = select(Physician.id, Physician.cert_no, Physician.name, Physician.title)
+    first_registered = (
+        select(func.min(Registration.registered_on))
+        .where(Registration.physician_id == Physician.id)
+        .correlate(Physician)
+        .scalar_subquery()
+    )
+    query = select(
+        Physician.id,
+        Physician.cert_no,
+        Physician.name,
+        Physician.title,
+        Physician.level,
+        cast(Physician.scopes, String),
+        cast(func.coalesce(Physician.practising_since, first_registered), String),
+    )
     if len(wanted) > 50_000:  # most of a region: one scan beats that many lookups
         rows = _plain_rows(s, query)
     else:
@@ -366,7 +394,17 @@ def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, tuple[str,
         for chunk in range(0, len(wanted), 5000):
             rows += _plain_rows(s, query.where(Physician.id.in_(wanted[chunk : chunk + 5000])))
     found = set(wanted)
-    return {pid: (cert, name, title) for pid, cert, name, title in rows if pid in found}
+    decoded: dict[str | None, frozenset[str]] = {}
+    out: dict[int, Person] = {}
+    for pid, cert, name, title, level, scopes, since in rows:
+        if pid not in found:
+            continue
+        scope_set = decoded.get(scopes)
+        if scope_set is None:
+            scope_set = decoded[scopes] = frozenset(json.loads(scopes or "[]"))
+        start = dt.date.fromisoformat(since[:10]) if since else None
+        out[pid] = Person(cert, name, title, level, scope_set, start)
+    return out
 
 
 def provinces(s: Session) -> list[str]:

@@ -282,7 +282,7 @@ def eligibility(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
         reasons = []
         if p.title not in INTERMEDIATE_TITLES:
             reasons.append(_("title {title} is below 主治医师").format(title=p.title))
-        since = p.practising_since
+        since = p.practice_start
         if since is None or add_years(since, years) > a.start:
             reasons.append(_("fewer than {years} years of practice").format(years=years))
         failed = p.failed_assessment_on
