@@ -81,6 +81,15 @@ def build_region(registry: Registry, gp: bool = False) -> None:
     )
 
 
+TERMS_FIXED = {
+    "tasks": "门诊诊疗",
+    "liability": "医疗责任由执业机构承担",
+    "pay": "按次结算",
+    "insurance": "医疗责任保险",
+    "employment": "人事关系在主要执业机构",
+}  # what every contract fixes (TERMS)
+
+
 def agreement(
     contract: str,
     institution: str,
@@ -105,6 +114,7 @@ def agreement(
         parse_sessions(sessions),
         hours,
         consent,
+        **TERMS_FIXED,
     )
 
 

@@ -88,6 +88,9 @@ EXAMPLES: dict[str, Callable[[], PhysicianFact]] = {
     "CONTRACT_HOURS": lambda: physician(
         agreement("A-1", CLINIC, "SA 08:00-12:00", weekly_hours=8.0)
     ),
+    "TERMS": lambda: physician(
+        agreement("A-1", CLINIC, "SA 08:00-12:00", missing_terms=("pay", "employment"))
+    ),
     "HOLIDAY_DATA": lambda: physician(
         agreement("A-1", CLINIC, "SA 08:00-12:00", end=dt.date(2031, 6, 30))
     ),

@@ -55,6 +55,7 @@ def agreements(draw, index: int) -> AgreementFact:
         draw(st.sampled_from(["内科", "外科", "儿科"])), start, end, hours,
         draw(st.sampled_from([True, None, False])), chosen,
         draw(st.sampled_from(["active", "active", "terminated", "draft"])),
+        draw(st.sampled_from([(), (), ("pay",), ("tasks", "employment")])),
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .inputs import TERMS
 from .schedule import Pattern, Slot
 
 
@@ -25,6 +26,12 @@ class InstitutionFact:
     beds: int = 0
 
 
+def terms_from_mask(mask: int) -> tuple[str, ...]:
+    """The terms whose bit is set in ``mask`` (bit i: ``inputs.TERMS[i]``, the contract terms
+    seed 004 asks for, is empty)."""
+    return tuple(term for i, term in enumerate(TERMS) if mask >> i & 1)
+
+
 @dataclass(frozen=True, slots=True)
 class AgreementFact:
     id: int | None
@@ -38,6 +45,7 @@ class AgreementFact:
     consent: bool | None
     slots: tuple[Slot, ...]
     status: str = "active"
+    missing_terms: tuple[str, ...] = ()  # of TERMS: tasks, liability, pay, insurance, employment
 
     @property
     def pattern(self) -> Pattern:

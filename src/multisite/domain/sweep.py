@@ -144,7 +144,7 @@ class Sweeper:
                 p.id, a.institution.id, a.role, a.department, a.start.isoformat(),
                 a.end.isoformat(), a.weekly_hours, a.consent, a.status, self._text(a.slots),
                 reg.region_code, reg.main_institution_id, reg.registered_on.isoformat(),
-                p.scopes,
+                p.scopes, len(a.missing_terms),
             )
             for a in p.agreements
         ]  # fmt: skip

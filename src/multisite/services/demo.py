@@ -491,6 +491,8 @@ def build(physicians: int, seed: int, today: dt.date) -> Built:
                     "liability": "医疗责任由执业机构承担，已购买医疗责任险",
                     "pay": "按次结算" if a.role == "additional" else "月薪",
                     "insurance": "医疗责任保险",
+                    "tasks": "门诊诊疗" if a.role == "additional" else "门诊、住院诊疗",
+                    "employment": "人事关系在主要执业机构",
                     "status": "active",
                     "terminated_on": None,
                     "revision": 0,
@@ -663,6 +665,7 @@ def _agreement_inputs(built: Built) -> Iterator[AgreementInput]:
             a["contract_no"], certs[a["physician_id"]], codes[a["institution_id"]], a["role"],
             a["department"], a["start"], a["end"], tuple(slots[a["id"]]), a["weekly_hours"],
             a["consent"], liability=a["liability"], pay=a["pay"], insurance=a["insurance"],
+            tasks=a["tasks"], employment=a["employment"],
         )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.facts import (
@@ -18,7 +18,9 @@ from ..domain.facts import (
     InstitutionFact,
     PhysicianFact,
     RegistrationFact,
+    terms_from_mask,
 )
+from ..domain.inputs import TERMS
 from ..domain.schedule import Slot
 from .models import (
     Agreement,
@@ -36,6 +38,15 @@ from .models import (
     VocabularyChange,
     WorkSession,
 )
+
+
+def missing_terms_mask() -> Any:
+    """An agreement's empty terms as bits (bit i: ``inputs.TERMS[i]`` is empty), in SQL."""
+    columns = [getattr(Agreement, term) for term in TERMS]
+    return sum(
+        (case((func.coalesce(c, "") == "", 1 << i), else_=0) for i, c in enumerate(columns)),
+        literal(0),
+    ).label("missing_terms")
 
 
 def physician_by_cert(s: Session, cert: str, *, lock: bool = False) -> Physician | None:
@@ -214,6 +225,7 @@ def _statements() -> _WritePathStatements:
             Agreement.start, Agreement.end, Agreement.terminated_on, Agreement.weekly_hours,
             Agreement.consent, Agreement.status, *INSTITUTION_FACT_COLUMNS,
             WorkSession.weekday, WorkSession.start_minute, WorkSession.end_minute,
+            missing_terms_mask(),
         )
         .join(Institution, Institution.id == Agreement.institution_id)
         .outerjoin(WorkSession, WorkSession.agreement_id == Agreement.id)
@@ -263,6 +275,7 @@ def _physician_fact(s: Session, head_query: Any, params: dict[str, Any]) -> Phys
                 r[8],
                 tuple(slots),
                 r[9],
+                terms_from_mask(r[22]),
             )
         )
     p = head[0]
@@ -406,6 +419,7 @@ def _facts_for(
             Agreement.weekly_hours,
             Agreement.consent,
             Agreement.status,
+            missing_terms_mask(),
         ).where(Agreement.physician_id.in_(ids))
     ).all()
     for agreement_id, weekday, start_minute, end_minute in s.execute(
@@ -424,7 +438,7 @@ def _facts_for(
         institutions.update(institution_facts(s, missing))
     agreements: dict[int, list[AgreementFact]] = defaultdict(list)
     for row in agreements_rows:
-        aid, pid, no, inst, role, dept, start, end, terminated, hours, consent_, status = row
+        aid, pid, no, inst, role, dept, start, end, terminated, hours, consent_, status, mask = row
         effective = terminated if terminated is not None and terminated < end else end
         agreements[pid].append(
             AgreementFact(
@@ -439,6 +453,7 @@ def _facts_for(
                 consent_,
                 tuple(slots.get(aid, ())),
                 status,
+                terms_from_mask(mask),
             )
         )
     for person in people:

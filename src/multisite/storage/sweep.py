@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..domain.rules import SweepAgreement
 from ..domain.sweep import Site
 from .models import Agreement, Filing, Institution, Physician, Registration, RegistrationEvent
+from .queries import missing_terms_mask
 
 
 def agreement_rows(
@@ -40,6 +41,7 @@ def agreement_rows(
             Registration.main_institution_id,
             cast(Registration.registered_on, String),
             cast(Physician.scopes, String),
+            missing_terms_mask(),
         )
         .join(Physician, Physician.id == Agreement.physician_id)
         .join(Registration, Registration.physician_id == Agreement.physician_id)

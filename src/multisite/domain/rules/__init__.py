@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..facts import PhysicianFact
-from .contract_rules import CONSENT, CONTRACT_HOURS, HOLIDAY_DATA
+from .contract_rules import CONSENT, CONTRACT_HOURS, HOLIDAY_DATA, TERMS
 from .core import ERROR, WARNING, Rule, RuleContext, SweepAgreement, Violation
 from .registration_rules import (
     CREDIT,
@@ -53,6 +53,7 @@ RULES: tuple[Rule, ...] = (
     ELIGIBILITY,
     CONSENT,
     CONTRACT_HOURS,
+    TERMS,
     HOLIDAY_DATA,
 )
 

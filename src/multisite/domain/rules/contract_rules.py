@@ -1,5 +1,5 @@
-"""The rules on the agreement itself: consent of the main institution, contracted hours,
-and holiday data for the years a schedule runs into."""
+"""The rules on the agreement itself: consent of the main institution, contracted hours, the
+contract terms, and holiday data for the years a schedule runs into."""
 
 from __future__ import annotations
 
@@ -82,6 +82,35 @@ def holiday_data(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
             )
 
 
+TERM_LABELS = {
+    "tasks": N_("tasks (工作任务)"),
+    "liability": N_("medical liability (医疗责任)"),
+    "pay": N_("pay (薪酬)"),
+    "insurance": N_("insurance (相关保险)"),
+    "employment": N_("the employment relation (人事关系)"),
+}
+
+
+def terms(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
+    """TERMS: an active agreement that does not fix its tasks, liability, pay, insurance or
+    the employment relation (the terms seed 004 asks every agreement to fix)."""
+    for a in live_agreements(p):
+        if a.status == "active" and a.missing_terms:
+            yield violation(
+                "TERMS",
+                WARNING,
+                p,
+                [a],
+                a.start,
+                len(a.missing_terms),
+                "terms",
+                _("{contract} does not fix {terms}.").format(
+                    contract=a.contract_no,
+                    terms="、".join(_(TERM_LABELS[t]) for t in a.missing_terms),
+                ),
+            )
+
+
 # --- sweep preconditions ----------------------------------------------------------------------
 
 
@@ -111,6 +140,13 @@ def within_known_years(rows: Sequence[SweepAgreement], s: Shortcuts) -> bool:
     return True
 
 
+def terms_fixed(rows: Sequence[SweepAgreement], _s: Shortcuts) -> bool:
+    for r in rows:
+        if r.terms_missing and r.status == "active":
+            return False
+    return True
+
+
 CONSENT = Rule(
     "CONSENT",
     WARNING,
@@ -134,4 +170,12 @@ HOLIDAY_DATA = Rule(
     within_known_years,
     "end",
     N_("a schedule runs into a year with no holiday calendar"),
+)
+TERMS = Rule(
+    "TERMS",
+    WARNING,
+    terms,
+    terms_fixed,
+    "tasks",
+    N_("an active agreement lacking tasks, liability, pay, insurance or the employment relation"),
 )

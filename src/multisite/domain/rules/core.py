@@ -85,6 +85,7 @@ class SweepAgreement(NamedTuple):
     main_institution_id: int
     registered_on: str
     scopes: str | frozenset[str] | None
+    terms_missing: int = 0  # bits of the empty contract terms (0: all fixed)
 
 
 class Site(NamedTuple):
