@@ -112,7 +112,7 @@ def test_init_then_institutions_in_counties_never_seen_stores_every_row(db_url, 
             licensed = s.scalar(select(Institution.licensed_on).where(Institution.code == CLINIC))
     finally:
         db.dispose()
-    assert regions == {"450000": "province", **dict.fromkeys(NANNING, "county")}
+    assert regions == {"450000": "province", "450100": "city", **dict.fromkeys(NANNING, "county")}
     assert audited == set(regions)  # every region filed on the way carries its audit row
     assert licensed == dt.date(2019, 3, 15)
 

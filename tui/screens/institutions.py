@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from multisite.domain import regions
 from multisite.i18n import _
 from multisite.services.validation_base import REASONS, risk_label
 
@@ -199,6 +200,7 @@ class ContributorsScreen(ModalScreen[None]):
         with VerticalScroll(id="contributors-dialog"):
             yield Static(
                 f"[b]{b.name}[/b] {b.institution} · {b.kind} · "
+                + (f"{regions.describe(b.county)} · " if getattr(b, "county", "") else "")
                 + _("counted {counted:g} of {required:g} · {status} · next validation {on}").format(
                     counted=b.counted, required=b.required, status=_(b.status), on=b.next_validation
                 )

@@ -126,7 +126,7 @@ class PhysicianScreen(Screen[None]):
         for r in view["registrations"]:
             main = r["main_institution"]
             lines.append(
-                f"{_('Registration')} {r['region']} · {_('main institution')}: {main['name']} "
+                f"{_('Registration')} {r['region']} {r['region_name']} · {_('main institution')}: {main['name']} "
                 f"({main['code']}) · {_('since')} {r['registered_on']} · {_(r['status'])}"
             )
             for e in r["history"]:

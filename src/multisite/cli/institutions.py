@@ -35,7 +35,8 @@ def cmd_institution(args: argparse.Namespace, ctx: Context) -> int:
     i = view
     ctx.out.print(
         f"[bold]{i['name']}[/]  {i['code']}  {i['kind']} · {_('beds')} {i['beds']} · "
-        f"{i['county_code']}" + (f" · {_('grassroots')}" if i["grassroots"] else "")
+        f"{i['county_code']} {i['region_name']}"
+        + (f" · {_('grassroots')}" if i["grassroots"] else "")
     )
     ctx.out.print(f"{_('address')}: {i['address'] or '-'}")
     ctx.out.print(f"{_('departments')}: {'、'.join(i['departments']) or '-'}")

@@ -49,7 +49,7 @@ def cmd_physician(args: argparse.Namespace, ctx: Context) -> int:
             for e in r["history"]
         )
         regs.add_row(
-            r["region"],
+            f"{r['region']} {r['region_name']}",
             f"{r['main_institution']['name']} ({r['main_institution']['code']})",
             r["registered_on"],
             history,

@@ -9,6 +9,7 @@ from typing import Any
 from rich.markup import escape
 from rich.text import Text
 
+from ..domain import regions
 from ..i18n import _
 from ..services.validation_base import (
     NOT_COUNTED,
@@ -127,6 +128,7 @@ def _columns(ctx: Context, title: str, header: list[str], rows: list[list[str]])
 def _detail(ctx: Context, b: InstitutionBase) -> None:
     ctx.out.print(
         f"[bold]{b.name}[/]  {b.institution}  {b.kind} · {_('beds')} {b.beds} · "
+        + (f"{b.county} {regions.describe(b.county)} · " if b.county else "")
         + _("counting: {mode}").format(mode=b.counting)
     )
     titles = (

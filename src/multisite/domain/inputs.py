@@ -20,6 +20,7 @@ UNKNOWN = "UNKNOWN"  # the row names a physician or institution the registry doe
 DUPLICATE = "DUPLICATE"  # the key appears on an earlier row of the same batch
 KEY_CONFLICT = "KEY_CONFLICT"  # the contract belongs to another physician, or is terminated
 CHECKSUM = "CHECKSUM"  # a credit code fails its check character (warning, kept)
+RETIRED = "RETIRED"  # a region code GB/T 2260 no longer lists (warning, kept)
 
 
 class Keep(enum.Enum):

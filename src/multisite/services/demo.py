@@ -611,7 +611,6 @@ def generate(
     if progress:
         sys.stderr.write(_("Generating {n} physicians…").format(n=physicians) + "\n")
     built = build(physicians, seed, today or dt.date.today())
-    registry.file_regions({r["code"]: r["name"] for r in built.regions})
     _stored(registry.save_institutions(enumerate(_institution_inputs(built), start=1)))
     _stored(registry.save_physicians(enumerate(_physician_inputs(built), start=1)))
     _stored(registry.save_agreements(enumerate(_agreement_inputs(built), start=1)))

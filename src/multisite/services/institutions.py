@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..domain import identifiers as ids
-from ..domain.inputs import CHECKSUM, KEEP, InstitutionInput
+from ..domain.inputs import CHECKSUM, KEEP, RETIRED, InstitutionInput
 from ..i18n import _
 from ..storage import batch as store
 from ..storage.audit import audit_row, insert_audit, snapshot
@@ -19,6 +19,7 @@ from .registry import (
     WriteResult,
     checked_rows,
     require_region_code,
+    retired_warning,
     single_result,
 )
 from .vocabularies import region_vocabulary
@@ -143,7 +144,9 @@ class Institutions(RegistryCore):
         name = data.name.strip()
         if not name:
             raise FieldError(_("The institution name is empty."), "name")
-        require_region_code(data.county_code)
+        county = require_region_code(data.county_code)
+        if county.retired:
+            result.warn(row, "region", RETIRED, retired_warning(county))
         kinds = region_vocabulary(self, data.county_code).kinds
         if data.kind not in kinds:
             raise FieldError(

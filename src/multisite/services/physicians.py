@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
-from ..domain.inputs import UNKNOWN, PhysicianInput
+from ..domain.inputs import RETIRED, UNKNOWN, PhysicianInput
+from ..domain.regions import Division
 from ..domain.vocabulary import CATEGORIES, LEVELS, TITLES
 from ..i18n import _
 from ..storage import batch as store
@@ -30,6 +31,7 @@ from .registry import (
     checked_rows,
     initials,
     require_region_code,
+    retired_warning,
     single_result,
 )
 from .vocabularies import region_vocabulary
@@ -65,7 +67,7 @@ class Physicians(RegistryCore):
         result = BatchResult()
 
         def check(row: int, data: PhysicianInput) -> tuple[str, _Checked]:
-            one = self._checked_physician(row, data)
+            one = self._checked_physician(row, data, result)
             return one.cert, one
 
         def duplicate(cert: str, row: int) -> str:
@@ -103,7 +105,7 @@ class Physicians(RegistryCore):
             result.committed = True
         return result
 
-    def _checked_physician(self, row: int, data: PhysicianInput) -> _Checked:
+    def _checked_physician(self, row: int, data: PhysicianInput, result: BatchResult) -> _Checked:
         cert = ids.clean(data.cert_no)
         if not ids.cert_no_ok(cert):
             raise FieldError(
@@ -112,7 +114,9 @@ class Physicians(RegistryCore):
                 ),
                 "cert",
             )
-        self._check_physician_fields(data)
+        region = self._check_physician_fields(data)
+        if region.retired:
+            result.warn(row, "region", RETIRED, retired_warning(region))
         digest = None
         if data.id_number:
             number = ids.clean(data.id_number)
@@ -308,7 +312,8 @@ class Physicians(RegistryCore):
         s.add(RegistrationEvent(registration_id=reg.id, status="changed", on=on, reason=main.code))
         return True
 
-    def _check_physician_fields(self, data: PhysicianInput) -> None:
+    def _check_physician_fields(self, data: PhysicianInput) -> Division:
+        """The fields of ``data`` checked (FieldError naming the field), and its region."""
         if not data.name.strip():
             raise FieldError(_("The physician's name is empty."), "name")
         if data.level not in LEVELS:
@@ -323,7 +328,7 @@ class Physicians(RegistryCore):
                 ),
                 "category",
             )
-        require_region_code(data.region_code)
+        region = require_region_code(data.region_code)
         vocabulary = region_vocabulary(self, data.region_code)
         allowed = vocabulary.scopes[data.category]
         for scope in data.scopes:
@@ -361,6 +366,7 @@ class Physicians(RegistryCore):
             raise FieldError(
                 _("An 执业助理医师 registers for a county: use a county code."), "region"
             )
+        return region
 
     @staticmethod
     def _check_status(data: PhysicianInput) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ..domain.policy import RETIRED, defaults
@@ -25,13 +24,6 @@ from .vocabularies import region_vocabulary
 
 class Regions(RegistryCore):
     # -- regions and policy --
-
-    def file_regions(self, names: Mapping[str, str]) -> None:
-        """File regions by code with their names (each with its province); stored ones stay."""
-        for code in names:
-            require_region_code(code)
-        with self.db.write() as s:
-            self._ensure_regions(s, names, names)
 
     def set_policy(self, region_code: str, values: dict[str, Any]) -> PolicyValues:
         """Store a new policy version for a region (only the changed values are kept)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import getpass
 import os
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,10 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
-from ..domain import rules
+from ..domain import regions, rules
 from ..domain.facts import PhysicianFact
 from ..domain.holidays import HolidayCalendar, HolidayDay
-from ..domain.inputs import DUPLICATE, INVALID
+from ..domain.inputs import DUPLICATE, INVALID, UNKNOWN
 from ..domain.policy import Policy as PolicyValues
 from ..domain.policy import defaults
 from ..domain.sweep import Sweeper
@@ -75,12 +75,31 @@ class RefusedError(ServiceError):
 CONTEXT_TTL = 30.0
 
 
-def require_region_code(code: str, field: str = "region") -> None:
-    """A GB/T 2260 six-digit code, or one sentence saying it is not."""
+def require_region_code(code: str, field: str = "region") -> regions.Division:
+    """The division of a GB/T 2260 code the table knows (current or retired), or one sentence
+    naming the code (``INVALID`` for the wrong shape, ``UNKNOWN`` for a code not in the table)."""
     if not ids.region_code_ok(code):
         raise FieldError(
             _("Region code {code} is not a six-digit GB/T 2260 code.").format(code=code), field
         )
+    found = regions.division(code)
+    if found is None:
+        raise FieldError(
+            _("Region code {code} is not in the GB/T 2260 table ({edition} edition).").format(
+                code=code, edition=regions.table().edition
+            ),
+            field,
+            UNKNOWN,
+        )
+    return found
+
+
+def retired_warning(division: regions.Division) -> str:
+    """The warning a retired code is accepted with."""
+    return _(
+        "Region code {code} ({name}) was retired from GB/T 2260 after the {revision} revision; "
+        "kept, please verify."
+    ).format(code=division.code, name=division.name, revision=division.retired_after)
 
 
 def clerk_name(explicit: str | None = None) -> str:
@@ -351,22 +370,19 @@ class RegistryCore:
         with self.db.read() as s:
             return q.audit_entries(s, **filters)
 
-    def _ensure_regions(
-        self, s: Session, codes: Iterable[str], names: Mapping[str, str] | None = None
-    ) -> None:
-        """File the regions of ``codes`` (each with its province) that are not stored yet,
-        with an audit row each, and flush them before anything that refers to them."""
+    def _ensure_regions(self, s: Session, codes: Iterable[str]) -> None:
+        """File the regions of ``codes`` and those above them (city, province) that are not
+        stored yet, named as the GB/T 2260 table names them, each with an audit row, and flush
+        them before anything that refers to them."""
         wanted: dict[str, str] = {}
         for code in codes:
-            wanted.setdefault(ids.province_of(code), "province")
-            wanted.setdefault(code, region_level(code))
+            for d in regions.chain(code) or [regions.Division(code, code)]:
+                wanted.setdefault(d.code, d.name)
+            wanted.setdefault(ids.province_of(code), ids.province_of(code))
         missing = store.missing_regions(s, wanted)
         if not missing:
             return
-        rows = [
-            Region(code=code, name=(names or {}).get(code, code), level=wanted[code])
-            for code in missing
-        ]
+        rows = [Region(code=c, name=wanted[c], level=regions.level(c)) for c in missing]
         s.add_all(rows)
         s.flush()
         insert_audit(
@@ -377,13 +393,6 @@ class RegistryCore:
                 for r in rows
             ],
         )  # fmt: skip
-
-
-def region_level(code: str) -> str:
-    """province (xx0000), city (xxxx00) or county, by the shape of a GB/T 2260 code."""
-    if code.endswith("0000"):
-        return "province"
-    return "city" if code.endswith("00") else "county"
 
 
 def dataclass_replace_version(policy: PolicyValues, version: int) -> PolicyValues:

@@ -164,6 +164,7 @@ class InstitutionBase:
     risk_from: dt.date | None = None  # the first day it would be below its minimum
     title_counts: Mapping[str, int] = field(default_factory=dict)
     title_short: Sequence[str] = ()
+    county: str = ""  # the institution's GB/T 2260 county code
 
     @property
     def apply_by(self) -> dt.date:
@@ -446,6 +447,7 @@ def _evaluate(
             risk_from=risks[0].ends_on + dt.timedelta(days=1) if risks else None,
             title_counts=titles,
             title_short=short_titles,
+            county=county,
         )
         out.append(Evaluated(inst_id, base, until, policy_key(policy), county))
     return out
@@ -517,7 +519,7 @@ def _summary(
             counted, round(required - counted, 4) if required - counted > 0 else 0.0,
             "short" if required - counted > EPSILON or short else "meets", iso(validation), (),
             (), r[1], r[2], contributors, risks, iso(risk_from) if risk_from else None,
-            NO_TITLES, tuple(short.split(",")) if short else (),
+            NO_TITLES, tuple(short.split(",")) if short else (), county,
         )
         for (
             _id, code, name, kind, beds, county, required, counted, contributors, validation,

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from ..domain import identifiers as ids
-from ..domain import rules, schedule
+from ..domain import regions, rules, schedule
 from ..domain.facts import PhysicianFact
 from ..domain.vocabulary import shipped
 from ..i18n import _
@@ -100,6 +100,7 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
         "registrations": [
             {
                 "region": r.region_code,
+                "region_name": regions.describe(r.region_code),
                 "main_institution": _inst(institutions[r.main_institution_id]),
                 "registered_on": r.registered_on.isoformat(),
                 "status": r.status,
@@ -162,6 +163,7 @@ def institution_view(registry: Registry, code: str) -> dict[str, Any]:
             "kind": inst.kind,
             "beds": inst.beds,
             "county_code": inst.county_code,
+            "region_name": regions.describe(inst.county_code),
             "departments": list(inst.departments),
             "grassroots": inst.grassroots,
             "address": inst.address,
