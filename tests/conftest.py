@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -56,6 +57,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path, pg_reason) -> Iterator[str]
                 f"PostgreSQL is required (MULTISITE_REQUIRE_PG) but unreachable: {pg_reason}"
             )
         pytest.skip(f"PostgreSQL unreachable: {pg_reason}")
+    with fresh_pg_schema() as url:
+        yield url
+
+
+@contextmanager
+def fresh_pg_schema() -> Iterator[str]:
+    """The URL of a new, empty schema in the ``test`` database, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

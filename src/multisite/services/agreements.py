@@ -63,11 +63,21 @@ class _Pending:
     contract_no: str
     cert: str
     code: str
-    data: AgreementInput
+    data: AgreementInput | None  # let go of once the facts are made (a large batch's memory)
     fact: AgreementFact | None = None
     stored_id: int | None = None
     revision: int = 0
     terms: dict[str, str] | None = None  # the stored terms of a stored agreement
+    named: tuple[str | None, ...] = ()  # the terms this row names (None: not named), by TERMS
+    notes: dict[str, Any] | None = None
+
+    def keep_only_facts(self, institution: InstitutionFact) -> None:
+        data = self.data
+        assert data is not None
+        self.fact = _fact(self.stored_id, self.contract_no, institution, data)
+        self.named = tuple(getattr(data, term) for term in TERMS)
+        self.notes = data.notes
+        self.data = None
 
 
 def check_agreement_fields(data: AgreementInput) -> tuple[str, str, str]:
@@ -240,7 +250,7 @@ class Agreements(RegistryCore):
                 continue
             if old is not None:
                 p.stored_id, p.revision, p.terms = old.id, old.revision, old.terms
-            p.fact = _fact(p.stored_id, p.contract_no, inst, p.data)
+            p.keep_only_facts(inst)
             by_physician[pid].append(p)
         accepted: list[tuple[_Pending, _Who, list[rules.Violation]]] = []
         total = len(by_physician)
@@ -249,6 +259,7 @@ class Agreements(RegistryCore):
             if done % 500 == 0:
                 tick("check", done, total)
         tick("check", total, total)
+        accepted.sort(key=lambda a: a[0].row)  # stored in the batch's order, whatever the backend
         for p, _who, _warnings in accepted:
             result.count(p.row, "created" if p.stored_id is None else "updated")
         return accepted
@@ -325,7 +336,7 @@ class Agreements(RegistryCore):
                 "pattern": slots_text(p.fact.slots),
                 "weekly_minutes": p.fact.scheduled_minutes,
             }
-            named = {term: getattr(p.data, term) for term in TERMS}
+            named = dict(zip(TERMS, p.named, strict=True))
             if p.stored_id is None:
                 row = {
                     "contract_no": p.contract_no,
@@ -334,7 +345,7 @@ class Agreements(RegistryCore):
                     "status": "active",
                     "terminated_on": None,
                     "revision": 0,
-                    "notes": dict(p.data.notes),
+                    "notes": dict(p.notes or {}),
                     **values,
                 }
                 creates.append((p, who, row))
@@ -542,8 +553,8 @@ def _same(old: AgreementFact, p: _Pending) -> bool:
         and old.consent == new.consent
         and sorted(old.slots, key=_slot_key) == sorted(new.slots, key=_slot_key)
         and all(
-            (text := getattr(p.data, term)) is None or (p.terms or {}).get(term) == text
-            for term in TERMS
+            text is None or (p.terms or {}).get(term) == text
+            for term, text in zip(TERMS, p.named, strict=True)
         )
     )
 
