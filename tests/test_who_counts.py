@@ -18,12 +18,11 @@ from multisite.domain.vocabulary import Kind, shipped
 from multisite.services import (
     AgreementInput,
     InstitutionInput,
-    PhysicianInput,
     RefusedError,
     Registry,
     ServiceError,
 )
-from multisite.services.validation_base import apply_by, next_validation, validation_base
+from multisite.services.validation_base import apply_by, next_validation
 
 ON = dt.date.today()
 
@@ -148,7 +147,7 @@ def test_general_practitioners_count_toward_the_centre(guangxi, tmp_path, capsys
     assert stored[CENTRE]["counted"] == 6.0
 
 
-def test_a_clinic_counts_only_an_practising_physician_of_five_years(guangxi, capsys):
+def test_a_clinic_counts_only_an_practising_physician_of_five_years(guangxi, tmp_path, capsys):
     clinic = base_json(guangxi, capsys, CLINIC)
     # 黄助理 is an 执业助理医师, 覃医生 registered last month: both shown, neither counted
     assert (clinic["required"], clinic["counted"], clinic["status"]) == (1, 0.0, "short")
@@ -156,11 +155,9 @@ def test_a_clinic_counts_only_an_practising_physician_of_five_years(guangxi, cap
         "practising_physicians",
         "practising_physicians",
     ]
-    registry = Registry_for(guangxi)
-    registry.register_physician(
-        PhysicianInput(cert(8), "覃医生", "执业医师", "临床", ["内科"], "主治医师", "450000",
-                       CLINIC, ON - dt.timedelta(days=30), practising_since=dt.date(2014, 9, 1))
-    )  # fmt: skip
+    # the office's file says when 覃医生 began to practise (执业起始日期): long before
+    import_start_of_practice(guangxi, tmp_path)
+    capsys.readouterr()
     clinic = base_json(guangxi, capsys, CLINIC)
     assert (clinic["counted"], clinic["status"]) == (1.0, "meets")
     assert main(["--db", guangxi, "physician", "show", cert(7), "--json"]) == 0
@@ -169,6 +166,17 @@ def test_a_clinic_counts_only_an_practising_physician_of_five_years(guangxi, cap
         {"institution": CLINIC, "name": "青秀区韦氏内科诊所", "kind": "诊所", "counted": False,
          "not_counted": "practising_physicians"}
     ]  # fmt: skip
+
+
+def import_start_of_practice(db_url: str, folder: Path) -> None:
+    """覃医生 (registered last month) again, with the 执业起始日期 column: 2014-09-01."""
+    since = write(
+        folder / "医师-执业起始.csv",
+        [*PHYSICIANS, "执业起始日期"],
+        [[cert(8), "覃医生", "执业医师", "临床", "内科", "主治医师", "450000", CLINIC,
+          (ON - dt.timedelta(days=30)).isoformat(), "2014-09-01"]],
+    )  # fmt: skip
+    assert main(["--db", db_url, "import", "physicians", str(since)]) == 0
 
 
 def Registry_for(db_url: str) -> Registry:
@@ -202,21 +210,51 @@ def test_the_cycle_runs_by_kind_with_beds_as_the_fallback():
     assert apply_by(dt.date(2027, 2, 10)) == dt.date(2026, 11, 10)
 
 
-def test_the_licence_date_sets_the_cycle_and_the_report_follows_it(guangxi, capsys):
-    registry = Registry_for(guangxi)
-    licensed = ON.replace(year=ON.year - 2) - dt.timedelta(days=1)  # 3-yearly: next year
-    with registry.db.write() as s:  # the import carries 登记日期 once house's L2 lands
-        from sqlalchemy import update
-
-        from multisite.storage.models import Institution
-
-        s.execute(
-            update(Institution).where(Institution.code == SPECIAL).values(licensed_on=licensed)
-        )
-    (special,) = validation_base(registry, institution=SPECIAL)
+def test_the_licence_date_sets_the_cycle_and_the_report_follows_it(guangxi, tmp_path, capsys):
+    # 登记日期 two years and a day ago: a 专科医院 (every 3 years) is due in a year less a day
+    licensed = dt.date(ON.year - 2, ON.month, min(ON.day, 28)) - dt.timedelta(days=1)
+    again = write(
+        tmp_path / "机构-登记日期.csv",
+        ["机构代码", "机构名称", "机构类别", "床位数", "行政区划代码", "诊疗科目", "登记日期"],
+        [
+            [
+                SPECIAL,
+                "南宁市兴宁区眼科医院",
+                "专科医院",
+                "40",
+                "450102",
+                "内科",
+                licensed.isoformat(),
+            ]
+        ],
+    )
+    assert main(["--db", guangxi, "import", "institutions", str(again)]) == 0
+    capsys.readouterr()
+    special = base_json(guangxi, capsys, SPECIAL)
     expected = licensed.replace(year=licensed.year + 3)
-    assert special.next_validation == expected
-    assert special.apply_by == apply_by(expected)
+    assert special["next_validation"] == expected.isoformat()
+    assert special["apply_by"] == apply_by(expected).isoformat()
+
+
+def test_a_kind_a_province_adds_can_be_filed_there_and_nowhere_else(guangxi, tmp_path, capsys):
+    header = ["机构代码", "机构名称", "机构类别", "床位数", "行政区划代码", "诊疗科目"]
+    zhuang = [code("450102", "45000009X"), "南宁市壮医医院", "壮医医院", "80", "450102", "中医"]
+    sichuan = [code("510104", "51000009X"), "成都市某壮医医院", "壮医医院", "80", "510104", "中医"]
+    path = write(tmp_path / "壮医医院.csv", header, [zhuang])
+    assert main(["--db", guangxi, "import", "institutions", str(path)]) == 1  # not a kind yet
+    assert main(["--db", guangxi, "vocabulary", "add", "450000", "kinds", "壮医医院"]) == 0
+    assert main(["--db", guangxi, "import", "institutions", str(path)]) == 0
+    report = tmp_path / "报告.csv"
+    elsewhere = write(tmp_path / "四川.csv", header, [sichuan])
+    assert (
+        main(["--db", guangxi, "import", "institutions", str(elsewhere), "--report", str(report)])
+        == 1
+    )
+    with report.open(encoding="utf-8-sig") as handle:
+        (problem,) = list(csv.DictReader(handle))
+    assert (
+        problem["column"] == "机构类别" and "壮医医院" in problem["message"]
+    )  # as the file names it
 
 
 def test_guangxi_licenses_zhuang_medicine_and_a_county_physician_holds_three_scopes(
@@ -282,7 +320,7 @@ def test_a_region_edits_its_vocabulary_through_the_service_audited(registry: Reg
     assert len([e for e in registry.audit_log() if e.entity == "vocabulary"]) == 2
 
 
-def test_the_eligibility_gate_reads_the_start_of_practice(guangxi, capsys):
+def test_the_eligibility_gate_reads_the_start_of_practice(guangxi, tmp_path, capsys):
     registry = Registry_for(guangxi)
     registry.set_policy("450000", {"eligibility_gate": True})
     # 韦医生1 (主治医师, registered 2012 by the import, no start of practice in the file)
@@ -301,6 +339,12 @@ def test_the_eligibility_gate_reads_the_start_of_practice(guangxi, capsys):
         )  # fmt: skip
     errors = [v.code for v in refused.value.violations if v.severity == "error"]
     assert errors == ["ELIGIBILITY"]
+    # the office's file gives 覃医生's start of practice (执业起始日期): now eligible
+    import_start_of_practice(guangxi, tmp_path)
+    registry.save_agreement(
+        AgreementInput("GX-A2", cert(8), HOSPITAL, "additional", "内科",
+                       ON, ON + dt.timedelta(days=90), parse_sessions("SU 08:00-12:00"), 4, True)
+    )  # fmt: skip
 
 
 def test_a_province_adds_a_scope_on_the_command_line_and_its_files_may_use_it(

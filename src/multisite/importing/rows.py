@@ -17,7 +17,7 @@ from typing import Any
 from ..domain.inputs import INVALID, KEEP, AgreementInput, InstitutionInput, PhysicianInput
 from ..domain.rules import ERROR
 from ..domain.sessions_text import parse_sessions
-from ..domain.text import ValueProblem
+from ..domain.text import ValueProblem, normalize_text
 from ..domain.vocabulary import CATEGORIES, INSTITUTION_KINDS
 from ..i18n import _
 from .columns import LEVEL_VALUES, ROLE_VALUES, STATUS_VALUES, TITLE_VALUES, column
@@ -211,6 +211,17 @@ def contract_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Agree
 _KIND_VALUES: dict[str, tuple[str, ...]] = {kind: () for kind in INSTITUTION_KINDS}
 
 
+def _parse_kind(value: object, *, column: str) -> str:
+    """A shipped kind (any accepted spelling), else the name as written: a region may add
+    kinds of its own, and the service checks the name against the county's vocabulary."""
+    try:
+        return parse_choice(value, _KIND_VALUES, column=column)
+    except ValueProblem:
+        if not isinstance(value, str) or not normalize_text(value).strip():
+            raise
+        return normalize_text(value).strip()
+
+
 def institution_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, InstitutionInput]]:
     found: list[tuple[int, InstitutionInput]] = []
     for row in table:
@@ -219,7 +230,7 @@ def institution_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, In
         before = len(rows.rejected.get(row.number, ()))
         code = _required(rows, row, "code")
         name = _required(rows, row, "name")
-        kind = _read(rows, row, "kind", parse_choice, _KIND_VALUES)
+        kind = _read(rows, row, "kind", _parse_kind)
         county = _required(rows, row, "region")
         beds = _optional(rows, row, "beds", _parse_beds) or 0
         grassroots = _optional(rows, row, "grassroots", parse_bool) or False
