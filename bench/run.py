@@ -1,11 +1,20 @@
 """The benchmark: each product operation timed against a baseline measured in the same run.
 
-    python bench/run.py [--physicians N] [--seed S] [--only NAME ...] [--repeat K]
+    python bench/run.py [--engine sqlite|postgresql|both] [--physicians N] [--seed S]
+                        [--modules rules base …] [--only NAME …] [--repeat K]
 
-It builds (and caches in ``bench/.cache``) a demo region of N physicians in SQLite, then runs
-every case found in ``bench/cases/*.py``. A case module defines ``cases(env) -> list[Case]``.
-Each case times its product operation and its baseline (best of ``--repeat`` runs) and the
-table shows the ratio against the SPEC §9 target. Nothing here is part of the test suite.
+It builds (and caches) a demo region of N physicians on each engine asked for, then runs every
+case found in ``bench/cases/*.py`` on it. A case module defines ``cases(env) -> list[Case]``.
+Each case times its product operation and its *floor* — the raw driver (``sqlite3`` or
+``psycopg``, not SQLAlchemy) doing the same storage work with nothing else — best of
+``--repeat`` runs, and the table shows the ratio against the SPEC §9 target. Where an older
+baseline of our own stack helps (Core ``executemany``), it is an extra column, never instead.
+
+SQLite regions are files in ``bench/.cache``; PostgreSQL regions are databases on the server
+of ``MULTISITE_BENCH_PG`` (default ``postgresql://postgres@127.0.0.1:5432/``):
+``multisite_bench_<N>_<seed>`` is the cached region (a template nothing connects to), and
+``multisite_bench_<name>`` the copies cases read and write, dropped at the end. Nothing here
+is part of the test suite.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import importlib.util
 import os
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +36,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
+PG_SERVER = os.environ.get("MULTISITE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/")
+ENGINES = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -45,27 +57,107 @@ class Case:
     repeat: int | None = None
     setup: Callable[[], Any] | None = None
     note: str = ""
+    older: Callable[[], Any] | None = None  # an older baseline of our own stack, shown beside
 
 
 @dataclass
 class Env:
-    """What a case needs: the cached region's URL, its size, and scratch space."""
+    """What a case needs: the engine, the region's URL and size, scratch space, and the raw
+    driver (:meth:`raw`) its floor is measured with."""
 
+    engine: str  # sqlite / postgresql
     physicians: int
     seed: int
-    url: str
-    path: Path
+    url: str  # SQLAlchemy URL of the region the cases read (a copy on PostgreSQL)
+    path: Path | None  # the SQLite file (None on PostgreSQL)
     scratch: Path
+    template: str = ""  # PostgreSQL: the cached region's database name
     python: str = sys.executable
     extra: dict[str, Any] = field(default_factory=dict)
+    made: list[str] = field(default_factory=list)  # PostgreSQL databases to drop at the end
 
-    def fresh_copy(self, name: str) -> tuple[str, Path]:
+    def fresh_copy(self, name: str) -> tuple[str, Path | None]:
         """A private copy of the cached region (for cases that write)."""
+        if self.engine == "postgresql":
+            return _pg_copy(self, name, self.template), None
+        assert self.path is not None
         target = self.scratch / f"{name}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
         shutil.copyfile(self.path, target)
         return f"sqlite:///{target}", target
+
+    def empty(self, name: str) -> str:
+        """The URL of a new empty database with the current schema."""
+        if self.engine == "postgresql":
+            url = _pg_copy(self, name, None)
+        else:
+            target = self.scratch / f"{name}.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(target) + suffix).unlink(missing_ok=True)
+            url = f"sqlite:///{target}"
+        init(url)
+        return url
+
+    def raw(self, url: str | None = None) -> Any:
+        """A raw DBAPI connection (``sqlite3`` / ``psycopg``, no SQLAlchemy) to ``url``
+        (default: the region), for the floors; in autocommit mode on both."""
+        return raw_connect(url or self.url)
+
+    def cleanup(self) -> None:
+        for name in self.made:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.clear()
+
+
+def raw_connect(url: str) -> Any:
+    if url.startswith("sqlite:///"):
+        # autocommit off, BEGIN explicit: the floor's transaction is the one it times
+        return sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    import psycopg
+
+    # autocommit: a floor that writes opens its one transaction itself (``transaction()``)
+    return psycopg.connect(pg_url(url.split("?")[0]).replace("+psycopg", ""), autocommit=True)
+
+
+def pg_url(database: str) -> str:
+    """A PostgreSQL URL on the bench server: ``database`` is a name or a whole URL."""
+    if "://" in database:
+        return database
+    return f"{PG_SERVER.rstrip('/')}/{database}".replace("postgresql://", "postgresql+psycopg://")
+
+
+def _pg_admin(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url("postgres").replace("+psycopg", ""), autocommit=True) as c:
+        c.execute(statement)  # type: ignore[arg-type]
+
+
+def _pg_copy(env: Env, name: str, template: str | None) -> str:
+    """A new database ``multisite_bench_<name>``: a file copy of ``template``, or empty."""
+    database = f"multisite_bench_{name}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    if template:
+        _pg_admin(f'CREATE DATABASE "{database}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    else:
+        _pg_admin(f'CREATE DATABASE "{database}"')
+    if database not in env.made:
+        env.made.append(database)
+    return pg_url(database)
+
+
+def _pg_exists(database: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(pg_url("postgres").replace("+psycopg", ""), autocommit=True) as c:
+        found = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+    return found is not None
+
+
+def init(url: str) -> None:
+    command = [sys.executable, "-m", "multisite.cli", "--db", url, "init"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
 def multisite(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
@@ -73,25 +165,59 @@ def multisite(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, check=True, capture_output=True, text=True)
 
 
+def _demo(url: str, physicians: int, seed: int, where: str) -> None:
+    print(f"building a demo region of {physicians:,} physicians ({where}) …", flush=True)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "multisite.cli", "--db", url, "demo",
+               "--physicians", str(physicians), "--seed", str(seed)]  # fmt: skip
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    print(f"  built in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def region(physicians: int, seed: int) -> Path:
+    """The cached SQLite region (built by ``multisite demo`` the first time)."""
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"region-{physicians}-{seed}.db"
     if not path.exists():
         tmp = path.with_suffix(f".building-{os.getpid()}")
         tmp.unlink(missing_ok=True)
-        print(
-            f"building a demo region of {physicians:,} physicians (cached in {path}) …", flush=True
-        )
-        started = time.perf_counter()
-        command = [sys.executable, "-m", "multisite.cli", "--db", f"sqlite:///{tmp}", "demo",
-                   "--physicians", str(physicians), "--seed", str(seed)]  # fmt: skip
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        _demo(f"sqlite:///{tmp}", physicians, seed, f"cached in {path}")
         os.replace(tmp, path)  # several runs may build at once: the last one wins
-        print(f"  built in {time.perf_counter() - started:.1f} s", flush=True)
     else:  # a region cached by an older version: bring its schema up to date
-        command = [sys.executable, "-m", "multisite.cli", "--db", f"sqlite:///{path}", "init"]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        init(f"sqlite:///{path}")
     return path
+
+
+def pg_region(physicians: int, seed: int) -> str:
+    """The cached PostgreSQL region: the database ``multisite_bench_<N>_<seed>``, built by
+    ``multisite demo`` into a database of another name and renamed when complete."""
+    name = f"multisite_bench_{physicians}_{seed}"
+    if not _pg_exists(name):
+        building = f"{name}_building"
+        _pg_admin(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+        _pg_admin(f'CREATE DATABASE "{building}"')
+        init(pg_url(building))
+        _demo(pg_url(building), physicians, seed, f"cached as the database {name}")
+        _pg_admin(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        import psycopg
+
+        with psycopg.connect(pg_url(name).replace("+psycopg", ""), autocommit=True) as c:
+            c.execute("VACUUM ANALYZE")  # as a province's nightly maintenance leaves it
+    else:
+        init(pg_url(name))
+    return name
+
+
+def make_env(engine: str, physicians: int, seed: int) -> Env:
+    scratch = CACHE / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    if engine == "sqlite":
+        path = region(physicians, seed)
+        return Env(engine, physicians, seed, f"sqlite:///{path}", path, scratch)
+    template = pg_region(physicians, seed)
+    env = Env(engine, physicians, seed, "", None, scratch, template=template)
+    env.url = _pg_copy(env, "region", template)  # nothing may connect to a template
+    return env
 
 
 def load_cases(env: Env, modules: list[str] | None = None) -> list[Case]:
@@ -144,27 +270,40 @@ def run_case(case: Case, repeat: int) -> dict[str, Any]:
     k = case.repeat or repeat
     t_product, v_product = best_of(case.product, k, case.setup)
     t_base, v_base = best_of(case.baseline, k, case.setup)
+    t_older, v_older = best_of(case.older, k, case.setup) if case.older else (None, None)
     target = (
         case.target if case.target is not None else (0.0 if case.kind == "rate" else float("inf"))
     )
+    older = ""
     if case.kind == "rate":
         ratio = float(v_product) / float(v_base)
         ok = ratio >= target
         shown = (f"{float(v_product):,.0f}/s", f"{float(v_base):,.0f}/s")
+        if case.older:
+            older = f"{float(v_older):,.0f}/s {float(v_product) / float(v_older):.2f}×"
     else:
         ratio = t_product / t_base
         ok = ratio <= target
         shown = (_seconds(t_product), _seconds(t_base))
+        if t_older is not None:
+            older = f"{_seconds(t_older)} {t_product / t_older:.2f}×"
     return {"name": case.name, "product": shown[0], "baseline": shown[1], "ratio": ratio,
             "target": "—" if case.target is None
             else ("≥ " if case.kind == "rate" else "≤ ") + f"{case.target:g}×", "ok": ok,
-            "note": case.note}  # fmt: skip
+            "note": case.note, "older": older}  # fmt: skip
+
+
+def _line(r: dict[str, Any]) -> str:
+    mark = "yes" if r["ok"] else "NO "
+    return (f"{r['engine']:<10} {r['name']:<52} {r['product']:>14} {r['baseline']:>14} "
+            f"{r['ratio']:>7.2f}× {r['target']:>8}  {mark}  {r['older']:>24}")  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--engine", choices=(*ENGINES, "both"), default="both")
     parser.add_argument("--physicians", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3)
@@ -172,26 +311,29 @@ def main() -> int:
     parser.add_argument("--modules", nargs="*", help="load only these bench/cases modules")
     args = parser.parse_args()
 
-    path = region(args.physicians, args.seed)
-    scratch = CACHE / "scratch"
-    scratch.mkdir(parents=True, exist_ok=True)
-    env = Env(args.physicians, args.seed, f"sqlite:///{path}", path, scratch)
-    cases = load_cases(env, args.modules)
-    if args.only:
-        cases = [c for c in cases if any(word in c.name for word in args.only)]
+    engines = ENGINES if args.engine == "both" else (args.engine,)
     rows = []
-    for case in cases:
-        print(f"running: {case.name} …", flush=True)
-        rows.append(run_case(case, args.repeat))
+    for engine in engines:
+        env = make_env(engine, args.physicians, args.seed)
+        try:
+            cases = load_cases(env, args.modules)
+            if args.only:
+                cases = [c for c in cases if any(word in c.name for word in args.only)]
+            for case in cases:
+                print(f"running ({engine}): {case.name} …", flush=True)
+                rows.append({"engine": engine, **run_case(case, args.repeat)})
+                print("  " + _line(rows[-1]), flush=True)  # kept if a later case fails
+        finally:
+            env.cleanup()
     print()
-    print(f"region: {args.physicians:,} physicians, seed {args.seed}")
-    header = f"{'work':<52} {'product':>14} {'baseline':>14} {'ratio':>8} {'target':>8}  ok"
+    command = " ".join(["bench/run.py", *sys.argv[1:]])
+    print(f"{command}\nregion: {args.physicians:,} physicians, seed {args.seed}")
+    header = (f"{'engine':<10} {'work':<52} {'product':>14} {'floor':>14} {'ratio':>8} "
+              f"{'target':>8}  ok   {'older baseline, ratio':>24}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for r in rows:
-        mark = "yes" if r["ok"] else "NO"
-        print(f"{r['name']:<52} {r['product']:>14} {r['baseline']:>14} {r['ratio']:>7.2f}× "
-              f"{r['target']:>8}  {mark}")  # fmt: skip
+        print(_line(r))
         if r["note"]:
             print(f"    {r['note']}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -8,7 +8,7 @@ import itertools
 from run import Case, Env  # type: ignore[import-not-found]
 
 from multisite.services import Registry, demo
-from multisite.storage import Database, bulk, upgrade
+from multisite.storage import Database, bulk
 from multisite.storage.audit import audit_row
 from multisite.storage.models import AuditEntry
 
@@ -33,11 +33,7 @@ def cases(env: Env) -> list[Case]:
     def fresh() -> None:
         if "db" in state:
             state["db"].dispose()
-        path = env.scratch / f"demo-{next(_counter)}.db"
-        path.unlink(missing_ok=True)
-        db = Database(f"sqlite:///{path}")
-        upgrade(db.engine)
-        state["db"] = db
+        state["db"] = Database(env.empty(f"demo_{next(_counter) % 2}"))
 
     def product() -> None:
         demo.generate(Registry(state["db"], "bench"), size, env.seed, today=today)

@@ -1,11 +1,18 @@
-"""Batch import of 100,000 contracts with every rule, against inserting the same rows with
-SQLAlchemy Core executemany (SPEC §9), and the import's peak memory in a child process.
+"""Batch imports against the raw driver inserting the same rows (SPEC §9), and peak memory.
 
-The file holds new additional agreements for physicians of the cached region: for each
-physician, up to five one-hour Sunday sessions (07:00, 09:00, 11:00, 13:00, 15:00) at distinct
-institutions of the physician's scope where they have no filing yet, inside the period of
-their primary agreement, so that the rows are rule-clean (warnings allowed). Every rule runs
-on every physician either way.
+* 100,000 contracts with every rule, into the cached region: new additional agreements for
+  physicians of the region, up to five one-hour Sunday sessions (07:00, 09:00, 11:00, 13:00,
+  15:00) at distinct institutions of the physician's scope where they have no filing yet,
+  inside the period of their primary agreement, so that the rows are rule-clean (warnings
+  allowed). Every rule runs on every physician either way.
+* 60,000 new physicians with their registrations (main institutions of the region).
+
+The floor is the raw driver inserting exactly the rows the import wrote (read back from the
+product's run, so no second import is needed): the agreement and session rows for contracts,
+the physician, registration and registration-event rows for physicians; ``sqlite3``
+``executemany`` in one transaction, or ``psycopg`` ``COPY`` in one transaction. The older
+baseline (extra column) is SQLAlchemy Core ``executemany`` of the same rows. On PostgreSQL one
+more line measures psycopg ``executemany`` (pipeline mode) against ``COPY``.
 """
 
 from __future__ import annotations
@@ -20,32 +27,53 @@ from pathlib import Path
 from typing import Any
 
 from run import Case, Env  # type: ignore[import-not-found]
-from sqlalchemy import func, select
+from sqlalchemy import Table
 
 from multisite.domain import identifiers as ids
 from multisite.services import Registry
 from multisite.services.imports import run_import
-from multisite.storage import Database, bulk
+from multisite.storage import Database
 from multisite.storage import queries as q
 from multisite.storage.batch import institution_facts
-from multisite.storage.models import Agreement, AuditEntry, Filing, WorkSession, utcnow
+from multisite.storage.models import (
+    Agreement,
+    Physician,
+    Registration,
+    RegistrationEvent,
+    WorkSession,
+)
 
-TARGET_ROWS = 100_000
+CONTRACT_ROWS = 100_000
+PHYSICIAN_ROWS = 60_000
 HOURS = (7, 9, 11, 13, 15)
-HEADERS = ["合同编号", "执业证书编码", "机构代码", "执业类型", "科室", "起始日期", "终止日期",
-           "排班", "约定周工时", "主要机构同意"]  # fmt: skip
+CONTRACT_HEADERS = ["合同编号", "执业证书编码", "机构代码", "执业类型", "科室", "起始日期",
+                    "终止日期", "排班", "约定周工时", "主要机构同意"]  # fmt: skip
+PHYSICIAN_HEADERS = ["执业证书编码", "姓名", "医师级别", "执业类别", "执业范围", "职称", "注册地",
+                     "主要执业机构", "注册日期"]  # fmt: skip
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超霞"
+TITLES = ("住院医师", "主治医师", "副主任医师", "主任医师")
 
 
-def _make_file(env: Env, path: Path) -> int:
+def _by_scope(s: Any) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = defaultdict(list)
+    for inst in institution_facts(s).values():
+        for dept in inst.departments:
+            found[dept].append(inst)
+    return found
+
+
+def contracts_file(env: Env, path: Path) -> int:
+    """The contracts file for the region (made once per region size and seed)."""
+    counted = path.with_suffix(".rows")
+    if path.exists() and counted.exists():
+        return int(counted.read_text())
     db = Database(env.url)
     rows = 0
     with db.read() as s, path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(HEADERS)
-        by_scope: dict[str, list[Any]] = defaultdict(list)
-        for inst in institution_facts(s).values():
-            for dept in inst.departments:
-                by_scope[dept].append(inst)
+        writer.writerow(CONTRACT_HEADERS)
+        by_scope = _by_scope(s)
         serial = 0
         for facts in q.all_physician_facts(s):
             primary = next((a for a in facts.agreements if a.role == "primary"), None)
@@ -80,91 +108,188 @@ def _make_file(env: Env, path: Path) -> int:
                      f"SU {hour:02d}:00-{hour + 1:02d}:00", "1", "是"]
                 )  # fmt: skip
                 rows += 1
-                if rows >= TARGET_ROWS:
+                if rows >= CONTRACT_ROWS:
                     break
-            if rows >= TARGET_ROWS:
+            if rows >= CONTRACT_ROWS:
                 break
     db.dispose()
+    counted.write_text(str(rows))
     return rows
 
 
-def _baseline_rows(report_db: Database) -> dict[str, list[dict[str, Any]]]:
-    """The rows an import wrote, read back so the baseline inserts exactly the same."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    with report_db.read() as s:
-        for name, model in (("agreements", Agreement), ("sessions", WorkSession),
-                            ("filings", Filing)):  # fmt: skip
-            table = model.__table__
-            rows = [dict(r._mapping) for r in s.execute(table.select().where(table.c.id > 0))]
-            out[name] = rows
-        audits = s.execute(
-            AuditEntry.__table__.select().where(AuditEntry.__table__.c.action == "create")
-        )
-        out["audit"] = [dict(r._mapping) for r in audits]
-    return out
+def physicians_file(env: Env, path: Path, count: int = PHYSICIAN_ROWS) -> int:
+    """New physicians (certificate numbers no demo uses: 9…) with main institutions of the
+    region that offer their scope."""
+    if path.exists():
+        return count
+    db = Database(env.url)
+    with db.read() as s:
+        by_scope = _by_scope(s)
+    db.dispose()
+    scopes = sorted(k for k in ("内科", "外科", "儿科", "妇产科", "全科医学") if by_scope.get(k))
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PHYSICIAN_HEADERS)
+        for n in range(count):
+            scope = scopes[n % len(scopes)]
+            main = by_scope[scope][(n * 7919) % len(by_scope[scope])]
+            name = SURNAMES[n % 20] + GIVEN[(n // 20) % 20] + GIVEN[(n // 400) % 20]
+            writer.writerow(
+                [f"9{n:014d}", name, "执业医师", "临床", scope, TITLES[n % 4], "330000",
+                 main.code, f"20{10 + n % 15}-0{1 + n % 9}-1{n % 10}"]
+            )  # fmt: skip
+    return count
 
 
-def cases(env: Env) -> list[Case]:
-    # Everything is prepared lazily: load_cases builds every module's cases even when
-    # --only selects others, and the file and the baseline rows take a while to make.
-    path = env.scratch / f"import-contracts-{env.physicians}-{env.seed}.csv"
-    state: dict[str, Any] = {}
+class RawRows:
+    """Rows an import wrote, read back with the raw driver, and their re-insertion."""
 
-    def prepare() -> None:
-        if "rows" in state:
-            return
-        state["count"] = _make_file(env, path)
-        prepare_baseline_rows()
-        rows = state["rows"]
-        time_case.note = (
-            f"{state['count']:,} rows; baseline: the {len(rows['agreements']):,} agreements, "
-            f"{len(rows['sessions']):,} sessions, {len(rows['filings']):,} filings and "
-            f"{len(rows['audit']):,} audit rows the import writes, inserted with Core executemany"
-        )
+    def __init__(self, env: Env, tables: list[str]) -> None:
+        self.env, self.tables = env, tables
+        self.first: dict[str, int] = {}
+        self.rows: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        self.dicts: dict[str, list[dict[str, Any]]] = {}
+
+    def before(self, url: str) -> None:
+        """Remember the largest ids before the import (rows above them are its rows)."""
+        raw = self.env.raw(url)
+        for table in self.tables:
+            found = raw.cursor().execute(f"SELECT max(id) FROM {table}").fetchone()
+            self.first[table] = int(found[0] or 0)
+        raw.close()
+
+    def capture(self, url: str) -> None:
+        raw = self.env.raw(url)
+        mark = "?" if self.env.engine == "sqlite" else "%s"
+        for table in self.tables:
+            cursor = raw.cursor()
+            cursor.execute(f"SELECT * FROM {table} WHERE id > {mark}", (self.first[table],))
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            if self.env.engine == "postgresql":  # JSON values go back as JSON
+                from psycopg.types.json import Json
+
+                rows = [
+                    tuple(Json(v) if isinstance(v, dict | list) else v for v in r) for r in rows
+                ]
+            self.rows[table] = (columns, rows)
+        raw.close()
+        db = Database(url)  # the same rows as SQLAlchemy hands them (for Core executemany)
+        with db.engine.connect() as connection:
+            for table in self.tables:
+                t: Table = _TABLES[table].__table__
+                query = t.select().where(t.c.id > self.first[table])
+                self.dicts[table] = [dict(r._mapping) for r in connection.execute(query)]
+        db.dispose()
+
+    def counts(self) -> str:
+        return ", ".join(f"{len(self.rows[t][1]):,} {t}" for t in self.tables)
+
+    def insert_raw(self, url: str, method: str = "floor") -> None:
+        """sqlite3 executemany in one transaction; psycopg COPY (or ``method="executemany"``:
+        psycopg executemany, which runs in pipeline mode) in one transaction."""
+        raw = self.env.raw(url)
+        if self.env.engine == "sqlite":
+            raw.execute("BEGIN")
+            for table in self.tables:
+                columns, rows = self.rows[table]
+                names = ", ".join(f'"{c}"' for c in columns)
+                marks = ", ".join("?" for _ in columns)
+                raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            raw.execute("COMMIT")
+        else:
+            with raw.transaction(), raw.cursor() as cursor:
+                for table in self.tables:
+                    columns, rows = self.rows[table]
+                    names = ", ".join(f'"{c}"' for c in columns)
+                    if method == "executemany":
+                        marks = ", ".join("%s" for _ in columns)
+                        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+                        continue
+                    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+        raw.close()
+
+    def insert_core(self, url: str) -> None:
+        db = Database(url)
+        with db.write() as s:
+            connection = s.connection()
+            for table in self.tables:
+                if self.dicts[table]:
+                    connection.execute(_TABLES[table].__table__.insert(), self.dicts[table])
+        db.dispose()
+
+
+_TABLES: dict[str, Any] = {
+    "agreement": Agreement,
+    "work_session": WorkSession,
+    "physician": Physician,
+    "registration": Registration,
+    "registration_event": RegistrationEvent,
+}
+
+
+def _import_case(
+    env: Env, kind: str, path: Path, make: Any, tables: list[str], title: str, mode: str
+) -> list[Case]:
+    """The product import of ``path`` against the raw insert of the rows it wrote. Each side
+    runs on a fresh copy of the region; the floor's rows are read back from the product's."""
+    state: dict[str, Any] = {"raw": RawRows(env, tables)}
+    raw: RawRows = state["raw"]
+    name = f"import-{kind}"
 
     def setup() -> None:
-        prepare()
-        state["url"], _path = env.fresh_copy("import")
+        if "count" not in state:
+            state["count"] = make(env, path)
+        if "product_url" in state and not raw.rows:
+            raw.capture(state["product_url"])
+            driver = "sqlite3 executemany" if env.engine == "sqlite" else "psycopg COPY"
+            case.note = (
+                f"{state['count']:,} rows; {state['report']}; floor: {raw.counts()} "
+                f"inserted by {driver} in one transaction; older: Core executemany of them"
+            )
+        state["url"], _path = env.fresh_copy(name)
+        if not raw.first:
+            raw.before(state["url"])
 
     def product() -> None:
         db = Database(state["url"])
-        report = run_import(Registry(db, "bench"), "contracts", path, mode="partial")
-        state["report"] = report
+        report = run_import(Registry(db, "bench"), kind, path, mode=mode)
         db.dispose()
+        state["product_url"] = state["url"]
+        state["report"] = f"{report.created:,} created, {report.rejected:,} rejected, mode {mode}"
 
-    def baseline() -> None:
-        # The same agreements, sessions, filings and audit rows, inserted with executemany.
-        db = Database(state["url"])
-        rows = state["rows"]
-        with db.write() as s:
-            bulk.insert_rows(s, Agreement, rows["agreements"])
-            bulk.insert_rows(s, WorkSession, rows["sessions"])
-            bulk.insert_rows(s, Filing, rows["filings"])
-            bulk.insert_rows(s, AuditEntry, rows["audit"])
-        db.dispose()
+    case = Case(
+        title,
+        product,
+        lambda: raw.insert_raw(state["url"]),
+        target=3.0,
+        setup=setup,
+        repeat=1,
+        older=lambda: raw.insert_core(state["url"]),
+    )
+    found = [case]
+    if env.engine == "postgresql":
+        found.append(
+            Case(
+                f"  raw insert of those {kind}: psycopg executemany (pipeline) vs COPY",
+                lambda: raw.insert_raw(state["url"], "executemany"),
+                lambda: raw.insert_raw(state["url"]),
+                target=None,
+                setup=setup,
+                repeat=1,
+                note="which raw path the import's floor and a bulk writer should use",
+            )
+        )
+    return found
 
-    def prepare_baseline_rows() -> None:
-        # Run the import once to learn exactly which rows it writes (not timed).
-        url, _p = env.fresh_copy("import-rows")
-        db = Database(url)
-        with db.read() as s:
-            first_agreement = int(s.scalar(select(func.max(Agreement.id))) or 0)
-            first_session = int(s.scalar(select(func.max(WorkSession.id))) or 0)
-            first_filing = int(s.scalar(select(func.max(Filing.id))) or 0)
-        run_import(Registry(db, "bench"), "contracts", path, mode="partial")
-        rows = _baseline_rows(db)
-        rows["agreements"] = [r for r in rows["agreements"] if r["id"] > first_agreement]
-        rows["sessions"] = [r for r in rows["sessions"] if r["id"] > first_session]
-        rows["filings"] = [r for r in rows["filings"] if r["id"] > first_filing]
-        rows["audit"] = [r for r in rows["audit"] if r["clerk"] == "bench"]
-        for r in rows["audit"]:
-            r.pop("id", None)
-            r["at"] = utcnow()
-        db.dispose()
-        state["rows"] = rows
+
+def _memory_case(env: Env, path: Path, make: Any) -> Case:
+    state: dict[str, Any] = {}
 
     def memory() -> float:
-        prepare()
+        make(env, path)
         url, _p = env.fresh_copy("import-memory")
         script = (
             "import json, sys, time\n"
@@ -192,22 +317,14 @@ def cases(env: Env) -> list[Case]:
         )
         result = json.loads(done.stdout.strip().splitlines()[-1])
         state["memory"] = result
-        mem_case.note = (
+        case.note = (
             f"peak RSS of the import in a child process: {result['peak_mb']:.0f} MB "
             f"(limit 300 MB); {result['created']:,} created, {result['rejected']:,} rejected, "
             f"{result['seconds']:.1f} s in the child"
         )
         return 300.0 / result["peak_mb"]
 
-    time_case = Case(
-        f"import {TARGET_ROWS:,} contracts, all rules (--partial)",
-        product,
-        baseline,
-        target=2.0,
-        setup=setup,
-        repeat=1,
-    )
-    mem_case = Case(
+    case = Case(
         "import peak memory: 300 MB ÷ peak RSS",
         memory,
         lambda: 1.0,
@@ -215,4 +332,24 @@ def cases(env: Env) -> list[Case]:
         kind="rate",
         repeat=1,
     )
-    return [time_case, mem_case]
+    return case
+
+
+def cases(env: Env) -> list[Case]:
+    # Everything is prepared lazily: load_cases builds every module's cases even when
+    # --only selects others, and the files take a while to make. The files are the same on
+    # both engines (the demo is deterministic).
+    contracts = env.scratch / f"import-contracts-{env.physicians}-{env.seed}.csv"
+    physicians = env.scratch / f"import-physicians-{PHYSICIAN_ROWS}.csv"
+    return [
+        *_import_case(
+            env, "contracts", contracts, contracts_file, ["agreement", "work_session"],
+            f"import {CONTRACT_ROWS:,} contracts, all rules (--partial)", "partial",
+        ),
+        *_import_case(
+            env, "physicians", physicians, physicians_file,
+            ["physician", "registration", "registration_event"],
+            f"import {PHYSICIAN_ROWS:,} physicians with registrations", "all",
+        ),
+        _memory_case(env, contracts, contracts_file),
+    ]  # fmt: skip
