@@ -7,9 +7,13 @@ a title row above it makes the header 2). For JSON lines the number is the line 
 
 * CSV: UTF-8 with BOM, UTF-8 or GB18030, detected by decoding the whole file strictly (in
   chunks); a file that is none of them is a :class:`FileProblem`, never a silent guess.
-* .xlsx / .xlsm / .xls / .ods: python-calamine, the first sheet or the one named. Date cells
-  become ``datetime.date``/``datetime``; numbers stored as text stay text; 12.0 becomes "12".
+* .xlsx / .xlsm: python-calamine, the first sheet or the one named, after
+  :func:`~multisite.importing.limits.check_xlsx`. Date cells become ``datetime.date``/
+  ``datetime``; numbers stored as text stay text; 12.0 becomes "12". .xls, .xlsb and .ods are
+  refused (save as .xlsx): their size cannot be checked before calamine reads them whole.
 * .jsonl / .ndjson: one JSON object per line; a broken line is a row with a ``problem``.
+
+Every reader keeps to :mod:`~multisite.importing.limits` (cell, line, columns, nesting).
 """
 
 from __future__ import annotations
@@ -23,16 +27,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 from multisite.i18n import _
 
 from ..domain.text import ValueProblem, clean
-from .columns import KINDS, column, map_headers, match_header, required_columns
+from . import limits
+from .columns import KINDS, column, header_key, map_headers, match_header, required_columns
 
 HEADER_SEARCH_ROWS = 5
 _CHUNK = 1 << 18
 
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm")
+# Read by calamine too, but whole and unchecked: no limit can be checked before reading them.
+UNCHECKED_SUFFIXES = (".xls", ".xlsb", ".ods")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
@@ -90,6 +98,20 @@ def _cell(value: object) -> object:
     if isinstance(value, int | float | dt.time | dt.timedelta):
         return clean(cell_text(value))
     return clean(value if isinstance(value, str) else str(value))
+
+
+def _long_cell(values: Sequence[object], headers: Sequence[str]) -> ValueProblem | None:
+    """A problem for the first cell past ``MAX_CELL`` characters, if any."""
+    for index, value in enumerate(values):
+        if type(value) is str and len(value) > limits.MAX_CELL:
+            where = headers[index] if index < len(headers) else str(index + 1)
+            return ValueProblem(
+                "",
+                _(
+                    "The cell under {column} is {length} characters long; at most {limit} are read."
+                ).format(column=where, length=f"{len(value):,}", limit=f"{limits.MAX_CELL:,}"),
+            )
+    return None
 
 
 def _blank(values: Sequence[object]) -> bool:
@@ -190,15 +212,41 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
     return ","
 
 
+def _bounded_lines(handle: TextIO, path: Path) -> Iterator[str]:
+    """The lines of ``handle``; a line past ``MAX_LINE`` characters refuses the file."""
+    number = 0
+    while line := handle.readline(limits.MAX_LINE + 1):
+        number += 1
+        if len(line) > limits.MAX_LINE:
+            raise FileProblem(
+                _(
+                    "{file}: line {line} is longer than {limit} characters; the file is not read."
+                ).format(file=path.name, line=number, limit=f"{limits.MAX_LINE:,}")
+            )
+        yield line
+
+
 def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[object]]]:
     delimiter = _sniff_delimiter(path, encoding)
+    csv.field_size_limit(limits.MAX_CELL)
     with path.open(encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
+        reader = csv.reader(_bounded_lines(handle, path), delimiter=delimiter)
         number = 0
         try:
             for record in reader:
                 # A quoted cell may span lines; the spreadsheet numbers records, not lines.
                 number += 1
+                if len(record) > limits.MAX_COLUMNS:
+                    raise FileProblem(
+                        _(
+                            "{file}: row {row} has {count} cells; at most {limit} columns are read."
+                        ).format(
+                            file=path.name,
+                            row=number,
+                            count=f"{len(record):,}",
+                            limit=f"{limits.MAX_COLUMNS:,}",
+                        )
+                    )
                 yield number, list(record)
         except UnicodeDecodeError:
             raise FileProblem(
@@ -208,6 +256,13 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[object]]]:
                 ).format(file=path.name)
             ) from None
         except csv.Error as error:
+            if "field larger than field limit" in str(error):
+                raise FileProblem(
+                    _(
+                        "{file}: a cell near line {line} is longer than {limit} characters "
+                        "(Excel's own limit for a cell); the file is not read."
+                    ).format(file=path.name, line=reader.line_num, limit=f"{limits.MAX_CELL:,}")
+                ) from None
             raise FileProblem(
                 _("{file} is not a readable CSV file (near line {line}): {error}.").format(
                     file=path.name, line=reader.line_num, error=error
@@ -220,6 +275,10 @@ def _spreadsheet_rows(
 ) -> tuple[Iterator[tuple[int, list[object]]], str, Callable[[], None]]:
     import python_calamine
 
+    try:
+        limits.check_xlsx(path)
+    except limits.TooLarge as problem:
+        raise FileProblem(problem.message) from None
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises its own, zip and XML errors
@@ -307,6 +366,16 @@ def _map(path: Path, kind: str, headers: list[str]) -> tuple[dict[str, int], lis
                     column=column(kind, name).display(),
                 )
             )
+    by_key: dict[str, list[int]] = {}
+    for index in unknown:
+        by_key.setdefault(header_key(headers[index]), []).append(index)
+    for indexes in by_key.values():
+        if len(indexes) > 1:  # their cells would be kept as one note, the last one winning
+            raise FileProblem(
+                _(
+                    "{file}: the column {column} appears {count} times; keep only one of them."
+                ).format(file=path.name, column=f"“{headers[indexes[0]]}”", count=len(indexes))
+            )
     missing = [name for name in required_columns(kind) if name not in mapped]
     if missing:
         raise FileProblem(
@@ -372,7 +441,7 @@ def _tabulate(
                 elif kept is not None:
                     notes[note_key(index)] = cell_text(kept)
             original = [v if type(v) is str else cell_text(v) for v in values]
-            yield Row(number, cells, original, notes)
+            yield Row(number, cells, original, notes, _long_cell(values, headers))
 
     return Table(
         path,
@@ -397,19 +466,76 @@ def _json_cell(value: object) -> object:
     return value
 
 
+def _json_lines(handle: TextIO) -> Iterator[tuple[int, str | None]]:
+    """(line number, stripped text) of the non-blank lines; ``None`` for a line past
+    ``MAX_LINE`` characters, whose rest is skipped without being held."""
+    number = 0
+    while line := handle.readline(limits.MAX_LINE + 1):
+        number += 1
+        if len(line) > limits.MAX_LINE:
+            while line and not line.endswith("\n"):
+                line = handle.readline(limits.MAX_LINE)
+            yield number, None
+            continue
+        text = line.strip()
+        if text:
+            yield number, text
+
+
+def _depth(value: object, limit: int) -> int:
+    """How deep ``value`` nests, counting at most to ``limit + 1``."""
+    if limit < 0 or not isinstance(value, dict | list):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are all different (json.loads keeps the last of a repeated
+    key silently)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _v in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"the key {json.dumps(key, ensure_ascii=False)} appears twice")
+    return found
+
+
+def _json_record(number: int, text: str | None) -> tuple[dict[str, object] | None, str | None]:
+    """A line's JSON object, or the sentence saying why the line cannot be a row."""
+    if text is None:
+        return None, _("Line {line} is longer than {limit} characters.").format(
+            line=number, limit=f"{limits.MAX_LINE:,}"
+        )
+    too_deep = False
+    try:
+        record = json.loads(text, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        record, too_deep = None, True
+    except ValueError as error:
+        return None, _("Line {line} is not valid JSON ({error}).").format(
+            line=number, error=getattr(error, "msg", str(error))
+        )
+    if too_deep or _depth(record, limits.MAX_DEPTH) > limits.MAX_DEPTH:
+        return None, _("Line {line} nests values more than {limit} deep.").format(
+            line=number, limit=limits.MAX_DEPTH
+        )
+    if not isinstance(record, dict):
+        return None, _("Line {line} is not a JSON object.").format(line=number)
+    if len(record) > limits.MAX_COLUMNS:
+        return None, _("Line {line} has {count} keys; at most {limit} columns are read.").format(
+            line=number, count=f"{len(record):,}", limit=f"{limits.MAX_COLUMNS:,}"
+        )
+    return record, None
+
+
 def _jsonl_table(path: Path, kind: str | None) -> Table:
     encoding = _detect_encoding(path)
     with path.open(encoding=encoding) as handle:
         first: dict[str, object] | None = None
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                candidate = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(candidate, dict):
-                first = candidate
+        for number, text in _json_lines(handle):
+            first, _problem = _json_record(number, text)
+            if first is not None:
                 break
     if first is None:
         raise FileProblem(_("{file} holds no JSON object on any line.").format(file=path.name))
@@ -426,26 +552,11 @@ def _jsonl_table(path: Path, kind: str | None) -> Table:
     def records() -> Iterator[Row]:
         cache: dict[str, str | None] = {}
         with path.open(encoding=encoding) as handle:
-            for number, line in enumerate(handle, start=1):
-                text = line.strip()
-                if not text:
-                    continue
-                try:
-                    record = json.loads(text)
-                except ValueError as error:
-                    problem = ValueProblem(
-                        "",
-                        _("Line {line} is not valid JSON ({error}).").format(
-                            line=number, error=getattr(error, "msg", str(error))
-                        ),
-                    )
-                    yield Row(number, {}, [text], {}, problem)
-                    continue
-                if not isinstance(record, dict):
-                    problem = ValueProblem(
-                        "", _("Line {line} is not a JSON object.").format(line=number)
-                    )
-                    yield Row(number, {}, [text], {}, problem)
+            for number, text in _json_lines(handle):
+                record, message = _json_record(number, text)
+                if record is None:
+                    original = [text[:200] if text is not None else ""]
+                    yield Row(number, {}, original, {}, ValueProblem("", message or ""))
                     continue
                 cells: dict[str, object] = dict.fromkeys(column_map)
                 notes: dict[str, str] = {}
@@ -461,11 +572,13 @@ def _jsonl_table(path: Path, kind: str | None) -> Table:
                             unknown_columns.append(key)
                         if kept is not None:
                             notes[key] = cell_text(kept)
+                values = [_json_cell(v) for v in record.values()]
                 yield Row(
                     number,
                     cells,
-                    [cell_text(_json_cell(v)) for v in record.values()],
+                    [cell_text(v) for v in values],
                     notes,
+                    _long_cell(values, list(record)),
                 )
 
     def rows() -> Iterator[Row]:
@@ -552,12 +665,19 @@ def read_table(path: str | Path, sheet: str | None = None, *, kind: str | None =
                 raise
         if suffix in JSONL_SUFFIXES:
             return _jsonl_table(path, kind)
+        if suffix in UNCHECKED_SUFFIXES:
+            raise FileProblem(
+                _(
+                    "{file}: {suffix} workbooks are not imported, because their size cannot be "
+                    "checked before they are read; save it as .xlsx and import that."
+                ).format(file=path.name, suffix=suffix)
+            )
     except OSError as error:
         raise FileProblem(
             _("{file} cannot be read: {error}.").format(file=path.name, error=error.strerror)
         ) from None
     raise FileProblem(
-        _(
-            "{file} is not a file type that can be imported: use .csv, .xlsx, .xls, .ods or .jsonl."
-        ).format(file=path.name)
+        _("{file} is not a file type that can be imported: use .csv, .xlsx or .jsonl.").format(
+            file=path.name
+        )
     )
