@@ -8,6 +8,7 @@ from typing import Any
 from ..i18n import _
 from ..services import ServiceError
 from ..services.backup import BackupError, backup, restore
+from ..storage import head_revision
 from .common import EXIT_OK, Context, command
 
 
@@ -35,7 +36,9 @@ def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out.print(
         _("Backup written to {file} ({size} bytes, {method}).").format(
             file=result.path, size=result.size, method=result.method
-        )
+        ),
+        markup=False,
+        highlight=False,
     )
     return EXIT_OK
 
@@ -43,8 +46,15 @@ def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
 @command("restore")
 def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        restore(ctx.db, args.file, force=args.force)
+        revision = restore(ctx.db, args.file, force=args.force)
     except BackupError as error:
         raise ServiceError(str(error)) from error
-    ctx.out.print(_("Restored {file}.").format(file=args.file))
+    message = _("Restored {file} (schema revision {revision}).").format(
+        file=args.file, revision=revision
+    )
+    if revision != head_revision():
+        message += " " + _("Run `multisite init` to upgrade it to revision {head}.").format(
+            head=head_revision()
+        )
+    ctx.out.print(message, markup=False, highlight=False)
     return EXIT_OK

@@ -14,17 +14,27 @@
   and ``pg_restore`` must be on ``PATH`` and of the server's major version or newer.
 
 Either way ``restore`` refuses a target that holds registry data unless ``force`` is set,
-and ``backup`` refuses to overwrite an existing file unless ``force`` is set. Errors are
-:class:`BackupError`, one sentence.
+and ``backup`` refuses to overwrite an existing file unless ``force`` is set. Before anything
+is replaced, ``restore`` reads the backup's identity and schema revision: a file without the
+registry's tables is not a backup, and a revision this installation does not know (a newer
+one) is refused in a sentence naming it. A file name is a path, never a URI (``#`` and ``?``
+are part of the name); the backup is opened read-only and immutable, so nothing is written
+beside it. ``pg_dump``/``pg_restore`` die with the process that started them: a killed
+``restore`` commits nothing. Errors are :class:`BackupError`, one sentence.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -33,11 +43,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from ..i18n import _
-from ..storage import Database
+from ..storage import Database, head_revision, known_revisions
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
 DATA_TABLES = ("region", "institution", "physician", "agreement", "audit_entry")
+# Tables (and a column of each) every revision of the registry's schema has: a file without
+# them is not a backup of it, whatever else it holds.
+IDENTITY = {
+    "alembic_version": "version_num",
+    "region": "code",
+    "institution": "code",
+    "physician": "cert_no",
+    "registration": "region_code",
+    "agreement": "contract_no",
+    "work_session": "start_minute",
+    "audit_entry": "clerk",
+}
 
 
 class BackupError(Exception):
@@ -83,8 +105,9 @@ def backup(db: Database, target: str | Path, *, force: bool = False) -> BackupRe
     return BackupResult(path, path.stat().st_size, method)
 
 
-def restore(db: Database, source: str | Path, *, force: bool = False) -> None:
-    """Replace the target database's contents with the backup in ``source``."""
+def restore(db: Database, source: str | Path, *, force: bool = False) -> str:
+    """Replace the target database's contents with the backup in ``source``; returns the
+    backup's schema revision (the target is at that revision afterwards)."""
     path = Path(source)
     try:
         with path.open("rb") as handle:
@@ -104,6 +127,7 @@ def restore(db: Database, source: str | Path, *, force: bool = False) -> None:
                 file=path, kind=kind, target=db.dialect
             )
         )
+    revision = _check_sqlite(path) if kind == "sqlite" else _check_pg_dump(path)
     if not force and holds_data(db):
         raise BackupError(_("The target database holds registry data: add --force to replace it."))
     if kind == "sqlite":
@@ -111,6 +135,31 @@ def restore(db: Database, source: str | Path, *, force: bool = False) -> None:
     else:
         _pg_restore(db, path)
     db.dispose()  # pooled connections may hold the old schema's pages or catalog entries
+    return revision
+
+
+def _check_identity(path: Path, columns: dict[str, set[str]], revisions: list[str]) -> str:
+    """The backup's schema revision, when ``columns`` (table → its columns) hold the
+    registry's tables and ``revisions`` one revision this installation knows."""
+    if any(column not in columns.get(table, ()) for table, column in IDENTITY.items()):
+        raise BackupError(
+            _("{file} is not a multisite backup: it lacks the registry's tables.").format(file=path)
+        )
+    if len(revisions) != 1:
+        raise BackupError(
+            _("{file} is not a multisite backup: it records no single schema revision.").format(
+                file=path
+            )
+        )
+    revision = revisions[0]
+    if revision not in known_revisions():
+        raise BackupError(
+            _(
+                "{file} is a backup of schema revision {revision}, which this multisite does not "
+                "know (it knows up to {head}): restore it with the newer multisite that wrote it."
+            ).format(file=path, revision=revision, head=head_revision())
+        )
+    return revision
 
 
 # --- SQLite -----------------------------------------------------------------------------------
@@ -123,12 +172,32 @@ def _sqlite_file(db: Database) -> Path:
     return Path(name).expanduser()
 
 
-def _check_sqlite(path: Path) -> None:
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only, immutable connection to the file at ``path``: a path, never parsed as a
+    URI (``#`` or ``?`` in its name stay in the name), and nothing written beside it."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+
+
+def _check_sqlite(path: Path, *, identity: bool = True) -> str:
+    """Integrity, identity and schema revision of a SQLite backup (see :func:`_check_identity`);
+    only integrity with ``identity=False`` (a backup just written: "" is returned)."""
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        connection = _read_only(path)
         try:
             verdict = connection.execute("PRAGMA integrity_check").fetchone()
-            tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+            tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master")]
+            columns = {
+                table: {
+                    r[1] for r in connection.execute("SELECT * FROM pragma_table_info(?)", (table,))
+                }
+                for table in tables
+                if table in IDENTITY
+            }
+            revisions = (
+                [str(r[0]) for r in connection.execute("SELECT version_num FROM alembic_version")]
+                if "version_num" in columns.get("alembic_version", ())
+                else []
+            )
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
@@ -141,8 +210,7 @@ def _check_sqlite(path: Path) -> None:
                 file=path, reason=verdict[0] if verdict else "?"
             )
         )
-    if "alembic_version" not in tables:
-        raise BackupError(_("{file} is not a multisite backup.").format(file=path))
+    return _check_identity(path, columns, revisions) if identity else ""
 
 
 def _sqlite_backup(db: Database, path: Path) -> None:
@@ -160,7 +228,7 @@ def _sqlite_backup(db: Database, path: Path) -> None:
         finally:
             target.close()
             source.close()
-        _check_sqlite(Path(temporary))
+        _check_sqlite(Path(temporary), identity=False)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -168,10 +236,9 @@ def _sqlite_backup(db: Database, path: Path) -> None:
 
 
 def _sqlite_restore(db: Database, path: Path) -> None:
-    _check_sqlite(path)
     target_file = _sqlite_file(db)
     db.dispose()
-    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    source = _read_only(path)
     target = sqlite3.connect(target_file, timeout=30)
     try:
         target.execute("PRAGMA busy_timeout=30000")
@@ -228,9 +295,30 @@ def _pg_env(url: URL) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
-def _run(command: list[str], env: dict[str, str], what: str) -> None:
+def _dying_with(parent: int) -> Callable[[], None]:
+    """For ``preexec_fn``: the child is killed when ``parent`` dies (Linux ``PR_SET_PDEATHSIG``),
+    so a killed ``restore`` never leaves ``pg_restore`` running on to its commit."""
+
+    def arm() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess[str]:
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            command,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            preexec_fn=_dying_with(os.getpid()),
+        )
     except OSError as error:
         raise BackupError(
             _("{tool} could not be started: {reason}.").format(tool=command[0], reason=error)
@@ -241,6 +329,30 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
         raise BackupError(
             _("{what} failed: {reason}.").format(what=what, reason=reason.rstrip("."))
         )
+    return done
+
+
+def _check_pg_dump(path: Path) -> str:
+    """Identity and schema revision of a ``pg_dump -Fc`` file, read from its table of contents
+    and its ``alembic_version`` data (see :func:`_check_identity`)."""
+    tool = _pg_tool("pg_restore")
+    env = dict(os.environ)
+    listing = _run([tool, "--list", str(path)], env, "pg_restore --list").stdout
+    tables = {
+        found.group(1) for found in re.finditer(r"^\d+; \d+ \d+ TABLE \S+ (\w+) ", listing, re.M)
+    }
+    data = _run(
+        [tool, "--data-only", "--table=alembic_version", "--file=-", str(path)],
+        env,
+        "pg_restore",
+    ).stdout
+    copied = re.search(
+        r"^COPY \S*alembic_version \(version_num\) FROM stdin;\n(.*?)^\\\.$", data, re.M | re.S
+    )
+    revisions = copied.group(1).split() if copied else []
+    # The table of contents names tables, not columns: the tables stand for their columns.
+    columns = {table: set(IDENTITY.values()) for table in tables}
+    return _check_identity(path, columns, revisions)
 
 
 def _pg_dump(db: Database, path: Path) -> None:
@@ -276,9 +388,7 @@ def _pg_restore(db: Database, path: Path) -> None:
     db.dispose()
     wanted = _schema(db.engine.url)
     if wanted:
-        listing = subprocess.run(
-            [tool, "--list", str(path)], capture_output=True, text=True, check=False
-        )
+        listing = _run([tool, "--list", str(path)], env, "pg_restore --list")
         dumped = {
             line.split()[-2]
             for line in listing.stdout.splitlines()

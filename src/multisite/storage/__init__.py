@@ -111,6 +111,12 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> list[str]:
+    """The revisions this installation can migrate to or from, oldest first."""
+    script = ScriptDirectory.from_config(_alembic_config(None))
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
 def current_revision(engine: Engine) -> str | None:
     with connect(engine) as connection:
         return MigrationContext.configure(connection).get_current_revision()
