@@ -7,6 +7,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from multisite.escaping import markup, plain, printable
 from multisite.i18n import _
 from multisite.services.search import find_physicians
 
@@ -52,11 +53,11 @@ class PhysicianSearchProvider(Provider):
         page = await asyncio.to_thread(find_physicians, registry(self.screen), query, limit=10)
         app = clerk_app(self.screen)
         for rank, hit in enumerate(page.hits):
-            title = f"{hit.name} {hit.cert}"
+            title = printable(f"{hit.name} {hit.cert}")
             yield Hit(
                 1.0 - rank / 100,
-                title,
+                plain(title),
                 partial(app.open_physician, hit.cert),
                 text=title,
-                help=f"{_(hit.status)} · {hit.title} · {hit.main_institution}",
+                help=markup(f"{_(hit.status)} · {hit.title} · {hit.main_institution}"),
             )

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from multisite.escaping import markup, printable
 from multisite.i18n import _
 
 from ..session import registry
@@ -87,11 +88,11 @@ class AuditScreen(Screen[None]):
         for e in entries:
             table.add_row(
                 e.at.strftime("%Y-%m-%d %H:%M"),
-                e.clerk,
+                markup(e.clerk),
                 _(e.action),
                 _(e.entity),
-                e.entity_key,
-                e.physician_cert or "",
+                markup(e.entity_key),
+                markup(e.physician_cert or ""),
                 key=str(e.id),
             )
         self.query_one("#audit-detail", Static).update(
@@ -110,5 +111,5 @@ class AuditScreen(Screen[None]):
         before = json.dumps(e.before, ensure_ascii=False) if e.before else "—"
         after = json.dumps(e.after, ensure_ascii=False) if e.after else "—"
         self.query_one("#audit-detail", Static).update(
-            f"{_('before')}: {before[:300]}\n{_('after')}: {after[:300]}"
+            printable(f"{_('before')}: {before[:300]}\n{_('after')}: {after[:300]}")
         )

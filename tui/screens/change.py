@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static
 
+from multisite.escaping import markup
 from multisite.i18n import _
 from multisite.services import ServiceError
 
@@ -49,7 +50,8 @@ def describe_impact(pairs: list[tuple[Any, Any]]) -> str:
         mark = "[b red]▼ " if drop else ("[yellow]" if after.status == "short" else "")
         close = "[/]" if mark else ""
         lines.append(
-            f"{mark}{after.name} ({after.institution}): {before.counted:g} → {after.counted:g} "
+            f"{mark}{markup(after.name)} ({after.institution}): {before.counted:g} → "
+            f"{after.counted:g} "
             f"/ {after.required:g} · {_(before.status)} → {_(after.status)}{close}"
         )
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static
 
 from multisite.domain.sessions_text import parse_sessions
+from multisite.escaping import plain
 from multisite.i18n import _
 from multisite.importing.normalize import ValueProblem
 from multisite.services import AgreementInput, RefusedError, ServiceError
@@ -214,7 +215,7 @@ class ContractScreen(Screen[bool]):
 
     def _show_problem(self, message: str) -> None:
         self.problem = message
-        self.query_one("#form-error", Static).update(message)
+        self.query_one("#form-error", Static).update(plain(message))
 
     # -- saving --
 
@@ -237,7 +238,8 @@ class ContractScreen(Screen[bool]):
             return
         outcome = {"created": _("filed"), "updated": _("changed"), "unchanged": _("unchanged")}
         self.notify(
-            _("Contract {no} {outcome}.").format(no=result.key, outcome=outcome[result.outcome])
+            _("Contract {no} {outcome}.").format(no=result.key, outcome=outcome[result.outcome]),
+            markup=False,
         )
         self.dismiss(True)
 

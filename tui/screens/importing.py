@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
 
+from multisite.escaping import markup, plain
 from multisite.i18n import _
 from multisite.importing.readers import FileProblem
 from multisite.services import ServiceError
@@ -89,7 +90,7 @@ class ImportScreen(Screen[None]):
         return (str(path), kind, self.query_one("#partial", Checkbox).value)
 
     def _status(self, text: str) -> None:
-        self.query_one("#import-status", Static).update(text)
+        self.query_one("#import-status", Static).update(plain(text))
 
     def action_dry_run(self) -> None:
         self._start("dry-run")
@@ -142,7 +143,7 @@ class ImportScreen(Screen[None]):
         table = self.query_one("#problems", DataTable)
         table.clear()
         for p in problems[:1000]:
-            table.add_row(str(p.row), str(p.column), p.code, _(p.severity), p.message)
+            table.add_row(str(p.row), markup(p.column), p.code, _(p.severity), markup(p.message))
         summary = counts_text(report)
         if mode == "dry-run":
             self.checked = read

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from multisite.domain import regions
+from multisite.escaping import markup
 from multisite.i18n import _
 from multisite.services.validation_base import REASONS, risk_label
 
@@ -125,7 +126,7 @@ class InstitutionsScreen(Screen[None]):
         table.clear()
         for b in self.shown:
             table.add_row(
-                b.name,
+                markup(b.name),
                 f"{b.counted:g}",
                 f"{b.required:g}",
                 _(b.status) + (" " + "、".join(b.title_short) if b.title_short else ""),
@@ -199,7 +200,7 @@ class ContributorsScreen(ModalScreen[None]):
         b = self.base
         with VerticalScroll(id="contributors-dialog"):
             yield Static(
-                f"[b]{b.name}[/b] {b.institution} · {b.kind} · "
+                f"[b]{markup(b.name)}[/b] {b.institution} · {b.kind} · "
                 + (f"{regions.describe(b.county)} · " if getattr(b, "county", "") else "")
                 + _("counted {counted:g} of {required:g} · {status} · next validation {on}").format(
                     counted=b.counted, required=b.required, status=_(b.status), on=b.next_validation
@@ -208,9 +209,11 @@ class ContributorsScreen(ModalScreen[None]):
             if b.title_minimum:
                 yield Static(
                     _("Title minima: {titles}").format(
-                        titles="、".join(
-                            f"{title} ≥{n} ({b.title_counts.get(title, 0)})"
-                            for title, n in b.title_minimum.items()
+                        titles=markup(
+                            "、".join(
+                                f"{title} ≥{n} ({b.title_counts.get(title, 0)})"
+                                for title, n in b.title_minimum.items()
+                            )
                         )
                     )
                 )
@@ -220,14 +223,18 @@ class ContributorsScreen(ModalScreen[None]):
             )
             for c in b.contributors:
                 table.add_row(
-                    c.physician, c.name, c.title, _(c.role), f"{c.hours:g}", f"{c.share:.2f}"
+                    *map(markup, (c.physician, c.name, c.title)),
+                    _(c.role),
+                    f"{c.hours:g}",
+                    f"{c.share:.2f}",
                 )
             yield table
             if b.at_risk:
                 yield Static(_("At risk"), classes="section")
                 yield Static(
                     "\n".join(
-                        f"{r.physician} · {r.contract_no} · {_(REASONS.get(r.reason, r.reason))} · "
+                        f"{r.physician} · {markup(r.contract_no)} · "
+                        f"{_(REASONS.get(r.reason, r.reason))} · "
                         f"{r.ends_on} · " + _("counted after: {n:g}").format(n=r.counted_after)
                         for r in b.at_risk
                     )

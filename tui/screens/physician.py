@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from multisite.domain.sessions_text import parse_sessions
+from multisite.escaping import markup, printable
 from multisite.i18n import _
 from multisite.importing.normalize import ValueProblem
 from multisite.services import ServiceError
@@ -85,7 +86,7 @@ class PhysicianScreen(Screen[None]):
         try:
             view = physician_view(registry(self), self.cert)
         except (ServiceError, StorageError) as error:
-            self.notify(str(error), severity="error")
+            self.notify(printable(error), severity="error", markup=False)
             self.app.pop_screen()
             return
         except Exception as error:  # the clerk gets one sentence; the screen stays usable
@@ -98,19 +99,20 @@ class PhysicianScreen(Screen[None]):
             self.app.pop_screen()
             return
         self.view = view
-        self.sub_title = f"{view['name']} {view['cert']}"
-        head = (
-            f"[b]{view['name']}[/b]  {view['cert']}  {view['level']} · {view['category']} · "
-            f"{'、'.join(view['scopes'])} · {view['title']} · {_('status')}: {_(view['status'])}"
+        self.sub_title = printable(f"{view['name']} {view['cert']}")
+        head = f"[b]{markup(view['name'])}[/b]  " + markup(
+            f"{view['cert']}  {view['level']} · {view['category']} · "
+            f"{'、'.join(view['scopes'])} · {view['title']} · {_('status')}: "
+            f"{_(view['status'])}"
         )
         self.query_one("#physician-head", Static).update(head)
-        self.query_one("#registrations", Static).update(self._registrations(view))
+        self.query_one("#registrations", Static).update(printable(self._registrations(view)))
         table = self.query_one("#agreements", DataTable)
         table.clear()
         for a in view["agreements"]:
             table.add_row(
-                a["contract_no"],
-                a["institution"]["name"],
+                markup(a["contract_no"]),
+                markup(a["institution"]["name"]),
                 _(a["role"]),
                 f"{a['start']}–{a['end']}",
                 f"{a['scheduled_hours']:g}/{a['weekly_hours']:g}",

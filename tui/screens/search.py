@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from multisite.escaping import markup
 from multisite.i18n import _
 from multisite.services.search import PAGE, Page, find_physicians
 
@@ -80,12 +81,15 @@ class SearchScreen(Screen[None]):
         table.clear()
         for hit in page.hits:
             table.add_row(
-                hit.cert, hit.name, hit.title, _(hit.status), hit.main_institution, key=hit.cert
+                *map(markup, (hit.cert, hit.name, hit.title, _(hit.status), hit.main_institution)),
+                key=hit.cert,
             )
         if not page.query.strip():
             self._status(_("Type to search; Enter opens the physician."))
         elif not page.hits:
-            self._status(_("No physician matches {query}.").format(query=page.query.strip()))
+            self._status(
+                _("No physician matches {query}.").format(query=markup(page.query.strip()))
+            )
         else:
             first = page.offset + 1
             self._status(

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from multisite.escaping import plain
 from multisite.i18n import _
 from multisite.services.search import InstitutionHit, find_institutions
 
@@ -100,6 +101,6 @@ class InstitutionPicker(Vertical):
         self.query_one(OptionList).display = False
         depts = "、".join(hit.departments)
         self.query_one("#institution-chosen", Static).update(
-            f"✓ {hit.name} · {hit.kind}" + (f" · {depts}" if depts else "")
+            plain(f"✓ {hit.name} · {hit.kind}" + (f" · {depts}" if depts else ""))
         )
         self.post_message(self.Picked(self, hit))

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from multisite.escaping import printable
 from multisite.i18n import _
 
 
@@ -30,8 +31,8 @@ def render(violations: Sequence[Mapping[str, Any]], *, empty: str | None = None)
             text.append(f" · {measure:g} {v.get('unit', '')}", style="dim")
         agreements = v.get("agreements") or ()
         if agreements:
-            text.append(f" · {', '.join(agreements)}", style="dim")
-        text.append(f"\n  {v['message']}")
+            text.append(printable(f" · {', '.join(agreements)}"), style="dim")
+        text.append(printable(f"\n  {v['message']}"))
     return text
 
 

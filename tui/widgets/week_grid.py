@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from multisite.domain.schedule import DAY, WEEK, Slot
+from multisite.escaping import printable
 from multisite.i18n import _
 
 CELL = 30  # minutes per character
@@ -64,7 +65,7 @@ def render(lanes: Sequence[Lane]) -> Text:
         text.append("\n")
     for index, lane in enumerate(lanes):
         text.append("██", style=COLOURS[index % len(COLOURS)])
-        text.append(f" {lane.label}  ")
+        text.append(printable(f" {lane.label}  "))
     if not lanes:
         text.append(_("No sessions in force."), style="dim")
     return text

@@ -10,9 +10,10 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from ..escaping import SafeConsole
 from ..i18n import N_, _
 from ..services import Registry
 from ..storage import Database, database_url
@@ -81,7 +82,7 @@ class Context:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        self.out = SafeConsole(highlight=False, width=None if sys.stdout.isatty() else 200)
         self._db: Database | None = None
         self._registry: Registry | None = None
 
@@ -131,7 +132,7 @@ def print_violations(ctx: Context, violations: list[dict[str, Any]], title: str)
     for v in violations:
         style = "red" if v["severity"] == "error" else "yellow"
         t.add_row(
-            f"[{style}]{v['code']}[/]",
+            Text(v["code"], style=style),
             _(v["severity"]),
             v["physician"],
             ", ".join(v["agreements"]),

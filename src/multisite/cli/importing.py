@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich.text import Text
+
+from ..escaping import printable
 from ..i18n import _
 from ..importing.columns import KINDS
 from ..importing.readers import FileProblem
-from ..importing.report import summary_lines, write_report_csv
+from ..importing.report import ReportProblem, ReportTarget, summary_lines
 from ..importing.template import write_template
 from ..services.imports import Progress, run_import
 from .common import EXIT_FOUND, EXIT_OK, EXIT_USAGE, Context, Parser, command, table
@@ -49,13 +52,22 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     mode = "dry-run" if args.dry_run else "partial" if args.partial else "all"
     registry = ctx.registry
+    try:  # before anything is stored: a report that cannot be written stops the import here
+        target = ReportTarget(args.report) if args.report else None
+    except ReportProblem as problem:
+        sys.stderr.write(printable(problem.message) + "\n")
+        return EXIT_USAGE
     try:
         with _progress() as tick:
             report = run_import(
                 registry, args.kind, args.file, mode=mode, sheet=args.sheet, progress=tick
             )
-    except FileProblem as problem:
-        sys.stderr.write(problem.message.rstrip() + "\n")
+    except BaseException as error:
+        if target is not None:
+            target.discard()
+        if not isinstance(error, FileProblem):
+            raise
+        sys.stderr.write(printable(error.message.rstrip()) + "\n")
         return EXIT_USAGE
     rejected_rows = sorted({p.row for p in report.problems if p.severity == "error"})
     if report.problems:
@@ -64,7 +76,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
         )
         for p in report.problems[:SHOWN_PROBLEMS]:
             style = "red" if p.severity == "error" else "yellow"
-            t.add_row(str(p.row), p.column, f"[{style}]{p.code}[/]", _(p.severity), p.message)
+            t.add_row(str(p.row), p.column, Text(p.code, style=style), _(p.severity), p.message)
         ctx.out.print(t)
         if len(report.problems) > SHOWN_PROBLEMS:
             ctx.out.print(
@@ -74,8 +86,15 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             )
     for line in summary_lines(report):
         ctx.out.print(line)
-    if args.report:
-        write_report_csv(report, args.report)
+    if target is not None:
+        try:
+            target.write(report)
+        except ReportProblem as problem:
+            stored = (
+                _("The rows above were stored.") if report.committed else _("Nothing was stored.")
+            )
+            sys.stderr.write(printable(f"{stored} {problem.message}") + "\n")
+            return EXIT_USAGE
         ctx.out.print(_("Report written to {path}.").format(path=args.report))
     return EXIT_FOUND if rejected_rows else EXIT_OK
 

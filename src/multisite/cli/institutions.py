@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.text import Text
+
+from ..escaping import plain, printable
 from ..i18n import _
 from ..services.validation_base import NOT_COUNTED
 from .common import (
@@ -34,9 +37,14 @@ def cmd_institution(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     i = view
     ctx.out.print(
-        f"[bold]{i['name']}[/]  {i['code']}  {i['kind']} · {_('beds')} {i['beds']} · "
-        f"{i['county_code']} {i['region_name']}"
-        + (f" · {_('grassroots')}" if i["grassroots"] else "")
+        Text.assemble(
+            plain(i["name"], "bold"),
+            printable(
+                f"  {i['code']}  {i['kind']} · {_('beds')} {i['beds']} · "
+                f"{i['county_code']} {i['region_name']}"
+                + (f" · {_('grassroots')}" if i["grassroots"] else "")
+            ),
+        )
     )
     ctx.out.print(f"{_('address')}: {i['address'] or '-'}")
     ctx.out.print(f"{_('departments')}: {'、'.join(i['departments']) or '-'}")

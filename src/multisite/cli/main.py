@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .. import i18n
 from ..domain.policy import PolicyError
+from ..escaping import printable
 from ..i18n import _
 from ..services import ServiceError
 from ..storage import StorageError
@@ -98,5 +99,5 @@ def _peek_lang(argv: list[str]) -> str | None:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(message.rstrip() + "\n")
+    sys.stderr.write(printable(message.rstrip()) + "\n")
     return EXIT_USAGE

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.text import Text
+
+from ..escaping import plain, printable
 from ..i18n import _
 from ..services.validation_base import NOT_COUNTED
 from .common import (
@@ -35,8 +38,13 @@ def cmd_physician(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     p = view
     ctx.out.print(
-        f"[bold]{p['name']}[/]  {p['cert']}  {p['level']} · {p['category']} · "
-        f"{'、'.join(p['scopes'])} · {p['title']}  ({_('status')}: {_(p['status'])})"
+        Text.assemble(
+            plain(p["name"], "bold"),
+            printable(
+                f"  {p['cert']}  {p['level']} · {p['category']} · {'、'.join(p['scopes'])} · "
+                f"{p['title']}  ({_('status')}: {_(p['status'])})"
+            ),
+        )
     )
     regs = table(
         _("region"), _("main institution"), _("registered"), _("history"), title=_("Registrations")

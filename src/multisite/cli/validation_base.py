@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 
 from ..domain import regions
+from ..escaping import markup, plain, printable
 from ..i18n import _
 from ..services.validation_base import (
     NOT_COUNTED,
@@ -46,7 +46,7 @@ def _status(b: InstitutionBase) -> str:
     if b.status == "meets":
         return "[green]" + _("meets") + "[/]"
     titles = " (" + "、".join(b.title_short) + ")" if b.title_short else ""
-    return "[red]" + _("short") + titles + "[/]"
+    return "[red]" + _("short") + markup(titles) + "[/]"
 
 
 BOXED = 300  # up to this many institutions in a drawn table; more as plain columns
@@ -87,8 +87,8 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
     ]
     if len(rows) <= BOXED:
         t = table(*header, title=title)
-        for row in rows:
-            t.add_row(*row)
+        for row in rows:  # stored text as it is; the status cell is our own markup
+            t.add_row(*row[:STATUS], Text.from_markup(row[STATUS]), *row[STATUS + 1 :])
         ctx.out.print(t)
     else:  # a province: drawing 40,000 rows in a box would take the better part of a minute
         _columns(ctx, title, header, rows)
@@ -118,20 +118,25 @@ def _columns(ctx: Context, title: str, header: list[str], rows: list[list[str]])
     ctx.out.print(line(header), markup=False, highlight=False)
     if ctx.out.is_terminal:
         text = "\n".join(
-            line([escape(c) for c in row], status) for row, status in zip(rows, styled, strict=True)
+            line([markup(c) for c in row], status) for row, status in zip(rows, styled, strict=True)
         )
-        ctx.out.print(text, highlight=False, soft_wrap=True)
+        ctx.out.print(text, highlight=False, soft_wrap=True, markup=True)
     else:  # a file or a pipe: no styling to render
-        ctx.out.file.write("\n".join(line(row) for row in rows) + "\n")
+        ctx.out.file.write(printable("\n".join(line(row) for row in rows)) + "\n")
 
 
 def _detail(ctx: Context, b: InstitutionBase) -> None:
     ctx.out.print(
-        f"[bold]{b.name}[/]  {b.institution}  {b.kind} · {_('beds')} {b.beds} · "
-        + (f"{b.county} {regions.describe(b.county)} · " if b.county else "")
-        + _("counting: {mode}").format(mode=b.counting)
+        Text.assemble(
+            plain(b.name, "bold"),
+            printable(
+                f"  {b.institution}  {b.kind} · {_('beds')} {b.beds} · "
+                + (f"{b.county} {regions.describe(b.county)} · " if b.county else "")
+                + _("counting: {mode}").format(mode=b.counting)
+            ),
+        )
     )
-    titles = (
+    titles = markup(
         "、".join(f"{k} ≥{v} ({b.title_counts.get(k, 0)})" for k, v in b.title_minimum.items())
         or "-"
     )
@@ -146,7 +151,8 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
             status=_status(b),
             day=b.next_validation.isoformat(),
             apply_by=b.apply_by.isoformat(),
-        )
+        ),
+        markup=True,
     )
     t = table(
         _("physician"),

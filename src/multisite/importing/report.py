@@ -8,11 +8,15 @@ file's own headers, so the row can be corrected beside its error.
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from ..domain.rules import ERROR, WARNING
+from ..escaping import spreadsheet_cell
 from ..i18n import _
 
 REPORT_COLUMNS = ("row", "column", "code", "severity", "message")
@@ -68,25 +72,97 @@ class ImportReport:
         return 1 if self.rejected else 0
 
 
-def write_report_csv(report: ImportReport, path: str | Path) -> None:
-    """Write one line per problem (errors and warnings), then the unknown columns as notes."""
-    with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*REPORT_COLUMNS, *report.headers])
-        for p in report.problems:
-            writer.writerow([p.row, p.column, p.code, p.severity, p.message, *p.original])
-        if report.unknown_columns:
-            writer.writerow(
-                [
-                    "",
-                    "、".join(report.unknown_columns),
-                    "NOTE",
-                    "note",
-                    _("Unknown columns, kept as notes: {columns}.").format(
-                        columns="、".join(report.unknown_columns)
-                    ),
-                ]
+class ReportProblem(Exception):
+    """The report cannot be written where asked; ``message`` is one sentence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ReportTarget:
+    """Where ``--report`` goes, checked before the import runs (so a wrong path never costs an
+    import that is already stored): the folder exists and takes a new file, and the path is
+    not a folder or a device. The report is written to a temporary file in that folder and
+    renamed into place: a failed write never leaves a partial or empty report."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        folder = self.path.parent
+        if self.path.is_dir() or (self.path.exists() and not self.path.is_file()):
+            raise ReportProblem(
+                _("The report {path} would replace something that is not a file.").format(
+                    path=self.path
+                )
             )
+        if not folder.is_dir():
+            raise ReportProblem(
+                _("The folder {folder} of the report does not exist.").format(folder=folder)
+            )
+        try:
+            fd, temporary = tempfile.mkstemp(prefix=".report-", suffix=".csv", dir=folder)
+        except OSError as error:
+            raise ReportProblem(
+                _("The report cannot be written to {folder}: {reason}.").format(
+                    folder=folder, reason=error.strerror or error
+                )
+            ) from None
+        os.close(fd)
+        self.temporary: Path | None = Path(temporary)
+
+    def write(self, report: ImportReport) -> None:
+        """Write the report and rename it into place; ReportProblem if that fails."""
+        assert self.temporary is not None, "a report target is written once"
+        try:
+            with self.temporary.open("w", encoding="utf-8-sig", newline="") as handle:
+                _write_rows(report, handle)
+            os.replace(self.temporary, self.path)
+            self.temporary = None
+        except OSError as error:
+            raise ReportProblem(
+                _("The report could not be written to {path}: {reason}.").format(
+                    path=self.path, reason=error.strerror or error
+                )
+            ) from None
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove the temporary file (the report is not written)."""
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+            self.temporary = None
+
+
+def write_report_csv(report: ImportReport, path: str | Path) -> None:
+    """Write one line per problem (errors and warnings), then the unknown columns as notes.
+
+    Every cell a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR first) is
+    neutralised: a report is opened in Excel, and the cells come from the imported file."""
+    ReportTarget(path).write(report)
+
+
+def _write_rows(report: ImportReport, handle: TextIO) -> None:
+    writer = csv.writer(handle)
+
+    def row(cells: list[object]) -> None:
+        writer.writerow([spreadsheet_cell(cell) for cell in cells])
+
+    row([*REPORT_COLUMNS, *report.headers])
+    for p in report.problems:
+        row([p.row, p.column, p.code, p.severity, p.message, *p.original])
+    if report.unknown_columns:
+        row(
+            [
+                "",
+                "、".join(report.unknown_columns),
+                "NOTE",
+                "note",
+                _("Unknown columns, kept as notes: {columns}.").format(
+                    columns="、".join(report.unknown_columns)
+                ),
+            ]
+        )
 
 
 def summary_lines(report: ImportReport) -> list[str]:
