@@ -25,6 +25,7 @@ from ..domain import rules
 from ..domain.facts import AgreementFact, InstitutionFact, PhysicianFact
 from ..domain.inputs import KEY_CONFLICT, TERMS, UNKNOWN, AgreementInput
 from ..domain.schedule import Slot, slots_text
+from ..domain.text import FREE_TEXT, IDENTIFIER_TEXT, NAME_TEXT
 from ..domain.vocabulary import ROLES
 from ..i18n import _
 from ..storage import batch as store
@@ -43,7 +44,9 @@ from .registry import (
     WriteResult,
     checked_rows,
     no_progress,
+    notes_texts,
     single_result,
+    stored_texts,
 )
 
 WRITE_CHUNK = 10_000  # created agreements written per executemany round
@@ -86,6 +89,21 @@ def check_agreement_fields(data: AgreementInput) -> tuple[str, str, str]:
     contract = data.contract_no.strip()
     if not contract:
         raise FieldError(_("The contract number is empty."), "contract_no")
+    stored_texts(
+        ("contract_no", IDENTIFIER_TEXT, _("The contract number"), contract, "contract_no"),
+        ("department", NAME_TEXT, _("The department"), data.department, "department"),
+        *(
+            (name, FREE_TEXT, label, getattr(data, name), "free_text")
+            for name, label in (
+                ("tasks", _("The tasks")),
+                ("liability", _("The liability terms")),
+                ("pay", _("The pay terms")),
+                ("insurance", _("The insurance terms")),
+                ("employment", _("The employment terms")),
+            )
+        ),
+        *notes_texts(data.notes),
+    )
     cert = ids.clean(data.physician)
     if not ids.cert_no_ok(cert):
         raise FieldError(
@@ -415,6 +433,7 @@ class Agreements(RegistryCore):
 
     def terminate_agreement(self, contract_no: str, on: dt.date, reason: str) -> WriteResult:
         """End an agreement on ``on`` (its last day); its series ends there in every export."""
+        stored_texts(("reason", FREE_TEXT, _("The reason"), reason, "free_text"))
         with self.db.write() as s:
             # Lock the physician before reading the agreement, so two clerks terminating or
             # changing it at once are serialised on PostgreSQL (READ COMMITTED) too.

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..domain import identifiers as ids
 from ..domain.inputs import CHECKSUM, KEEP, RETIRED, InstitutionInput
+from ..domain.text import NAME_TEXT
 from ..i18n import _
 from ..storage import batch as store
 from ..storage.audit import audit_row, insert_audit, snapshot
@@ -18,9 +19,11 @@ from .registry import (
     RegistryCore,
     WriteResult,
     checked_rows,
+    notes_texts,
     require_region_code,
     retired_warning,
     single_result,
+    stored_texts,
 )
 from .vocabularies import region_vocabulary
 
@@ -144,6 +147,15 @@ class Institutions(RegistryCore):
         name = data.name.strip()
         if not name:
             raise FieldError(_("The institution name is empty."), "name")
+        stored_texts(
+            ("name", NAME_TEXT, _("The institution's name"), name, "institution_name"),
+            ("address", NAME_TEXT, _("The address"), data.address, "address"),
+            *(
+                ("departments", NAME_TEXT, _("A department"), d, "department")
+                for d in data.departments
+            ),
+            *notes_texts(data.notes),
+        )
         county = require_region_code(data.county_code)
         if county.retired:
             result.warn(row, "region", RETIRED, retired_warning(county))

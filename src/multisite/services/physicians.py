@@ -14,6 +14,7 @@ from ..domain import identifiers as ids
 from ..domain import rules
 from ..domain.inputs import RETIRED, UNKNOWN, PhysicianInput
 from ..domain.regions import Division
+from ..domain.text import FREE_TEXT, NAME_TEXT
 from ..domain.vocabulary import CATEGORIES, LEVELS, TITLES
 from ..i18n import _
 from ..storage import batch as store
@@ -30,9 +31,11 @@ from .registry import (
     WriteResult,
     checked_rows,
     initials,
+    notes_texts,
     require_region_code,
     retired_warning,
     single_result,
+    stored_texts,
 )
 from .vocabularies import region_vocabulary
 
@@ -316,6 +319,12 @@ class Physicians(RegistryCore):
         """The fields of ``data`` checked (FieldError naming the field), and its region."""
         if not data.name.strip():
             raise FieldError(_("The physician's name is empty."), "name")
+        stored_texts(
+            ("name", NAME_TEXT, _("The physician's name"), data.name, "physician_name"),
+            *(("scopes", NAME_TEXT, _("A scope"), scope, "scope") for scope in data.scopes),
+            ("status_reason", FREE_TEXT, _("The reason"), data.status_reason, "free_text"),
+            *notes_texts(data.notes),
+        )
         if data.level not in LEVELS:
             raise FieldError(
                 _("Level {value} is not 执业医师 or 执业助理医师.").format(value=data.level),
@@ -415,6 +424,7 @@ class Physicians(RegistryCore):
         self, cert: str, status: str, start: dt.date, until: dt.date | None, reason: str
     ) -> WriteResult:
         """Record a suspension (with ``until``) or a cancellation of the registration."""
+        stored_texts(("reason", FREE_TEXT, _("The reason"), reason, "free_text"))
         with self.db.write() as s:
             phys, reg = self._registration(s, cert)
             stop = PhysicianInput(

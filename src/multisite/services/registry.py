@@ -13,7 +13,7 @@ from __future__ import annotations
 import getpass
 import os
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
-from ..domain import regions, rules
+from ..domain import regions, rules, text
 from ..domain.facts import PhysicianFact
 from ..domain.holidays import HolidayCalendar, HolidayDay
 from ..domain.inputs import DUPLICATE, INVALID, UNKNOWN
@@ -115,12 +115,38 @@ def clerk_name(explicit: str | None = None) -> str:
         return "unknown"
 
 
+TextField = tuple[str, str, str, object, str]
+"""``(field, kind, label, value, length key)``: a text to check before it is stored."""
+
+
+def stored_texts(*fields: TextField) -> None:
+    """:func:`multisite.domain.text.check_texts` for each field; the first problem is a
+    FieldError naming the field. One check of every text the registry stores, whoever writes
+    it, the same on both engines."""
+    for name, kind, label, value, limit in fields:
+        try:
+            text.check_texts((kind, label, value, limit))
+        except text.ValueProblem as problem:
+            raise FieldError(problem.message, name) from None
+
+
+def notes_texts(notes: Mapping[str, object]) -> list[TextField]:
+    """The fields of a notes mapping (unknown columns kept from an import)."""
+    label = _("The note")
+    fields: list[TextField] = []
+    for key, value in notes.items():
+        fields.append(("", text.NAME_TEXT, label, key, "note_key"))
+        fields.append(("", text.FREE_TEXT, f"{label} {text.shown(key)}", value, "free_text"))
+    return fields
+
+
 def initials(name: str) -> str:
     """Pinyin initials of a Chinese name (张伟 → zw), for search."""
     # Imported here: pypinyin's dictionaries take ~55 MB, which only name writers need.
     from pypinyin import Style, lazy_pinyin
 
-    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
+    found = "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()
+    return found[:32]  # the column's length: a 64-character name has 64 initials
 
 
 @dataclass(frozen=True)
@@ -236,6 +262,7 @@ class RegistryCore:
     def __init__(self, db: Database, clerk: str | None = None) -> None:
         self.db = db
         self.clerk = clerk_name(clerk)
+        stored_texts(("", text.NAME_TEXT, _("The clerk's name"), self.clerk, "clerk"))
         self._context: tuple[float, rules.RuleContext, Sweeper] | None = None
 
     # -- shared helpers --
