@@ -44,6 +44,14 @@ HEADERS = [
     "排班",
     "约定周工时",
     "主要机构同意",
+    *("工作任务", "医疗责任", "薪酬", "相关保险", "人事关系"),  # the terms every contract fixes
+]
+TERMS_CELLS = [
+    "门诊诊疗",
+    "医疗责任由执业机构承担",
+    "按次结算",
+    "医疗责任保险",
+    "人事关系在主要执业机构",
 ]
 
 
@@ -59,7 +67,7 @@ def row(
     hours: str = "",
     consent: str = "是",
 ) -> list[str]:
-    return [no, cert, inst, role, "内科", start, end, sessions, hours, consent]
+    return [no, cert, inst, role, "内科", start, end, sessions, hours, consent, *TERMS_CELLS]
 
 
 def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8-sig") -> Path:
@@ -302,7 +310,7 @@ def test_template_has_chinese_headers_and_an_example_row_that_reads_back(tmp_pat
     assert main(["import", "template", "contracts", "-o", str(out)]) == 0
     sheet = openpyxl.load_workbook(out).active
     values = list(sheet.values)
-    assert list(values[0]) == [*HEADERS, "工作任务", "医疗责任", "薪酬", "相关保险", "人事关系"]
+    assert list(values[0]) == HEADERS
     assert values[1][0] == "HT2026-0000001"
     from multisite.importing import read_table
 

@@ -59,3 +59,33 @@ def test_an_agreement_without_its_terms_is_warned_until_a_file_fixes_them(
     assert main(["--db", guangxi, "--lang", "zh", "check", "--physician", cert(2), "--json"]) == 1
     (warning,) = [v for v in json.loads(capsys.readouterr().out) if v["code"] == "TERMS"]
     assert "人事（劳动）关系" in warning["message"] and "工作任务" in warning["message"]
+
+
+def test_a_write_is_told_of_the_terms_it_leaves_empty(guangxi):  # noqa: F811
+    from multisite.domain.sessions_text import parse_sessions
+    from multisite.services import AgreementInput
+    from tests.test_who_counts import Registry_for
+
+    registry = Registry_for(guangxi)
+
+    def contract(**terms: str) -> AgreementInput:
+        return AgreementInput(
+            "GX-W1", cert(3), HOSPITAL, "additional", "内科", ON, ON + dt.timedelta(days=60),
+            parse_sessions("SA 08:00-12:00"), 4, True, **terms,
+        )  # fmt: skip
+
+    bare = registry.save_agreement(contract(tasks="门诊"))
+    (warning,) = [v for v in bare.warnings if v.code == "TERMS"]
+    assert warning.measure == 4  # liability, pay, insurance, employment
+    assert [v.code for v in registry.preview_agreement(contract(tasks="门诊"))].count("TERMS") == 1
+    fixed = registry.save_agreement(
+        contract(
+            liability="机构承担",
+            pay="按次",
+            insurance="医疗责任险",
+            employment="人事关系在主要执业机构",
+        )
+    )  # tasks not named: kept as stored
+    assert "TERMS" not in {v.code for v in fixed.warnings}
+    assert "TERMS" not in {v.code for v in registry.preview_agreement(contract())}
+    assert [v.code for v in registry.preview_agreement(contract(pay=""))].count("TERMS") == 1

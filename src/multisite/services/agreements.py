@@ -79,8 +79,12 @@ class _Pending:
     def keep_only_facts(self, institution: InstitutionFact) -> None:
         data = self.data
         assert data is not None
-        self.fact = _fact(self.stored_id, self.contract_no, institution, data)
         self.named = tuple(getattr(data, term) for term in TERMS)
+        stored = self.terms or {}
+        empty = {term for term in TERMS if not stored.get(term, "").strip()}
+        self.fact = _fact(
+            self.stored_id, self.contract_no, institution, data, _missing_terms(self.named, empty)
+        )
         self.notes = data.notes
         self.data = None
 
@@ -199,7 +203,10 @@ class Agreements(RegistryCore):
                 raise _unknown_institution(code)
             if owner is not None and owner != facts.id:
                 raise _belongs_to_another(contract)
-            fact = _fact(None, contract, institution, data)
+            old = next((a for a in facts.agreements if a.contract_no == contract), None)
+            empty = set(old.missing_terms) if old is not None else set(TERMS)
+            named = tuple(getattr(data, term) for term in TERMS)
+            fact = _fact(None, contract, institution, data, _missing_terms(named, empty))
             return rules.touching(self.evaluate(facts.with_agreement(fact)), contract)
 
     def save_agreement(self, data: AgreementInput) -> WriteResult:
@@ -530,12 +537,27 @@ class Agreements(RegistryCore):
 
 
 def _fact(
-    stored_id: int | None, contract: str, institution: InstitutionFact, data: AgreementInput
+    stored_id: int | None,
+    contract: str,
+    institution: InstitutionFact,
+    data: AgreementInput,
+    missing_terms: tuple[str, ...] = (),
 ) -> AgreementFact:
     return AgreementFact(
         stored_id, contract, institution, data.role, data.department.strip(), data.start,
-        data.end, float(data.weekly_hours), data.consent, tuple(data.slots),
+        data.end, float(data.weekly_hours), data.consent, tuple(data.slots), "active",
+        missing_terms,
     )  # fmt: skip
+
+
+def _missing_terms(named: tuple[str | None, ...], stored_empty: set[str]) -> tuple[str, ...]:
+    """The terms an agreement lacks after a write (TERMS): a term the write names as given,
+    one it does not name as stored (``stored_empty``: the stored agreement's empty ones)."""
+    return tuple(
+        term
+        for term, text in zip(TERMS, named, strict=True)
+        if (term in stored_empty if text is None else not text.strip())
+    )
 
 
 def _facts_of(s: Session, physician_ids: list[int]) -> Iterator[PhysicianFact]:
