@@ -96,7 +96,8 @@ def test_conflicting_filings_at_the_same_moment_exactly_one_succeeds(registry, d
             sa.select(Agreement.contract_no).where(Agreement.contract_no.like("RACE-%"))
         )
         assert list(stored) == [winners[0][0]]
-    assert count(database, AuditEntry) == audit_before + 1
+    # the winner's agreement and the filing (备案) its save made, each with its audit row
+    assert count(database, AuditEntry) == audit_before + 2
     assert [v for v in registry.check() if v.severity == "error"] == []
 
 

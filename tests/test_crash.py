@@ -34,7 +34,7 @@ from multisite.storage.batch import institution_facts
 
 from .factories import build_region, primary
 
-TABLES = ("agreement", "work_session", "filing", "audit_entry")
+TABLES = ("agreement", "work_session", "filing", "filing_event", "audit_entry")
 HEADERS = ["合同编号", "执业证书编码", "机构代码", "执业类型", "科室", "起始日期", "终止日期",
            "排班", "约定周工时", "主要机构同意"]  # fmt: skip
 PHYSICIANS = 700
@@ -81,9 +81,7 @@ def contracts_file(url: str, path: Path) -> int:
             choices = [
                 i
                 for i in by_scope.get(scope, ())
-                if i.id not in used
-                and not i.dishonest
-                and ids.region_contains(region, i.county_code)
+                if i.id not in used and not i.listed and ids.region_contains(region, i.county_code)
             ]
             if start > primary_.end:
                 continue
@@ -187,8 +185,9 @@ def test_a_write_killed_at_any_statement_is_all_or_nothing(registry, database, d
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
 
-    def write(stop_at: int) -> tuple[list[str], int]:
-        minute = 30 * stop_at  # each attempt its own Saturday slot: attempts never conflict
+    def write(stop_at: int, slot: int | None = None) -> tuple[list[str], int]:
+        # each attempt its own Saturday slot: attempts never conflict
+        minute = 30 * (stop_at if slot is None else slot)
         sessions = (
             f"SA {minute // 60:02d}:{minute % 60:02d}-{minute // 60:02d}:{minute % 60 + 20:02d}"
         )
@@ -207,14 +206,24 @@ def test_a_write_killed_at_any_statement_is_all_or_nothing(registry, database, d
         process.send_signal(signal.SIGKILL)
         return lines, process.wait(timeout=60)
 
+    def growth(before: dict[str, tuple[int, str]]) -> dict[str, int]:
+        after = state(db_url)
+        return {t: after[t][0] - before[t][0] for t in TABLES}
+
     before = state(db_url)
-    lines, _code = write(0)  # not paused: the write as a whole, and how it changes the tables
+    lines, _code = write(0)  # not paused: the first contract at CLINIC files it (备案)
+    assert lines[-1].startswith("ACK")
+    assert growth(before) == {
+        "agreement": 1, "work_session": 1, "filing": 1, "filing_event": 1, "audit_entry": 2
+    }  # fmt: skip
+    before = state(db_url)
+    lines, _code = write(10**6, slot=47)  # the filing covers the next ones: how a save grows
     assert lines[-1].startswith("ACK")
     statements = int(lines[-1].split()[1])  # SQL statements of one save, COMMIT included
-    after = state(db_url)
-    grew = {t: after[t][0] - before[t][0] for t in TABLES}
-    assert grew == {"agreement": 1, "work_session": 1, "filing": 1, "audit_entry": 1}
-    grew["filing"] = 0  # the filing for CLINIC exists from now on
+    grew = growth(before)
+    assert grew == {
+        "agreement": 1, "work_session": 1, "filing": 0, "filing_event": 0, "audit_entry": 1
+    }  # fmt: skip
     killed = committed = inconsistencies = 0
     points: list[str] = []
     rnd = random.Random(11)

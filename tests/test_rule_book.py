@@ -19,6 +19,7 @@ from multisite.domain.facts import (
     FilingFact,
     Inactivity,
     InstitutionFact,
+    Listing,
     PhysicianFact,
     RegistrationFact,
 )
@@ -82,7 +83,7 @@ EXAMPLES: dict[str, Callable[[], PhysicianFact]] = {
         filings=(FilingFact(CLINIC.id, "内科", START, dt.date(2026, 6, 30)),),
     ),
     "SITE_LIMIT": lambda: physician(agreement("A-1", CLINIC, "SA 08:00-12:00")),
-    "CREDIT": lambda: physician(dishonest=True),
+    "CREDIT": lambda: physician(listings=(Listing(dt.date(2026, 6, 1)),)),
     "ELIGIBILITY": lambda: physician(agreement("A-1", CLINIC, "SA 08:00-12:00"), title="住院医师"),
     "CONSENT": lambda: physician(agreement("A-1", CLINIC, "SA 08:00-12:00", consent=None)),
     "CONTRACT_HOURS": lambda: physician(

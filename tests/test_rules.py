@@ -177,7 +177,7 @@ def test_the_region_sweep_finds_exactly_what_full_evaluation_finds(
          "min_rest_hours": 14, "travel_buffer_minutes": 120, "contract_hours_tolerance": 0.0},
     )  # fmt: skip
     swept = registry.check()
-    ctx = registry.rule_context()
+    ctx = registry.rule_context(province="330000")  # the demo region's province
     with registry.db.read() as s:
         oracle = [v for f in q.all_physician_facts(s) for v in rules.evaluate(f, ctx)]
     key = lambda v: (v.code, v.physician, v.agreements, v.first_date, v.measure)  # noqa: E731

@@ -18,6 +18,7 @@ from multisite.domain.facts import (
     FilingFact,
     Inactivity,
     InstitutionFact,
+    Listing,
     PhysicianFact,
     RegistrationFact,
 )
@@ -30,7 +31,15 @@ INSTITUTIONS = [
     InstitutionFact(2, "B" * 18, "乙诊所", "诊所", "330108", frozenset({"内科"})),
     InstitutionFact(3, "C" * 18, "丙中心", "社区卫生服务中心", "330109", frozenset()),
     InstitutionFact(4, "D" * 18, "丁门诊", "综合门诊部", "320102", frozenset({"内科"})),
-    InstitutionFact(5, "E" * 18, "戊诊所", "诊所", "330106", frozenset({"内科"}), dishonest=True),
+    InstitutionFact(
+        5,
+        "E" * 18,
+        "戊诊所",
+        "诊所",
+        "330106",
+        frozenset({"内科"}),
+        listings=(Listing(dt.date(2025, 6, 1), dt.date(2025, 9, 30)),),  # 失信, for a while
+    ),
 ]
 BASE = dt.date(2025, 1, 6)
 
@@ -183,7 +192,8 @@ def physicians(draw) -> PhysicianFact:
     return PhysicianFact(
         1, "110330000000001", "张伟", "执业医师", "临床",
         frozenset(draw(st.sampled_from([{"内科"}, {"内科", "外科"}]))),
-        "主治医师", draw(st.sampled_from([False, False, True])), None, None, (reg,), filings, items,
+        "主治医师", draw(st.sampled_from([(), (), (Listing(dt.date(2025, 8, 1)),)])), None, None,
+        (reg,), filings, items,
     )  # fmt: skip
 
 

@@ -98,7 +98,7 @@ def contracts_file(env: Env, path: Path) -> int:
             )
             seen: set[int] = set()
             for hour, inst in zip(HOURS, picked, strict=False):
-                if inst.id in seen or inst.dishonest:
+                if inst.id in seen or inst.listed:
                     continue
                 seen.add(inst.id)
                 serial += 1

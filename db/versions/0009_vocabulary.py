@@ -2,7 +2,7 @@
 stale when a physician's level, scopes or start of practice changes
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 
 ``vocabulary_change`` is an append-only log: a region adds or removes a value of a list
 (``scopes.<category>`` or ``kinds``); the shipped vocabulary with the province's, then the
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -115,7 +115,7 @@ def table(*columns: str, title: str | None = None) -> Table:
     return t
 
 
-def print_violations(ctx: Context, violations: list[dict[str, Any]], title: str) -> None:
+def print_violations(ctx: Context, violations: list[dict[str, Any]], title: str | None) -> None:
     if not violations:
         ctx.out.print(_("No violations."))
         return

@@ -21,7 +21,9 @@ from . import (
     backup,
     calendar,
     check,
+    credit,
     database,
+    filings,
     importing,
     institutions,
     physicians,
@@ -32,8 +34,8 @@ from . import (
 from .common import COMMANDS, EXIT_USAGE, Context, Parser, UsageError
 
 # Each group module adds its subcommands (``register``) and their handlers (``@command``).
-GROUPS = (database, physicians, institutions, check, admin, vocabulary, backup, validation_base,
-          calendar, importing, tui)  # fmt: skip
+GROUPS = (database, physicians, institutions, filings, credit, check, admin, vocabulary, backup,
+          validation_base, calendar, importing, tui)  # fmt: skip
 
 
 def build_parser() -> Parser:

@@ -15,21 +15,80 @@ from .common import (
     Context,
     Parser,
     command,
+    iso_date,
     print_violations,
     table,
 )
 
 
 def register(sub: Any) -> None:
-    group = sub.add_parser("physician", help=_("show a physician"))
+    group = sub.add_parser(
+        "physician", help=_("show a physician; suspend, cancel or reinstate a registration")
+    )
     verbs = group.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser, required=True)
-    show = verbs.add_parser("show")
+    show = verbs.add_parser("show", help=_("registrations, filings, agreements and violations"))
     show.add_argument("cert")
     show.add_argument("--json", action="store_true")
+    region_help = _("the registration's region code (default: every registration)")
+    suspend = verbs.add_parser("suspend", help=_("suspend a registration (暂停) for a period"))
+    suspend.add_argument("cert")
+    suspend.add_argument("--from", dest="start", type=iso_date, required=True, metavar="DATE")
+    suspend.add_argument("--to", dest="until", type=iso_date, required=True, metavar="DATE")
+    suspend.add_argument("--reason", required=True)
+    suspend.add_argument("--region", help=region_help)
+    cancel = verbs.add_parser("cancel", help=_("cancel a registration (注销) for good"))
+    cancel.add_argument("cert")
+    cancel.add_argument("--on", type=iso_date, required=True, metavar="DATE")
+    cancel.add_argument("--reason", required=True)
+    cancel.add_argument("--region", help=region_help)
+    reinstate = verbs.add_parser(
+        "reinstate", help=_("end a suspension: the physician practises again from DATE")
+    )
+    reinstate.add_argument("cert")
+    reinstate.add_argument("--on", type=iso_date, required=True, metavar="DATE")
+    reinstate.add_argument("--region", help=region_help)
+    reinstate.add_argument("--reason", default="")
 
 
 @command("physician")
 def cmd_physician(args: argparse.Namespace, ctx: Context) -> int:
+    if args.verb == "show":
+        return _show(args, ctx)
+    registry = ctx.registry
+    if args.verb == "suspend":
+        change = registry.suspend_registration(
+            args.cert, args.start, args.until, args.reason, region=args.region
+        )
+        done = _("Suspended the registration of {cert} in {regions} from {start} to {until}.")
+    elif args.verb == "cancel":
+        change = registry.cancel_registration(args.cert, args.on, args.reason, region=args.region)
+        done = _("Cancelled the registration of {cert} in {regions} from {start}.")
+    else:
+        change = registry.reinstate_registration(
+            args.cert, args.on, region=args.region, reason=args.reason
+        )
+        done = _("Reinstated {cert} in {regions}: practice resumes on {start}.")
+    start = args.start if args.verb == "suspend" else args.on
+    until = args.until if args.verb == "suspend" else None
+    ctx.out.print(
+        done.format(
+            cert=change.cert,
+            regions=", ".join(change.regions),
+            start=start.isoformat(),
+            until=until.isoformat() if until else "",
+        ),
+        markup=False,
+    )
+    if change.violations:
+        ctx.out.print(
+            _("Contracts in force while a registration is not active (REGISTRATION):"),
+            markup=False,
+        )
+        print_violations(ctx, [v.as_json() for v in change.violations], title=None)
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, ctx: Context) -> int:
     from ..services.views import physician_view
 
     view = physician_view(ctx.registry, args.cert)

@@ -14,6 +14,29 @@ from .schedule import Pattern, Slot
 
 
 @dataclass(frozen=True, slots=True)
+class Listing:
+    """A dated listing on the dishonesty list (失信/黑名单): from ``start`` to ``until``
+    (inclusive; None: open)."""
+
+    start: dt.date
+    until: dt.date | None = None
+
+    def first_day_within(self, start: dt.date, end: dt.date) -> dt.date | None:
+        """The first day of ``[start, end]`` the listing covers, if any."""
+        if self.start > end or (self.until is not None and self.until < start):
+            return None
+        return max(self.start, start)
+
+    def days_within(self, start: dt.date, end: dt.date) -> int:
+        """How many days of ``[start, end]`` the listing covers."""
+        first = self.first_day_within(start, end)
+        if first is None:
+            return 0
+        last = end if self.until is None else min(end, self.until)
+        return (last - first).days + 1
+
+
+@dataclass(frozen=True, slots=True)
 class InstitutionFact:
     id: int
     code: str
@@ -22,8 +45,13 @@ class InstitutionFact:
     county_code: str
     departments: frozenset[str] = frozenset()
     grassroots: bool = False
-    dishonest: bool = False
+    listings: tuple[Listing, ...] = ()  # on the dishonesty list (失信/黑名单)
     beds: int = 0
+
+    @property
+    def listed(self) -> bool:
+        """Listed at some time (the sweep's cheap test)."""
+        return bool(self.listings)
 
 
 def terms_from_mask(mask: int) -> tuple[str, ...]:
@@ -89,10 +117,14 @@ def _meets(stretch: Inactivity, start: dt.date, end: dt.date) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class FilingFact:
+    """备案 at an institution for a period; ``ended_on`` set when a decision (撤销) or the
+    clerk ended it (a contract then does not renew it: the clerk does)."""
+
     institution_id: int
     scope: str
     valid_from: dt.date
     valid_to: dt.date
+    ended_on: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +136,7 @@ class PhysicianFact:
     category: str
     scopes: frozenset[str]
     title: str
-    dishonest: bool = False
+    listings: tuple[Listing, ...] = ()  # on the dishonesty list (失信/黑名单)
     practising_since: dt.date | None = None
     failed_assessment_on: dt.date | None = None
     registrations: tuple[RegistrationFact, ...] = ()
@@ -130,7 +162,7 @@ class PhysicianFact:
             self.category,
             self.scopes,
             self.title,
-            self.dishonest,
+            self.listings,
             self.practising_since,
             self.failed_assessment_on,
             self.registrations,

@@ -44,7 +44,6 @@ class InstitutionInput:
     departments: Sequence[str] = ()
     grassroots: bool = False
     address: str = ""
-    dishonest: bool | None = None  # None: not named (kept; a new institution is not listed)
     makeup_follows: int | Literal[Keep.KEEP] | None = None  # 调休: the weekday followed, or none
     notes: dict[str, Any] = field(default_factory=dict)
     licensed_on: dt.date | None = None  # 登记日期 (the 校验 cycles run from it); None keeps
@@ -71,7 +70,6 @@ class PhysicianInput:
     status: str = "registered"
     id_number: str | None = None
     practising_since: dt.date | None = None  # 执业起始日期 (the eligibility gate); None keeps
-    dishonest: bool | None = None  # None: not named (kept; a new physician is not listed)
     notes: dict[str, Any] = field(default_factory=dict)
     status_from: dt.date | None = None
     status_to: dt.date | None = None

@@ -24,6 +24,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import groupby
 from operator import attrgetter
+from typing import Protocol
 
 from . import rules, schedule
 from .facts import InstitutionFact, PhysicianFact
@@ -32,7 +33,15 @@ from .rules.core import Site
 from .rules.schedule_rules import ScheduleClear, duty_limits
 from .schedule import Pattern, Slot
 
-__all__ = ["Site", "SweepAgreement", "Sweeper", "candidates", "evaluate", "facts_always_full"]
+__all__ = [
+    "FullCheck",
+    "Site",
+    "SweepAgreement",
+    "Sweeper",
+    "candidates",
+    "evaluate",
+    "facts_always_full",
+]
 
 ALWAYS_FROM = dt.date(2001, 1, 1)  # a Monday
 ALWAYS_TO = dt.date(2001, 1, 28)  # a Sunday: four full weeks
@@ -188,14 +197,14 @@ class Sweeper:
 
 
 def _site(inst: Site | InstitutionFact) -> Site:
-    return Site(inst.county_code, inst.departments, inst.dishonest)
+    return Site(inst.county_code, inst.departments, inst.listed)
 
 
 def facts_always_full(p: PhysicianFact) -> bool:
     """What ``storage.sweep.always_full`` finds in SQL, on facts: several registrations (or
     none), a suspension or cancellation, the physician on the dishonesty list, or an
     additional agreement outside its filing(s)."""
-    if len(p.registrations) != 1 or p.dishonest or p.registrations[0].inactive:
+    if len(p.registrations) != 1 or p.listings or p.registrations[0].inactive:
         return True
     for a in p.agreements:
         if a.role == "additional" and a.status != "draft":
@@ -225,7 +234,14 @@ def evaluate(p: PhysicianFact, sweeper: Sweeper) -> list[Violation]:
     return [] if sweeper.facts_clean(p) else rules.evaluate(p, sweeper.ctx)
 
 
-def candidates(rows: Iterable[SweepAgreement], sweeper: Sweeper, always: set[int]) -> list[int]:
+class FullCheck(Protocol):
+    """What the sweep asks of a physician's agreement rows (a :class:`Sweeper`, or one per
+    province: ``services.checks.ProvincialSweeper``)."""
+
+    def needs_full_check(self, rows: Sequence[SweepAgreement]) -> bool: ...
+
+
+def candidates(rows: Iterable[SweepAgreement], sweeper: FullCheck, always: set[int]) -> list[int]:
     """The physicians whose rules must run in full: ``always`` plus those the sweeper flags."""
     flagged = set(always)
     check = sweeper.needs_full_check

@@ -1,7 +1,8 @@
 """The service layer: every read and write of the CLI, the TUI, the import, the demo and the feed.
 
 :class:`Registry` is the one object callers hold. It joins the services of each aggregate —
-regions and policy, institutions, physicians and registrations, agreements, the region sweep —
+regions and policy, institutions, physicians, their registrations (suspend, cancel, reinstate),
+agreements with their filings (备案), the credit register (诚信/黑名单), the region sweep —
 which all stand on :class:`~multisite.services.registry.RegistryCore` (database, clerk, audit
 row, rule context). They are mixins of one core rather than separate objects so callers keep
 one handle and one set of method names, while each aggregate's writes live in a module of its
@@ -12,11 +13,14 @@ batch paths (``imports``, ``demo``, ``backup``) are modules beside them that tak
 from __future__ import annotations
 
 from ..domain.inputs import AgreementInput, InstitutionInput, PhysicianInput
-from .agreements import Agreements
+from .agreements import AgreementPreview, Agreements
 from .checks import Checks
+from .credit import Credit, CreditRecord, ListingChange, ListingInput, ListingView, PointsView
+from .filings import FilingChange, FilingEventView, FilingView
 from .institutions import Institutions
 from .physicians import Physicians
 from .regions import Regions
+from .registrations import RegistrationChange, Registrations
 from .registry import (
     BatchResult,
     ConcurrentWriteError,
@@ -33,19 +37,31 @@ from .registry import (
 from .vocabularies import Vocabularies
 
 
-class Registry(Regions, Vocabularies, Institutions, Physicians, Agreements, Checks):
+class Registry(
+    Regions, Vocabularies, Institutions, Registrations, Physicians, Agreements, Credit, Checks
+):
     """The registry of one regional health commission (the services of every aggregate)."""
 
 
 __all__ = [
     "AgreementInput",
+    "AgreementPreview",
     "BatchResult",
     "ConcurrentWriteError",
+    "CreditRecord",
     "FieldError",
+    "FilingChange",
+    "FilingEventView",
+    "FilingView",
     "InstitutionInput",
     "Issue",
+    "ListingChange",
+    "ListingInput",
+    "ListingView",
     "PhysicianInput",
+    "PointsView",
     "RefusedError",
+    "RegistrationChange",
     "Registry",
     "RegistryCore",
     "ServiceError",

@@ -16,13 +16,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..domain import filings, rules
 from ..domain import identifiers as ids
-from ..domain import rules
 from ..domain.facts import AgreementFact, InstitutionFact, PhysicianFact
+from ..domain.filings import FILING, FilingPlan
 from ..domain.inputs import KEY_CONFLICT, TERMS, UNKNOWN, AgreementInput
 from ..domain.schedule import Slot, slots_text
 from ..domain.text import FREE_TEXT, IDENTIFIER_TEXT, NAME_TEXT
@@ -32,14 +33,15 @@ from ..storage import batch as store
 from ..storage import bulk
 from ..storage import queries as q
 from ..storage.audit import audit_row, insert_audit, snapshot
-from ..storage.models import Filing, WorkSession, utcnow
+from ..storage.models import WorkSession, utcnow
+from .filings import Filings, _Who, describe
+from .filings import done as filing_done
 from .registry import (
     BatchResult,
     Commit,
     ConcurrentWriteError,
     FieldError,
     Progress,
-    RegistryCore,
     ServiceError,
     WriteResult,
     checked_rows,
@@ -53,11 +55,6 @@ WRITE_CHUNK = 10_000  # created agreements written per executemany round
 MANY_INSTITUTIONS = 1000  # from this many codes in a batch, read every institution at once
 ONE_BY_ONE = 64  # from this many rows of one physician, rows are admitted one by one
 LISTED = 3  # a rejected row lists at most this many violations of one code, then their count
-
-
-class _Who(NamedTuple):
-    id: int
-    cert_no: str
 
 
 @dataclass(slots=True)
@@ -87,6 +84,8 @@ class _Pending:
         )
         self.notes = data.notes
         self.data = None
+
+    filing: FilingPlan | None = None  # the filing (备案) its save files, extends or renews
 
 
 def check_agreement_fields(data: AgreementInput) -> tuple[str, str, str]:
@@ -190,9 +189,27 @@ def _belongs_to_another(contract: str) -> FieldError:
     )
 
 
-class Agreements(RegistryCore):
+@dataclass(frozen=True)
+class AgreementPreview:
+    """What saving an agreement would do: the violations touching it (errors refuse the
+    save) and the filing (备案) it would file, extend or renew (``note`` says so)."""
+
+    violations: list[rules.Violation]
+    filing: FilingPlan | None
+
+    @property
+    def note(self) -> str | None:
+        return describe(self.filing) if self.filing is not None else None
+
+
+class Agreements(Filings):
     def preview_agreement(self, data: AgreementInput) -> list[rules.Violation]:
         """The violations filing ``data`` would create, without storing anything."""
+        return self.agreement_preview(data).violations
+
+    def agreement_preview(self, data: AgreementInput) -> AgreementPreview:
+        """What saving ``data`` would do, without storing anything: the violations it would
+        create and the filing it would file, extend or renew."""
         contract, cert, code = check_agreement_fields(data)
         with self.db.read() as s:
             facts = q.physician_fact_by_cert(s, cert)
@@ -207,7 +224,9 @@ class Agreements(RegistryCore):
             empty = set(old.missing_terms) if old is not None else set(TERMS)
             named = tuple(getattr(data, term) for term in TERMS)
             fact = _fact(None, contract, institution, data, _missing_terms(named, empty))
-            return rules.touching(self.evaluate(facts.with_agreement(fact)), contract)
+            after, plans = filings.plan_all(facts.with_agreement(fact), [fact])
+            found = rules.touching(self.evaluate(after), contract)
+            return AgreementPreview(found, plans[0] if plans else None)
 
     def save_agreement(self, data: AgreementInput) -> WriteResult:
         """File a new agreement or change a stored one (``contract_no`` is the key)."""
@@ -241,8 +260,17 @@ class Agreements(RegistryCore):
         tick = progress or no_progress
         result = BatchResult()
         pending = self._pending(items, result)
+        one = len(pending) + len(result.rejected) == 1  # a clerk's save, not a file's rows
         with self._batch_session(commit) as s:
             accepted = self._check_batch(s, pending, result, lock=commit != "none", tick=tick)
+            stores = result.may_store(commit) and commit != "none"
+            for p, _who, _warnings in accepted:
+                # What the save does to the filing (备案): a clerk's one contract is told every
+                # time; a batch's report names the filings it extends or renews (a new
+                # additional contract filing its institution is the ordinary case).
+                if p.filing is not None and (p.filing.action != filings.FILE or one):
+                    note = filing_done(p.filing) if stores else describe(p.filing)
+                    result.warn(p.row, "institution", FILING, note)
             if result.may_store(commit):
                 self._write_batch(s, accepted, tick)
                 result.committed = commit != "none"
@@ -333,6 +361,7 @@ class Agreements(RegistryCore):
             names = {p.contract_no for p in candidates}
             kept = tuple(a for a in facts.agreements if a.contract_no not in names)
             trial = _with_agreements(facts, kept + tuple(p.fact for p in candidates if p.fact))
+            trial, plans = filings.plan_all(trial, [p.fact for p in candidates if p.fact])
             found = self.evaluate(trial)
             victims: dict[str, list[rules.Violation]] = {}
             order = {p.contract_no: p.row for p in candidates}
@@ -352,7 +381,9 @@ class Agreements(RegistryCore):
                 return []
         accepted = []
         who = _Who(facts.id, facts.cert_no)  # not the whole facts: memory stays bounded
+        planned = {plan.contract_no: plan for plan in plans}
         for p in candidates:
+            p.filing = planned.get(p.contract_no)
             mine = [v for v in found if p.contract_no in v.agreements]
             for v in mine:
                 result.warn(p.row, rules.column_of(v.code), v.code, v.message, v)
@@ -391,14 +422,10 @@ class Agreements(RegistryCore):
         tick: Progress,
     ) -> None:  # fmt: skip
         now = utcnow()
-        pids = sorted({who.id for _p, who, _w in accepted})
-        regs, filings = store.registrations_and_filings(s, pids)
-        new_filings: list[store.StoredFiling] = []
-        widened: dict[int, store.StoredFiling] = {}
         creates: list[tuple[_Pending, _Who, dict[str, Any]]] = []
         audits: list[dict[str, Any]] = []
         total = len(accepted)
-        for done, (p, who, warnings) in enumerate(accepted, start=1):
+        for number, (p, who, warnings) in enumerate(accepted, start=1):
             assert p.fact is not None
             inst = p.fact.institution
             values = {
@@ -444,28 +471,12 @@ class Agreements(RegistryCore):
                     audit_row(self.clerk, "update", "agreement", p.contract_no, before, after,
                               physician=who.cert_no, institution=inst.code, at=now)
                 )  # fmt: skip
-            if p.fact.role == "additional":
-                _file(regs.get(who.id, ()), filings, new_filings, widened, p.fact)
-            if done % 5000 == 0:
-                tick("write", done, total)
+            if number % 5000 == 0:
+                tick("write", number, total)
         self._insert_created(s, creates, audits, now)
-        bulk.insert_rows(
-            s,
-            Filing,
-            [
-                {
-                    "registration_id": f.registration_id,
-                    "institution_id": f.institution_id,
-                    "scope": f.scope,
-                    "valid_from": f.valid_from,
-                    "valid_to": f.valid_to,
-                }
-                for f in new_filings
-            ],
+        self._write_filings(
+            s, [(p.filing, who) for p, who, _w in accepted if p.filing is not None], now
         )
-        for f in widened.values():
-            assert f.id is not None
-            store.widen_filing(s, f.id, f.valid_from, f.valid_to)
         tick("write", total, total)
 
     def _insert_created(
@@ -570,32 +581,6 @@ def _facts_of(s: Session, physician_ids: list[int]) -> Iterator[PhysicianFact]:
     yield from store.physician_facts(s, physician_ids)
 
 
-def _file(
-    regs: Any,
-    filings: dict[tuple[int, int], store.StoredFiling],
-    new_filings: list[store.StoredFiling],
-    widened: dict[int, store.StoredFiling],
-    fact: AgreementFact,
-) -> None:
-    """备案: an additional institution is filed under the registration whose region holds it,
-    for the agreement's period (a stored filing is widened to cover it)."""
-    inst = fact.institution
-    reg = next((rid for rid, region in regs if ids.region_contains(region, inst.county_code)), None)
-    if reg is None:
-        return
-    filing = filings.get((reg, inst.id))
-    if filing is None:
-        filing = store.StoredFiling(None, reg, inst.id, fact.start, fact.end, fact.department)
-        filings[(reg, inst.id)] = filing
-        new_filings.append(filing)
-        return
-    if filing.valid_from > fact.start or filing.valid_to < fact.end:
-        filing.valid_from = min(filing.valid_from, fact.start)
-        filing.valid_to = max(filing.valid_to, fact.end)
-        if filing.id is not None:
-            widened[filing.id] = filing
-
-
 def _session_rows(
     p: _Pending, physician_id: int, agreement_id: int, revision: int
 ) -> list[dict[str, Any]]:
@@ -666,7 +651,7 @@ def _with_agreements(p: PhysicianFact, agreements: tuple[AgreementFact, ...]) ->
         p.category,
         p.scopes,
         p.title,
-        p.dishonest,
+        p.listings,
         p.practising_since,
         p.failed_assessment_on,
         p.registrations,

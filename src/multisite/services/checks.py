@@ -5,14 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
-from ..domain.sweep import Sweeper, candidates
+from ..domain.sweep import FullCheck, SweepAgreement, Sweeper, candidates
 from ..i18n import _
 from ..storage import Database
 from ..storage import queries as q
@@ -27,9 +27,10 @@ class Checks(RegistryCore):
     def check(
         self, physician: str | None = None, institution: str | None = None
     ) -> list[rules.Violation]:
-        """Sweep the region (or one physician / one institution's physicians) for violations."""
+        """Sweep the region (or one physician / one institution's physicians) for violations,
+        each agreement under the policy of its province."""
         calendar = self.holiday_calendar()
-        ctx = self.rule_context(calendar=calendar)
+        context_for = self.contexts(calendar)
         with self.db.read() as s:
             selected: Iterable[int]
             if physician:
@@ -43,21 +44,42 @@ class Checks(RegistryCore):
                     raise ServiceError(_("Unknown institution {code}.").format(code=institution))
                 selected = q.physician_ids_at(s, inst.id)
             else:
-                sweeper = Sweeper(ctx, sweep_queries.sites(s), set(self._buffers), calendar.known)
+                sites = sweep_queries.sites(s)
+                buffers = set(self._buffers)
+                sweeper = ProvincialSweeper(
+                    lambda province: Sweeper(context_for(province), sites, buffers, calendar.known)
+                )
                 selected = sweep_candidates(self.db, s, sweeper, sweep_queries.always_full(s))
             found: list[rules.Violation] = []
             for facts in q.all_physician_facts(s, selected):
-                found.extend(rules.evaluate(facts, ctx))
+                found.extend(self.evaluate_fully(facts, context_for))
             if institution:
                 code = ids.clean(institution)
                 found = [v for v in found if code in v.institutions or not v.institutions]
             return found
 
 
+class ProvincialSweeper:
+    """The sweep's shortcut under the policy of each physician's province: a physician the
+    shortcut tests has one registration (several are always evaluated in full), whose
+    region is on each of their agreement rows."""
+
+    def __init__(self, make: Callable[[str], Sweeper]) -> None:
+        self._make = make
+        self._sweepers: dict[str, Sweeper] = {}
+
+    def needs_full_check(self, rows: Sequence[SweepAgreement]) -> bool:
+        province = ids.province_of(rows[0].region)
+        sweeper = self._sweepers.get(province)
+        if sweeper is None:
+            sweeper = self._sweepers[province] = self._make(province)
+        return sweeper.needs_full_check(rows)
+
+
 PARALLEL_SWEEP = 50_000  # agreements from which the sweep's two halves run in two processes
 
 
-def sweep_candidates(db: Database, s: Session, sweeper: Sweeper, always: set[int]) -> list[int]:
+def sweep_candidates(db: Database, s: Session, sweeper: FullCheck, always: set[int]) -> list[int]:
     """The physicians the region sweep must evaluate in full.
 
     From ``PARALLEL_SWEEP`` agreements on (and where ``fork`` exists), the physicians are split
@@ -88,7 +110,7 @@ def sweep_candidates(db: Database, s: Session, sweeper: Sweeper, always: set[int
     return sorted(set(lower) | set(upper) | always)
 
 
-def _sweep_half(url: str, sweeper: Sweeper, first: int, last: int, sender: Any) -> None:
+def _sweep_half(url: str, sweeper: FullCheck, first: int, last: int, sender: Any) -> None:
     """The forked half of :func:`sweep_candidates`, on a connection of its own."""
     try:
         db = Database(url)

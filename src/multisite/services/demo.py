@@ -327,7 +327,6 @@ def build(physicians: int, seed: int, today: dt.date) -> Built:
             "grassroots": kind in GRASSROOTS,
             "county_code": county,
             "address": f"{CITIES[county[:4] + '00'][0]}{place}{rng.choice(STREETS)}{rng.randint(1, 999)}号",
-            "dishonest": False,
             "makeup_follows": None,
             "notes": {},
             "updated_at": utcnow(),
@@ -383,7 +382,6 @@ def build(physicians: int, seed: int, today: dt.date) -> Built:
                 "scopes": [scope],
                 "title": title,
                 "status": "registered",
-                "dishonest": False,
                 "id_digest": None,
                 "practising_since": registered_on,
                 "failed_assessment_on": None,
@@ -637,7 +635,7 @@ def _institution_inputs(built: Built) -> Iterator[InstitutionInput]:
     for i in built.institutions:
         yield InstitutionInput(
             i["code"], i["name"], i["kind"], i["county_code"], i["beds"], i["departments"],
-            i["grassroots"], i["address"], dishonest=False, licensed_on=i["licensed_on"],
+            i["grassroots"], i["address"], licensed_on=i["licensed_on"],
         )  # fmt: skip
 
 
@@ -649,7 +647,7 @@ def _physician_inputs(built: Built) -> Iterator[PhysicianInput]:
         yield PhysicianInput(
             p["cert_no"], p["name"], p["level"], p["category"], p["scopes"], p["title"],
             reg["region_code"], mains[reg["main_institution_id"]], reg["registered_on"],
-            practising_since=p["practising_since"], dishonest=False,
+            practising_since=p["practising_since"],
         )  # fmt: skip
 
 

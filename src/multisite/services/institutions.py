@@ -29,7 +29,7 @@ from .vocabularies import region_vocabulary
 
 CREATE_CHUNK = 5000  # new institutions flushed at a time
 # Values a write that does not name them (None in the input) leaves as stored.
-KEPT_UNLESS_NAMED = ("dishonest", "licensed_on")
+KEPT_UNLESS_NAMED = ("licensed_on",)
 
 
 class Institutions(RegistryCore):
@@ -69,7 +69,6 @@ class Institutions(RegistryCore):
                 old = existing.get(code)
                 if old is None:
                     fresh = {k: v for k, v in values.items() if v is not None and v is not KEEP}
-                    fresh.setdefault("dishonest", False)
                     creates.append((row, Institution(code=code, notes=dict(data.notes), **fresh)))
                     continue
                 changed = {
@@ -177,7 +176,6 @@ class Institutions(RegistryCore):
             "departments": list(dict.fromkeys(data.departments)),
             "grassroots": bool(data.grassroots),
             "address": data.address.strip(),
-            "dishonest": None if data.dishonest is None else bool(data.dishonest),
             "makeup_follows": data.makeup_follows,
             "licensed_on": data.licensed_on,
         }

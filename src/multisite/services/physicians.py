@@ -4,7 +4,7 @@ a time or a whole batch, through the same checks, rules and audit rows."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,8 +137,6 @@ class Physicians(RegistryCore):
             "scopes": list(dict.fromkeys(data.scopes)),
             "title": data.title,
         }
-        if data.dishonest is not None:
-            values["dishonest"] = bool(data.dishonest)
         if data.practising_since is not None:
             values["practising_since"] = data.practising_since
         return _Checked(row, cert, values, digest, data)
@@ -399,77 +397,65 @@ class Physicians(RegistryCore):
                 raise FieldError(_("A cancellation is for good: it has no last day."), "status_to")
             check_cancellation(data.status_reason)
 
-    def _registration(self, s: Session, cert: str) -> tuple[Physician, Registration]:
-        phys = q.physician_by_cert(s, ids.clean(cert), lock=True)
-        if phys is None:
-            raise ServiceError(_("Unknown physician {cert}.").format(cert=cert))
-        regs = q.registrations_of(s, phys.id)
-        if not regs:
-            raise ServiceError(_("Physician {cert} has no registration.").format(cert=cert))
-        return phys, regs[0]
-
-    def suspend_registration(
-        self, cert: str, start: dt.date, until: dt.date, reason: str
-    ) -> WriteResult:
-        """暂停: the registration allows no practice from ``start`` to ``until`` (inclusive)."""
-        check_suspension(start, until, reason)
-        return self._stop_practice(cert, "suspended", start, until, reason)
-
-    def cancel_registration(self, cert: str, on: dt.date, reason: str) -> WriteResult:
-        """注销: the registration allows no practice from ``on`` for good."""
-        check_cancellation(reason)
-        return self._stop_practice(cert, "cancelled", on, None, reason)
-
-    def _stop_practice(
-        self, cert: str, status: str, start: dt.date, until: dt.date | None, reason: str
-    ) -> WriteResult:
-        """Record a suspension (with ``until``) or a cancellation of the registration."""
-        stored_texts(("reason", FREE_TEXT, _("The reason"), reason, "free_text"))
-        with self.db.write() as s:
-            phys, reg = self._registration(s, cert)
-            stop = PhysicianInput(
-                phys.cert_no, phys.name, phys.level, phys.category, phys.scopes, phys.title,
-                reg.region_code, "", reg.registered_on, status, status_from=start,
-                status_to=until, status_reason=reason,
-            )  # fmt: skip
-            self._record_status(s, phys, reg, stop)
-            return WriteResult("updated", phys.cert_no)
-
     def _record_status(
         self, s: Session, phys: Physician, reg: Registration, data: PhysicianInput
     ) -> bool:
-        """Add the suspension or cancellation ``data`` carries to the registration's history,
-        with its audit row; False when the history already holds it (a re-import)."""
+        """Add the suspension or cancellation ``data`` carries to the registration's history
+        (an import's 暂停/注销 rows); False when the history already holds it (a re-import)."""
         assert data.status_from is not None
-        start, until, reason = data.status_from, data.status_to, data.status_reason.strip()
+        return self._add_status(
+            s, phys, reg, data.status, data.status_from, data.status_to, data.status_reason
+        )
+
+    def _add_status(
+        self,
+        s: Session,
+        phys: Physician,
+        reg: Registration,
+        status: str,
+        start: dt.date,
+        until: dt.date | None,
+        reason: str,
+    ) -> bool:
+        """Add a suspension (with ``until``) or a cancellation to a registration's history, with
+        its audit row; False when the history already holds it. The physician's status follows
+        their registrations (``physician_status``)."""
+        reason = reason.strip()
         for event in reg.events:
-            if (event.status, event.on, event.until) == (data.status, start, until):
+            if (event.status, event.on, event.until) == (status, start, until):
                 return False
-        if reg.status == "cancelled":
+        if reg.status == "cancelled" or any(e.status == "cancelled" for e in reg.events):
             raise FieldError(
                 _("The registration of {cert} is cancelled.").format(cert=phys.cert_no), "status"
             )
-        before = {"status": reg.status}
+        before = {"region": reg.region_code, "status": reg.status}
         s.add(
             RegistrationEvent(
-                registration_id=reg.id, status=data.status, on=start, until=until, reason=reason
+                registration_id=reg.id, status=status, on=start, until=until, reason=reason
             )
         )
-        reg.status = data.status
-        phys.status = data.status
-        after = {"status": data.status, "from": start.isoformat(), "reason": reason}
+        reg.status = status
+        s.flush()
+        phys.status = physician_status([r.status for r in q.registrations_of(s, phys.id)])
+        after = {"region": reg.region_code, "status": status, "from": start.isoformat(),
+                 "reason": reason}  # fmt: skip
         if until is not None:
             after["until"] = until.isoformat()
         self._audit(
-            s,
-            STATUS_ACTIONS[data.status],
-            "registration",
-            phys.cert_no,
-            before,
-            after,
+            s, STATUS_ACTIONS[status], "registration", phys.cert_no, before, after,
             physician=phys.cert_no,
-        )
+        )  # fmt: skip
         return True
+
+
+def physician_status(statuses: Sequence[str]) -> str:
+    """The physician's status over their registrations: cancelled when all are, suspended when
+    none is registered, else registered."""
+    if statuses and all(x == "cancelled" for x in statuses):
+        return "cancelled"
+    if statuses and all(x in ("suspended", "cancelled") for x in statuses):
+        return "suspended"
+    return "registered"
 
 
 def check_suspension(start: dt.date, until: dt.date, reason: str) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
-from ..domain import regions, rules, text
+from ..domain import jurisdiction, regions, rules, text
 from ..domain.facts import PhysicianFact
 from ..domain.holidays import HolidayCalendar, HolidayDay
 from ..domain.inputs import DUPLICATE, INVALID, UNKNOWN
@@ -149,6 +149,20 @@ def initials(name: str) -> str:
     return found[:32]  # the column's length: a 64-character name has 64 initials
 
 
+@dataclass
+class _Policies:
+    """What the rules read besides facts, as cached: each province's stored policy."""
+
+    read_at: float
+    stored: dict[str, PolicyValues]
+    calendar: HolidayCalendar
+    made: dict[str, tuple[rules.RuleContext, Sweeper]] = field(default_factory=dict)
+
+    def policy(self, province: str) -> PolicyValues:
+        """A province's own policy, else the defaults."""
+        return self.stored.get(province) or defaults()
+
+
 @dataclass(frozen=True)
 class WriteResult:
     outcome: str  # created / updated / unchanged
@@ -263,7 +277,7 @@ class RegistryCore:
         self.db = db
         self.clerk = clerk_name(clerk)
         stored_texts(("", text.NAME_TEXT, _("The clerk's name"), self.clerk, "clerk"))
-        self._context: tuple[float, rules.RuleContext, Sweeper] | None = None
+        self._context: _Policies | None = None
 
     # -- shared helpers --
 
@@ -332,24 +346,63 @@ class RegistryCore:
         return HolidayCalendar(loaded)
 
     def rule_context(
-        self, policy: PolicyValues | None = None, calendar: HolidayCalendar | None = None
+        self,
+        policy: PolicyValues | None = None,
+        calendar: HolidayCalendar | None = None,
+        *,
+        province: str | None = None,
     ) -> rules.RuleContext:
-        """Policy, travel buffers and holiday data for the rules, as stored now (or ``policy``
-        and ``calendar`` when given). Reads only: nothing is kept for later calls."""
+        """Policy, travel buffers and holiday data for the rules of ``province`` (``NN0000``:
+        its own policy, else the defaults — never another province's), as stored now (or
+        ``policy`` and ``calendar`` when given). Reads only: nothing is kept for later calls.
+        Without ``province`` and ``policy``: the newest policy stored anywhere (a registry of
+        one province)."""
         with self.db.read() as s:
             buffers = q.travel_buffers(s)
+        if policy is None:
+            policy = self.policy(province) if province else self.policy()
         return self._make_rules(policy, calendar, buffers)[0]
 
-    def _rules(self) -> tuple[rules.RuleContext, Sweeper]:
-        """The write path's context and the sweep's shortcut made from it, kept for
-        ``CONTEXT_TTL`` seconds (a long-running TUI sees another clerk's policy change within
-        that time; this registry's own policy and holiday writes drop it at once)."""
+    def contexts(
+        self, calendar: HolidayCalendar | None = None
+    ) -> Callable[[str], rules.RuleContext]:
+        """Province → its rule context as stored now (made once each), with ``calendar``."""
+        made: dict[str, rules.RuleContext] = {}
+
+        def context_for(province: str) -> rules.RuleContext:
+            if province not in made:
+                policy = self.policy(province) if province else defaults()
+                made[province] = self.rule_context(policy, calendar)
+            return made[province]
+
+        return context_for
+
+    def _cached(self) -> _Policies:
+        """The write path's reads: every province's policy and the holiday calendar, read at
+        once and kept for ``CONTEXT_TTL`` seconds (a long-running TUI sees another clerk's
+        policy change within that time; this registry's own policy and holiday writes drop
+        them at once)."""
         now = time.monotonic()
-        if self._context is not None and now - self._context[0] < CONTEXT_TTL:
-            return self._context[1], self._context[2]
-        context, quick = self._make_rules(None, None, self._buffers)
-        self._context = (now, context, quick)
-        return context, quick
+        if self._context is None or now - self._context.read_at >= CONTEXT_TTL:
+            with self.db.read() as s:
+                stored = {
+                    code: dataclass_replace_version(
+                        defaults().with_values(row.values, stored=True), row.version
+                    )
+                    for code, row in q.latest_policies(s).items()
+                }
+            self._context = _Policies(now, stored, self.holiday_calendar())
+        return self._context
+
+    def _rules(self, province: str = "") -> tuple[rules.RuleContext, Sweeper]:
+        """The write path's context of a province and the sweep's shortcut made from it."""
+        cached = self._cached()
+        made = cached.made.get(province)
+        if made is None:
+            made = cached.made[province] = self._make_rules(
+                cached.policy(province), cached.calendar, self._buffers
+            )
+        return made
 
     def prepare_rules(self) -> None:
         """Read policy, travel buffers and holidays for the write path now (before a race)."""
@@ -357,11 +410,10 @@ class RegistryCore:
 
     def _make_rules(
         self,
-        policy: PolicyValues | None,
+        policy: PolicyValues,
         calendar: HolidayCalendar | None,
         buffers: dict[tuple[int, int], int],
     ) -> tuple[rules.RuleContext, Sweeper]:
-        policy = policy or self.policy()
         calendar = calendar or self.holiday_calendar()
 
         def buffer(a: Hashable, b: Hashable) -> int:
@@ -371,9 +423,21 @@ class RegistryCore:
         return context, Sweeper(context, {}, set(buffers), calendar.known)
 
     def evaluate(self, facts: PhysicianFact) -> list[rules.Violation]:
-        """Every violation of ``facts`` under the policy in force (``rules.evaluate``, with the
-        sweep's sound shortcut: facts that provably break nothing are not evaluated)."""
-        return evaluate_quickly(facts, self._rules()[1])
+        """Every violation of ``facts``, each agreement under the policy of its province
+        (``domain.jurisdiction``), with the sweep's sound shortcut: facts that provably break
+        nothing are not evaluated."""
+        judged_by = jurisdiction.provinces(facts)
+        distinct = set(judged_by.values())
+        if len(distinct) <= 1:
+            return evaluate_quickly(facts, self._rules(distinct.pop() if distinct else "")[1])
+        return jurisdiction.evaluate(facts, lambda p: self._rules(p)[0], judged_by)
+
+    def evaluate_fully(
+        self, facts: PhysicianFact, context_for: Callable[[str], rules.RuleContext] | None = None
+    ) -> list[rules.Violation]:
+        """Every violation of ``facts`` by the full rules (no shortcut), each agreement under
+        its province's policy (``context_for``, default: :meth:`contexts`)."""
+        return jurisdiction.evaluate(facts, context_for or self.contexts())
 
     def forget_context(self) -> None:
         """Drop cached policy, buffers and holidays (after writing any of them)."""

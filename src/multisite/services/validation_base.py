@@ -292,6 +292,22 @@ class _Stake:
         self.primary = self.primary or role == "primary"
 
 
+Stretch = tuple[str, dt.date, dt.date | None]  # suspended / cancelled, from, until (None: for good)
+
+
+def _stretches_at(
+    regional: dict[int, list[tuple[str | None, Stretch]]], pid: int, county: str
+) -> list[Stretch]:
+    """The physician's suspensions and cancellations that stop practice in ``county``: those of
+    the registration whose region holds it (a registration in another province, 增加注册,
+    does not), and those for every registration (region None)."""
+    return [
+        stretch
+        for region, stretch in regional.get(pid, ())
+        if region is None or ids.region_contains(region, county)
+    ]
+
+
 def _inactive_on(stretches: list[tuple[str, dt.date, dt.date | None]], day: dt.date) -> bool:
     return any(start <= day and (until is None or until >= day) for _s, start, until in stretches)
 
@@ -314,7 +330,7 @@ def _compute(
     on: dt.date,
     institution_ids: list[int] | None,
     without_contract: str | None = None,
-    without_physician: tuple[int, dt.date, dt.date] | None = None,
+    without_physician: tuple[int, dt.date, dt.date, str | None] | None = None,
     detail: bool = True,
 ) -> list[InstitutionBase]:
     if not detail and without_contract is None and without_physician is None:
@@ -340,7 +356,7 @@ def _evaluate(
     on: dt.date,
     institution_ids: list[int] | None,
     without_contract: str | None = None,
-    without_physician: tuple[int, dt.date, dt.date] | None = None,
+    without_physician: tuple[int, dt.date, dt.date, str | None] | None = None,
     *,
     contributors: bool = True,
 ) -> list[Evaluated]:
@@ -350,24 +366,25 @@ def _evaluate(
     with registry.db.read() as s:
         insts = store.institutions(s, institution_ids)
         rows = store.contributions(s, on, institution_ids, without_contract)
-        stretches: dict[int, list[tuple[str, dt.date, dt.date | None]]] = defaultdict(list)
-        for pid, status, start, until in store.inactivities(s):
-            stretches[pid].append((status, start, until))
+        regional: dict[int, list[tuple[str | None, Stretch]]] = defaultdict(list)
+        for pid, region, status, start, until in store.inactivities(s):
+            regional[pid].append((region, (status, start, until)))
         if without_physician is not None:
-            pid, start, until = without_physician
-            stretches[pid].append(("suspended", start, until))
+            pid, start, until, within = without_physician
+            regional[pid].append((within, ("suspended", start, until)))
         stored = staffing_table(queries.staffing_rows(s))
         people = store.physicians(s, {r[1] for r in rows})
         starts = store.next_starts(s, [i[0] for i in insts], on)
     stakes: dict[int, dict[int, _Stake]] = defaultdict(dict)
     holds: dict[int, dt.date] = {}  # institution → last day nothing on record changes
+    county_of = {i[0]: i[5] for i in insts}
     for inst_id, pid, contract, role, end, minutes in rows:
         last = holds.get(inst_id)
         if last is None or end < last:
             holds[inst_id] = last = end
-        if pid in stretches:
-            holds[inst_id] = min(last, _steady(stretches[pid], on))
-            if _inactive_on(stretches[pid], on):
+        if pid in regional and (here_ := _stretches_at(regional, pid, county_of[inst_id])):
+            holds[inst_id] = min(last, _steady(here_, on))
+            if _inactive_on(here_, on):
                 continue
         per = stakes[inst_id]
         stake = per.get(pid)
@@ -420,6 +437,7 @@ def _evaluate(
         counted = round(counted, 4)
         titles = title_counts(minima, counted_titles) if minima else {}
         short_titles = [t for t, n in minima.items() if titles[t] < n]
+        stretches = {pid: _stretches_at(regional, pid, county) for pid in here if pid in regional}
         risks = _risks(
             here, stretches, policy, on, validation, counted, required, minima, people, excluded
         )
@@ -472,7 +490,9 @@ def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, 
 
 
 # Bump when the computation changes: stored results of an older version are then stale.
-COMPUTATION = 4  # 4: GP-only and 5-year minima, cycles by kind
+# 4: GP-only and 5-year minima, cycles by kind; 5: a suspension stops counting only within
+# its registration's region
+COMPUTATION = 5
 
 
 def policy_key(policy: Policy) -> str:
@@ -783,10 +803,11 @@ def impact_of_termination(
 
 
 def impact_of_suspension(
-    registry: Registry, cert: str, start: dt.date, until: dt.date
+    registry: Registry, cert: str, start: dt.date, until: dt.date, region: str | None = None
 ) -> list[tuple[InstitutionBase, InstitutionBase]]:
     """(before, after) on ``start`` for every institution where the physician practises,
-    if their registration were suspended from ``start`` to ``until``."""
+    if their registration in ``region`` (every registration without it) were suspended from
+    ``start`` to ``until``."""
     if until < start:
         raise ServiceError(
             _("The suspension ends on {until}, before it starts on {start}.").format(
@@ -801,5 +822,5 @@ def impact_of_suspension(
     if not where:
         return []
     before = _compute(registry, start, where)
-    after = _compute(registry, start, where, without_physician=(pid, start, until))
+    after = _compute(registry, start, where, without_physician=(pid, start, until, region))
     return [(b, a) for b, a in zip(before, after, strict=True) if b.contributors or a.contributors]

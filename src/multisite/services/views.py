@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from ..domain import identifiers as ids
-from ..domain import regions, rules, schedule
+from ..domain import regions, schedule
 from ..domain.facts import PhysicianFact
 from ..domain.vocabulary import shipped
 from ..i18n import _
@@ -85,7 +85,8 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
         )
         agreements = q.agreements_of(s, phys.id)
         facts = q.physician_fact(s, phys)
-    violations = rules.evaluate(facts, registry.rule_context())
+    violations = registry.evaluate_fully(facts)
+    record = registry.credit_record(physician=phys.cert_no)
     today = dt.date.today()
     served, planned = grassroots_hours(list(facts.agreements), today)
     return {
@@ -96,7 +97,9 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
         "scopes": list(phys.scopes),
         "title": phys.title,
         "status": phys.status,
-        "dishonest": phys.dishonest,
+        "dishonest": any(x.in_force_on(dt.date.today()) for x in record.listings),
+        "listings": [x.as_json() for x in record.listings],
+        "points": [x.as_json() for x in record.points],
         "registrations": [
             {
                 "region": r.region_code,
@@ -157,6 +160,7 @@ def institution_view(registry: Registry, code: str) -> dict[str, Any]:
             raise ServiceError(_("Unknown institution {code}.").format(code=code))
         agreements = q.agreements_at(s, inst.id)
         mains = q.main_registrations_at(s, inst.id)
+        record = registry.credit_record(institution=inst.code)
         view: dict[str, Any] = {
             "code": inst.code,
             "name": inst.name,
@@ -167,7 +171,8 @@ def institution_view(registry: Registry, code: str) -> dict[str, Any]:
             "departments": list(inst.departments),
             "grassroots": inst.grassroots,
             "address": inst.address,
-            "dishonest": inst.dishonest,
+            "dishonest": any(x.in_force_on(dt.date.today()) for x in record.listings),
+            "listings": [x.as_json() for x in record.listings],
             "agreements": [
                 {
                     "contract_no": a.contract_no,

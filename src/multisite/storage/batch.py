@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.facts import InstitutionFact
@@ -44,38 +44,15 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
 
 def institution_facts(s: Session, codes: Iterable[str] | None = None) -> dict[str, InstitutionFact]:
     """Institutions as facts by credit code: all of them (one SELECT of plain columns), or
-    those of ``codes`` (a SELECT per chunk of codes)."""
-    columns = (
-        Institution.id,
-        Institution.code,
-        Institution.name,
-        Institution.kind,
-        Institution.county_code,
-        Institution.departments,
-        Institution.grassroots,
-        Institution.dishonest,
-        Institution.beds,
-    )
+    those of ``codes`` (a SELECT per chunk of codes), with their dishonesty listings."""
     if codes is None:
-        rows: list[Any] = list(s.execute(select(*columns)))
-    else:
-        rows = []
-        for chunk in _chunks(sorted(set(codes))):
-            rows.extend(s.execute(select(*columns).where(Institution.code.in_(chunk))))
-    return {
-        code: InstitutionFact(
-            iid,
-            code,
-            name,
-            kind,
-            county,
-            frozenset(depts or ()),
-            bool(grassroots),
-            bool(dishonest),
-            beds or 0,
+        return {f.code: f for f in q.institution_facts_where(s, None).values()}
+    found: dict[str, InstitutionFact] = {}
+    for chunk in _chunks(sorted(set(codes))):
+        found.update(
+            (f.code, f) for f in q.institution_facts_where(s, Institution.code.in_(chunk)).values()
         )
-        for iid, code, name, kind, county, depts, grassroots, dishonest, beds in rows
-    }
+    return found
 
 
 def physician_ids(s: Session, certs: Iterable[str], *, lock: bool = False) -> dict[str, int]:
@@ -141,20 +118,20 @@ def physician_facts(s: Session, ids: Sequence[int]) -> Iterator[Any]:
     return q.all_physician_facts(s, ids)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class StoredFiling:
-    id: int | None
+    id: int
     registration_id: int
     institution_id: int
     valid_from: dt.date
     valid_to: dt.date
-    scope: str = ""
 
 
 def registrations_and_filings(
     s: Session, ids: Sequence[int]
 ) -> tuple[dict[int, list[tuple[int, str]]], dict[tuple[int, int], StoredFiling]]:
-    """physician id → [(registration id, region code)], (registration, institution) → filing."""
+    """physician id → [(registration id, region code)], (registration, institution) → the
+    newest filing (the one a contract's save extends or renews)."""
     regs: dict[int, list[tuple[int, str]]] = defaultdict(list)
     filings: dict[tuple[int, int], StoredFiling] = {}
     for chunk in _chunks(list(ids)):
@@ -176,9 +153,9 @@ def registrations_and_filings(
                     Filing.valid_to,
                 )
                 .where(Filing.registration_id.in_(reg_chunk))
-                .order_by(Filing.id)
+                .order_by(Filing.valid_to, Filing.valid_from, Filing.id)
             ):
-                filings.setdefault((rid, iid), StoredFiling(fid, rid, iid, start, end))
+                filings[(rid, iid)] = StoredFiling(fid, rid, iid, start, end)
     return regs, filings
 
 
@@ -241,11 +218,37 @@ def replace_agreement(
     bulk.insert_rows(s, WorkSession, sessions)
 
 
-def widen_filing(s: Session, filing_id: int, valid_from: dt.date, valid_to: dt.date) -> None:
+def insert_filings(s: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert filing rows (executemany); their ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    if s.get_bind().dialect.name == "sqlite":  # BEGIN IMMEDIATE: the ids after the largest
+        first = int(s.scalar(select(func.max(Filing.id))) or 0) + 1
+        bulk.insert_rows(s, Filing, [{**row, "id": first + i} for i, row in enumerate(rows)])
+        return list(range(first, first + len(rows)))
+    statement = insert(Filing.__table__).returning(  # type: ignore[arg-type]
+        Filing.__table__.c.id, sort_by_parameter_order=True
+    )
+    connection = s.connection()
+    ids: list[int] = []
+    for chunk in _chunks(rows, 20_000):
+        ids.extend(connection.execute(statement, list(chunk)).scalars())
+    return ids
+
+
+def widen_filings(s: Session, widened: Sequence[tuple[int, dt.date, dt.date]]) -> None:
+    """Give stored filings new validity: (id, valid_from, valid_to) each (executemany)."""
+    if not widened:
+        return
+    table = Filing.__table__
+    statement = (
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.id == bindparam("filing_id"))
+        .values(valid_from=bindparam("new_from"), valid_to=bindparam("new_to"))
+    )
     s.connection().execute(
-        update(Filing.__table__)  # type: ignore[arg-type]
-        .where(Filing.__table__.c.id == filing_id)
-        .values(valid_from=valid_from, valid_to=valid_to)
+        statement,
+        [{"filing_id": i, "new_from": start, "new_to": end} for i, start, end in widened],
     )
 
 

@@ -1,7 +1,8 @@
 """The registry's tables as typed SQLAlchemy 2 models.
 
 Aggregates: the regions; an institution (医疗机构); a physician (医师) with registrations
-(注册), their dated status history and filings (备案); agreements (合同/协议) with their weekly
+(注册), their dated status history and filings (备案) with theirs; the credit register
+(失信/黑名单 listings, 不良执业行为记分); agreements (合同/协议) with their weekly
 sessions (排班); the per-region policy (规则参数); holidays; feed tokens; the audit log.
 The schema itself changes only through Alembic revisions in ``db/``.
 """
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -62,7 +64,6 @@ class Institution(Base):
     grassroots: Mapped[bool] = mapped_column(Boolean, default=False)
     county_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
     address: Mapped[str] = mapped_column(String(256), default="")
-    dishonest: Mapped[bool] = mapped_column(Boolean, default=False)  # 失信/黑名单
     makeup_follows: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # 调休 policy
     licensed_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -176,7 +177,6 @@ class Physician(Base):
     scopes: Mapped[list[str]] = mapped_column(default=list)
     title: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="registered")
-    dishonest: Mapped[bool] = mapped_column(Boolean, default=False)
     id_digest: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     practising_since: Mapped[dt.date | None] = mapped_column(Date, default=None)
     failed_assessment_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
@@ -229,7 +229,12 @@ class RegistrationEvent(Base):
 
 
 class Filing(Base):
-    """备案 of a further institution under a registration, with scope and validity."""
+    """备案 of a further institution under a registration: one period of validity, with scope,
+    the authority that accepted it, its date and number, and its history (``FilingEvent``).
+
+    Filed, then extended or renewed in place while it is not ended; ``ended_on`` (a decision,
+    撤销, or the practice there ending) closes it for good: a renewal after that is a new row.
+    """
 
     __tablename__ = "filing"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -238,6 +243,79 @@ class Filing(Base):
     scope: Mapped[str] = mapped_column(String(32))
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date] = mapped_column(Date)
+    authority: Mapped[str] = mapped_column(Text, default="", server_default="")
+    filed_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    number: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    ended_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    end_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    events: Mapped[list[FilingEvent]] = relationship(
+        back_populates="filing", order_by="FilingEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class FilingEvent(Base):
+    """One step of a filing's history: filed, extended, renewed, ended — with the validity it
+    left, who accepted it and, when a contract's save did it, that contract."""
+
+    __tablename__ = "filing_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(12))  # filed / extended / renewed / ended
+    on: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+    authority: Mapped[str] = mapped_column(Text, default="")
+    number: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    contract_no: Mapped[str | None] = mapped_column(String(64), default=None)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    filing: Mapped[Filing] = relationship(back_populates="events")
+
+
+# --- the credit register (诚信/黑名单) --------------------------------------------------------
+
+
+class CreditListing(Base):
+    """失信/黑名单: a dated listing of a physician or an institution (exactly one of the two),
+    from ``start`` to ``until`` (inclusive; None: open), with the reason, the deciding
+    authority and its decision number. CREDIT applies to the days it covers, nothing before."""
+
+    __tablename__ = "credit_listing"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    physician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("physician.id"), index=True, default=None
+    )
+    institution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institution.id"), index=True, default=None
+    )
+    start: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    authority: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(64), default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        CheckConstraint(
+            "(physician_id IS NULL) <> (institution_id IS NULL)", name="ck_credit_listing_subject"
+        ),
+    )
+
+
+class CreditPoints(Base):
+    """不良执业行为记分: points recorded against a physician on a day, with the reason and the
+    authority. Shown beside the listings; no rule reads them."""
+
+    __tablename__ = "credit_points"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"), index=True)
+    on: Mapped[dt.date] = mapped_column(Date)
+    points: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    authority: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(64), default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # --- agreements and their weekly sessions ---------------------------------------------------

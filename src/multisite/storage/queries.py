@@ -16,6 +16,7 @@ from ..domain.facts import (
     FilingFact,
     Inactivity,
     InstitutionFact,
+    Listing,
     PhysicianFact,
     RegistrationFact,
     terms_from_mask,
@@ -25,6 +26,7 @@ from ..domain.schedule import Slot
 from .models import (
     Agreement,
     AuditEntry,
+    CreditListing,
     Filing,
     HolidayDay,
     Institution,
@@ -135,17 +137,57 @@ def main_registrations_at(s: Session, institution_id: int) -> list[Registration]
 # --- facts -------------------------------------------------------------------------------------
 
 
+INSTITUTION_LISTED = (
+    select(CreditListing.id).where(CreditListing.institution_id == Institution.id).exists()
+)
+PHYSICIAN_LISTED = (
+    select(CreditListing.id)
+    .where(CreditListing.physician_id == Physician.id)
+    .exists()
+    .label("listed")
+)
 INSTITUTION_FACT_COLUMNS = (
     Institution.id, Institution.code, Institution.name, Institution.kind,
     Institution.county_code, Institution.departments, Institution.grassroots,
-    Institution.dishonest, Institution.beds,
+    INSTITUTION_LISTED.label("listed"), Institution.beds,
 )  # fmt: skip
 
 
-def _institution_from(r: Sequence[Any]) -> InstitutionFact:
-    """An institution's facts from the values of ``INSTITUTION_FACT_COLUMNS``, in order."""
+def _institution_from(
+    r: Sequence[Any], listings: dict[int, tuple[Listing, ...]] | None = None
+) -> InstitutionFact:
+    """An institution's facts from the values of ``INSTITUTION_FACT_COLUMNS``, in order, with
+    its listings (read by :func:`listings_of` for the institutions flagged listed)."""
+    listed = listings.get(r[0], ()) if listings and r[7] else ()
     return InstitutionFact(
-        r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), bool(r[6]), bool(r[7]), r[8] or 0
+        r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), bool(r[6]), listed, r[8] or 0
+    )
+
+
+def listings_of(
+    s: Session, physician_ids: Iterable[int] = (), institution_ids: Iterable[int] = ()
+) -> tuple[dict[int, tuple[Listing, ...]], dict[int, tuple[Listing, ...]]]:
+    """The dishonesty-list listings (失信/黑名单) of these physicians and institutions, in
+    date order: (physician id → listings, institution id → listings)."""
+    people, places = sorted(set(physician_ids)), sorted(set(institution_ids))
+    by_physician: dict[int, list[Listing]] = defaultdict(list)
+    by_institution: dict[int, list[Listing]] = defaultdict(list)
+    columns = (CreditListing.physician_id, CreditListing.institution_id, CreditListing.start,
+               CreditListing.until)  # fmt: skip
+    for chunk in range(0, max(len(people), len(places)), 5000):
+        some_people, some_places = people[chunk : chunk + 5000], places[chunk : chunk + 5000]
+        query = select(*columns).where(
+            CreditListing.physician_id.in_(some_people)
+            | CreditListing.institution_id.in_(some_places)
+        )
+        for pid, iid, start, until in s.connection().execute(query.order_by(CreditListing.start)):
+            if pid is not None:
+                by_physician[pid].append(Listing(start, until))
+            if iid is not None:
+                by_institution[iid].append(Listing(start, until))
+    return (
+        {k: tuple(v) for k, v in by_physician.items()},
+        {k: tuple(v) for k, v in by_institution.items()},
     )
 
 
@@ -193,7 +235,7 @@ def _statements() -> _WritePathStatements:
     head = (
         select(
             Physician.cert_no, Physician.name, Physician.level, Physician.category,
-            Physician.scopes, Physician.title, Physician.dishonest, Physician.practising_since,
+            Physician.scopes, Physician.title, PHYSICIAN_LISTED, Physician.practising_since,
             Physician.failed_assessment_on, Registration.id, Registration.region_code,
             Registration.main_institution_id, Registration.registered_on, has_inactivity,
             has_filing, Physician.id,
@@ -217,9 +259,10 @@ def _statements() -> _WritePathStatements:
             RegistrationEvent.registration_id.in_(regs),
             RegistrationEvent.status.in_(("suspended", "cancelled")),
         ),
-        select(Filing.institution_id, Filing.scope, Filing.valid_from, Filing.valid_to).where(
-            Filing.registration_id.in_(regs)
-        ),
+        select(
+            Filing.institution_id, Filing.scope, Filing.valid_from, Filing.valid_to,
+            Filing.ended_on,
+        ).where(Filing.registration_id.in_(regs)),
         select(
             Agreement.id, Agreement.contract_no, Agreement.role, Agreement.department,
             Agreement.start, Agreement.end, Agreement.terminated_on, Agreement.weekly_hours,
@@ -258,9 +301,15 @@ def _physician_fact(s: Session, head_query: Any, params: dict[str, Any]) -> Phys
         entry = agreements.setdefault(row[0], (tuple(row), []))
         if row[19] is not None:
             entry[1].append(Slot(row[19], row[20], row[21]))
+    listed_places = {r[10] for r, _slots in agreements.values() if r[17]}
+    mine, theirs = (
+        listings_of(s, [physician_id] if head[0][6] else [], listed_places)
+        if head[0][6] or listed_places
+        else ({}, {})
+    )
     facts = []
     for r, slots in agreements.values():
-        institution = _institution_from(r[10:19])
+        institution = _institution_from(r[10:19], theirs)
         end = r[6] if r[6] is not None and r[6] < r[5] else r[5]
         facts.append(
             AgreementFact(
@@ -285,8 +334,8 @@ def _physician_fact(s: Session, head_query: Any, params: dict[str, Any]) -> Phys
         if r[9] is not None
     )
     return PhysicianFact(
-        physician_id, p[0], p[1], p[2], p[3], frozenset(p[4] or ()), p[5], bool(p[6]), p[7],
-        p[8], registrations, tuple(filings), tuple(facts),
+        physician_id, p[0], p[1], p[2], p[3], frozenset(p[4] or ()), p[5],
+        mine.get(physician_id, ()), p[7], p[8], registrations, tuple(filings), tuple(facts),
     )  # fmt: skip
 
 
@@ -300,7 +349,8 @@ def institution_and_owner(
     if row is None:
         return None, contract_owner(s, contract_no)
     r = tuple(row)
-    return _institution_from(r[:9]), r[9]
+    listed = listings_of(s, (), [r[0]])[1] if r[7] else None
+    return _institution_from(r[:9], listed), r[9]
 
 
 def lock_physician_by_cert(s: Session, cert: str) -> int | None:
@@ -343,7 +393,10 @@ def institution_facts_where(s: Session, condition: Any) -> dict[int, Institution
     query = select(*INSTITUTION_FACT_COLUMNS)
     if condition is not None:
         query = query.where(condition)
-    return {r[0]: _institution_from(r) for r in s.connection().execute(query)}
+    rows = s.connection().execute(query).all()
+    listed = [r[0] for r in rows if r[7]]
+    found = listings_of(s, (), listed)[1] if listed else None
+    return {r[0]: _institution_from(r, found) for r in rows}
 
 
 def _facts_for(
@@ -358,7 +411,7 @@ def _facts_for(
             Physician.category,
             Physician.scopes,
             Physician.title,
-            Physician.dishonest,
+            PHYSICIAN_LISTED,
             Physician.practising_since,
             Physician.failed_assessment_on,
         ).where(Physician.id.in_(ids))
@@ -390,16 +443,17 @@ def _facts_for(
         ):
             events[reg_id].append(Inactivity(status, on, until))
         owner = {r[0]: r[1] for r in reg_rows}
-        for reg_id, inst, scope_, start, end in s.execute(
+        for reg_id, inst, scope_, start, end, ended in s.execute(
             select(
                 Filing.registration_id,
                 Filing.institution_id,
                 Filing.scope,
                 Filing.valid_from,
                 Filing.valid_to,
+                Filing.ended_on,
             ).where(Filing.registration_id.in_(reg_ids))
         ):
-            filings[owner[reg_id]].append(FilingFact(inst, scope_, start, end))
+            filings[owner[reg_id]].append(FilingFact(inst, scope_, start, end, ended))
     for reg_id, pid, region_code, main_id, registered_on in reg_rows:
         regs[pid].append(
             RegistrationFact(region_code, main_id, registered_on, tuple(events.get(reg_id, ())))
@@ -456,6 +510,8 @@ def _facts_for(
                 terms_from_mask(mask),
             )
         )
+    listed = [person[0] for person in people if person[7]]
+    listings = listings_of(s, listed)[0] if listed else {}
     for person in people:
         r: tuple[Any, ...] = tuple(person)
         pid = r[0]
@@ -467,7 +523,7 @@ def _facts_for(
             r[4],
             frozenset(r[5] or ()),
             r[6],
-            bool(r[7]),
+            listings.get(pid, ()),
             r[8],
             r[9],
             tuple(regs.get(pid, ())),
@@ -526,6 +582,14 @@ def vocabulary_changes(s: Session, region_code: str) -> list[tuple[str, str, boo
 
 def latest_policy(s: Session) -> Policy | None:
     return s.scalars(select(Policy).order_by(Policy.version.desc()).limit(1)).first()
+
+
+def latest_policies(s: Session) -> dict[str, Policy]:
+    """Region code → the newest stored policy version of that region."""
+    out: dict[str, Policy] = {}
+    for row in s.scalars(select(Policy).order_by(Policy.region_code, Policy.version)):
+        out[row.region_code] = row
+    return out
 
 
 def travel_buffers(s: Session) -> dict[tuple[int, int], int]:

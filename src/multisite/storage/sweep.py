@@ -6,12 +6,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from sqlalchemy import Integer, String, and_, case, cast, func, select
+from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..domain.rules import SweepAgreement
 from ..domain.sweep import Site
-from .models import Agreement, Filing, Institution, Physician, Registration, RegistrationEvent
+from .models import (
+    Agreement,
+    CreditListing,
+    Filing,
+    Institution,
+    Physician,
+    Registration,
+    RegistrationEvent,
+)
 from .queries import missing_terms_mask
 
 
@@ -86,7 +94,8 @@ def always_full(s: Session) -> set[int]:
         .having(func.count() > 1)
     )
     out.update(s.scalars(several))
-    out.update(s.scalars(select(Physician.id).where(Physician.dishonest.is_(True))))
+    listed = select(CreditListing.physician_id).where(CreditListing.physician_id.is_not(None))
+    out.update(s.scalars(listed))
     out.update(outside_filings(s))
     return out
 
@@ -132,19 +141,20 @@ def outside_filings(s: Session) -> set[int]:
 
 
 def sites(s: Session) -> dict[int, Site]:
-    """Every institution's county, departments and credit flag (JSON read as text and decoded
-    once per distinct value: the ORM's JSON processing dominated this read)."""
-    query = select(
-        Institution.id,
-        Institution.county_code,
-        cast(Institution.departments, String),
-        cast(Institution.dishonest, Integer),
+    """Every institution's county, departments and whether it was ever on the dishonesty list
+    (JSON read as text and decoded once per distinct value: the ORM's JSON processing
+    dominated this read)."""
+    query = select(Institution.id, Institution.county_code, cast(Institution.departments, String))
+    listed = set(
+        s.scalars(
+            select(CreditListing.institution_id).where(CreditListing.institution_id.is_not(None))
+        )
     )
     decoded: dict[str | None, frozenset[str]] = {}
     out: dict[int, Site] = {}
-    for inst_id, county, departments, dishonest in s.connection().execute(query):
+    for inst_id, county, departments in s.connection().execute(query):
         found = decoded.get(departments)
         if found is None:
             found = decoded[departments] = frozenset(json.loads(departments or "[]"))
-        out[inst_id] = Site(county, found, bool(dishonest))
+        out[inst_id] = Site(county, found, inst_id in listed)
     return out

@@ -322,11 +322,13 @@ def _row(r: Any) -> ContributionRow:
     return (inst, phys, contract, role, day, int(minutes or 0))
 
 
-def inactivities(s: Session) -> list[tuple[int, str, dt.date, dt.date | None]]:
-    """Every suspension and cancellation: (physician_id, status, from, until or None)."""
+def inactivities(s: Session) -> list[tuple[int, str, str, dt.date, dt.date | None]]:
+    """Every suspension and cancellation: (physician_id, the registration's region, status,
+    from, until or None)."""
     query = (
         select(
             Registration.physician_id,
+            Registration.region_code,
             RegistrationEvent.status,
             RegistrationEvent.on,
             RegistrationEvent.until,

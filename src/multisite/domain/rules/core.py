@@ -93,7 +93,7 @@ class Site(NamedTuple):
 
     county_code: str
     departments: frozenset[str]
-    dishonest: bool
+    listed: bool  # on the dishonesty list at some time
 
 
 class Shortcuts(Protocol):
@@ -119,7 +119,7 @@ Check = Callable[[PhysicianFact, RuleContext], Iterator[Violation]]
 Precondition = Callable[[Sequence[SweepAgreement], Shortcuts], bool]
 """``clears(live, shortcuts)``: True only when the rule cannot bite for a physician whose
 live (non-draft) agreements are ``live``. The sweep calls it only for physicians with one
-registration, never suspended or cancelled, not on the dishonesty list and with every
+registration, never suspended or cancelled, never on the dishonesty list and with every
 additional agreement inside its filing (``storage.sweep.always_full`` and
 ``domain.sweep.facts_always_full`` send the others to the full rules)."""
 

@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 
 from ...i18n import N_, _
-from ..facts import PhysicianFact
+from ..facts import AgreementFact, PhysicianFact, RegistrationFact
+from ..filings import covered
 from ..identifiers import region_contains
 from .core import (
     ERROR,
@@ -117,13 +118,24 @@ def scope(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
             )
 
 
+def _registration_of(p: PhysicianFact, a: AgreementFact) -> RegistrationFact | None:
+    """The registration an agreement belongs to: the one whose region holds the institution."""
+    county = a.institution.county_code
+    return next((r for r in p.registrations if region_contains(r.region_code, county)), None)
+
+
 def primary(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
-    """PRIMARY: additional agreements need one primary over the same period; never two."""
+    """PRIMARY: per registration (region), additional agreements need one primary agreement
+    with its main institution over the same period, and never two at once. A physician with
+    an added registration (增加注册) in a second province has a main institution there too."""
     live = live_agreements(p)
+    region = {a.contract_no: _registration_of(p, a) for a in live}
     primaries = [a for a in live if a.role == "primary"]
     mains = {r.main_institution_id for r in p.registrations}
     for a in primaries:
-        if mains and a.institution.id not in mains:
+        reg = region[a.contract_no]
+        main = {reg.main_institution_id} if reg is not None else mains
+        if main and a.institution.id not in main:
             yield violation(
                 "PRIMARY",
                 ERROR,
@@ -139,6 +151,8 @@ def primary(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
             )
     for i, a in enumerate(primaries):
         for b in primaries[i + 1 :]:
+            if region[a.contract_no] != region[b.contract_no]:
+                continue  # one main institution per registration
             start, end = max(a.start, b.start), min(a.end, b.end)
             if start <= end:
                 yield violation(
@@ -157,7 +171,9 @@ def primary(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
     for a in live:
         if a.role != "additional":
             continue
-        first = _first_uncovered(a.start, a.end, [(b.start, b.end) for b in primaries])
+        home = region[a.contract_no]  # outside every region (OUT_OF_REGION): any primary
+        cover = [(b.start, b.end) for b in primaries if home in (None, region[b.contract_no])]
+        first = _first_uncovered(a.start, a.end, cover)
         if first is not None:
             yield violation(
                 "PRIMARY",
@@ -208,8 +224,19 @@ def period(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
             )
             continue
         filings = [f for f in p.filings if f.institution_id == a.institution.id]
-        within = any(f.valid_from <= a.start and a.end <= f.valid_to for f in filings)
-        if a.role == "additional" and filings and not within:
+        if a.role == "additional" and filings and not covered(filings, a.start, a.end):
+            ended = [f.ended_on for f in filings if f.ended_on is not None and f.ended_on < a.end]
+            text = (
+                _(
+                    "{contract} ({start} to {end}) lies outside its filing at {institution}, "
+                    "which was ended on {ended}: renew the filing first (filing renew)."
+                )
+                if ended
+                else _(
+                    "{contract} ({start} to {end}) lies outside its filing at {institution}: "
+                    "saving the agreement again renews the filing (or: filing renew)."
+                )
+            )
             yield violation(
                 "PERIOD",
                 ERROR,
@@ -218,11 +245,12 @@ def period(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
                 a.start,
                 1,
                 "agreement",
-                _("{contract} ({start} to {end}) lies outside its filing at {institution}.").format(
+                text.format(
                     contract=a.contract_no,
                     start=a.start.isoformat(),
                     end=a.end.isoformat(),
                     institution=a.institution.name,
+                    ended=max(ended).isoformat() if ended else "",
                 ),
             )
 
@@ -253,22 +281,37 @@ def site_limit(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
 
 
 def credit(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
-    """CREDIT: physician or institution on the dishonesty list (失信/黑名单)."""
+    """CREDIT: an agreement whose days intersect a dated listing of its physician or its
+    institution on the dishonesty list (失信/黑名单); days before the listing are not affected."""
     for a in live_agreements(p):
-        if p.dishonest or a.institution.dishonest:
-            who = p.name if p.dishonest else a.institution.name
-            yield violation(
-                "CREDIT",
-                ERROR,
-                p,
-                [a],
-                a.start,
-                1,
-                "listing",
-                _("{who} is on the dishonesty list; {contract} cannot be filed.").format(
-                    who=who, contract=a.contract_no
-                ),
+        hits = [
+            (first, listing, who)
+            for listings, who in (
+                (p.listings, p.name),
+                (a.institution.listings, a.institution.name),
             )
+            for listing in listings
+            if (first := listing.first_day_within(a.start, a.end)) is not None
+        ]
+        if not hits:
+            continue
+        first, listing, who = min(hits, key=lambda hit: hit[0])
+        yield violation(
+            "CREDIT",
+            ERROR,
+            p,
+            [a],
+            first,
+            listing.days_within(a.start, a.end),
+            "d",
+            _(
+                "{who} is on the dishonesty list from {listed}; {contract} runs on {first} "
+                "while listed."
+            ).format(
+                who=who, listed=listing.start.isoformat(), contract=a.contract_no,
+                first=first.isoformat(),
+            ),
+        )  # fmt: skip
 
 
 def eligibility(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
@@ -372,9 +415,11 @@ def within_site_cap(rows: Sequence[SweepAgreement], s: Shortcuts) -> bool:
 
 
 def institutions_honest(rows: Sequence[SweepAgreement], s: Shortcuts) -> bool:
+    """No institution of the rows was ever listed (the physician's own listings are the
+    physician-level test's)."""
     sites = s.sites
     for r in rows:
-        if sites[r.institution_id].dishonest:
+        if sites[r.institution_id].listed:
             return False
     return True
 
@@ -415,7 +460,10 @@ PRIMARY = Rule(
     primary,
     one_primary,
     "role",
-    N_("additional agreements without one active primary agreement, or two primaries"),
+    N_(
+        "per registration (region): additional agreements without one active primary "
+        "agreement, or two primaries at once"
+    ),
 )
 PERIOD = Rule(
     "PERIOD",
@@ -439,7 +487,7 @@ CREDIT = Rule(
     credit,
     institutions_honest,
     "physician",
-    N_("the physician or the institution is on the dishonesty list"),
+    N_("an agreement over days on which its physician or institution is on the dishonesty list"),
 )
 ELIGIBILITY = Rule(
     "ELIGIBILITY",

@@ -1,0 +1,374 @@
+"""The credit register (诚信/黑名单): dated listings of physicians and institutions on the
+dishonesty list, and points for misconduct (不良执业行为记分).
+
+A listing is a decision of an authority: it is recorded whatever it does to the agreements
+on file, and the CREDIT rule then applies to the days it covers — nothing before it. What the
+new listing makes wrong is returned with it (the agreements in force while listed), so the
+clerk sees it at once; ``check`` reports it from then on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import false, or_, select
+from sqlalchemy.orm import Session
+
+from ..domain import identifiers as ids
+from ..domain import rules
+from ..i18n import _
+from ..storage import queries as q
+from ..storage.audit import snapshot
+from ..storage.models import CreditListing, CreditPoints, Institution, Physician
+from .registry import RegistryCore, ServiceError
+
+SUBJECTS = ("physician", "institution")
+
+
+@dataclass(frozen=True, slots=True)
+class ListingInput:
+    """A listing to record: ``subject`` is ``physician`` (``key`` a certificate number) or
+    ``institution`` (``key`` a credit code); ``until`` None leaves it open."""
+
+    subject: str
+    key: str
+    start: dt.date
+    reason: str
+    authority: str
+    until: dt.date | None = None
+    decision: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingView:
+    """失信/黑名单: one dated listing as a clerk reads it."""
+
+    id: int
+    subject: str  # physician / institution
+    key: str  # certificate number or credit code
+    name: str
+    start: dt.date
+    until: dt.date | None
+    reason: str
+    authority: str
+    decision: str
+
+    def in_force_on(self, day: dt.date) -> bool:
+        return self.start <= day and (self.until is None or day <= self.until)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "key": self.key,
+            "name": self.name,
+            "from": self.start.isoformat(),
+            "to": self.until.isoformat() if self.until else None,
+            "reason": self.reason,
+            "authority": self.authority,
+            "decision": self.decision,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PointsView:
+    """不良执业行为记分: points recorded against a physician."""
+
+    id: int
+    cert: str
+    name: str
+    on: dt.date
+    points: int
+    reason: str
+    authority: str
+    decision: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "physician": self.cert,
+            "name": self.name,
+            "on": self.on.isoformat(),
+            "points": self.points,
+            "reason": self.reason,
+            "authority": self.authority,
+            "decision": self.decision,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRecord:
+    """The listings and points on file (for one physician or institution, or all)."""
+
+    listings: tuple[ListingView, ...]
+    points: tuple[PointsView, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "listings": [x.as_json() for x in self.listings],
+            "points": [x.as_json() for x in self.points],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ListingChange:
+    """A listing recorded or ended, with the CREDIT violations it leaves on file."""
+
+    listing: ListingView
+    outcome: str  # created / updated / unchanged
+    violations: tuple[rules.Violation, ...]
+
+
+def check_listing(data: ListingInput) -> None:
+    """The fields of a listing, or one sentence naming the wrong one."""
+    if data.subject not in SUBJECTS:
+        raise ServiceError(
+            _("A listing names a physician or an institution, not {subject}.").format(
+                subject=data.subject
+            )
+        )
+    if data.until is not None and data.until < data.start:
+        raise ServiceError(
+            _("The listing ends on {until}, before it begins on {start}.").format(
+                until=data.until.isoformat(), start=data.start.isoformat()
+            )
+        )
+    if not data.reason.strip():
+        raise ServiceError(_("A listing needs a reason."))
+    if not data.authority.strip():
+        raise ServiceError(_("A listing needs the authority that decided it."))
+
+
+class Credit(RegistryCore):
+    def add_listing(self, data: ListingInput) -> ListingChange:
+        """Record a listing (the same subject, start, authority and decision again changes
+        its end and reason instead of adding a second)."""
+        check_listing(data)
+        with self.db.write() as s:
+            row, outcome = self._store_listing(s, data)
+            return ListingChange(_view(s, row), outcome, self._credit_violations(s, row))
+
+    def _store_listing(self, s: Session, data: ListingInput) -> tuple[CreditListing, str]:
+        physician_id, institution_id = _subject(s, data.subject, data.key, lock=True)
+        same = s.scalars(
+            select(CreditListing).where(
+                CreditListing.physician_id == physician_id
+                if physician_id is not None
+                else CreditListing.institution_id == institution_id,
+                CreditListing.start == data.start,
+                CreditListing.authority == data.authority.strip(),
+                CreditListing.decision == data.decision.strip(),
+            )
+        ).first()
+        values = {"until": data.until, "reason": data.reason.strip()}
+        cert, code = _keys(data)
+        if same is not None:
+            if all(getattr(same, k) == v for k, v in values.items()):
+                return same, "unchanged"
+            before = snapshot(same)
+            for k, v in values.items():
+                setattr(same, k, v)
+            s.flush()
+            self._audit(
+                s, "update", "credit_listing", str(same.id), before, snapshot(same),
+                physician=cert, institution=code,
+            )  # fmt: skip
+            return same, "updated"
+        row = CreditListing(
+            physician_id=physician_id,
+            institution_id=institution_id,
+            start=data.start,
+            authority=data.authority.strip(),
+            decision=data.decision.strip(),
+            **values,
+        )
+        s.add(row)
+        s.flush()
+        self._audit(
+            s, "create", "credit_listing", str(row.id), None, snapshot(row),
+            physician=cert, institution=code,
+        )  # fmt: skip
+        return row, "created"
+
+    def end_listing(self, listing_id: int, on: dt.date) -> ListingChange:
+        """The listing's last day is ``on``."""
+        with self.db.write() as s:
+            row = s.get(CreditListing, listing_id)
+            if row is None:
+                raise ServiceError(_("Unknown listing {id}.").format(id=listing_id))
+            if on < row.start:
+                raise ServiceError(
+                    _("The listing would end on {on}, before it begins on {start}.").format(
+                        on=on.isoformat(), start=row.start.isoformat()
+                    )
+                )
+            if row.until is not None and row.until <= on:
+                raise ServiceError(
+                    _("Listing {id} already ends on {until}.").format(
+                        id=listing_id, until=row.until.isoformat()
+                    )
+                )
+            before = snapshot(row)
+            row.until = on
+            s.flush()
+            view = _view(s, row)
+            self._audit(
+                s, "end", "credit_listing", str(row.id), before, snapshot(row),
+                physician=view.key if view.subject == "physician" else None,
+                institution=view.key if view.subject == "institution" else None,
+            )  # fmt: skip
+            return ListingChange(view, "updated", self._credit_violations(s, row))
+
+    def add_points(
+        self,
+        cert: str,
+        on: dt.date,
+        points: int,
+        reason: str,
+        authority: str,
+        decision: str = "",
+    ) -> PointsView:
+        """不良执业行为记分: record points against a physician."""
+        if points <= 0:
+            raise ServiceError(_("Points must be a whole number above 0."))
+        if not reason.strip():
+            raise ServiceError(_("Points need a reason."))
+        if not authority.strip():
+            raise ServiceError(_("Points need the authority that recorded them."))
+        with self.db.write() as s:
+            physician_id, _none = _subject(s, "physician", cert, lock=True)
+            assert physician_id is not None
+            row = CreditPoints(
+                physician_id=physician_id,
+                on=on,
+                points=points,
+                reason=reason.strip(),
+                authority=authority.strip(),
+                decision=decision.strip(),
+            )
+            s.add(row)
+            s.flush()
+            phys = s.get(Physician, physician_id)
+            assert phys is not None
+            self._audit(
+                s, "create", "credit_points", str(row.id), None, snapshot(row),
+                physician=phys.cert_no,
+            )  # fmt: skip
+            return PointsView(
+                row.id, phys.cert_no, phys.name, row.on, row.points, row.reason, row.authority,
+                row.decision,
+            )  # fmt: skip
+
+    def credit_record(
+        self, physician: str | None = None, institution: str | None = None
+    ) -> CreditRecord:
+        """The listings and points of a physician, of an institution, or of everyone."""
+        with self.db.read() as s:
+            listings = select(CreditListing).order_by(CreditListing.start, CreditListing.id)
+            points = select(CreditPoints).order_by(CreditPoints.on, CreditPoints.id)
+            if physician is not None or institution is not None:
+                wanted = []
+                if physician is not None:
+                    physician_id = _subject(s, "physician", physician)[0]
+                    wanted.append(CreditListing.physician_id == physician_id)
+                    points = points.where(CreditPoints.physician_id == physician_id)
+                else:
+                    points = points.where(false())
+                if institution is not None:
+                    institution_id = _subject(s, "institution", institution)[1]
+                    wanted.append(CreditListing.institution_id == institution_id)
+                listings = listings.where(or_(*wanted))
+            found = list(s.scalars(listings))
+            people = _people(s, [r.physician_id for r in found])
+            places = _places(s, [r.institution_id for r in found])
+            scored = list(s.scalars(points))
+            people.update(_people(s, [r.physician_id for r in scored]))
+            return CreditRecord(
+                tuple(_view_of(r, people, places) for r in found),
+                tuple(_points_view(r, people) for r in scored),
+            )
+
+    def _credit_violations(self, s: Session, row: CreditListing) -> tuple[rules.Violation, ...]:
+        """The CREDIT violations on file of the physicians the listing concerns."""
+        s.flush()
+        if row.physician_id is not None:
+            concerned = [row.physician_id]
+        else:
+            assert row.institution_id is not None
+            concerned = q.physician_ids_at(s, row.institution_id)
+        found = [
+            v
+            for facts in q.all_physician_facts(s, concerned)
+            for v in self.evaluate_fully(facts)
+            if v.code == "CREDIT"
+        ]
+        return tuple(found)
+
+
+def _keys(data: ListingInput) -> tuple[str | None, str | None]:
+    key = ids.clean(data.key)
+    return (key, None) if data.subject == "physician" else (None, key)
+
+
+def _subject(
+    s: Session, subject: str, key: str, *, lock: bool = False
+) -> tuple[int | None, int | None]:
+    """(physician id, None) or (None, institution id) of a listing's subject."""
+    if subject == "physician":
+        phys = q.physician_by_cert(s, ids.clean(key), lock=lock)
+        if phys is None:
+            raise ServiceError(_("Unknown physician {cert}.").format(cert=key))
+        return phys.id, None
+    inst = q.institution_by_code(s, ids.clean(key))
+    if inst is None:
+        raise ServiceError(_("Unknown institution {code}.").format(code=key))
+    return None, inst.id
+
+
+def _people(s: Session, physician_ids: Iterable[int | None]) -> dict[int, tuple[str, str]]:
+    wanted = {x for x in physician_ids if x is not None}
+    if not wanted:
+        return {}
+    rows = s.execute(
+        select(Physician.id, Physician.cert_no, Physician.name).where(Physician.id.in_(wanted))
+    )
+    return {pid: (cert, name) for pid, cert, name in rows}
+
+
+def _places(s: Session, institution_ids: Iterable[int | None]) -> dict[int, tuple[str, str]]:
+    wanted = {x for x in institution_ids if x is not None}
+    if not wanted:
+        return {}
+    rows = s.execute(
+        select(Institution.id, Institution.code, Institution.name).where(Institution.id.in_(wanted))
+    )
+    return {iid: (code, name) for iid, code, name in rows}
+
+
+def _view_of(
+    row: CreditListing,
+    people: dict[int, tuple[str, str]],
+    places: dict[int, tuple[str, str]],
+) -> ListingView:
+    if row.physician_id is not None:
+        subject, (key, name) = "physician", people[row.physician_id]
+    else:
+        assert row.institution_id is not None
+        subject, (key, name) = "institution", places[row.institution_id]
+    return ListingView(
+        row.id, subject, key, name, row.start, row.until, row.reason, row.authority, row.decision
+    )
+
+
+def _points_view(row: CreditPoints, people: dict[int, tuple[str, str]]) -> PointsView:
+    cert, name = people[row.physician_id]
+    return PointsView(
+        row.id, cert, name, row.on, row.points, row.reason, row.authority, row.decision
+    )
+
+
+def _view(s: Session, row: CreditListing) -> ListingView:
+    return _view_of(row, _people(s, [row.physician_id]), _places(s, [row.institution_id]))

@@ -1,0 +1,89 @@
+"""Suspending (暂停), cancelling (注销) and reinstating a registration from the command line, on
+a Guangxi region imported from the office's files into an empty database; afterwards
+``check``, ``base`` and ``physician show`` tell the same story."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .clerk_cli import DR_MO, DR_WEI, GX_HOSPITAL, Cli, guangxi
+
+
+@pytest.fixture
+def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return guangxi(Cli(db_url, capsys, tmp_path))
+
+
+def registration_errors(cli: Cli, cert: str) -> dict[str, str]:
+    found = cli.violations("--physician", cert)
+    return {v["agreements"][0]: v["first_date"] for v in found if v["code"] == "REGISTRATION"}
+
+
+def counted_at(cli: Cli, code: str, on: str) -> set[str]:
+    report = cli.ok("base", "--institution", code, "--on", on, "--json").json()
+    return {c["physician"] for b in report for c in b["contributors"] if c["share"] > 0}
+
+
+def test_a_suspension_and_its_reinstatement_agree_in_check_base_and_show(cli: Cli):
+    assert DR_WEI in counted_at(cli, GX_HOSPITAL, "2026-04-01")
+    done = cli.ok(
+        "physician", "suspend", DR_WEI, "--from", "2026-03-01", "--to", "2026-08-31",
+        "--reason", "定期考核不合格",
+    )  # fmt: skip
+    assert "450000" in done.out and "GX-P-WEI" in done.out and "GX-A-WEI" in done.out
+    assert registration_errors(cli, DR_WEI) == {"GX-P-WEI": "2026-03-01", "GX-A-WEI": "2026-03-01"}
+    assert DR_WEI not in counted_at(cli, GX_HOSPITAL, "2026-04-01")
+    cli.ok("physician", "reinstate", DR_WEI, "--on", "2026-05-01")
+    assert DR_WEI in counted_at(cli, GX_HOSPITAL, "2026-05-01")
+    assert DR_WEI not in counted_at(cli, GX_HOSPITAL, "2026-04-30")
+    history = cli.ok("physician", "show", DR_WEI, "--json").json()["registrations"][0]["history"]
+    assert [(e["status"], e["on"], e["until"]) for e in history][1:] == [
+        ("suspended", "2026-03-01", "2026-04-30"),
+        ("reinstated", "2026-05-01", None),
+    ]
+    # the contracts ran through the two suspended months: REGISTRATION still names them
+    assert registration_errors(cli, DR_WEI) == {"GX-P-WEI": "2026-03-01", "GX-A-WEI": "2026-03-01"}
+
+
+def test_reinstating_a_physician_who_is_not_suspended_is_one_sentence(cli: Cli):
+    before = cli.ok("physician", "show", DR_WEI, "--json").json()["registrations"]
+    sentence = cli.refused("physician", "reinstate", DR_WEI, "--on", "2026-05-01")
+    assert DR_WEI in sentence and "not suspended" in sentence
+    cli.ok("physician", "suspend", DR_WEI, "--from", "2026-03-01", "--to", "2026-03-31",
+           "--reason", "处罚")  # fmt: skip
+    cli.refused("physician", "reinstate", DR_WEI, "--on", "2026-04-01")  # already over by then
+    after = cli.ok("physician", "show", DR_WEI, "--json").json()["registrations"]
+    assert len(after[0]["history"]) == len(before[0]["history"]) + 1  # only the suspension
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("physician", "suspend", DR_WEI, "--from", "2026-03-01", "--to", "2026-02-01",
+         "--reason", "处罚"),
+        ("physician", "suspend", DR_WEI, "--from", "2026-03-01", "--to", "2026-04-01",
+         "--reason", "处罚", "--region", "150000"),
+        ("physician", "suspend", DR_WEI, "--from", "2026-03-01", "--to", "2026-04-01",
+         "--reason", " "),
+        ("physician", "cancel", "145450000009999", "--on", "2026-03-01", "--reason", "死亡"),
+        ("physician", "suspend", DR_WEI, "--from", "2026-13-01", "--to", "2026-04-01",
+         "--reason", "处罚"),
+    ],
+)  # fmt: skip
+def test_bad_suspensions_are_one_sentence_and_change_nothing(cli: Cli, args: tuple[str, ...]):
+    cli.refused(*args)
+    history = cli.ok("physician", "show", DR_WEI, "--json").json()["registrations"][0]["history"]
+    assert [e["status"] for e in history] == ["registered"]
+
+
+def test_a_cancelled_registration_cannot_be_suspended_and_touches_no_past_contract(cli: Cli):
+    done = cli.ok("physician", "cancel", DR_MO, "--on", "2026-01-01", "--reason", "死亡")
+    assert "REGISTRATION" not in done.out  # the one contract ended in 2025
+    assert registration_errors(cli, DR_MO) == {}
+    assert "cancelled" in cli.refused(
+        "physician", "suspend", DR_MO, "--from", "2026-03-01", "--to", "2026-04-01",
+        "--reason", "处罚",
+    )  # fmt: skip
+    assert cli.ok("physician", "show", DR_MO, "--json").json()["status"] == "cancelled"
