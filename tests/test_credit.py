@@ -81,6 +81,10 @@ def test_a_listing_that_ends_before_it_begins_is_one_sentence_and_stores_nothing
     cli.refused("credit", "add", "physician", "145450000009999", "--from", "2026-03-01",
                 "--reason", "x", "--authority", AUTHORITY)  # fmt: skip
     cli.refused("credit", "end", "7", "--on", "2026-03-01")
+    formula = cli.refused("credit", "add", "physician", DR_WEI, "--from", "2026-03-01",
+                          "--reason", "x", "--authority", AUTHORITY, "--decision",
+                          "=HYPERLINK(1)")  # fmt: skip
+    assert "decision number" in formula
     cli.ok("credit", "add", "physician", DR_WEI, "--from", "2026-03-01", "--reason", "x",
            "--authority", AUTHORITY)  # fmt: skip
     assert "before it begins" in cli.refused("credit", "end", "1", "--on", "2026-02-28")

@@ -19,7 +19,14 @@ from multisite.domain.sessions_text import parse_sessions
 from multisite.escaping import FORMULA_STARTS
 from multisite.services import AgreementInput, Registry, ServiceError
 from multisite.services.imports import run_import
-from multisite.storage.models import Agreement, AuditEntry, Institution, Physician
+from multisite.storage.models import (
+    Agreement,
+    AuditEntry,
+    CreditListing,
+    Filing,
+    Institution,
+    Physician,
+)
 
 from .factories import credit
 from .office import (
@@ -135,6 +142,8 @@ def test_the_text_limits_are_the_columns_lengths():
         "department": Agreement.__table__.c.department,
         "address": Institution.__table__.c.address,
         "clerk": AuditEntry.__table__.c.clerk,
+        "decision": CreditListing.__table__.c.decision,
+        "filing_number": Filing.__table__.c.number,
     }
     for key, column in columns.items():
         assert text.MAX_LENGTH[key] == column.type.length, key

@@ -83,6 +83,8 @@ MAX_LENGTH = {
     "clerk": 64,
     "holiday_name": 32,
     "note_key": 64,
+    "decision": 64,  # a decision's number (决定文号): credit listings and points
+    "filing_number": 64,  # 备案编号
     "free_text": 32_767,
 }
 

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
+from ..domain.text import FREE_TEXT, IDENTIFIER_TEXT
 from ..i18n import _
 from ..storage import queries as q
 from ..storage.audit import snapshot
 from ..storage.models import CreditListing, CreditPoints, Institution, Physician
-from .registry import RegistryCore, ServiceError
+from .registry import RegistryCore, ServiceError, stored_texts
 
 SUBJECTS = ("physician", "institution")
 
@@ -140,6 +141,16 @@ def check_listing(data: ListingInput) -> None:
         raise ServiceError(_("A listing needs a reason."))
     if not data.authority.strip():
         raise ServiceError(_("A listing needs the authority that decided it."))
+    _decision_texts(data.reason, data.authority, data.decision)
+
+
+def _decision_texts(reason: str, authority: str, decision: str) -> None:
+    """The free texts of a listing or of points, checked as every stored text is."""
+    stored_texts(
+        ("reason", FREE_TEXT, _("The reason"), reason, "free_text"),
+        ("authority", FREE_TEXT, _("The authority"), authority, "free_text"),
+        ("decision", IDENTIFIER_TEXT, _("The decision number"), decision, "decision"),
+    )
 
 
 class Credit(RegistryCore):
@@ -238,6 +249,7 @@ class Credit(RegistryCore):
             raise ServiceError(_("Points need a reason."))
         if not authority.strip():
             raise ServiceError(_("Points need the authority that recorded them."))
+        _decision_texts(reason, authority, decision)
         with self.db.write() as s:
             physician_id, _none = _subject(s, "physician", cert, lock=True)
             assert physician_id is not None

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 from ..domain import identifiers as ids
 from ..domain import rules
 from ..domain.filings import DAY, EXTEND, FILE, RENEW, FilingPlan
+from ..domain.text import FREE_TEXT, IDENTIFIER_TEXT
 from ..i18n import N_, _
 from ..storage import batch as store
 from ..storage import bulk
 from ..storage import queries as q
 from ..storage.audit import audit_row, insert_audit, snapshot
 from ..storage.models import Filing, FilingEvent, Physician
-from .registry import RegistryCore, ServiceError
+from .registry import RegistryCore, ServiceError, stored_texts
 
 # A filing's state on a day, and the actions of its history.
 STATES = (N_("in force"), N_("not yet valid"), N_("lapsed"), N_("ended"))
@@ -171,6 +172,10 @@ class Filings(RegistryCore):
         decision, 撤销, or ``filing end``) gets a new filing from ``start`` (default: the day
         after it ended).
         """
+        stored_texts(
+            ("authority", FREE_TEXT, _("The authority"), authority, "free_text"),
+            ("number", IDENTIFIER_TEXT, _("The filing's number"), number, "filing_number"),
+        )
         with self.db.write() as s:
             phys, filing = self._newest(s, cert, institution)
             if filing.ended_on is None:
@@ -240,6 +245,7 @@ class Filings(RegistryCore):
         """End the physician's filing at ``institution`` on ``on`` (its last day)."""
         if not reason.strip():
             raise ServiceError(_("Ending a filing needs a reason."))
+        stored_texts(("reason", FREE_TEXT, _("The reason"), reason, "free_text"))
         with self.db.write() as s:
             phys, filing = self._newest(s, cert, institution)
             if filing.ended_on is not None:

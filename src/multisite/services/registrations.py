@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
+from ..domain.text import FREE_TEXT
 from ..i18n import _
 from ..storage import queries as q
 from ..storage.models import Physician, Registration, RegistrationEvent, utcnow
 from .physicians import Physicians, physician_status
-from .registry import ServiceError
+from .registry import ServiceError, stored_texts
 
 DAY = dt.timedelta(days=1)
 
@@ -51,6 +52,7 @@ class Registrations(Physicians):
             )
         if not reason.strip():
             raise ServiceError(_("A suspension needs a reason."))
+        _reason_ok(reason)
         return self._record(cert, region, "suspend", "suspended", start, until, reason.strip())
 
     def cancel_registration(
@@ -60,6 +62,7 @@ class Registrations(Physicians):
         practice from ``on`` for good."""
         if not reason.strip():
             raise ServiceError(_("A cancellation needs a reason."))
+        _reason_ok(reason)
         return self._record(cert, region, "cancel", "cancelled", on, None, reason.strip())
 
     def reinstate_registration(
@@ -67,6 +70,7 @@ class Registrations(Physicians):
     ) -> RegistrationChange:
         """The suspension in force on ``on`` ends the day before: the physician practises
         again from ``on``, under the registration in ``region`` or every suspended one."""
+        _reason_ok(reason)
         with self.db.write() as s:
             phys = self._physician(s, cert, lock=True)
             chosen = self._chosen(s, phys, region)
@@ -181,6 +185,10 @@ class Registrations(Physicians):
             v for v in self.evaluate_fully(q.physician_fact(s, phys)) if v.code == "REGISTRATION"
         ]
         return RegistrationChange(phys.cert_no, action, tuple(regions), tuple(found))
+
+
+def _reason_ok(reason: str) -> None:
+    stored_texts(("reason", FREE_TEXT, _("The reason"), reason, "free_text"))
 
 
 def _cancelled(reg: Registration) -> bool:
