@@ -135,6 +135,8 @@ def test_the_preview_says_what_the_save_will_do_to_the_filing(cli: Cli):
         data = AgreementInput(
             "GX-A-LU-2026", DR_LU, GX_CLINIC, "additional", "内科", dt.date(2026, 1, 1),
             dt.date(2026, 12, 31), parse_sessions("SA 08:00-12:00"), 4, True,
+            liability="机构承担", pay="每次400元", insurance="医责险", tasks="内科门诊",
+            employment="人事关系保留在原单位",
         )  # fmt: skip
         preview = registry.agreement_preview(data)
         assert preview.violations == []
