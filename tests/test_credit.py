@@ -163,3 +163,49 @@ def test_the_old_dishonesty_flags_become_open_listings(db_url: str):
         (None, GX_CLINIC, str(day), None, "原失信标记"),
     ]
     assert "dishonest" not in columns
+
+
+LISTING_HEADERS = (
+    "执业证书编码",
+    "机构代码",
+    "列入日期",
+    "移出日期",
+    "列入原因",
+    "认定机关",
+    "决定文号",
+)
+LISTINGS = [
+    (DR_MO, "", "2026-03-01", "", "骗取医保基金", AUTHORITY, "桂卫监〔2026〕12号"),
+    ("", GX_CLINIC, "2026-11-01", "2027-10-31", "出具虚假证明", "南宁市卫生健康委员会", "南卫监〔2026〕7号"),
+]  # fmt: skip
+BAD = (DR_WEI, "", "2026-03-01", "2026-02-01", "x", AUTHORITY, "")  # ends before it begins
+
+
+def test_a_listing_file_is_imported_like_the_other_office_files(cli: Cli, tmp_path: Path):
+    path = cli.file("失信名单.csv", LISTING_HEADERS, [*LISTINGS, BAD])
+    refused = cli("import", "credit", str(path))  # all or nothing: one bad row stores nothing
+    assert refused.code == 1 and "2026-02-01" in refused.out
+    assert cli.ok("credit", "show", "--json").json()["listings"] == []
+    partial = cli("import", "credit", str(path), "--partial")
+    assert partial.code == 1 and "GX-A-WEI" in partial.out  # the clinic's running contract
+    listed = cli.ok("credit", "show", "--json").json()["listings"]
+    assert [(x["key"], x["from"], x["to"], x["decision"]) for x in listed] == [
+        (DR_MO, "2026-03-01", None, "桂卫监〔2026〕12号"),
+        (GX_CLINIC, "2026-11-01", "2027-10-31", "南卫监〔2026〕7号"),
+    ]
+    assert [v["first_date"] for v in credit_errors(cli)] == ["2026-11-01"]
+    # the same file again changes nothing; an .xlsx of the good rows neither
+    again = cli("import", "credit", str(cli.file("again.csv", LISTING_HEADERS, LISTINGS)))
+    assert again.code == 0 and cli.ok("credit", "show", "--json").json()["listings"] == listed
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in (LISTING_HEADERS, *LISTINGS):
+        sheet.append(list(line))
+    book.save(tmp_path / "失信名单.xlsx")
+    assert cli("import", "credit", str(tmp_path / "失信名单.xlsx")).code == 0
+    assert cli.ok("credit", "show", "--json").json()["listings"] == listed
+    template = cli.ok("import", "template", "credit", "-o", str(tmp_path / "模板.xlsx"))
+    assert "credit" in template.out

@@ -24,7 +24,8 @@ SHOWN_PROBLEMS = 200
 
 def register(sub: Any) -> None:
     parser = sub.add_parser(
-        "import", help=_("import institutions, physicians or contracts from a spreadsheet")
+        "import",
+        help=_("import institutions, physicians, contracts or credit listings from a spreadsheet"),
     )
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", parser_class=Parser, required=True)
     for kind in KINDS:

@@ -21,6 +21,7 @@ from . import (
     backup,
     calendar,
     check,
+    contracts,
     credit,
     database,
     filings,
@@ -34,8 +35,8 @@ from . import (
 from .common import COMMANDS, EXIT_USAGE, Context, Parser, UsageError
 
 # Each group module adds its subcommands (``register``) and their handlers (``@command``).
-GROUPS = (database, physicians, institutions, filings, credit, check, admin, vocabulary, backup,
-          validation_base, calendar, importing, tui)  # fmt: skip
+GROUPS = (database, physicians, institutions, contracts, filings, credit, check, admin,
+          vocabulary, backup, validation_base, calendar, importing, tui)  # fmt: skip
 
 
 def build_parser() -> Parser:

@@ -104,3 +104,19 @@ class AgreementInput:
     notes: dict[str, Any] = field(default_factory=dict)
     tasks: str | None = None
     employment: str | None = None
+
+
+@dataclass(slots=True)
+class ListingInput:
+    """A listing on the dishonesty list (失信/黑名单): ``subject`` is ``physician`` (``key`` a
+    certificate number) or ``institution`` (``key`` a credit code), from ``start`` to
+    ``until`` (inclusive; None: open), with the reason, the deciding authority and its
+    decision number (决定文号)."""
+
+    subject: str
+    key: str
+    start: dt.date
+    reason: str
+    authority: str
+    until: dt.date | None = None
+    decision: str = ""

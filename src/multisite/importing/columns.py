@@ -1,6 +1,6 @@
 """Header vocabularies of SPEC §7 (表头词汇): which header text means which column.
 
-Each import kind (``institutions``, ``physicians``, ``contracts``) has a fixed set of canonical
+Each import kind (``institutions``, ``physicians``, ``contracts``, ``credit``) has a fixed set of canonical
 column names. A header cell matches a column when its *key* (NFKC, case-folded, without
 whitespace, ``_ - . *`` and, as a second try, without a trailing parenthetical remark such as
 ``(统一社会信用代码)`` or ``（小时）``) equals the key of one of the column's names.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..domain import vocabulary
 
-KINDS = ("institutions", "physicians", "contracts")
+KINDS = ("institutions", "physicians", "contracts", "credit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +133,35 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
         Column("pay", "薪酬", ("salary", "remuneration", "报酬")),
         Column("insurance", "相关保险", ("保险",)),
         Column("employment", "人事关系", ("personnel",)),
+    ),
+    "credit": (
+        Column(
+            "cert",
+            "执业证书编码",
+            ("physician", "certificate", "cert_no", "医师执业证书编码", "执业证书编号", "证书编码"),
+        ),
+        Column(
+            "institution",
+            "机构代码",
+            ("institution_code", "统一社会信用代码", "社会信用代码", "机构编码", "credit_code"),
+        ),
+        Column(
+            "from",
+            "列入日期",
+            ("start", "listed_on", "起始日期", "列入起始日期", "认定日期", "列入时间"),
+            required=True,
+        ),
+        Column(
+            "to", "移出日期", ("end", "until", "终止日期", "截止日期", "列入截止日期", "移出时间")
+        ),
+        Column("reason", "列入原因", ("原因", "事由", "失信行为", "失信事由"), required=True),
+        Column(
+            "authority",
+            "认定机关",
+            ("决定机关", "作出决定机关", "认定部门", "决定部门"),
+            required=True,
+        ),
+        Column("decision", "决定文号", ("decision_no", "文号", "决定书文号", "决定书编号")),
     ),
 }
 

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..domain.inputs import INVALID, KEEP, AgreementInput, InstitutionInput, PhysicianInput
+from ..domain.inputs import (
+    INVALID,
+    KEEP,
+    AgreementInput,
+    InstitutionInput,
+    ListingInput,
+    PhysicianInput,
+)
 from ..domain.rules import ERROR
 from ..domain.sessions_text import parse_sessions
 from ..domain.text import ValueProblem, normalize_text
@@ -279,8 +286,39 @@ def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Phys
     return found
 
 
+def listing_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, ListingInput]]:
+    """A listing file (失信/黑名单): each row names a physician (执业证书编码) or an institution
+    (机构代码), never both."""
+    found: list[tuple[int, ListingInput]] = []
+    for row in table:
+        if not _start(rows, row):
+            continue
+        before = len(rows.rejected.get(row.number, ()))
+        cert, code = _text(row, "cert"), _text(row, "institution")
+        if bool(cert) == bool(code):
+            rows.reject(
+                row.number,
+                "cert" if cert else "",
+                INVALID,
+                _(
+                    "A listing row names a physician ({cert}) or an institution ({code}), one of them."
+                ).format(cert=rows.header("cert"), code=rows.header("institution")),
+            )
+        start = _read(rows, row, "from", parse_date)
+        until = _optional(rows, row, "to", parse_date)
+        reason = _required(rows, row, "reason")
+        authority = _required(rows, row, "authority")
+        if not _clean(rows, row, before):
+            continue
+        subject, key = ("physician", cert) if cert else ("institution", code)
+        data = ListingInput(subject, key, start, reason, authority, until, _text(row, "decision"))
+        found.append((row.number, data))
+    return found
+
+
 ROW_PARSERS: dict[str, Callable[[Table, Rows, Tick], list[Any]]] = {
     "contracts": contract_rows,
     "institutions": institution_rows,
     "physicians": physician_rows,
+    "credit": listing_rows,
 }

@@ -52,6 +52,14 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "insurance": "医疗责任保险",
         "employment": "人事关系在主要执业机构",
     },
+    "credit": {
+        "cert": "110330000000001",
+        "from": "2026-03-01",
+        "to": "",
+        "reason": "出具虚假医学证明文件",
+        "authority": "浙江省卫生健康委员会",
+        "decision": "浙卫监〔2026〕12号",
+    },
 }
 
 
@@ -64,7 +72,12 @@ def write_template(kind: str, path: str | Path) -> Path:
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
-    sheet.title = {"institutions": "机构", "physicians": "医师", "contracts": "合同"}[kind]
+    sheet.title = {
+        "institutions": "机构",
+        "physicians": "医师",
+        "contracts": "合同",
+        "credit": "失信名单",
+    }[kind]
     sheet.append([c.label for c in cols])
     sheet.append([EXAMPLES[kind].get(c.name, "") for c in cols])
     for cell in sheet[1]:

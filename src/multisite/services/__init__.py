@@ -12,10 +12,10 @@ batch paths (``imports``, ``demo``, ``backup``) are modules beside them that tak
 
 from __future__ import annotations
 
-from ..domain.inputs import AgreementInput, InstitutionInput, PhysicianInput
+from ..domain.inputs import AgreementInput, InstitutionInput, ListingInput, PhysicianInput
 from .agreements import AgreementPreview, Agreements
 from .checks import Checks
-from .credit import Credit, CreditRecord, ListingChange, ListingInput, ListingView, PointsView
+from .credit import Credit, CreditRecord, ListingChange, ListingView, PointsView
 from .filings import FilingChange, FilingEventView, FilingView
 from .institutions import Institutions
 from .physicians import Physicians

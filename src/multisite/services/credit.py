@@ -19,28 +19,24 @@ from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
+from ..domain.inputs import UNKNOWN, ListingInput
 from ..domain.text import FREE_TEXT, IDENTIFIER_TEXT
 from ..i18n import _
 from ..storage import queries as q
 from ..storage.audit import snapshot
 from ..storage.models import CreditListing, CreditPoints, Institution, Physician
-from .registry import RegistryCore, ServiceError, stored_texts
+from .registry import (
+    Abandon,
+    BatchResult,
+    Commit,
+    FieldError,
+    RegistryCore,
+    ServiceError,
+    checked_rows,
+    stored_texts,
+)
 
 SUBJECTS = ("physician", "institution")
-
-
-@dataclass(frozen=True, slots=True)
-class ListingInput:
-    """A listing to record: ``subject`` is ``physician`` (``key`` a certificate number) or
-    ``institution`` (``key`` a credit code); ``until`` None leaves it open."""
-
-    subject: str
-    key: str
-    start: dt.date
-    reason: str
-    authority: str
-    until: dt.date | None = None
-    decision: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,23 +120,25 @@ class ListingChange:
 
 
 def check_listing(data: ListingInput) -> None:
-    """The fields of a listing, or one sentence naming the wrong one."""
+    """The fields of a listing, or one sentence naming the wrong one (FieldError)."""
     if data.subject not in SUBJECTS:
-        raise ServiceError(
+        raise FieldError(
             _("A listing names a physician or an institution, not {subject}.").format(
                 subject=data.subject
-            )
+            ),
+            "cert",
         )
     if data.until is not None and data.until < data.start:
-        raise ServiceError(
+        raise FieldError(
             _("The listing ends on {until}, before it begins on {start}.").format(
                 until=data.until.isoformat(), start=data.start.isoformat()
-            )
+            ),
+            "to",
         )
     if not data.reason.strip():
-        raise ServiceError(_("A listing needs a reason."))
+        raise FieldError(_("A listing needs a reason."), "reason")
     if not data.authority.strip():
-        raise ServiceError(_("A listing needs the authority that decided it."))
+        raise FieldError(_("A listing needs the authority that decided it."), "authority")
     _decision_texts(data.reason, data.authority, data.decision)
 
 
@@ -160,10 +158,48 @@ class Credit(RegistryCore):
         check_listing(data)
         with self.db.write() as s:
             row, outcome = self._store_listing(s, data)
+            assert row is not None
             return ListingChange(_view(s, row), outcome, self._credit_violations(s, row))
 
-    def _store_listing(self, s: Session, data: ListingInput) -> tuple[CreditListing, str]:
-        physician_id, institution_id = _subject(s, data.subject, data.key, lock=True)
+    def save_listings(
+        self, items: Iterable[tuple[int, ListingInput]], *, commit: Commit = "all"
+    ) -> BatchResult:
+        """Record many listings in one transaction (an import of a listing file); ``items``
+        are (row, input). A row equal to what is stored is ``unchanged``; each stored row is
+        told the CREDIT violations it leaves on file (warnings)."""
+        result = BatchResult()
+
+        def check(row: int, data: ListingInput) -> tuple[str, ListingInput]:
+            check_listing(data)
+            key = (data.subject, ids.clean(data.key), data.start, data.authority.strip(),
+                   data.decision.strip())  # fmt: skip
+            return repr(key), data
+
+        def duplicate(_key: str, row: int) -> str:
+            return _("The same listing already appears on row {row} of this file.").format(row=row)
+
+        checked = list(checked_rows(items, result, check, "from", duplicate))
+        with self._batch_session(commit) as s:
+            for row, _key, data in checked:
+                try:
+                    stored, outcome = self._store_listing(s, data, write=commit != "none")
+                except FieldError as error:
+                    result.reject(row, error.field, error.code, str(error))
+                    continue
+                result.count(row, outcome)
+                if stored is not None and outcome != "unchanged":
+                    for v in self._credit_violations(s, stored):
+                        result.warn(row, "from", v.code, v.message, v)
+            if commit != "none" and not result.may_store(commit):
+                raise Abandon  # all or nothing: a rejected row takes the rest back with it
+            result.committed = commit != "none"
+        return result
+
+    def _store_listing(
+        self, s: Session, data: ListingInput, *, write: bool = True
+    ) -> tuple[CreditListing | None, str]:
+        """Store one listing (or, not ``write``, say what storing it would do)."""
+        physician_id, institution_id = _subject(s, data.subject, data.key, lock=write)
         same = s.scalars(
             select(CreditListing).where(
                 CreditListing.physician_id == physician_id
@@ -179,6 +215,8 @@ class Credit(RegistryCore):
         if same is not None:
             if all(getattr(same, k) == v for k, v in values.items()):
                 return same, "unchanged"
+            if not write:
+                return None, "updated"
             before = snapshot(same)
             for k, v in values.items():
                 setattr(same, k, v)
@@ -188,6 +226,8 @@ class Credit(RegistryCore):
                 physician=cert, institution=code,
             )  # fmt: skip
             return same, "updated"
+        if not write:
+            return None, "created"
         row = CreditListing(
             physician_id=physician_id,
             institution_id=institution_id,
@@ -332,11 +372,11 @@ def _subject(
     if subject == "physician":
         phys = q.physician_by_cert(s, ids.clean(key), lock=lock)
         if phys is None:
-            raise ServiceError(_("Unknown physician {cert}.").format(cert=key))
+            raise FieldError(_("Unknown physician {cert}.").format(cert=key), "cert", UNKNOWN)
         return phys.id, None
     inst = q.institution_by_code(s, ids.clean(key))
     if inst is None:
-        raise ServiceError(_("Unknown institution {code}.").format(code=key))
+        raise FieldError(_("Unknown institution {code}.").format(code=key), "institution", UNKNOWN)
     return None, inst.id
 
 

@@ -2,7 +2,8 @@
 
 ``run_import`` streams a file through the reading layer (``multisite.importing``: readers,
 columns, cell parsers, rows → inputs) and hands the rows it could read to the service's batch
-entry point for the kind (``save_institutions``, ``save_physicians``, ``save_agreements``),
+entry point for the kind (``save_institutions``, ``save_physicians``, ``save_agreements``,
+``save_listings``),
 which checks them as it checks a clerk's write, runs the rules across the batch and against
 what is stored, and stores the accepted rows in ONE transaction, so a crash or a kill leaves
 the database as it was:
@@ -92,6 +93,8 @@ def _save(
         )
     if kind == "institutions":
         return lambda items, commit, _tick: registry.save_institutions(items, commit=commit)
+    if kind == "credit":
+        return lambda items, commit, _tick: registry.save_listings(items, commit=commit)
     return lambda items, commit, _tick: registry.save_physicians(items, commit=commit)
 
 

@@ -16,6 +16,7 @@ from ..i18n import _
 from ..storage import queries as q
 from ..storage.validation_base import Person
 from . import Registry, ServiceError
+from .contracts import agreement_terms
 from .validation_base import not_counted, validation_base
 
 ONE_DAY = dt.timedelta(days=1)
@@ -119,16 +120,7 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
             }
             for r in regs
         ],
-        "filings": [
-            {
-                "institution": _inst(institutions[f.institution_id]),
-                "scope": f.scope,
-                "valid_from": f.valid_from.isoformat(),
-                "valid_to": f.valid_to.isoformat(),
-            }
-            for r in regs
-            for f in r.filings
-        ],
+        "filings": [f.as_json(today) for f in registry.filings(phys.cert_no)],
         "agreements": [
             {
                 "contract_no": a.contract_no,
@@ -143,6 +135,7 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
                 "consent": a.consent,
                 "status": a.status,
                 "revision": a.revision,
+                "terms": agreement_terms(a),
             }
             for a in agreements
         ],
@@ -187,6 +180,7 @@ def institution_view(registry: Registry, code: str) -> dict[str, Any]:
                     ),
                     "sessions": [str(q.slot_of(x)) for x in a.sessions],
                     "status": a.status,
+                    "terms": agreement_terms(a),
                 }
                 for a in agreements
             ],
