@@ -87,3 +87,20 @@ def test_a_cancelled_registration_cannot_be_suspended_and_touches_no_past_contra
         "--reason", "处罚",
     )  # fmt: skip
     assert cli.ok("physician", "show", DR_MO, "--json").json()["status"] == "cancelled"
+
+
+def test_the_status_shown_is_the_status_today_not_the_last_event(cli: Cli):
+    import datetime as dt
+
+    today = dt.date.today()
+    over = (today - dt.timedelta(days=60), today - dt.timedelta(days=30))
+    cli.ok("physician", "suspend", DR_WEI, "--from", over[0].isoformat(),
+           "--to", over[1].isoformat(), "--reason", "处罚")  # fmt: skip
+    shown = cli.ok("physician", "show", DR_WEI, "--json").json()
+    assert shown["status"] == "registered"
+    assert [r["status"] for r in shown["registrations"]] == ["registered"]
+    cli.ok("physician", "suspend", DR_WEI, "--from", today.isoformat(),
+           "--to", (today + dt.timedelta(days=30)).isoformat(), "--reason", "处罚")  # fmt: skip
+    shown = cli.ok("physician", "show", DR_WEI, "--json").json()
+    assert shown["status"] == "suspended"
+    assert [r["status"] for r in shown["registrations"]] == ["suspended"]

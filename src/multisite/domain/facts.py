@@ -110,6 +110,14 @@ class RegistrationFact:
     def active_on(self, day: dt.date) -> bool:
         return self.first_gap(day, day) is None
 
+    def status_on(self, day: dt.date) -> str:
+        """``registered``, ``suspended`` or ``cancelled`` on ``day``: a suspension that has
+        ended is history, not a status."""
+        for stretch in self.inactive:
+            if _meets(stretch, day, day):
+                return stretch.status
+        return "registered"
+
 
 def _meets(stretch: Inactivity, start: dt.date, end: dt.date) -> bool:
     return stretch.start <= end and (stretch.until is None or stretch.until >= start)

@@ -17,6 +17,7 @@ from ..storage import queries as q
 from ..storage.validation_base import Person
 from . import Registry, ServiceError
 from .contracts import agreement_terms
+from .physicians import physician_status
 from .validation_base import not_counted, validation_base
 
 ONE_DAY = dt.timedelta(days=1)
@@ -90,6 +91,7 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
     record = registry.credit_record(physician=phys.cert_no)
     today = dt.date.today()
     served, planned = grassroots_hours(list(facts.agreements), today)
+    status_today = {r.region_code: r.status_on(today) for r in facts.registrations}
     return {
         "cert": phys.cert_no,
         "name": phys.name,
@@ -97,7 +99,7 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
         "category": phys.category,
         "scopes": list(phys.scopes),
         "title": phys.title,
-        "status": phys.status,
+        "status": physician_status(list(status_today.values())),
         "dishonest": any(x.in_force_on(dt.date.today()) for x in record.listings),
         "listings": [x.as_json() for x in record.listings],
         "points": [x.as_json() for x in record.points],
@@ -107,7 +109,7 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
                 "region_name": regions.describe(r.region_code),
                 "main_institution": _inst(institutions[r.main_institution_id]),
                 "registered_on": r.registered_on.isoformat(),
-                "status": r.status,
+                "status": status_today.get(r.region_code, r.status),
                 "history": [
                     {
                         "status": e.status,
