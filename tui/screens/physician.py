@@ -84,7 +84,7 @@ class PhysicianScreen(Screen[None]):
 
     def load(self) -> None:
         try:
-            view = physician_view(registry(self), self.cert)
+            view = physician_view(registry(self), self.cert, today(self))
         except (ServiceError, StorageError) as error:
             self.notify(printable(error), severity="error", markup=False)
             self.app.pop_screen()

@@ -74,7 +74,8 @@ def minimum_standing(facts: PhysicianFact, on: dt.date) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
+def physician_view(registry: Registry, cert: str, today: dt.date | None = None) -> dict[str, Any]:
+    """A physician as the CLI and the TUI show them, as of ``today`` (default: the date)."""
     with registry.db.read() as s:
         phys = q.physician_by_cert(s, ids.clean(cert))
         if phys is None:
@@ -89,7 +90,7 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
         facts = q.physician_fact(s, phys)
     violations = registry.evaluate_fully(facts)
     record = registry.credit_record(physician=phys.cert_no)
-    today = dt.date.today()
+    today = today or dt.date.today()
     served, planned = grassroots_hours(list(facts.agreements), today)
     status_today = {r.region_code: r.status_on(today) for r in facts.registrations}
     return {
@@ -100,7 +101,7 @@ def physician_view(registry: Registry, cert: str) -> dict[str, Any]:
         "scopes": list(phys.scopes),
         "title": phys.title,
         "status": physician_status(list(status_today.values())),
-        "dishonest": any(x.in_force_on(dt.date.today()) for x in record.listings),
+        "dishonest": any(x.in_force_on(today) for x in record.listings),
         "listings": [x.as_json() for x in record.listings],
         "points": [x.as_json() for x in record.points],
         "registrations": [
