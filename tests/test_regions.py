@@ -77,3 +77,10 @@ def test_codes_are_shown_with_their_names_in_the_command_line(db_url, tmp_path, 
     assert "450000 广西壮族自治区" in capsys.readouterr().out
     assert main(["--db", db_url, "base", "--institution", HOSPITAL]) == 0
     assert "青秀区, 南宁市, 广西壮族自治区" in capsys.readouterr().out
+    assert main(["--db", db_url, "--lang", "zh", "base"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if HOSPITAL in line)
+    assert "青秀区" in row
+    assert main(["--db", db_url, "base", "--json"]) == 0
+    documents = {d["institution"]: d for d in json.loads(capsys.readouterr().out)}
+    assert documents[HOSPITAL]["county"] == "450103"
+    assert documents[HOSPITAL]["region_name"] == "青秀区, 南宁市, 广西壮族自治区"

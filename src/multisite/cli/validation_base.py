@@ -50,13 +50,14 @@ def _status(b: InstitutionBase) -> str:
 
 
 BOXED = 300  # up to this many institutions in a drawn table; more as plain columns
-STATUS = 7  # the column whose cells carry colour markup
+STATUS = 8  # the column whose cells carry colour markup
 
 
 def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
     header = [
         _("institution"),
         _("name"),
+        _("county"),
         _("kind"),
         _("beds"),
         _("required"),
@@ -72,6 +73,7 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
         [
             b.institution,
             b.name,
+            regions.name_of(b.county) if b.county else "",
             b.kind,
             str(b.beds),
             f"{b.required:g}" + ("" if b.confirmed else "*"),

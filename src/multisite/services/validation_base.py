@@ -51,6 +51,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.exc import DBAPIError
 
 from ..domain import identifiers as ids
+from ..domain import regions
 from ..domain.policy import Policy
 from ..domain.staffing import (
     Staffing,
@@ -175,6 +176,8 @@ class InstitutionBase:
         return {
             "institution": self.institution,
             "name": self.name,
+            "county": self.county,
+            "region_name": regions.describe(self.county) if self.county else "",
             "kind": self.kind,
             "beds": self.beds,
             "required": self.required,
@@ -491,8 +494,8 @@ def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, 
 
 # Bump when the computation changes: stored results of an older version are then stale.
 # 4: GP-only and 5-year minima, cycles by kind; 5: a suspension stops counting only within
-# its registration's region
-COMPUTATION = 5
+# its registration's region; 6: the stored document names the county and its region
+COMPUTATION = 6
 
 
 def policy_key(policy: Policy) -> str:
@@ -515,7 +518,7 @@ def _summary(
         stored = staffing_table(queries.staffing_rows(s))
         # one policy and the shipped staffing table: the county changes nothing
         uniform = len(set(keys.values())) == 1 and not stored
-        rows, missing = store.report_rows(s, on, keys, marks, institution_ids, counties=not uniform)
+        rows, missing = store.report_rows(s, on, keys, marks, institution_ids)
     counting = {prefix: key.partition("/")[0] for prefix, key in keys.items()}
     only = next(iter(counting.values()), "fte")
     known: dict[tuple[str, str | None], tuple[Mapping[str, int], bool, str]] = {}
@@ -535,7 +538,8 @@ def _summary(
     # one expression per row: this loop is half the report's time at 40,000 institutions
     out = [
         InstitutionBase(
-            code, name, kind, beds, required, (r := get((kind, county)) or rule(kind, county))[0],
+            code, name, kind, beds, required,
+            (r := get((kind, (c := None if uniform else county))) or rule(kind, c))[0],
             counted, round(required - counted, 4) if required - counted > 0 else 0.0,
             "short" if required - counted > EPSILON or short else "meets", iso(validation), (),
             (), r[1], r[2], contributors, risks, iso(risk_from) if risk_from else None,

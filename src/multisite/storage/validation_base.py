@@ -27,7 +27,6 @@ from sqlalchemy import (
     delete,
     func,
     literal,
-    null,
     select,
     type_coerce,
 )
@@ -145,7 +144,6 @@ def report_rows(
     keys: dict[str, str],
     marks: StaleMarks,
     institution_ids: Iterable[int] | None = None,
-    counties: bool = True,
 ) -> tuple[list[ReportRow], list[int]]:
     """The stored validation bases that hold for ``on``, and the institutions without one.
 
@@ -153,8 +151,7 @@ def report_rows(
     contributors, next validation, risk count, risk from, titles short), dates as ISO text.
     A row holds when ``on`` lies in its dates, it was counted under the policy
     ``keys[province]`` (two-digit province prefix → :func:`multisite.services.validation_base.policy_key`) and
-    ``marks`` do not mark it. Without ``counties`` the county column is None (needed only
-    for regional staffing rows or policies that differ by province). One scan of
+    ``marks`` do not mark it. One scan of
     ``ix_base_cache_report`` and a count of the institutions; their ids are read only when
     some are missing. Plain DBAPI tuples: 40,000 rows take a few tens of milliseconds.
     """
@@ -165,7 +162,7 @@ def report_rows(
         cache.name,
         cache.kind,
         cache.beds,
-        cache.county_code if counties else null(),
+        cache.county_code,
         cache.required,
         cache.counted,
         cache.contributors,
