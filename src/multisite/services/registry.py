@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -140,8 +140,10 @@ def notes_texts(notes: Mapping[str, object]) -> list[TextField]:
     return fields
 
 
+@lru_cache(maxsize=1 << 16)
 def initials(name: str) -> str:
-    """Pinyin initials of a Chinese name (张伟 → zw), for search."""
+    """Pinyin initials of a Chinese name (张伟 → zw), for search. Names repeat (a region has
+    thousands of 张伟): each is converted once."""
     # Imported here: pypinyin's dictionaries take ~55 MB, which only name writers need.
     from pypinyin import Style, lazy_pinyin
 
