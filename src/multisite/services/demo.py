@@ -16,7 +16,7 @@ import random
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..domain import identifiers as ids
@@ -286,24 +286,54 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + given
 
 
+@dataclass
+class _Institutions:
+    """The generated institutions, and where a physician of a scope can work."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    facts: dict[int, InstitutionFact] = field(default_factory=dict)
+    by_scope: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_scope_all: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+
 def build(physicians: int, seed: int, today: dt.date) -> Built:
     """Generate the rows of a region in memory (no database)."""
     rng = random.Random(seed)
-    counties = {c: name for _city, (_n, cs) in CITIES.items() for c, name in cs.items()}
-    county_list = sorted(counties)
+    places = _institutions(rng, max(12, physicians * 2 // 15))
+    built = Built(_regions(), places.rows, [], [], [], [], [], [], _holidays())
+    ctx = rules.RuleContext(_demo_policy())
+    serial: dict[str, int] = defaultdict(int)
+    for pid in range(1, physicians + 1):
+        fact, registration = _physician(rng, pid, places, serial, built)
+        kept = _agreements(rng, fact, registration, places, today, ctx, len(built.agreements))
+        for a in kept:
+            _keep_agreement(a, pid, built)
+    return built
+
+
+def _regions() -> list[dict[str, Any]]:
     regions = [{"code": PROVINCE[0], "name": PROVINCE[1], "level": "province"}]
     for city, (name, cs) in CITIES.items():
         regions.append({"code": city, "name": name, "level": "city"})
         regions.extend({"code": c, "name": n, "level": "county"} for c, n in cs.items())
+    return regions
 
-    n_inst = max(12, physicians * 2 // 15)
-    institutions: list[dict[str, Any]] = []
-    facts: dict[int, InstitutionFact] = {}
-    by_scope: dict[tuple[str, str], list[int]] = defaultdict(list)  # (county, dept) -> ids
-    by_scope_all: dict[str, list[int]] = defaultdict(list)
+
+def _holidays() -> list[dict[str, Any]]:
+    return [
+        {"day": dt.date.fromisoformat(d), "kind": "holiday", "name": f"{n}（演示估计）"}
+        for d, n in DEMO_2027
+    ]
+
+
+def _institutions(rng: random.Random, count: int) -> _Institutions:
+    """``count`` institutions, every kind at least once, spread over the counties."""
+    counties = {c: name for _city, (_n, cs) in CITIES.items() for c, name in cs.items()}
+    county_list = sorted(counties)
+    out = _Institutions()
     codes: set[str] = set()
-    kinds = [k for k in KINDS]
-    for iid in range(1, n_inst + 1):
+    kinds = list(KINDS)
+    for iid in range(1, count + 1):
         kind, _share, beds_range, depts = rng.choices(kinds, [k[1] for k in kinds])[0]
         if iid <= len(kinds):  # every kind at least once
             kind, _share, beds_range, depts = kinds[iid - 1]
@@ -317,231 +347,219 @@ def build(physicians: int, seed: int, today: dt.date) -> Built:
         chosen = sorted(rng.sample(depts, k=rng.randint(min(2, len(depts)), len(depts))))
         if kind in ("诊所",) and len(chosen) > 2:
             chosen = chosen[:2]
-        row = {
-            "id": iid,
-            "code": code,
-            "name": name,
-            "kind": kind,
-            "beds": rng.randint(*beds_range),
-            "departments": chosen,
-            "grassroots": kind in GRASSROOTS,
-            "county_code": county,
-            "address": f"{CITIES[county[:4] + '00'][0]}{place}{rng.choice(STREETS)}{rng.randint(1, 999)}号",
-            "makeup_follows": None,
-            "notes": {},
-            "updated_at": utcnow(),
-            "licensed_on": dt.date(rng.randint(1995, 2024), rng.randint(1, 12), rng.randint(1, 28)),
-        }
-        institutions.append(row)
-        facts[iid] = InstitutionFact(
+        out.rows.append(
+            {
+                "id": iid,
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "beds": rng.randint(*beds_range),
+                "departments": chosen,
+                "grassroots": kind in GRASSROOTS,
+                "county_code": county,
+                "address": f"{CITIES[county[:4] + '00'][0]}{place}{rng.choice(STREETS)}{rng.randint(1, 999)}号",
+                "makeup_follows": None,
+                "notes": {},
+                "updated_at": utcnow(),
+                "licensed_on": dt.date(
+                    rng.randint(1995, 2024), rng.randint(1, 12), rng.randint(1, 28)
+                ),
+            }
+        )
+        out.facts[iid] = InstitutionFact(
             iid, code, name, kind, county, frozenset(chosen), kind in GRASSROOTS
         )
         for d in chosen:
-            by_scope[(county, d)].append(iid)
-            by_scope_all[d].append(iid)
+            out.by_scope[(county, d)].append(iid)
+            out.by_scope_all[d].append(iid)
+    return out
 
-    people: list[dict[str, Any]] = []
-    registrations: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    filings: list[dict[str, Any]] = []
-    agreements: list[dict[str, Any]] = []
-    sessions: list[dict[str, Any]] = []
-    ctx = rules.RuleContext(_demo_policy())
-    serial: dict[str, int] = defaultdict(int)
-    contract_seq = 0
-    session_id = 0
-    for pid in range(1, physicians + 1):
-        category = rng.choices(("临床", "中医", "口腔", "公共卫生"), (0.76, 0.12, 0.08, 0.04))[0]
-        scope = rng.choice(SCOPE_CHOICES[category])
-        hosts = by_scope_all.get(scope)
-        if not hosts:
-            category, scope = "临床", "内科"
-            hosts = by_scope_all[scope]
-        main_id = rng.choice(hosts)
-        main = facts[main_id]
-        assistant = rng.random() < 0.08 and main.kind in GRASSROOTS
-        level = "执业助理医师" if assistant else "执业医师"
-        region_code = main.county_code if assistant else PROVINCE[0]
-        title = "住院医师" if assistant else _weighted(rng, TITLE_SHARES)
-        year = rng.randint(1998, 2024)
-        serial_key = f"{region_code}{year}"
-        serial[serial_key] += 1
-        cert = f"{1 if level == '执业医师' else 2}{main.county_code}{year}{serial[serial_key]:04d}"
-        if len(cert) != 15 or serial[serial_key] > 9999:
-            cert = f"{3}{pid:014d}"
-        registered_on = dt.date(year, rng.randint(1, 12), rng.randint(1, 28))
-        name = _name(rng)
-        people.append(
-            {
-                "id": pid,
-                "cert_no": cert,
-                "name": name,
-                "initials": initials(name),
-                "level": level,
-                "category": category,
-                "scopes": [scope],
-                "title": title,
-                "status": "registered",
-                "id_digest": None,
-                "practising_since": registered_on,
-                "failed_assessment_on": None,
-                "notes": {},
-                "updated_at": utcnow(),
-            }
+
+def _physician(
+    rng: random.Random, pid: int, places: _Institutions, serial: dict[str, int], built: Built
+) -> tuple[PhysicianFact, RegistrationFact]:
+    """One physician with their registration at a main institution of their scope, added to
+    ``built``; returned as facts (no agreements yet)."""
+    category = rng.choices(("临床", "中医", "口腔", "公共卫生"), (0.76, 0.12, 0.08, 0.04))[0]
+    scope = rng.choice(SCOPE_CHOICES[category])
+    hosts = places.by_scope_all.get(scope)
+    if not hosts:
+        category, scope = "临床", "内科"
+        hosts = places.by_scope_all[scope]
+    main_id = rng.choice(hosts)
+    main = places.facts[main_id]
+    assistant = rng.random() < 0.08 and main.kind in GRASSROOTS
+    level = "执业助理医师" if assistant else "执业医师"
+    region_code = main.county_code if assistant else PROVINCE[0]
+    title = "住院医师" if assistant else _weighted(rng, TITLE_SHARES)
+    year = rng.randint(1998, 2024)
+    serial_key = f"{region_code}{year}"
+    serial[serial_key] += 1
+    cert = f"{1 if level == '执业医师' else 2}{main.county_code}{year}{serial[serial_key]:04d}"
+    if len(cert) != 15 or serial[serial_key] > 9999:
+        cert = f"{3}{pid:014d}"
+    registered_on = dt.date(year, rng.randint(1, 12), rng.randint(1, 28))
+    name = _name(rng)
+    built.physicians.append(
+        {
+            "id": pid,
+            "cert_no": cert,
+            "name": name,
+            "initials": initials(name),
+            "level": level,
+            "category": category,
+            "scopes": [scope],
+            "title": title,
+            "status": "registered",
+            "id_digest": None,
+            "practising_since": registered_on,
+            "failed_assessment_on": None,
+            "notes": {},
+            "updated_at": utcnow(),
+        }
+    )
+    built.registrations.append(
+        {
+            "id": pid,
+            "physician_id": pid,
+            "region_code": region_code,
+            "main_institution_id": main_id,
+            "registered_on": registered_on,
+            "status": "registered",
+        }
+    )
+    built.events.append(
+        {
+            "registration_id": pid,
+            "status": "registered",
+            "on": registered_on,
+            "until": None,
+            "reason": "",
+            "recorded_at": utcnow(),
+        }
+    )
+    registration = RegistrationFact(region_code, main_id, registered_on)
+    fact = PhysicianFact(
+        pid, cert, name, level, category, frozenset([scope]), title,
+        registrations=(registration,),
+    )  # fmt: skip
+    return fact, registration
+
+
+def _agreements(
+    rng: random.Random,
+    physician: PhysicianFact,
+    registration: RegistrationFact,
+    places: _Institutions,
+    today: dt.date,
+    ctx: rules.RuleContext,
+    numbered: int,
+) -> list[AgreementFact]:
+    """The physician's primary agreement at their main institution and, for about a fifth of
+    them, one or two more elsewhere — each kept only if the rules raise nothing but CONSENT.
+    Contracts are numbered on from ``numbered``."""
+    (scope,) = physician.scopes
+    main = places.facts[registration.main_institution_id]
+    assistant = physician.level == "执业助理医师"
+    start = max(
+        registration.registered_on, dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
+    )
+    end = dt.date(2027, 12, 31)
+    if rng.random() < 0.03:
+        end = today + dt.timedelta(days=rng.randint(10, 90))
+    patterns = HOSPITAL_PATTERNS if main.kind in HOSPITALS else CLINIC_PATTERNS
+    primary_slots = rng.choice(patterns)
+    seq = numbered + 1
+    kept = [
+        AgreementFact(
+            seq, f"HT{start.year}-{seq:07d}", main, "primary", scope, start, end,
+            round(sum(s.duration for s in primary_slots) / 60, 1), True, primary_slots,
         )
-        registrations.append(
+    ]  # fmt: skip
+    if rng.random() >= 0.21:
+        return kept
+    candidates = (
+        places.by_scope[(main.county_code, scope)] if assistant else places.by_scope_all[scope]
+    )
+    wanted = 2 if rng.random() < 0.2 else 1
+    for _attempt in range(4):
+        if len(kept) > wanted:
+            break
+        other = places.facts[rng.choice(candidates)]
+        if other.id in {a.institution.id for a in kept}:
+            continue
+        extra = rng.choice(EXTRA_PATTERNS)
+        a_start = start + dt.timedelta(days=rng.randint(0, 180))
+        a_end = min(end, a_start + dt.timedelta(days=rng.choice((365, 540, 730))))
+        if a_start > a_end:
+            continue
+        seq = numbered + len(kept) + 1
+        candidate = AgreementFact(
+            seq, f"HT{a_start.year}-{seq:07d}", other, "additional", scope, a_start, a_end,
+            round(sum(s.duration for s in extra) / 60, 1), rng.random() > 0.03, extra,
+        )  # fmt: skip
+        trial = replace(physician, agreements=(*kept, candidate))
+        found = rules.touching(rules.evaluate(trial, ctx), candidate.contract_no)
+        if all(v.code == "CONSENT" for v in found):
+            kept.append(candidate)
+    return kept
+
+
+def _keep_agreement(a: AgreementFact, pid: int, built: Built) -> None:
+    """The agreement's rows: the agreement with the terms seed 004 asks for, its sessions and,
+    away from the main institution, its filing."""
+    built.agreements.append(
+        {
+            "id": a.id,
+            "contract_no": a.contract_no,
+            "physician_id": pid,
+            "institution_id": a.institution.id,
+            "role": a.role,
+            "department": a.department,
+            "start": a.start,
+            "end": a.end,
+            "weekly_hours": a.weekly_hours,
+            "consent": a.consent,
+            "liability": "医疗责任由执业机构承担，已购买医疗责任险",
+            "pay": "按次结算" if a.role == "additional" else "月薪",
+            "insurance": "医疗责任保险",
+            "tasks": "门诊诊疗" if a.role == "additional" else "门诊、住院诊疗",
+            "employment": "人事关系在主要执业机构",
+            "status": "active",
+            "terminated_on": None,
+            "revision": 0,
+            "pattern": slots_text(a.slots),
+            "weekly_minutes": a.scheduled_minutes,
+            "warnings": [],
+            "notes": {},
+            "updated_at": utcnow(),
+        }
+    )
+    for slot in a.slots:
+        built.sessions.append(
             {
-                "id": pid,
+                "id": len(built.sessions) + 1,
+                "agreement_id": a.id,
                 "physician_id": pid,
-                "region_code": region_code,
-                "main_institution_id": main_id,
-                "registered_on": registered_on,
-                "status": "registered",
+                "institution_id": a.institution.id,
+                "weekday": slot.weekday,
+                "start_minute": slot.start,
+                "end_minute": slot.end,
+                "start_date": a.start,
+                "end_date": a.end,
+                "revision": 0,
             }
         )
-        events.append(
+    if a.role == "additional":
+        built.filings.append(
             {
                 "registration_id": pid,
-                "status": "registered",
-                "on": registered_on,
-                "until": None,
-                "reason": "",
-                "recorded_at": utcnow(),
+                "institution_id": a.institution.id,
+                "scope": a.department,
+                "valid_from": a.start,
+                "valid_to": a.end,
             }
         )
-        start = max(registered_on, dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 700)))
-        end = dt.date(2027, 12, 31)
-        if rng.random() < 0.03:
-            end = today + dt.timedelta(days=rng.randint(10, 90))
-        patterns = HOSPITAL_PATTERNS if main.kind in HOSPITALS else CLINIC_PATTERNS
-        primary_slots = rng.choice(patterns)
-        contract_seq += 1
-        primary = AgreementFact(
-            contract_seq,
-            f"HT{start.year}-{contract_seq:07d}",
-            main,
-            "primary",
-            scope,
-            start,
-            end,
-            round(sum(s.duration for s in primary_slots) / 60, 1),
-            True,
-            primary_slots,
-        )
-        kept = [primary]
-        reg_fact = RegistrationFact(region_code, main_id, registered_on)
-        if rng.random() < 0.21:
-            candidates = by_scope[(main.county_code, scope)] if assistant else by_scope_all[scope]
-            wanted = 2 if rng.random() < 0.2 else 1
-            for _attempt in range(4):
-                if len(kept) > wanted:
-                    break
-                other = facts[rng.choice(candidates)]
-                if other.id in {a.institution.id for a in kept}:
-                    continue
-                extra = rng.choice(EXTRA_PATTERNS)
-                a_start = start + dt.timedelta(days=rng.randint(0, 180))
-                a_end = min(end, a_start + dt.timedelta(days=rng.choice((365, 540, 730))))
-                if a_start > a_end:
-                    continue
-                contract_seq += 1
-                candidate = AgreementFact(
-                    contract_seq,
-                    f"HT{a_start.year}-{contract_seq:07d}",
-                    other,
-                    "additional",
-                    scope,
-                    a_start,
-                    a_end,
-                    round(sum(s.duration for s in extra) / 60, 1),
-                    rng.random() > 0.03,
-                    extra,
-                )
-                trial = PhysicianFact(
-                    pid,
-                    cert,
-                    name,
-                    level,
-                    category,
-                    frozenset([scope]),
-                    title,
-                    registrations=(reg_fact,),
-                    agreements=(*kept, candidate),
-                )
-                found = rules.touching(rules.evaluate(trial, ctx), candidate.contract_no)
-                if any(v.code != "CONSENT" for v in found):
-                    contract_seq -= 1
-                    continue
-                kept.append(candidate)
-        for a in kept:
-            agreements.append(
-                {
-                    "id": a.id,
-                    "contract_no": a.contract_no,
-                    "physician_id": pid,
-                    "institution_id": a.institution.id,
-                    "role": a.role,
-                    "department": a.department,
-                    "start": a.start,
-                    "end": a.end,
-                    "weekly_hours": a.weekly_hours,
-                    "consent": a.consent,
-                    "liability": "医疗责任由执业机构承担，已购买医疗责任险",
-                    "pay": "按次结算" if a.role == "additional" else "月薪",
-                    "insurance": "医疗责任保险",
-                    "tasks": "门诊诊疗" if a.role == "additional" else "门诊、住院诊疗",
-                    "employment": "人事关系在主要执业机构",
-                    "status": "active",
-                    "terminated_on": None,
-                    "revision": 0,
-                    "pattern": slots_text(a.slots),
-                    "weekly_minutes": a.scheduled_minutes,
-                    "warnings": [],
-                    "notes": {},
-                    "updated_at": utcnow(),
-                }
-            )
-            for slot in a.slots:
-                session_id += 1
-                sessions.append(
-                    {
-                        "id": session_id,
-                        "agreement_id": a.id,
-                        "physician_id": pid,
-                        "institution_id": a.institution.id,
-                        "weekday": slot.weekday,
-                        "start_minute": slot.start,
-                        "end_minute": slot.end,
-                        "start_date": a.start,
-                        "end_date": a.end,
-                        "revision": 0,
-                    }
-                )
-            if a.role == "additional":
-                filings.append(
-                    {
-                        "registration_id": pid,
-                        "institution_id": a.institution.id,
-                        "scope": a.department,
-                        "valid_from": a.start,
-                        "valid_to": a.end,
-                    }
-                )
-    holidays = [
-        {"day": dt.date.fromisoformat(d), "kind": "holiday", "name": f"{n}（演示估计）"}
-        for d, n in DEMO_2027
-    ]
-    return Built(
-        regions,
-        institutions,
-        people,
-        registrations,
-        events,
-        filings,
-        agreements,
-        sessions,
-        holidays,
-    )
 
 
 def _demo_policy() -> Any:
