@@ -24,6 +24,7 @@ from . import (
     contracts,
     credit,
     database,
+    due,
     filings,
     importing,
     institutions,
@@ -36,7 +37,7 @@ from .common import COMMANDS, EXIT_USAGE, Context, Parser, UsageError
 
 # Each group module adds its subcommands (``register``) and their handlers (``@command``).
 GROUPS = (database, physicians, institutions, contracts, filings, credit, check, admin,
-          vocabulary, backup, validation_base, calendar, importing, tui)  # fmt: skip
+          vocabulary, backup, validation_base, calendar, importing, tui, due)  # fmt: skip
 
 
 def build_parser() -> Parser:

@@ -170,7 +170,7 @@ class Physician(Base):
     __tablename__ = "physician"
     id: Mapped[int] = mapped_column(primary_key=True)
     cert_no: Mapped[str] = mapped_column(String(15), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64), index=True)  # the public search's prefix
     initials: Mapped[str] = mapped_column(String(32), index=True)  # pinyin initials for search
     level: Mapped[str] = mapped_column(String(16))  # 执业医师 / 执业助理医师
     category: Mapped[str] = mapped_column(String(8))  # 临床 / 中医 / 口腔 / 公共卫生
@@ -433,8 +433,57 @@ class FeedToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"), default=None)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), default=None)
+    # schedule: the sessions (VEVENT); due: an institution's due items (VTODO)
+    kind: Mapped[str] = mapped_column(String(12), default="schedule", server_default="schedule")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+
+
+# --- random inspections (双随机) --------------------------------------------------------------
+
+
+class Inspector(Base):
+    """An inspector on the list the commission keeps (执法检查人员名录); disabled, never
+    deleted (past draws name them)."""
+
+    __tablename__ = "inspector"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(128))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("region_code", "name", "unit"),)
+
+
+class InspectionDraw(Base):
+    """One random draw (双随机抽取): its seed, region, sizes, who drew and when."""
+
+    __tablename__ = "inspection_draw"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seed: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    institutions: Mapped[int] = mapped_column(Integer)
+    inspectors: Mapped[int] = mapped_column(Integer)
+    drawn_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    drawn_by: Mapped[str] = mapped_column(String(64))
+
+
+class Inspection(Base):
+    """An institution drawn, the inspectors drawn for it, and the result once recorded."""
+
+    __tablename__ = "inspection"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("inspection_draw.id"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    inspector_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    inspected_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    findings: Mapped[str] = mapped_column(Text, default="", server_default="")
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    recorded_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    __table_args__ = (UniqueConstraint("draw_id", "institution_id"),)
 
 
 class AuditEntry(Base):
