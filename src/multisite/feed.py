@@ -172,7 +172,8 @@ def create_app(
     max_entries: int = DEFAULT_MAX_ENTRIES,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The feed application; ``extra_routes`` exist only for the benchmark's baseline."""
+    """The feed application; ``extra_routes`` are served beside the feeds (the public pages
+    of ``serve --public``, the benchmark's baseline)."""
     cache = FeedCache(calendars, recheck_seconds=recheck_seconds, max_entries=max_entries)
 
     async def feed(request: Request) -> Response:
@@ -206,11 +207,17 @@ def serve(
     recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
     max_connections: int = serving.DEFAULT_MAX_CONNECTIONS,
     head_timeout: float = serving.DEFAULT_HEAD_TIMEOUT,
+    public: bool = False,
 ) -> None:
     """Run the feed server until interrupted: Uvicorn with :mod:`multisite.serving`'s guards
     (the guarded h11 protocol, one-line bounded logs, the open-files limit raised and the
-    connection cap kept below it)."""
-    app = create_app(Calendars(registry), recheck_seconds=recheck_seconds)
+    connection cap kept below it). ``public``: the public pages too (:mod:`multisite.public`)."""
+    routes: Sequence[BaseRoute] = ()
+    if public:
+        from .public import public_routes
+
+        routes = public_routes(registry)
+    app = create_app(Calendars(registry), recheck_seconds=recheck_seconds, extra_routes=routes)
     config, sock = server_config(app, host, port, max_connections, head_timeout)
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -51,6 +51,12 @@ def _load_catalogues(locale: str) -> gettext.NullTranslations:
     return chain
 
 
+def catalogue(lang: str) -> gettext.NullTranslations:
+    """The messages of ``lang`` without choosing it for the process (the public pages answer
+    each request in its own language)."""
+    return _load_catalogues("zh_CN") if lang == "zh" else gettext.NullTranslations()
+
+
 def current_language() -> str:
     return _language
 

@@ -62,6 +62,12 @@ def register(sub: Any) -> None:
         help=_("how long a client may take to send a request's line and headers"),
     )
 
+    serve.add_argument(
+        "--public",
+        action="store_true",
+        help=_("serve the public pages too: search, physicians, institutions, listings"),
+    )
+
     holidays = sub.add_parser("holidays", help=_("load holiday data"))
     hverbs = holidays.add_subparsers(
         dest="verb", metavar="VERB", parser_class=Parser, required=True
@@ -137,6 +143,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
         recheck_seconds=args.recheck,
         max_connections=args.max_connections,
         head_timeout=args.head_timeout,
+        public=args.public,
     )
     return EXIT_OK
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..i18n import _
 
 COUNTING_MODES = ("fte", "headcount", "primary_only")
+BOOLEANS = frozenset({"eligibility_gate", "publish_schedule", "publish_inspections"})
 RETIRED = frozenset({"block_gap_hours"})
 """Settings a stored policy may still hold that no rule reads any more (MIN_REST no longer
 joins sessions into work blocks: duty periods are joined by gaps under min_rest_hours)."""
@@ -40,6 +41,8 @@ class Policy:
     counting: str
     standard_week_hours: float
     min_weekly_hours: float
+    publish_schedule: bool = False  # the public pages show weekly schedules
+    publish_inspections: bool = True  # the public pages show inspection results
     version: int = 0
 
     def with_values(self, values: dict[str, Any], stored: bool = False) -> Policy:
@@ -68,7 +71,7 @@ def _check(key: str, value: Any) -> Any:
                 )
             )
         return value
-    if key == "eligibility_gate":
+    if key in BOOLEANS:
         if not isinstance(value, bool):
             raise PolicyError(_("Policy setting {key} must be true or false.").format(key=key))
         return value
