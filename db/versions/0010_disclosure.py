@@ -40,7 +40,7 @@ def upgrade() -> None:
         "inspection_draw",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seed", sa.String(length=32), nullable=False),
-        sa.Column("region_code", sa.String(length=6), nullable=False),
+        sa.Column("region_code", sa.String(length=6), nullable=True),
         sa.Column("institutions", sa.Integer(), nullable=False),
         sa.Column("inspectors", sa.Integer(), nullable=False),
         sa.Column("drawn_at", sa.DateTime(), nullable=False),

@@ -207,17 +207,14 @@ def serve(
     recheck_seconds: float = DEFAULT_RECHECK_SECONDS,
     max_connections: int = serving.DEFAULT_MAX_CONNECTIONS,
     head_timeout: float = serving.DEFAULT_HEAD_TIMEOUT,
-    public: bool = False,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> None:
     """Run the feed server until interrupted: Uvicorn with :mod:`multisite.serving`'s guards
     (the guarded h11 protocol, one-line bounded logs, the open-files limit raised and the
-    connection cap kept below it). ``public``: the public pages too (:mod:`multisite.public`)."""
-    routes: Sequence[BaseRoute] = ()
-    if public:
-        from .public import public_routes
-
-        routes = public_routes(registry)
-    app = create_app(Calendars(registry), recheck_seconds=recheck_seconds, extra_routes=routes)
+    connection cap kept below it); ``extra_routes``: the public pages of ``serve --public``."""
+    app = create_app(
+        Calendars(registry), recheck_seconds=recheck_seconds, extra_routes=extra_routes
+    )
     config, sock = server_config(app, host, port, max_connections, head_timeout)
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -129,6 +129,7 @@ def cmd_feed(args: argparse.Namespace, ctx: Context) -> int:
 @command("serve")
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
     from ..feed import serve
+    from ..public import public_routes
 
     if args.recheck < 0:
         raise ServiceError(_("--recheck must not be negative."))
@@ -143,7 +144,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
         recheck_seconds=args.recheck,
         max_connections=args.max_connections,
         head_timeout=args.head_timeout,
-        public=args.public,
+        extra_routes=public_routes(ctx.registry) if args.public else (),
     )
     return EXIT_OK
 

@@ -27,6 +27,7 @@ from . import (
     due,
     filings,
     importing,
+    inspect,
     institutions,
     physicians,
     tui,
@@ -37,7 +38,7 @@ from .common import COMMANDS, EXIT_USAGE, Context, Parser, UsageError
 
 # Each group module adds its subcommands (``register``) and their handlers (``@command``).
 GROUPS = (database, physicians, institutions, contracts, filings, credit, check, admin,
-          vocabulary, backup, validation_base, calendar, importing, tui, due)  # fmt: skip
+          vocabulary, backup, validation_base, calendar, importing, tui, due, inspect)  # fmt: skip
 
 
 def build_parser() -> Parser:

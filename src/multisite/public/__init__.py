@@ -43,6 +43,7 @@ from ..feed import etag_matches
 from ..i18n import N_
 from ..services import Registry
 from ..services import public as pages
+from ..services.inspections import OUTCOMES
 
 LANGUAGES = ("zh", "en")
 CACHE_CONTROL = "public, max-age=60"
@@ -219,6 +220,7 @@ def public_routes(registry: Registry, rate_limit: RateLimit | None = None) -> li
                 switch.pop("lang")
             html = env.get_template(template).render(
                 d=document, t=lang.labels, v=lang.translate, lang=lang.code, link=link,
+                outcomes=OUTCOMES,
                 switch=request.url.path + ("?" + urlencode(switch) if switch else ""),
                 json_link=request.url.path.rstrip("/") + ".json" if template != "search.html"
                 else link("/search.json", q=request.query_params.get("q", "")),

@@ -458,12 +458,13 @@ class Inspector(Base):
 
 
 class InspectionDraw(Base):
-    """One random draw (双随机抽取): its seed, region, sizes, who drew and when."""
+    """One random draw (双随机抽取): its seed, region (None: the whole registry), sizes, who
+    drew and when."""
 
     __tablename__ = "inspection_draw"
     id: Mapped[int] = mapped_column(primary_key=True)
     seed: Mapped[str] = mapped_column(String(32))
-    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), default=None)
     institutions: Mapped[int] = mapped_column(Integer)
     inspectors: Mapped[int] = mapped_column(Integer)
     drawn_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
