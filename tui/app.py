@@ -16,6 +16,7 @@ from multisite.i18n import _
 from multisite.services import Registry
 
 from .palette import PhysicianSearchProvider, ScreensProvider
+from .screens.due import due_this_week
 from .screens.search import SearchScreen
 
 
@@ -43,6 +44,8 @@ class MultisiteApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(SearchScreen())
+        if due_this_week(self.registry, self.today):  # opens on start when something is due
+            self.action_open("due")
 
     def action_open(self, name: str) -> None:
         """Go to one of the main screens (F2–F5 and the command palette)."""

@@ -11,6 +11,7 @@ from multisite.escaping import markup, plain, printable
 from multisite.i18n import _
 from multisite.services.search import find_physicians
 
+from .screens import due
 from .session import clerk_app, registry
 
 
@@ -20,6 +21,7 @@ def _screens() -> list[tuple[str, str, str]]:
         ("institutions", _("Institutions and validation bases"), _("short or at risk first")),
         ("import", _("Import a batch file"), _("dry run, then commit")),
         ("audit", _("Audit log"), _("recent changes by clerk, physician, institution")),
+        ("due", _(due.TITLE), _(due.HELP)),
     ]
 
 

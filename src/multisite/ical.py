@@ -116,6 +116,49 @@ def render_calendar(
     return b"".join(fold_line(line) + CRLF for line in lines)
 
 
+@dataclass(frozen=True)
+class Todo:
+    """One due item as a ``VTODO`` (an institution's reminders feed): due on a date."""
+
+    uid: str
+    due: dt.date
+    summary: str
+    description: str
+
+
+def render_todos(
+    name: str, todos: Sequence[Todo], stamp: dt.datetime, refresh_minutes: int = 60
+) -> bytes:
+    """A ``VCALENDAR`` of ``VTODO``\\ s, each ``DUE;VALUE=DATE`` (a whole day, no time zone);
+    ``stamp`` (aware) is every ``DTSTAMP``, so the same items on the same day give the same
+    bytes."""
+    refresh = _duration(refresh_minutes)
+    lines: list[str] = [
+        "BEGIN:VCALENDAR",
+        f"PRODID:{PRODID}",
+        "VERSION:2.0",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"NAME:{escape_text(name)}",
+        f"X-WR-CALNAME:{escape_text(name)}",
+        f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}",
+        f"X-PUBLISHED-TTL:{refresh}",
+    ]
+    for todo in sorted(todos, key=lambda t: (t.due, t.uid)):
+        lines += [
+            "BEGIN:VTODO",
+            f"UID:{escape_text(todo.uid)}",
+            f"DTSTAMP:{_utc(stamp)}",
+            f"DUE;VALUE=DATE:{todo.due:%Y%m%d}",
+            f"SUMMARY:{escape_text(todo.summary)}",
+            f"DESCRIPTION:{escape_text(todo.description)}",
+            "STATUS:NEEDS-ACTION",
+            "END:VTODO",
+        ]
+    lines.append("END:VCALENDAR")
+    return b"".join(fold_line(line) + CRLF for line in lines)
+
+
 def etag_for(body: bytes) -> str:
     """A strong ETag (quoted) for an export body."""
     return '"' + hashlib.sha256(body).hexdigest() + '"'

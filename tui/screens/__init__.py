@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 def open_main_screen(app: App[None], name: str) -> None:
     """Show main screen ``name`` on top of the search screen (the home of the app)."""
     from .audit import AuditScreen
+    from .due import DueScreen
     from .importing import ImportScreen
     from .institutions import InstitutionsScreen
     from .search import SearchScreen
@@ -21,6 +22,7 @@ def open_main_screen(app: App[None], name: str) -> None:
         "institutions": InstitutionsScreen,
         "import": ImportScreen,
         "audit": AuditScreen,
+        "due": DueScreen,
     }
     wanted = factories[name]
     # Keep the stack short: drop back to the search screen (the bottom one) first.

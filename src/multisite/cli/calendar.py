@@ -33,6 +33,11 @@ def register(sub: Any) -> None:
         one.add_argument("--institution", metavar="CODE", help=_("an institution's own feed"))
         if verb == "issue":
             one.add_argument(
+                "--due",
+                action="store_true",
+                help=_("with --institution: its due items (VTODO) for its HR office"),
+            )
+            one.add_argument(
                 "--base-url",
                 help=_("public base URL of the feed server (default: $MULTISITE_FEED_BASE_URL)"),
             )
@@ -112,7 +117,7 @@ def cmd_feed(args: argparse.Namespace, ctx: Context) -> int:
     cert, institution = _owner(args)
     calendars = Calendars(ctx.registry)
     if args.verb == "issue":
-        issued = calendars.issue_feed(cert, institution, args.base_url)
+        issued = calendars.issue_feed(cert, institution, args.base_url, due=args.due)
         # Plain writes: the first line must be the https URL exactly, never wrapped.
         sys.stdout.write(issued.https_url + "\n" + issued.webcal_url + "\n")
         sys.stdout.flush()

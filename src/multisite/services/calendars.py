@@ -40,13 +40,14 @@ from typing import TYPE_CHECKING, Literal
 
 from ..domain import identifiers as ids
 from ..domain.holidays import HolidayCalendar, HolidayDay
-from ..i18n import _
-from ..ical import SessionSeries, etag_for, render_calendar
+from ..i18n import _, catalogue
+from ..ical import SessionSeries, Todo, etag_for, render_calendar, render_todos
 from ..storage import feeds
 from ..storage import queries as q
 from ..storage.feeds import Fingerprint
 from ..storage.models import Agreement, Institution, Physician
 from . import Registry, ServiceError, WriteResult
+from .due import KINDS, due_items
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -57,7 +58,8 @@ REFRESH_MINUTES = 60
 TOKEN_BYTES = 32  # 256 bits
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22,128}")
 
-SubjectKind = Literal["physician", "institution"]
+SubjectKind = Literal["physician", "institution", "due"]
+DUE_FEED_DAYS = 90  # an institution's reminders feed: what falls due in the next 90 days
 
 
 @dataclass(frozen=True)
@@ -262,12 +264,39 @@ class Calendars:
                 raise ServiceError(_("Unknown institution {code}.").format(code=code))
             return self._render(s, Subject("institution", inst.id))
 
+    def due_calendar(self, code: str, today: dt.date | None = None) -> Export:
+        """An institution's due items (VTODO, ``DUE`` a date) for its HR office."""
+        with self.db.read() as s:
+            inst = q.institution_by_code(s, ids.clean(code))
+            if inst is None:
+                raise ServiceError(_("Unknown institution {code}.").format(code=code))
+        return self._render_due(inst, today or dt.date.today())[1]
+
+    def _render_due(self, inst: Institution, today: dt.date) -> tuple[tuple[object, ...], Export]:
+        """(fingerprint, export) of the institution's items due in ``DUE_FEED_DAYS``; the
+        texts are Chinese whatever the process's language (data for the calendar app)."""
+        items = due_items(self.registry, DUE_FEED_DAYS, today, institution=inst.code)
+        zh = catalogue("zh").gettext
+        todos = [
+            Todo(x.uid(), x.due, f"{zh(KINDS[x.kind])} · {x.physician_name or x.institution_name}",
+                 x.describe(zh))
+            for x in items
+        ]  # fmt: skip
+        stamp = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+        body = render_todos(f"{inst.name}到期提醒", todos, stamp, REFRESH_MINUTES)
+        fingerprint = (today, tuple(tuple(x.as_json().values()) for x in items))
+        return fingerprint, Export(f"{inst.name}到期提醒", body, etag_for(body), stamp)
+
     def _render(
         self,
         s: Session,
         subject: Subject,
         holiday_rows: Sequence[tuple[dt.date, str, str]] | None = None,
     ) -> Export:
+        if subject.kind == "due":
+            inst = feeds.institution_by_id(s, subject.id)
+            assert inst is not None
+            return self._render_due(inst, dt.date.today())[1]
         rows = feeds.holiday_rows(s) if holiday_rows is None else holiday_rows
         holidays = self._holiday_calendar(rows)
         series: list[SessionSeries] = []
@@ -286,10 +315,18 @@ class Calendars:
     # -- subscriptions --
 
     def issue_feed(
-        self, cert: str | None = None, institution: str | None = None, base: str | None = None
+        self,
+        cert: str | None = None,
+        institution: str | None = None,
+        base: str | None = None,
+        *,
+        due: bool = False,
     ) -> IssuedFeed:
-        """A new secret subscription URL for a physician (or an institution's own feed)."""
+        """A new secret subscription URL for a physician (or an institution's own feed; with
+        ``due``, the institution's due items for its HR office)."""
         root = base_url(base)
+        if due and institution is None:
+            raise ServiceError(_("A feed of due items is an institution's: name --institution."))
         token = secrets.token_urlsafe(TOKEN_BYTES)
         with self.db.write() as s:
             phys, inst = self._owner(s, cert, institution)
@@ -298,14 +335,16 @@ class Calendars:
                 hash_token(token),
                 physician_id=phys.id if phys else None,
                 institution_id=inst.id if inst else None,
+                kind="due" if due else "schedule",
             )
+            feed = "due" if due else "physician" if phys else "institution"
             self.registry._audit(
                 s,
                 "issue",
                 "feed_token",
                 str(row.id),
                 None,
-                {"feed": "physician" if phys else "institution", "token_id": row.id},
+                {"feed": feed, "token_id": row.id},
                 physician=phys.cert_no if phys else None,
                 institution=inst.code if inst else None,
             )
@@ -372,6 +411,14 @@ class Calendars:
                 return None
             if row.revoked_at is not None:
                 return None
+            if row.kind == "due" and row.institution_id is not None:
+                inst = feeds.institution_by_id(s, row.institution_id)
+                assert inst is not None
+                due_print, export = self._render_due(inst, dt.date.today())
+                fingerprint = ("due", *due_print)
+                if cached is not None and cached.fingerprint == fingerprint:
+                    return cached
+                return CachedFeed(token_hash, Subject("due", inst.id), fingerprint, export)
             if row.physician_id is not None:
                 subject = Subject("physician", row.physician_id)
                 fingerprint = feeds.physician_fingerprint(s, row.physician_id)

@@ -21,6 +21,7 @@ own listings): the calendar feed its HR office subscribes to.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,18 +62,18 @@ class DueItem:
     def label(self) -> str:
         return _(KINDS[self.kind])
 
-    def describe(self) -> str:
-        """One sentence for a clerk."""
+    def describe(self, translate: Callable[[str], str] = _) -> str:
+        """One sentence for a clerk (in the language of ``translate``)."""
         who = self.physician_name or self.institution_name or ""
         where = self.institution_name or ""
         texts = {
-            "contract_end": _("Contract {ref} of {who} at {where} ends on {due}."),
-            "filing_lapse": _("The filing of {who} at {where} lapses after {due}."),
-            "suspension_end": _("The suspension of {who} in {ref} ends on {due}."),
-            "validation_apply": _("{where} must apply by {due} for its validation on {ref}."),
-            "listing_end": _("Listing {ref} of {who} ends on {due}."),
+            "contract_end": N_("Contract {ref} of {who} at {where} ends on {due}."),
+            "filing_lapse": N_("The filing of {who} at {where} lapses after {due}."),
+            "suspension_end": N_("The suspension of {who} in {ref} ends on {due}."),
+            "validation_apply": N_("{where} must apply by {due} for its validation on {ref}."),
+            "listing_end": N_("Listing {ref} of {who} ends on {due}."),
         }
-        return texts[self.kind].format(
+        return translate(texts[self.kind]).format(
             ref=self.reference, who=who, where=where, due=self.due.isoformat()
         )
 

@@ -24,10 +24,15 @@ Fingerprint = tuple[Hashable, ...]
 
 
 def add_token(
-    s: Session, token_hash: str, *, physician_id: int | None, institution_id: int | None
+    s: Session,
+    token_hash: str,
+    *,
+    physician_id: int | None,
+    institution_id: int | None,
+    kind: str = "schedule",
 ) -> FeedToken:
     token = FeedToken(
-        token_hash=token_hash, physician_id=physician_id, institution_id=institution_id
+        token_hash=token_hash, physician_id=physician_id, institution_id=institution_id, kind=kind
     )
     s.add(token)
     s.flush()
