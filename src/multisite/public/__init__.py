@@ -87,7 +87,7 @@ LABELS = {
     "reason": N_("Reason"),
     "authority": N_("Authority"),
     "decision": N_("Decision"),
-    "open": N_("open"),
+    "open": N_("open-ended"),
     "schedule": N_("Weekly schedule"),
     "institution": N_("Institution"),
     "kind": N_("Kind"),
