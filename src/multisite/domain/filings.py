@@ -45,6 +45,16 @@ class FilingPlan:
         return FilingFact(self.institution_id, self.scope, self.valid_from, self.valid_to)
 
 
+def state(valid_from: dt.date, valid_to: dt.date, ended_on: dt.date | None, day: dt.date) -> str:
+    """A filing's state on ``day``: in force, not yet valid, lapsed (its validity has passed)
+    or ended (by a decision or the clerk)."""
+    if ended_on is not None and ended_on < day:
+        return "ended"
+    if day < valid_from:
+        return "not yet valid"
+    return "in force" if day <= valid_to else "lapsed"
+
+
 def covered(filings: Iterable[FilingFact], start: dt.date, end: dt.date) -> bool:
     """Whether the filings' periods together cover every day of ``[start, end]`` (a filing
     ended and renewed from the next day leaves no gap)."""

@@ -293,10 +293,6 @@ class Calendars:
         subject: Subject,
         holiday_rows: Sequence[tuple[dt.date, str, str]] | None = None,
     ) -> Export:
-        if subject.kind == "due":
-            inst = feeds.institution_by_id(s, subject.id)
-            assert inst is not None
-            return self._render_due(inst, dt.date.today())[1]
         rows = feeds.holiday_rows(s) if holiday_rows is None else holiday_rows
         holidays = self._holiday_calendar(rows)
         series: list[SessionSeries] = []

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..domain import identifiers as ids
 from ..domain import rules
 from ..domain.filings import DAY, EXTEND, FILE, RENEW, FilingPlan
+from ..domain.filings import state as filing_state
 from ..domain.text import FREE_TEXT, IDENTIFIER_TEXT
 from ..i18n import N_, _
 from ..storage import batch as store
@@ -77,13 +78,8 @@ class FilingView:
     history: tuple[FilingEventView, ...]
 
     def state_on(self, day: dt.date) -> str:
-        """in force, not yet valid, lapsed (its validity has passed) or ended (by a decision
-        or the clerk) — by date."""
-        if self.ended_on is not None and self.ended_on < day:
-            return "ended"
-        if day < self.valid_from:
-            return "not yet valid"
-        return "in force" if day <= self.valid_to else "lapsed"
+        """in force, not yet valid, lapsed or ended — by date (``domain.filings.state``)."""
+        return filing_state(self.valid_from, self.valid_to, self.ended_on, day)
 
     def as_json(self, today: dt.date | None = None) -> dict[str, Any]:
         return {

@@ -22,6 +22,7 @@ from ..domain import identifiers as ids
 from ..domain.text import FREE_TEXT, NAME_TEXT
 from ..i18n import N_, _
 from ..storage import inspections as sq
+from ..storage import queries as q
 from ..storage.models import Inspection, InspectionDraw, Inspector, utcnow
 from . import Registry, ServiceError, require_region_code
 from .registry import stored_texts
@@ -229,8 +230,8 @@ class Inspections:
             if row is None:
                 raise ServiceError(_("Unknown draw {id}.").format(id=draw_id))
             code = ids.clean(institution)
-            place = next((p for p in sq.institution_codes(s, None) if p[1] == code), None)
-            found = sq.inspection_at(s, draw_id, place[0]) if place else None
+            place = q.institution_by_code(s, code)
+            found = sq.inspection_at(s, draw_id, place.id) if place else None
             if found is None:
                 raise ServiceError(
                     _("Institution {code} was not drawn in draw {id}.").format(

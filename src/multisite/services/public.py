@@ -16,6 +16,7 @@ from typing import Any
 
 from ..domain import identifiers as ids
 from ..domain import regions
+from ..domain.filings import state as filing_state
 from ..domain.vocabulary import shipped
 from ..storage import public as sq
 from ..storage import queries as q
@@ -67,16 +68,6 @@ def _listing(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def _filing_state(
-    valid_from: dt.date, valid_to: dt.date, ended: dt.date | None, day: dt.date
-) -> str:
-    if ended is not None and ended < day:
-        return "ended"
-    if day < valid_from:
-        return "not yet valid"
-    return "in force" if day <= valid_to else "lapsed"
-
-
 def search(registry: Registry, text: str, page: int = 1) -> dict[str, Any]:
     """Physicians whose name starts with ``text`` (at least two characters) or whose
     certificate number starts with it (digits), ``PAGE`` a page, at most ``MAX_PAGES`` pages."""
@@ -114,12 +105,12 @@ def search(registry: Registry, text: str, page: int = 1) -> dict[str, Any]:
 def physician_page(registry: Registry, cert: str, today: dt.date | None = None) -> dict[str, Any]:
     today = today or dt.date.today()
     with registry.db.read() as s:
-        phys = sq.physician(s, ids.clean(cert))
+        phys = q.physician_by_cert(s, ids.clean(cert))
         if phys is None:
             raise PublicNotFound(cert)
         regs = q.registrations_of(s, phys.id)
         facts = q.physician_fact(s, phys)
-        places = sq.institutions_by_id(
+        places = q.institutions_by_id(
             s,
             [r.main_institution_id for r in regs]
             + [f.institution_id for r in regs for f in r.filings],
@@ -142,7 +133,7 @@ def physician_page(registry: Registry, cert: str, today: dt.date | None = None) 
             for a in agreements
             if a.status != "draft"
             and a.effective_end >= today
-            and any(regions_contain(code, a.institution.county_code) for code in published)
+            and any(ids.region_contains(code, a.institution.county_code) for code in published)
         ]
     status_today = {r.region_code: r.status_on(today) for r in facts.registrations}
     return {
@@ -177,7 +168,7 @@ def physician_page(registry: Registry, cert: str, today: dt.date | None = None) 
                         "valid_from": f.valid_from.isoformat(),
                         "valid_to": f.valid_to.isoformat(),
                         "ended_on": _iso(f.ended_on),
-                        "state": _filing_state(f.valid_from, f.valid_to, f.ended_on, today),
+                        "state": filing_state(f.valid_from, f.valid_to, f.ended_on, today),
                     }
                     for f in sorted(r.filings, key=lambda f: (f.valid_from, f.id))
                 ],
@@ -189,14 +180,10 @@ def physician_page(registry: Registry, cert: str, today: dt.date | None = None) 
     }
 
 
-def regions_contain(region: str, county: str) -> bool:
-    return ids.region_contains(region, county)
-
-
 def institution_page(registry: Registry, code: str, today: dt.date | None = None) -> dict[str, Any]:
     today = today or dt.date.today()
     with registry.db.read() as s:
-        inst = sq.institution(s, ids.clean(code))
+        inst = q.institution_by_code(s, ids.clean(code))
         if inst is None:
             raise PublicNotFound(code)
         mains = sq.registered_at(s, inst.id)
@@ -245,7 +232,7 @@ def institution_page(registry: Registry, code: str, today: dt.date | None = None
                 "valid_from": f.valid_from.isoformat(),
                 "valid_to": f.valid_to.isoformat(),
                 "ended_on": _iso(f.ended_on),
-                "state": _filing_state(f.valid_from, f.valid_to, f.ended_on, today),
+                "state": filing_state(f.valid_from, f.valid_to, f.ended_on, today),
             }
             for f, p in filed
         ],

@@ -55,21 +55,6 @@ def main_institutions(s: Session, physician_ids: Iterable[int]) -> dict[int, lis
     return found
 
 
-def physician(s: Session, cert: str) -> Physician | None:
-    return s.scalars(select(Physician).where(Physician.cert_no == cert)).one_or_none()
-
-
-def institution(s: Session, code: str) -> Institution | None:
-    return s.scalars(select(Institution).where(Institution.code == code)).one_or_none()
-
-
-def institutions_by_id(s: Session, ids: Iterable[int]) -> dict[int, Institution]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    return {i.id: i for i in s.scalars(select(Institution).where(Institution.id.in_(wanted)))}
-
-
 def registered_at(s: Session, institution_id: int) -> list[tuple[Registration, Physician]]:
     """The registrations whose main institution it is, with their physicians and events."""
     query = (
