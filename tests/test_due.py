@@ -67,3 +67,9 @@ def test_bad_windows_are_one_sentence(cli: Cli):
     assert "within" in cli.refused("due", "--within", "-3")
     assert "--within" in cli.refused("due", "--within", "99999")
     assert "Unknown institution" in cli.refused("due", "--institution", "X")
+
+
+def test_due_json_keeps_its_schema(cli: Cli):
+    (first, *_rest) = cli.ok("due", "--json", "--on", ON.isoformat()).json()
+    assert set(first) == {"kind", "due", "reference", "physician", "physician_name",
+                          "institution", "institution_name", "message"}  # fmt: skip

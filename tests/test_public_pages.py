@@ -202,3 +202,42 @@ def test_the_real_server_serves_public_pages_only_when_asked(cli: Cli):
         assert plain.get("/", params={"q": "巴特"}).status_code == 404
     db.dispose()
     _ = httpx  # the test client is httpx's
+
+
+# The documents' keys as the README's schemas give them (kept stable: clients read them).
+SCHEMAS = {
+    "search": {"query", "by", "page", "page_size", "more", "capped", "results"},
+    "search.results": {"cert", "name", "title", "category", "main_institutions"},
+    "physician": {"cert", "name", "level", "category", "scopes", "title", "status",
+                  "registrations", "listings", "schedule"},
+    "registration": {"region", "region_name", "main_institution", "registered_on", "status",
+                     "history", "filings"},
+    "filing": {"institution", "scope", "valid_from", "valid_to", "ended_on", "state"},
+    "institution": {"code", "name", "kind", "address", "region", "region_name", "licensed_on",
+                    "next_validation", "registered", "filed", "listings", "inspections"},
+    "registered": {"cert", "name", "title", "registered_on", "status"},
+    "filed": {"cert", "name", "title", "scope", "valid_from", "valid_to", "ended_on", "state"},
+    "listings": {"page", "page_size", "more", "listings"},
+    "listing": {"id", "subject", "from", "to", "reason", "authority", "decision"},
+    "error": {"error", "message"},
+}  # fmt: skip
+
+
+def test_the_json_documents_keep_the_readme_schemas(web: TestClient):
+    search = web.get("/search.json", params={"q": "巴特"}).json()
+    assert set(search) == SCHEMAS["search"]
+    assert set(search["results"][0]) == SCHEMAS["search.results"]
+    physician = web.get(f"/physicians/{BATER}.json").json()
+    assert set(physician) == SCHEMAS["physician"]
+    (registration,) = physician["registrations"]
+    assert set(registration) == SCHEMAS["registration"]
+    assert set(registration["filings"][0]) == SCHEMAS["filing"]
+    institution = web.get(f"/institutions/{CENTRE}.json").json()
+    assert set(institution) == SCHEMAS["institution"]
+    assert set(institution["registered"][0]) == SCHEMAS["registered"]
+    assert set(institution["filed"][0]) == SCHEMAS["filed"]
+    listings = web.get("/listings.json").json()
+    assert set(listings) == SCHEMAS["listings"]
+    assert set(listings["listings"][0]) == SCHEMAS["listing"]
+    assert set(listings["listings"][0]["subject"]) == {"kind", "key", "name"}
+    assert set(web.get("/physicians/0.json").json()) == SCHEMAS["error"]
