@@ -95,3 +95,13 @@ def test_the_due_screen_fits_80_by_24_in_chinese(region: Registry):
             assert screen.within == 7 and len(screen.items) == 2
 
     asyncio.run(run())
+
+
+def test_an_app_told_not_to_starts_on_the_search_screen_anyway(region: Registry):
+    async def run() -> None:
+        app = MultisiteApp(region, today=dt.date(2027, 3, 5), due_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, SearchScreen)
+
+    asyncio.run(run())

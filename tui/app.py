@@ -34,17 +34,20 @@ class MultisiteApp(App[None]):
         Binding("ctrl+q", "quit", _("Quit"), priority=True),
     ]
 
-    def __init__(self, registry: Registry, *, today: dt.date | None = None) -> None:
+    def __init__(
+        self, registry: Registry, *, today: dt.date | None = None, due_on_start: bool = True
+    ) -> None:
         super().__init__()
         self.registry = registry
         self.today = today or dt.date.today()
+        self.due_on_start = due_on_start  # open the Due screen when something is due this week
         self.sub_title = _("registry of multi-site physicians · clerk {clerk}").format(
             clerk=registry.clerk
         )
 
     def on_mount(self) -> None:
         self.push_screen(SearchScreen())
-        if due_this_week(self.registry, self.today):  # opens on start when something is due
+        if self.due_on_start and due_this_week(self.registry, self.today):
             self.action_open("due")
 
     def action_open(self, name: str) -> None:

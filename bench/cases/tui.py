@@ -42,7 +42,8 @@ class Driver:
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.stop: asyncio.Event | None = None
-        self.app = MultisiteApp(registry, today=TODAY)
+        # the timed paths start on the search screen, not on what is due this week
+        self.app = MultisiteApp(registry, today=TODAY, due_on_start=False)
         self.pilot: Any = None
         threading.Thread(
             target=self.loop.run_until_complete, args=(self._run(),), daemon=True
