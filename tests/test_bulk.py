@@ -1,0 +1,89 @@
+"""The bulk insert hands the driver what SQLAlchemy Core would: the same stored values, the
+same text in the columns (dates, times, JSON with Chinese, JSON null), the same defaults for
+columns a row leaves out — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import String, cast, insert, select
+
+from multisite.storage import Database, bulk
+from multisite.storage.models import AuditEntry, Institution, Region
+
+
+def _institution(code: str, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "code": code,
+        "name": "锦江区'诊所\"一号",
+        "kind": "诊所",
+        "beds": 0,
+        "departments": ["内科", "全科医学"],
+        "grassroots": True,
+        "county_code": "510104",
+        "address": "",
+        "makeup_follows": None,
+        "licensed_on": dt.date(2019, 2, 28),
+        "notes": {"来源": "导入", "n": 1.5, "none": None},
+        "updated_at": dt.datetime(2026, 12, 1, 3, 4, 5, 678901),
+    }
+    row.update(extra)
+    return row
+
+
+def _audit(key: str, before: object) -> dict[str, object]:
+    return {
+        "at": dt.datetime(2026, 12, 1, 8, 0, 0, 1),
+        "clerk": "测试员",
+        "action": "create",
+        "entity": "institution",
+        "entity_key": key,
+        "physician_cert": None,
+        "institution_code": key,
+        "before": before,
+        "after": {"name": "诊所", "beds": 0},
+    }
+
+
+def _stored(db: Database, model: object, key: str, keys: list[str]) -> list[tuple[object, ...]]:
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = [c for c in table.columns if c.key not in ("id", *keys)]
+    with db.read() as s:
+        rows = s.execute(
+            select(*columns, *(cast(c, String) for c in columns)).order_by(table.c[key])
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+@pytest.fixture(autouse=True)
+def raw_for_every_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "RAW_FROM", 1)
+
+
+def test_raw_inserts_store_what_core_stores(database: Database) -> None:
+    leave_out = {"beds", "departments", "grassroots", "address", "notes"}
+    core = [_institution("CORE-1"), _institution("CORE-2", licensed_on=None)]
+    raw = [_institution("RAW-1"), _institution("RAW-2", licensed_on=None)]
+    core_short = [{k: v for k, v in _institution("CORE-3").items() if k not in leave_out}]
+    raw_short = [{k: v for k, v in _institution("RAW-3").items() if k not in leave_out}]
+    with database.write() as s:
+        s.add(Region(code="510104", name="锦江区", level="county"))
+        s.flush()
+        connection = s.connection()
+        connection.execute(insert(Institution.__table__), core)
+        connection.execute(insert(Institution.__table__), core_short)
+        connection.execute(
+            insert(AuditEntry.__table__), [_audit("CORE-1", None), _audit("CORE-2", {"a": "乙"})]
+        )
+        bulk.insert_rows(s, Institution, raw)
+        bulk.insert_rows(s, Institution, raw_short)
+        bulk.insert_rows(s, AuditEntry, [_audit("RAW-1", None), _audit("RAW-2", {"a": "乙"})])
+    institutions = _stored(database, Institution, "code", ["code"])
+    by_core, by_raw = institutions[:3], institutions[3:]
+    assert by_core == by_raw
+    names = [c.key for c in Institution.__table__.columns if c.key not in ("id", "code")]
+    short = dict(zip(names, by_raw[2], strict=False))
+    assert short["beds"] == 0 and short["grassroots"] is False and short["notes"] == {}
+    audits = _stored(database, AuditEntry, "entity_key", ["entity_key", "institution_code"])
+    assert audits[:2] == audits[2:]
