@@ -57,6 +57,7 @@ def fresh_target(database: Database, tmp_path: Path):
     return url, drop
 
 
+@pytest.mark.slow
 def test_backup_then_restore_into_an_empty_database_gives_the_same_registry(
     registry, database, tmp_path
 ):

@@ -24,6 +24,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from multisite.cli.main import main
@@ -109,6 +110,7 @@ def cli(*args: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_a_killed_import_leaves_the_database_as_before(db_url, tmp_path):
     assert main(["--db", db_url, "init"]) == 0
     assert main(["--db", db_url, "demo", "--physicians", str(PHYSICIANS), "--seed", "5"]) == 0

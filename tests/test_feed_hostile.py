@@ -194,6 +194,7 @@ async def _asgi_get(app, path: str) -> int:
 SCAN = int(os.environ.get("MULTISITE_SCAN_TOKENS", "20000"))
 
 
+@pytest.mark.slow
 def test_a_scan_of_random_tokens_finds_nothing(tmp_path):
     """In-process ASGI calls (the HTTP layer is covered above): 16 scanners in parallel, and a
     subscriber fetching the real feed every 5 ms meanwhile; on the default SQLite store."""

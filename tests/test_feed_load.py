@@ -157,6 +157,7 @@ def _log_is_bounded(server: ServeProcess, most_lines: int) -> None:
     assert len(log.splitlines()) <= most_lines, log[:3000]
 
 
+@pytest.mark.slow
 def test_a_subscriber_is_served_under_10000_slow_connections(serve):
     hard = _raise_own_fd_limit()
     count = min(SLOW_CONNECTIONS, hard - 1000)  # this process's descriptors, with room to spare
