@@ -45,9 +45,20 @@ def pg_reason() -> str | None:
     return _pg_available()
 
 
+@pytest.fixture(autouse=True)
+def no_developer_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing of the developer's environment decides a test: no clerk name, no key file."""
+    for name in ("MULTISITE_CLERK", "MULTISITE_ID_KEY_FILE", "MULTISITE_ID_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path, pg_reason) -> Iterator[str]:
-    """A URL of an empty database, on each backend in turn."""
+def db_url(
+    request: pytest.FixtureRequest, tmp_path, pg_reason, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A URL of an empty database, on each backend in turn (a PostgreSQL registry's national-ID
+    key file is named in the environment, as a deployment does; SQLite keeps it beside the
+    database file)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'registry.db'}"
         return
@@ -57,6 +68,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path, pg_reason) -> Iterator[str]
                 f"PostgreSQL is required (MULTISITE_REQUIRE_PG) but unreachable: {pg_reason}"
             )
         pytest.skip(f"PostgreSQL unreachable: {pg_reason}")
+    monkeypatch.setenv("MULTISITE_ID_KEY_FILE", str(tmp_path / "pg-id.key"))
     with fresh_pg_schema() as url:
         yield url
 

@@ -23,6 +23,9 @@ Per series, one ``VEVENT``:
   调休 policy says a make-up day follows the schedule of ``makeup_follows`` and that is the
   slot's weekday. Policy ``None``: make-up days add nothing. A regular weekend slot on a
   make-up day is left as it is under either policy.
+* ``EXDATE`` too for every occurrence on a day the physician's registration for the
+  institution's region is suspended (暂停); a cancellation (注销) ends the series the day
+  before (``UNTIL``), so the physician's calendar tells the truth.
 * A series with no occurrence at all (e.g. terminated before its first session) is left
   out, so clients drop it on their next refresh. A series whose only occurrences are
   make-up days gets ``DTSTART`` on the first of them and ``RDATE``\\ s, without ``RRULE``.
@@ -72,6 +75,9 @@ class SessionSeries:
     location: str  # institution name + address
     description: str  # department + contract number
     makeup_follows: int | None = None  # 调休 policy: None, or the weekday a make-up day follows
+    # days the registration does not allow practice: (first, last) of a suspension, or
+    # (first, None) of a cancellation (the series ends the day before)
+    off: tuple[tuple[dt.date, dt.date | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,8 +189,12 @@ def _event(s: SessionSeries, holidays: HolidayCalendar) -> _Event | None:
     )
     start_time = dt.timedelta(minutes=slot.start)
 
+    last_date = s.last_date
+    for start, until in s.off:
+        if until is None:  # cancelled (注销): nothing from that day on
+            last_date = min(last_date, start - dt.timedelta(days=1))
     first = s.first_date + dt.timedelta(days=(slot.weekday - s.first_date.weekday()) % 7)
-    last = s.last_date - dt.timedelta(days=(s.last_date.weekday() - slot.weekday) % 7)
+    last = last_date - dt.timedelta(days=(last_date.weekday() - slot.weekday) % 7)
     weekly = first <= last
 
     extra: list[dt.date] = []
@@ -202,6 +212,10 @@ def _event(s: SessionSeries, holidays: HolidayCalendar) -> _Event | None:
         if weekly
         else []
     )
+    if weekly and s.off:
+        excluded = sorted(set(excluded) | set(_suspended(first, last, s.off)))
+        if len(excluded) == (last - first).days // 7 + 1 and not extra:
+            return None  # every occurrence falls on a suspended day or a holiday
     anchor = first if weekly else extra[0]
     rdates = extra if weekly else extra[1:]
 
@@ -232,6 +246,25 @@ def _event(s: SessionSeries, holidays: HolidayCalendar) -> _Event | None:
         "END:VEVENT",
     ]
     return _Event((dtstart, s.uid), tuple(lines))
+
+
+def _suspended(
+    first: dt.date, last: dt.date, off: Sequence[tuple[dt.date, dt.date | None]]
+) -> list[dt.date]:
+    """The weekly occurrences (from ``first``, every 7 days to ``last``) on suspended days —
+    display only: the rules never expand occurrences."""
+    found: list[dt.date] = []
+    for start, until in off:
+        if until is None:
+            continue
+        low, high = max(first, start), min(last, until)
+        if low > high:
+            continue
+        day = first + dt.timedelta(days=-(-(low - first).days // 7) * 7)
+        while day <= high:
+            found.append(day)
+            day += dt.timedelta(days=7)
+    return found
 
 
 def _local(value: dt.datetime) -> str:

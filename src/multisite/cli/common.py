@@ -100,6 +100,12 @@ class Context:
             self._registry = Registry(self.db, self.args.clerk)
         return self._registry
 
+    def err(self, message: str) -> None:
+        """One sentence on stderr (a finding, not a failure of the command)."""
+        from ..escaping import printable
+
+        sys.stderr.write(printable(message.rstrip()) + "\n")
+
     def json(self, document: Any) -> None:
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
 

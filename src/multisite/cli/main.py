@@ -10,6 +10,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from .. import i18n
 from ..domain.policy import PolicyError
 from ..escaping import printable
@@ -30,6 +32,7 @@ from . import (
     inspect,
     institutions,
     physicians,
+    trust,
     tui,
     validation_base,
     vocabulary,
@@ -38,7 +41,8 @@ from .common import COMMANDS, EXIT_USAGE, Context, Parser, UsageError
 
 # Each group module adds its subcommands (``register``) and their handlers (``@command``).
 GROUPS = (database, physicians, institutions, contracts, filings, credit, check, admin,
-          vocabulary, backup, validation_base, calendar, importing, tui, due, inspect)  # fmt: skip
+          vocabulary, backup, validation_base, calendar, importing, tui, due, inspect,
+          trust)  # fmt: skip
 
 
 def build_parser() -> Parser:
@@ -46,7 +50,10 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--db", help=_("SQLAlchemy database URL (default: the embedded SQLite file)")
     )
-    parser.add_argument("--clerk", help=_("the clerk's name written to the audit log"))
+    parser.add_argument(
+        "--clerk",
+        help=_("act as this clerk (only an admin may name another clerk than who logged in)"),
+    )
     parser.add_argument("--lang", choices=("zh", "en"), help=_("language of messages"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for group in GROUPS:
@@ -76,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error))
     except KeyboardInterrupt:
         return _fail(_("Interrupted; nothing of the unfinished operation was stored."))
+    except DBAPIError as error:
+        if os.environ.get("MULTISITE_DEBUG"):
+            raise
+        return _fail(database_refusal(error))
     except OSError as error:
         return _fail(
             _("{file}: {reason}.").format(file=error.filename or "", reason=error.strerror)
@@ -92,6 +103,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if context is not None:
             context.close()
+
+
+def database_refusal(error: DBAPIError) -> str:
+    """One sentence of a database error: its primary message only — never the statement, its
+    parameters or PostgreSQL's DETAIL, which can quote the values of a row."""
+    orig = error.orig
+    diag = getattr(orig, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    code = getattr(orig, "sqlstate", None) or ""
+    if code == "42501":
+        return _(
+            "The database refused: this login may not do that (its grants or the row-level "
+            "security of its region); nothing was stored."
+        )
+    reason = (primary or str(orig or "").strip().splitlines()[0] if orig else "").rstrip(".")
+    return _("The database refused the operation ({reason}); nothing was stored.").format(
+        reason=reason or type(error).__name__
+    )
 
 
 def _peek_lang(argv: list[str]) -> str | None:

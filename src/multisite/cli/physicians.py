@@ -102,6 +102,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
             printable(
                 f"  {p['cert']}  {p['level']} · {p['category']} · {'、'.join(p['scopes'])} · "
                 f"{p['title']}  ({_('status')}: {_(p['status'])})"
+                + (f"  身份证号 {p['id_number']}" if p.get("id_number") else "")
             ),
         )
     )

@@ -6,9 +6,10 @@ can find a duplicate registration but cannot be reversed into the number.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
-import os
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -42,10 +43,45 @@ def credit_code_checksum_ok(code: str) -> bool:
 
 def id_number_ok(number: str) -> bool:
     """GB 11643: 17 digits and an ISO 7064 MOD 11-2 check character."""
-    if len(number) != 18 or not number[:17].isdigit():
+    if len(number) != 18 or not number[:17].isdigit() or not number[:17].isascii():
         return False
     total = sum(int(c) * w for c, w in zip(number[:17], ID_WEIGHTS, strict=True))
     return ID_CHECK[total % 11] == number[17]
+
+
+def id_birth_date(number: str) -> dt.date | None:
+    """The birth date a national ID number carries (digits 7–14), when it is a real day
+    from 1900 to today; else None."""
+    try:
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    return born if dt.date(1900, 1, 1) <= born <= dt.date.today() else None
+
+
+def id_number_valid(number: str) -> bool:
+    """A national ID number by its check character and a real birth date."""
+    return id_number_ok(number) and id_birth_date(number) is not None
+
+
+def id_masked(number: str) -> str:
+    """How a national ID number is shown: its first six and last four characters
+    (330106********1231)."""
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_JOINED = re.compile(r"(?<=[0-9])[ \-](?=[0-9Xx])")
+_MAYBE = re.compile(r"\d[\d \-]{16,}[\dXxＸｘ]")  # a cheap first look (any script's digits)
+
+
+def holds_id_number(value: str) -> bool:
+    """Whether a text holds a valid national ID number anywhere in it (full-width digits,
+    spaces and hyphens between the digits included)."""
+    if len(value) < 18 or _MAYBE.search(value) is None:
+        return False
+    squeezed = _JOINED.sub("", unicodedata.normalize("NFKC", value))
+    return any(id_number_valid(m.group().upper()) for m in _CANDIDATE.finditer(squeezed))
 
 
 def id_check_char(first17: str) -> str:
@@ -53,9 +89,22 @@ def id_check_char(first17: str) -> str:
     return ID_CHECK[total % 11]
 
 
-def id_digest(number: str) -> str:
-    """A keyed SHA-256 of a national ID number (key from MULTISITE_ID_KEY)."""
-    key = os.environ.get("MULTISITE_ID_KEY", "multisite-default-id-key").encode()
+def mask_id_numbers(value: str) -> str:
+    """``value`` with every valid national ID number in it masked (:func:`id_masked`)."""
+    if not holds_id_number(value):
+        return value
+    squeezed = _JOINED.sub("", unicodedata.normalize("NFKC", value))
+    return _CANDIDATE.sub(
+        lambda m: id_masked(m.group()) if id_number_valid(m.group().upper()) else m.group(),
+        squeezed,
+    )
+
+
+def id_digest(number: str, key: bytes) -> str:
+    """HMAC-SHA256 of a national ID number under the registry's secret key (``storage.keys``):
+    finds a duplicate, cannot be reversed without the key."""
+    if len(key) < 32:
+        raise ValueError("the national-ID key is too short")
     return hmac.new(key, clean(number).encode(), hashlib.sha256).hexdigest()
 
 

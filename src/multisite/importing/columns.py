@@ -101,6 +101,11 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
         Column("status_to", "状态终止日期", ("status_end", "status_until", "暂停终止日期")),
         Column("status_reason", "状态原因", ("reason", "暂停原因", "注销原因")),
         Column("practising_since", "执业起始日期", ("practice_start", "开始执业日期")),
+        Column(
+            "id_number",
+            "身份证号",
+            ("national_id", "id_no", "身份证号码", "身份证", "公民身份号码", "居民身份证号"),
+        ),
     ),
     "contracts": (
         Column(

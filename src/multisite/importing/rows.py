@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..domain import identifiers as ids
 from ..domain.inputs import (
     INVALID,
     KEEP,
@@ -88,11 +89,58 @@ class Rows:
         if missing:
             self.originals.update(read_originals(path, missing, sheet))
         problems = [p for ps in self.rejected.values() for p in ps] + self.warnings
+        personal = self.table.column_map.get("id_number")
+        redacted: dict[int, list[str]] = {}
         for p in problems:
-            p.original = self.originals.get(p.row, [])
+            if p.row not in redacted:
+                redacted[p.row] = _redacted(self.originals.get(p.row, []), personal)
+            p.original = redacted[p.row]
         problems.sort(key=lambda p: (p.row, p.severity != ERROR))
         self.report.problems = problems
         self.report.rejected = len(self.rejected)
+
+
+PERSONAL = "PERSONAL"
+"""The code of a cell holding a national ID number outside the 身份证号 column."""
+
+
+def _redacted(cells: list[str], personal: int | None) -> list[str]:
+    """The original cells as the report may show them: a national ID number masked wherever
+    it stands (330106********1231), the 身份证号 column's cell masked whatever it holds."""
+    shown = [ids.mask_id_numbers(c) for c in cells]
+    if personal is not None and personal < len(shown) and shown[personal]:
+        value = shown[personal]
+        shown[personal] = ids.id_masked(value) if len(value) > 10 else "*" * len(value)
+    return shown
+
+
+def _personal(rows: Rows, row: Row) -> bool:
+    """Reject the row when a cell other than 身份证号 (a known column or a note) holds a valid
+    national ID number: personal data is not kept as notes or text. The sentence names the
+    column, never the number."""
+    found = False
+    for name, value in row.cells.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if name != "id_number" and isinstance(value, str) and ids.holds_id_number(value):
+            rows.reject(row.number, name, PERSONAL, _personal_message(rows.header(name)))
+            found = True
+    for header, value in row.notes.items():
+        if ids.holds_id_number(value) or ids.holds_id_number(header):
+            rows.reject(row.number, "", PERSONAL, _personal_message(header))
+            found = True
+    if found:
+        rows.originals[row.number] = row.original
+    return found
+
+
+def _personal_message(column: str) -> str:
+    if ids.holds_id_number(column):
+        column = ids.mask_id_numbers(column)
+    return _(
+        "The column {column} holds a national ID number (身份证号): only the 身份证号 column of a "
+        "physicians file may, and it is stored only as a keyed hash."
+    ).format(column=column)
 
 
 def _text(row: Row, name: str) -> str:
@@ -163,7 +211,7 @@ def _start(rows: Rows, row: Row) -> bool:
         rows.reject(row.number, row.problem.column, INVALID, row.problem.message)
         rows.originals[row.number] = row.original
         return False
-    return True
+    return not _personal(rows, row)
 
 
 def _clean(rows: Rows, row: Row, before: int) -> bool:
@@ -280,7 +328,7 @@ def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Phys
             cert, name, level, category, parse_list(row.cells.get("scopes")), title, region,
             main, registered, STATUSES[status], practising_since=practising_since,
             notes=row.notes, status_from=status_from, status_to=status_to,
-            status_reason=_text(row, "status_reason"),
+            status_reason=_text(row, "status_reason"), id_number=_named(row, "id_number"),
         )  # fmt: skip
         found.append((row.number, data))
     return found

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..domain.inputs import AgreementInput, InstitutionInput, ListingInput, PhysicianInput
 from .agreements import AgreementPreview, Agreements
 from .checks import Checks
+from .clerks import Clerks, ClerkView
 from .credit import Credit, CreditRecord, ListingChange, ListingView, PointsView
 from .filings import FilingChange, FilingEventView, FilingView
 from .institutions import Institutions
@@ -28,6 +29,7 @@ from .registry import (
     Issue,
     RefusedError,
     RegistryCore,
+    ScopeError,
     ServiceError,
     WriteResult,
     clerk_name,
@@ -38,7 +40,8 @@ from .vocabularies import Vocabularies
 
 
 class Registry(
-    Regions, Vocabularies, Institutions, Registrations, Physicians, Agreements, Credit, Checks
+    Regions, Vocabularies, Institutions, Registrations, Physicians, Agreements, Credit, Checks,
+    Clerks,
 ):
     """The registry of one regional health commission (the services of every aggregate)."""
 
@@ -47,6 +50,7 @@ __all__ = [
     "AgreementInput",
     "AgreementPreview",
     "BatchResult",
+    "ClerkView",
     "ConcurrentWriteError",
     "CreditRecord",
     "FieldError",
@@ -64,6 +68,7 @@ __all__ = [
     "RegistrationChange",
     "Registry",
     "RegistryCore",
+    "ScopeError",
     "ServiceError",
     "WriteResult",
     "clerk_name",

@@ -32,7 +32,7 @@ from ..i18n import _
 from ..storage import batch as store
 from ..storage import bulk
 from ..storage import queries as q
-from ..storage.audit import audit_row, insert_audit, snapshot
+from ..storage.audit import audit_row, snapshot
 from ..storage.models import WorkSession, utcnow
 from .filings import Filings, _Who, describe
 from .filings import done as filing_done
@@ -326,6 +326,16 @@ class Agreements(Filings):
                 result.reject(p.row, problem.field, problem.code, str(problem))
             if problems or pid is None or inst is None:
                 continue
+            if not (self.may_write_county(inst.county_code) or self.may_write_physician(s, p.cert)):
+                self._refuse_row(
+                    result, p.row, "institution",
+                    _("contract {contract} (physician {cert}, institution {code})").format(
+                        contract=p.contract_no, cert=p.cert, code=p.code
+                    ),
+                    "agreement", p.contract_no, physician=p.cert, institution=p.code,
+                    audit=lock,
+                )  # fmt: skip
+                continue
             if old is not None:
                 p.stored_id, p.revision, p.terms = old.id, old.revision, old.terms
             p.keep_only_facts(inst)
@@ -498,7 +508,7 @@ class Agreements(Filings):
                           physician=who.cert_no, institution=p.code, at=now)
             )  # fmt: skip
         bulk.insert_rows(s, WorkSession, sessions)
-        insert_audit(s, audits)
+        self._append_audit(s, audits)
         creates.clear()
         audits.clear()
 
@@ -514,6 +524,10 @@ class Agreements(Filings):
             agreement = q.agreement_by_contract(s, contract_no.strip())
             if agreement is None:
                 raise ServiceError(_("Unknown contract {contract}.").format(contract=contract_no))
+            self._guard(
+                s, "agreement", agreement.contract_no, physician=agreement.physician.cert_no,
+                institution=agreement.institution.code,
+            )  # fmt: skip
             if agreement.status == "terminated":
                 raise ServiceError(
                     _("Contract {contract} is already terminated.").format(contract=contract_no)

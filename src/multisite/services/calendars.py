@@ -140,8 +140,11 @@ def location_of(inst: Institution) -> str:
     return f"{inst.name}，{address}" if address else inst.name
 
 
-def series_of(agreement: Agreement, summary: str) -> list[SessionSeries]:
-    """The weekly series of one agreement (its institution must be loaded)."""
+def series_of(
+    agreement: Agreement, summary: str, off: Sequence[tuple[dt.date, dt.date | None]] = ()
+) -> list[SessionSeries]:
+    """The weekly series of one agreement (its institution must be loaded); ``off``: the
+    suspensions and cancellation of the registration it is practised under."""
     inst = agreement.institution
     stamp = max(_utc(agreement.updated_at), _utc(inst.updated_at))
     description = f"科室：{agreement.department}\n合同号：{agreement.contract_no}"
@@ -167,9 +170,23 @@ def series_of(agreement: Agreement, summary: str) -> list[SessionSeries]:
                 location=location_of(inst),
                 description=description,
                 makeup_follows=inst.makeup_follows,
+                off=tuple(off),
             )
         )
     return out
+
+
+def _off(
+    agreement: Agreement, inactive: dict[int, list[tuple[str, dt.date, dt.date | None]]]
+) -> list[tuple[dt.date, dt.date | None]]:
+    """The suspensions and cancellation of the registration whose region holds the
+    agreement's institution."""
+    county = agreement.institution.county_code
+    return [
+        (start, until)
+        for region, start, until in inactive.get(agreement.physician_id, ())
+        if ids.region_contains(region, county)
+    ]
 
 
 def physician_calendar_name(phys: Physician) -> str:
@@ -299,13 +316,17 @@ class Calendars:
         if subject.kind == "physician":
             phys = feeds.physician_by_id(s, subject.id)
             assert phys is not None
-            for a in feeds.physician_agreements(s, subject.id):
-                series.extend(series_of(a, physician_summary(a)))
+            agreements = feeds.physician_agreements(s, subject.id)
+            off = feeds.inactivity(s, [subject.id])
+            for a in agreements:
+                series.extend(series_of(a, physician_summary(a), _off(a, off)))
             return render_export(physician_calendar_name(phys), series, holidays, phys.updated_at)
         inst = feeds.institution_by_id(s, subject.id)
         assert inst is not None
-        for a in feeds.institution_agreements(s, subject.id):
-            series.extend(series_of(a, institution_summary(a)))
+        agreements = feeds.institution_agreements(s, subject.id)
+        off = feeds.inactivity(s, sorted({a.physician_id for a in agreements}))
+        for a in agreements:
+            series.extend(series_of(a, institution_summary(a), _off(a, off)))
         return render_export(institution_calendar_name(inst), series, holidays, inst.updated_at)
 
     # -- subscriptions --

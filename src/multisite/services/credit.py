@@ -200,6 +200,12 @@ class Credit(RegistryCore):
     ) -> tuple[CreditListing | None, str]:
         """Store one listing (or, not ``write``, say what storing it would do)."""
         physician_id, institution_id = _subject(s, data.subject, data.key, lock=write)
+        if write:
+            key = ids.clean(data.key)
+            self._guard(
+                s, "credit_listing", key, physician=key if physician_id else None,
+                institution=key if institution_id else None,
+            )  # fmt: skip
         same = s.scalars(
             select(CreditListing).where(
                 CreditListing.physician_id == physician_id
@@ -292,6 +298,7 @@ class Credit(RegistryCore):
         _decision_texts(reason, authority, decision)
         with self.db.write() as s:
             physician_id, _none = _subject(s, "physician", cert, lock=True)
+            self._guard(s, "credit_points", ids.clean(cert), physician=ids.clean(cert))
             assert physician_id is not None
             row = CreditPoints(
                 physician_id=physician_id,

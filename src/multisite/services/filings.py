@@ -24,7 +24,7 @@ from ..i18n import N_, _
 from ..storage import batch as store
 from ..storage import bulk
 from ..storage import queries as q
-from ..storage.audit import audit_row, insert_audit, snapshot
+from ..storage.audit import audit_row, snapshot
 from ..storage.models import Filing, FilingEvent, Physician
 from .registry import RegistryCore, ServiceError, stored_texts
 
@@ -332,7 +332,7 @@ class Filings(RegistryCore):
             start, end = min(old.valid_from, p.valid_from), max(old.valid_to, p.valid_to)
             record(old.id, p, who, start, end, before)
         bulk.insert_rows(s, FilingEvent, events)
-        insert_audit(s, audits)
+        self._append_audit(s, audits)
 
     # -- shared --
 
@@ -343,6 +343,7 @@ class Filings(RegistryCore):
         inst = q.institution_by_code(s, ids.clean(institution))
         if inst is None:
             raise ServiceError(_("Unknown institution {code}.").format(code=institution))
+        self._guard(s, "filing", phys.cert_no, physician=phys.cert_no, institution=inst.code)
         found = [
             f
             for r in q.registrations_of(s, phys.id)

@@ -10,7 +10,7 @@ from ..domain.inputs import CHECKSUM, KEEP, RETIRED, InstitutionInput
 from ..domain.text import NAME_TEXT
 from ..i18n import _
 from ..storage import batch as store
-from ..storage.audit import audit_row, insert_audit, snapshot
+from ..storage.audit import audit_row, snapshot
 from ..storage.models import Institution, utcnow
 from .registry import (
     BatchResult,
@@ -67,6 +67,14 @@ class Institutions(RegistryCore):
             updates: list[tuple[int, Institution, dict[str, Any], dict[str, Any]]] = []
             for row, code, values, data in checked:
                 old = existing.get(code)
+                places = {values.get("county_code"), old.county_code if old else None}
+                outside = [c for c in places if c and not self.may_write_county(c)]
+                if outside:
+                    self._refuse_row(
+                        result, row, "region", _("institution {code}").format(code=code),
+                        "institution", code, institution=code, audit=commit != "none",
+                    )  # fmt: skip
+                    continue
                 if old is None:
                     fresh = {k: v for k, v in values.items() if v is not None and v is not KEEP}
                     creates.append((row, Institution(code=code, notes=dict(data.notes), **fresh)))
@@ -97,7 +105,7 @@ class Institutions(RegistryCore):
                     setattr(old, k, v)
                 old.updated_at = now
             s.flush()
-            insert_audit(
+            self._append_audit(
                 s,
                 [
                     audit_row(self.clerk, "update", "institution", old.code, before,
@@ -109,7 +117,7 @@ class Institutions(RegistryCore):
                 chunk = [inst for _row, inst in creates[start : start + CREATE_CHUNK]]
                 s.add_all(chunk)
                 s.flush()
-                insert_audit(
+                self._append_audit(
                     s,
                     [
                         audit_row(self.clerk, "create", "institution", i.code, None,

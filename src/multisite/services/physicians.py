@@ -12,15 +12,23 @@ from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
-from ..domain.inputs import RETIRED, UNKNOWN, PhysicianInput
+from ..domain.inputs import DUPLICATE, RETIRED, UNKNOWN, PhysicianInput
 from ..domain.regions import Division
 from ..domain.text import FREE_TEXT, NAME_TEXT
 from ..domain.vocabulary import CATEGORIES, LEVELS, TITLES
 from ..i18n import _
 from ..storage import batch as store
+from ..storage import feeds
 from ..storage import queries as q
-from ..storage.audit import audit_row, insert_audit, snapshot
-from ..storage.models import Institution, Physician, Registration, RegistrationEvent, utcnow
+from ..storage.audit import audit_row, snapshot
+from ..storage.models import (
+    FeedToken,
+    Institution,
+    Physician,
+    Registration,
+    RegistrationEvent,
+    utcnow,
+)
 from .registry import (
     Abandon,
     BatchResult,
@@ -89,12 +97,27 @@ class Physicians(RegistryCore):
                 (ids.clean(c.data.main_institution) for c in checked),
             )
             existing = store.existing_keys(s, Physician, Physician.cert_no, seen)
+            holders = store.existing_keys(
+                s, Physician, Physician.id_digest, (c.digest for c in checked if c.digest)
+            )
+            digests: dict[str, int] = {}
             creates: list[tuple[_Checked, Institution]] = []
             for one in checked:
+                if one.digest and not self._digest_free(one, holders, digests, result):
+                    continue
                 main = self._main_institution(one, mains, result)
                 if main is None:
                     continue
                 old = existing.get(one.cert)
+                may = self.may_write_county(one.data.region_code) or self.may_write_county(
+                    main.county_code
+                )
+                if not may or (old is not None and not self.may_write_physician(s, one.cert)):
+                    self._refuse_row(
+                        result, one.row, "region", _("physician {cert}").format(cert=one.cert),
+                        "physician", one.cert, physician=one.cert, audit=commit != "none",
+                    )  # fmt: skip
+                    continue
                 if old is None:
                     creates.append((one, main))
                     result.count(one.row, "created")
@@ -120,14 +143,22 @@ class Physicians(RegistryCore):
         region = self._check_physician_fields(data)
         if region.retired:
             result.warn(row, "region", RETIRED, retired_warning(region))
-        digest = None
+        digest = masked = None
         if data.id_number:
-            number = ids.clean(data.id_number)
+            number = ids.clean(data.id_number).replace(" ", "")
             if not ids.id_number_ok(number):
                 raise FieldError(
                     _("The national ID number fails its GB 11643 check character."), "id_number"
                 )
-            digest = ids.id_digest(number)
+            if ids.id_birth_date(number) is None:
+                raise FieldError(
+                    _("The national ID number does not hold a real birth date."), "id_number"
+                )
+            try:
+                digest = ids.id_digest(number, self.id_key())
+            except ServiceError as error:
+                raise FieldError(str(error), "id_number") from None
+            masked = ids.id_masked(number)
         self._check_status(data)
         values: dict[str, Any] = {
             "name": data.name.strip(),
@@ -139,7 +170,36 @@ class Physicians(RegistryCore):
         }
         if data.practising_since is not None:
             values["practising_since"] = data.practising_since
+        if masked is not None:
+            values["id_masked"] = masked
         return _Checked(row, cert, values, digest, data)
+
+    @staticmethod
+    def _digest_free(
+        one: _Checked, holders: dict[str, Physician], seen: dict[str, int], result: BatchResult
+    ) -> bool:
+        """Whether the row's national ID is no other physician's (stored, or an earlier row's);
+        the sentence names the other physician, never the number."""
+        assert one.digest is not None
+        holder = holders.get(one.digest)
+        if holder is not None and holder.cert_no != one.cert:
+            result.reject(
+                one.row, "id_number", DUPLICATE,
+                _("This national ID number is already registered for physician {cert}.").format(
+                    cert=holder.cert_no
+                ),
+            )  # fmt: skip
+            return False
+        if one.digest in seen:
+            result.reject(
+                one.row, "id_number", DUPLICATE,
+                _("This national ID number already appears on row {row} of this file.").format(
+                    row=seen[one.digest]
+                ),
+            )  # fmt: skip
+            return False
+        seen[one.digest] = one.row
+        return True
 
     @staticmethod
     def _main_institution(
@@ -200,7 +260,7 @@ class Physicians(RegistryCore):
             ]
             s.add_all(events)
             now = utcnow()
-            insert_audit(
+            self._append_audit(
                 s,
                 [
                     audit_row(
@@ -407,6 +467,22 @@ class Physicians(RegistryCore):
             s, phys, reg, data.status, data.status_from, data.status_to, data.status_reason
         )
 
+    def _revoke_feeds(self, s: Session, phys: Physician) -> None:
+        """A physician whose every registration is cancelled (注销) keeps no subscription:
+        their feeds are revoked in the same transaction (the URL then answers 404, like an
+        unknown one), with an audit row."""
+        tokens = feeds.active_tokens(s, physician_id=phys.id)
+        if not tokens:
+            return
+        now = utcnow()
+        for token in tokens:
+            token.revoked_at = now
+        s.flush()
+        self._audit(
+            s, "revoke", "feed_token", phys.cert_no, _revoked_snapshot(tokens),
+            {"active_token_ids": [], "reason": "cancelled"}, physician=phys.cert_no,
+        )  # fmt: skip
+
     def _add_status(
         self,
         s: Session,
@@ -437,6 +513,8 @@ class Physicians(RegistryCore):
         reg.status = status
         s.flush()
         phys.status = physician_status([r.status for r in q.registrations_of(s, phys.id)])
+        if phys.status == "cancelled":
+            self._revoke_feeds(s, phys)
         after = {"region": reg.region_code, "status": status, "from": start.isoformat(),
                  "reason": reason}  # fmt: skip
         if until is not None:
@@ -446,6 +524,10 @@ class Physicians(RegistryCore):
             physician=phys.cert_no,
         )  # fmt: skip
         return True
+
+
+def _revoked_snapshot(tokens: Sequence[FeedToken]) -> dict[str, Any]:
+    return {"active_token_ids": [t.id for t in tokens]}
 
 
 def physician_status(statuses: Sequence[str]) -> str:

@@ -125,6 +125,8 @@ class Registrations(Physicians):
         phys = q.physician_by_cert(s, ids.clean(cert), lock=lock)
         if phys is None:
             raise ServiceError(_("Unknown physician {cert}.").format(cert=cert))
+        if lock:
+            self._guard(s, "registration", phys.cert_no, physician=phys.cert_no)
         return phys
 
     def _chosen(self, s: Session, phys: Physician, region: str | None) -> list[Registration]:

@@ -10,14 +10,13 @@ The aggregates' services (``regions``, ``institutions``, ``physicians``, ``agree
 
 from __future__ import annotations
 
-import getpass
 import os
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,12 +30,12 @@ from ..domain.policy import Policy as PolicyValues
 from ..domain.policy import defaults
 from ..domain.sweep import Sweeper
 from ..domain.sweep import evaluate as evaluate_quickly
-from ..i18n import _
-from ..storage import Database
+from ..i18n import N_, _
+from ..storage import Database, keys, security
 from ..storage import batch as store
 from ..storage import queries as q
-from ..storage.audit import audit_row, insert_audit
-from ..storage.models import AuditEntry, Region
+from ..storage.audit import append_audit, audit_row
+from ..storage.models import AuditEntry, Clerk, Region
 
 
 class ServiceError(Exception):
@@ -104,15 +103,47 @@ def retired_warning(division: regions.Division) -> str:
 
 def clerk_name(explicit: str | None = None) -> str:
     """``--clerk`` first, then ``MULTISITE_CLERK``, then the OS user."""
-    if explicit:
-        return explicit
-    env = os.environ.get("MULTISITE_CLERK")
-    if env:
-        return env
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name on this system
-        return "unknown"
+    return requested_clerk(explicit) or security.os_user()
+
+
+def requested_clerk(explicit: str | None = None) -> str | None:
+    """The clerk a run asks to act as (``--clerk``, then ``MULTISITE_CLERK``), if any."""
+    return explicit or os.environ.get("MULTISITE_CLERK") or None
+
+
+class ScopeError(ServiceError):
+    """A write outside what the clerk's region and role allow; nothing of it was stored, and
+    the refusal has its own audit row."""
+
+
+ROLES = (N_("clerk"), N_("supervisor"), N_("admin"))
+CLERK_REGION = "CLERK_REGION"
+"""The code of a row outside the acting clerk's region (or a write their role may not do)."""
+ADMIN_ENTITIES = frozenset(
+    ("policy", "staffing", "staffing_minimum", "vocabulary", "vocabulary_change", "holiday_year",
+     "holiday_day", "travel_buffer", "clerk", "inspector")
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who a registry's writes are recorded as and what they may do.
+
+    ``principal`` is who authenticated: the PostgreSQL role of the connection, or the OS user
+    on SQLite (whose file permissions are the boundary). ``name`` is the clerk the writes act
+    as: the principal itself, or — only when the principal is an enabled admin — the clerk
+    named by ``--clerk``/``MULTISITE_CLERK`` (with that clerk's region and role when it is
+    on record, else the admin's). ``role`` None: not a clerk of this registry (reads only).
+    """
+
+    name: str
+    principal: str
+    role: str | None
+    region: str | None
+
+    @property
+    def delegated(self) -> bool:
+        return self.name != self.principal
 
 
 TextField = tuple[str, str, str, object, str]
@@ -277,9 +308,220 @@ class RegistryCore:
 
     def __init__(self, db: Database, clerk: str | None = None) -> None:
         self.db = db
-        self.clerk = clerk_name(clerk)
-        stored_texts(("", text.NAME_TEXT, _("The clerk's name"), self.clerk, "clerk"))
+        self._requested = requested_clerk(clerk)
+        if self._requested is not None:
+            stored_texts(("", text.NAME_TEXT, _("The clerk's name"), self._requested, "clerk"))
         self._context: _Policies | None = None
+        self._acting: Acting | None = None
+        self._id_key: bytes | None = None
+
+    # -- who acts --
+
+    @property
+    def acting(self) -> Acting:
+        """Who this registry's writes act as (read once from the connection and the clerks)."""
+        if self._acting is None:
+            with self.db.read() as s:
+                who = security.principal(s.connection())
+                records = {c.name: c for c in q.clerks(s)}
+            self._acting = resolve_acting(who, self._requested, records)
+        return self._acting
+
+    @property
+    def clerk(self) -> str:
+        """The clerk's name the audit rows record."""
+        return self.acting.name
+
+    def id_key(self) -> bytes:
+        """The national-ID hash key (``storage.keys``), or one sentence saying what to do."""
+        if self._id_key is None:
+            try:
+                self._id_key = keys.load_key(self.db.url)
+            except keys.IdKeyError as error:
+                raise ServiceError(str(error)) from None
+        return self._id_key
+
+    def require_role(self, *roles: str) -> Acting:
+        """The acting clerk when their role is one of ``roles``, else a refusal (audited)."""
+        acting = self._writer()
+        if acting.role not in roles:
+            self._refuse(
+                _("{clerk} is a {role}: only an admin may do this.").format(
+                    clerk=acting.name, role=_(acting.role or "clerk")
+                ),
+                "role",
+                "",
+            )
+        return acting
+
+    def _writer(self) -> Acting:
+        """The acting clerk, who must be a clerk of this registry to write."""
+        acting = self.acting
+        if acting.role is None:
+            self._refuse(
+                _(
+                    "{name} is not a clerk of this registry: an admin adds them with "
+                    "`multisite clerk add {name} --region CODE --role clerk`."
+                ).format(name=acting.name),
+                "clerk",
+                acting.name,
+            )
+        return acting
+
+    def _refuse(self, message: str, entity: str, key: str, **about: str | None) -> NoReturn:
+        """Raise a ScopeError; its audit row is written once the writing transaction (if any)
+        has rolled back (``Database.defer_audit``)."""
+        acting = self.acting
+        self.db.defer_audit(
+            audit_row(
+                acting.name[:64], "refuse", entity[:32], key[:64], None, {"reason": message},
+                principal=acting.principal if acting.delegated else None,
+                physician=about.get("physician"), institution=about.get("institution"),
+            )
+        )  # fmt: skip
+        raise ScopeError(message)
+
+    def region_name(self, code: str | None) -> str:
+        if code is None:
+            return _("the whole registry")
+        found = regions.division(code)
+        return f"{code} {found.name}" if found else code
+
+    def may_write_county(self, county: str) -> bool:
+        """Whether the acting clerk writes in ``county`` (an institution's, a registration's)."""
+        acting = self.acting
+        if acting.role == "admin":
+            return True
+        if acting.role != "clerk":
+            return False
+        return acting.region is None or (
+            bool(county) and ids.region_contains(acting.region, county)
+        )
+
+    def may_write_physician(self, s: Session, cert: str) -> bool:
+        """Whether the acting clerk writes this stored physician: registered in the clerk's
+        region, or with a main institution there (a physician not stored yet: True — the
+        registration's check decides)."""
+        acting = self.acting
+        if acting.role == "admin":
+            return True
+        if acting.role != "clerk":
+            return False
+        cache = s.info.setdefault("ms_may_physician", {})
+        if cert not in cache:
+            places = q.physician_places(s, cert)
+            cache[cert] = not places or any(self.may_write_county(p) for p in places)
+        return bool(cache[cert])
+
+    def may_write_institution(self, s: Session, code: str) -> bool:
+        acting = self.acting
+        if acting.role == "admin":
+            return True
+        cache = s.info.setdefault("ms_may_institution", {})
+        if code not in cache:
+            county = q.institution_county(s, code)
+            cache[code] = county is None or self.may_write_county(county)
+        return bool(cache[code])
+
+    def outside_region(self, what: str) -> str:
+        """The sentence of a write outside the clerk's region."""
+        acting = self.acting
+        return _("{clerk} writes only in region {region}: {what} is outside it.").format(
+            clerk=acting.name, region=self.region_name(acting.region), what=what
+        )
+
+    def _refuse_row(
+        self,
+        result: BatchResult,
+        row: int,
+        field: str,
+        what: str,
+        entity: str,
+        key: str,
+        *,
+        audit: bool,
+        physician: str | None = None,
+        institution: str | None = None,
+    ) -> None:
+        """Reject a batch's row that lies outside the acting clerk's region or role, with an
+        audit row of the refusal (written after the batch's transaction; not for a dry run)."""
+        acting = self.acting
+        if acting.role == "clerk":
+            message = self.outside_region(what)
+        elif acting.role is None:
+            message = _(
+                "{name} is not a clerk of this registry: an admin adds them with "
+                "`multisite clerk add {name} --region CODE --role clerk`."
+            ).format(name=acting.name)
+        else:
+            message = _("{clerk} is a {role}: only an admin may do this.").format(
+                clerk=acting.name, role=_(acting.role)
+            )
+        result.reject(row, field, CLERK_REGION, message)
+        if audit:
+            self.db.defer_audit(
+                audit_row(
+                    acting.name, "refuse", entity, key[:64], None, {"reason": message},
+                    principal=acting.principal if acting.delegated else None,
+                    physician=physician, institution=institution,
+                )
+            )  # fmt: skip
+
+    def _authorize(self, s: Session, rows: Sequence[dict[str, Any]]) -> None:
+        """Every audit row's write checked against the acting clerk's role and region (the
+        service's last line: whatever the entry point, a write has an audit row)."""
+        acting = self._writer()
+        if acting.role == "admin":
+            return
+        for row in rows:
+            entity = row["entity"]
+            if acting.role != "clerk" or entity in ADMIN_ENTITIES:
+                self._refuse(
+                    _("{clerk} is a {role}: only an admin may do this.").format(
+                        clerk=acting.name, role=_(acting.role or "clerk")
+                    ),
+                    entity,
+                    row["entity_key"] or "",
+                )
+            if entity == "region":
+                continue
+            cert, code = row.get("physician_cert"), row.get("institution_code")
+            if cert and self.may_write_physician(s, cert):
+                continue
+            if code and self.may_write_institution(s, code):
+                continue
+            if not cert and not code:
+                continue
+            what = (
+                _("physician {cert}").format(cert=cert)
+                if cert
+                else _("institution {code}").format(code=code)
+            )
+            self._refuse(
+                self.outside_region(what), entity, row["entity_key"] or "",
+                physician=cert, institution=code,
+            )  # fmt: skip
+
+    def _guard(
+        self, s: Session, entity: str, key: str, *, physician: str | None = None,
+        institution: str | None = None,
+    ) -> None:  # fmt: skip
+        """Refuse (audited, one sentence naming the region) a write the acting clerk may not
+        do to this physician or institution — before anything is written."""
+        self._authorize(
+            s,
+            [{"entity": entity, "entity_key": key, "physician_cert": physician,
+              "institution_code": institution}],
+        )  # fmt: skip
+
+    def _append_audit(self, s: Session, rows: Sequence[dict[str, Any]]) -> None:
+        """Authorize and append audit rows (built by ``audit_row``) in the writing transaction."""
+        if not rows:
+            return
+        self._authorize(s, rows)
+        if self.acting.delegated:
+            rows = [{**r, "principal": self.acting.principal} for r in rows]
+        append_audit(s, rows)
 
     # -- shared helpers --
 
@@ -300,7 +542,7 @@ class RegistryCore:
             self.clerk, action, entity, key, before, after,
             physician=physician, institution=institution,
         )  # fmt: skip
-        s.add(AuditEntry(**row))
+        self._append_audit(s, [row])
 
     @contextmanager
     def _batch_session(self, commit: Commit) -> Iterator[Session]:
@@ -478,7 +720,7 @@ class RegistryCore:
         rows = [Region(code=c, name=wanted[c], level=regions.level(c)) for c in missing]
         s.add_all(rows)
         s.flush()
-        insert_audit(
+        self._append_audit(
             s,
             [
                 audit_row(self.clerk, "create", "region", r.code, None,
@@ -486,6 +728,29 @@ class RegistryCore:
                 for r in rows
             ],
         )  # fmt: skip
+
+
+def resolve_acting(who: str, requested: str | None, records: Mapping[str, Clerk]) -> Acting:
+    """Who acts: the principal ``who``, or the clerk ``requested`` when ``who`` is an enabled
+    admin (an admin may act as another clerk, with that clerk's rights; a name not on record
+    acts with the admin's). Anyone else asking for another name is refused."""
+    own = records.get(who)
+    own_role = own.role if own is not None and own.enabled else None
+    if not requested or requested == who:
+        return Acting(who, who, own_role, own.region_code if own is not None and own_role else None)
+    if own_role != "admin":
+        raise ScopeError(
+            _(
+                "{principal} may not act as {name}: the clerk is who authenticated ({principal}); "
+                "only an admin may name another clerk."
+            ).format(principal=who, name=requested)
+        )
+    other = records.get(requested)
+    if other is None:
+        return Acting(requested, who, "admin", None)
+    if not other.enabled:
+        raise ScopeError(_("Clerk {name} is disabled.").format(name=requested))
+    return Acting(requested, who, other.role, other.region_code)
 
 
 def dataclass_replace_version(policy: PolicyValues, version: int) -> PolicyValues:

@@ -100,6 +100,7 @@ def physician_view(registry: Registry, cert: str, today: dt.date | None = None) 
         "category": phys.category,
         "scopes": list(phys.scopes),
         "title": phys.title,
+        "id_number": phys.id_masked,  # masked (330106********1231); the number is never stored
         "status": physician_status(list(status_today.values())),
         "dishonest": any(x.in_force_on(today) for x in record.listings),
         "listings": [x.as_json() for x in record.listings],

@@ -10,6 +10,7 @@ physician's row. The schema changes only through the Alembic revisions shipped i
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -24,6 +25,8 @@ from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..i18n import _
+from . import keys, security
+from .models import utcnow
 
 ENV_URL = "MULTISITE_DATABASE_URL"
 
@@ -142,11 +145,46 @@ def connect(engine: Engine) -> Iterator[Any]:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Create or upgrade the schema to the newest revision; returns (before, after)."""
+    """Create or upgrade the schema to the newest revision; returns (before, after).
+
+    On a registry without clerks, whoever runs it (the OS user on SQLite, the database role on
+    PostgreSQL) becomes its first admin; on PostgreSQL every enabled clerk's role is granted
+    what the new schema holds. An SQLite registry gets its national-ID key file beside it
+    (``storage.keys``), as does any registry whose ``MULTISITE_ID_KEY_FILE`` names a missing one.
+    """
     before = current_revision(engine)
     with connect(engine) as connection, connection.begin():
         command.upgrade(_alembic_config(connection), "head")
+        _staff(connection)
+    try:
+        keys.ensure_key(engine.url.render_as_string(hide_password=False))
+    except (OSError, keys.IdKeyError) as error:
+        raise StorageError(
+            _("Cannot create the national-ID key file: {reason}.").format(
+                reason=str(error).rstrip(".")
+            )
+        ) from error
     return before, head_revision()
+
+
+def _staff(connection: Any) -> None:
+    """The first admin of a registry without clerks; grants to the clerks' roles (PostgreSQL)."""
+    who = security.principal(connection)
+    count = connection.execute(text("SELECT COUNT(*) FROM clerk")).scalar_one()
+    if not count:
+        connection.execute(
+            text(
+                "INSERT INTO clerk (name, region_code, role, enabled, created_at, created_by) "
+                "VALUES (:n, NULL, 'admin', :t, :at, 'init')"
+            ),
+            {"n": who[:64], "t": True, "at": utcnow()},
+        )
+    if connection.dialect.name != "postgresql":
+        return
+    names = connection.execute(text("SELECT name FROM clerk WHERE enabled")).scalars().all()
+    for name in names:
+        if name != who and security.role_exists(connection, name):
+            security.grant_clerk(connection, name)
 
 
 class Database:
@@ -164,6 +202,33 @@ class Database:
         self._writer_engine = writer
         self._reader = sessionmaker(self.engine, autoflush=False, expire_on_commit=False)
         self._writer = sessionmaker(writer, autoflush=False, expire_on_commit=False)
+        self._local = threading.local()
+
+    def _pending(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] | None = getattr(self._local, "pending", None)
+        if found is None:
+            found = self._local.pending = []
+        return found
+
+    def defer_audit(self, row: dict[str, Any]) -> None:
+        """An audit row (a refusal) to write in a transaction of its own: after the write
+        transaction in progress has ended (it is rolling back), or at once."""
+        self._pending().append(row)
+        if not getattr(self._local, "writing", 0):
+            self._write_deferred()
+
+    def _write_deferred(self) -> None:
+        pending = self._pending()
+        if not pending:
+            return
+        rows, pending[:] = list(pending), []
+        from .audit import append_audit
+
+        try:
+            with self._writer() as session, session.begin():
+                append_audit(session, rows)
+        except exc.SQLAlchemyError:  # a role that may not even append: the refusal stands
+            return
 
     def require_current_schema(self) -> None:
         current = current_revision(self.engine)
@@ -187,9 +252,16 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: committed on success, rolled back on any exception."""
-        with self._writer() as session, session.begin():
-            yield session
+        """One write transaction: committed on success, rolled back on any exception; then the
+        refusals deferred during it are written (``defer_audit``)."""
+        self._local.writing = getattr(self._local, "writing", 0) + 1
+        try:
+            with self._writer() as session, session.begin():
+                yield session
+        finally:
+            self._local.writing -= 1
+            if not self._local.writing:
+                self._write_deferred()
 
     @contextmanager
     def write_briefly(self, wait_ms: int = 1000) -> Iterator[Session]:

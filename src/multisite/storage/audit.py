@@ -3,14 +3,26 @@ entity (a plain-JSON snapshot of its stored columns).
 
 Every mutation writes one row in the same transaction: who (the clerk), when (UTC), what
 (action, entity, key), the physician and institution it concerns, before and after.
+
+The log is a hash chain: each row's ``chain`` is SHA-256 over the previous row's ``chain`` and
+the row's canonical content (:func:`canonical`: its id and every column, JSON with sorted keys).
+:func:`append_audit` is the only writer: it locks the chain's head (``audit_head``, one row:
+``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write transactions are ``BEGIN IMMEDIATE``
+already), numbers the rows after the head's id, hashes them and moves the head — all in the
+writing transaction, so a rolled-back write (or savepoint) leaves neither rows nor a moved
+head, and two writers never interleave their links. :func:`verify_chain` recomputes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from . import bulk
@@ -28,7 +40,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-SKIP_IN_AUDIT = {"id_digest", "updated_at", "warnings"}
+SKIP_IN_AUDIT = {"id_digest", "id_masked", "updated_at", "warnings"}
 
 
 def snapshot(entity: Any) -> dict[str, Any]:
@@ -53,11 +65,13 @@ def audit_row(
     physician: str | None = None,
     institution: str | None = None,
     at: dt.datetime | None = None,
+    principal: str | None = None,
 ) -> dict[str, Any]:
-    """The column values of one audit row."""
+    """The column values of one audit row (``id`` and ``chain`` are given when appended)."""
     return {
         "at": at or utcnow(),
         "clerk": clerk,
+        "principal": principal,
         "action": action,
         "entity": entity,
         "entity_key": key,
@@ -68,6 +82,114 @@ def audit_row(
     }
 
 
+CHAINED = (
+    *("id", "at", "clerk", "principal", "action", "entity", "entity_key"),
+    *("physician_cert", "institution_code", "before", "after"),
+)
+
+
+def _stamp(value: dt.datetime) -> str:
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def canonical(row: Any) -> str:
+    """A row's content as the chain hashes it: its columns (a mapping or a result row) as one
+    JSON array, keys sorted, no whitespace — the same text on both engines after a round trip."""
+    get = row.__getitem__ if isinstance(row, dict) else row._mapping.__getitem__
+    values = [get(k) for k in CHAINED]
+    values[1] = _stamp(values[1])
+    return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def chain_hash(previous: str, row: Any) -> str:
+    return hashlib.sha256(f"{previous}\n{canonical(row)}".encode()).hexdigest()
+
+
+def _head(s: Session) -> tuple[int, str]:
+    connection = s.connection()
+    lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
+    found = connection.execute(
+        text(f"SELECT last_id, last_hash FROM audit_head WHERE id = 1{lock}")
+    ).one()
+    return int(found[0]), str(found[1])
+
+
+def append_audit(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Append audit rows built by :func:`audit_row` to the chain, in the writing transaction
+    (one executemany a chunk, one head update)."""
+    if not rows:
+        return
+    last_id, last_hash = _head(s)
+    chained: list[dict[str, Any]] = []
+    for row in rows:
+        last_id += 1
+        linked = {**row, "id": last_id}
+        linked.setdefault("principal", None)
+        last_hash = linked["chain"] = chain_hash(last_hash, linked)
+        chained.append(linked)
+    bulk.insert_rows(s, AuditEntry, chained)
+    s.connection().execute(
+        text("UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1"),
+        {"i": last_id, "h": last_hash},
+    )
+
+
 def insert_audit(s: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Write audit rows built by :func:`audit_row` (one executemany)."""
-    bulk.insert_rows(s, AuditEntry, rows)
+    """Write audit rows built by :func:`audit_row` (:func:`append_audit`)."""
+    append_audit(s, rows)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first row where the chain does not hold: ``row`` its id, ``after`` the id of the
+    intact row before it (0: none), ``reason`` one of ``content`` (the row's hash does not
+    match its content and the row before it: this row edited, or the one before it deleted or
+    moved), ``unchained`` (a row without a hash), ``tail`` (rows after ``after`` are missing:
+    the head names ``row``)."""
+
+    row: int
+    after: int
+    reason: str
+
+
+def _rows(s: Session) -> Iterator[Any]:
+    table = AuditEntry.__table__
+    query = select(*(table.c[k] for k in (*CHAINED, "chain"))).order_by(table.c.id)
+    yield from s.execute(query.execution_options(yield_per=5000))
+
+
+def verify_chain(s: Session) -> tuple[int, ChainBreak | None]:
+    """Recompute the chain from the first row: (rows checked, the first break or None)."""
+    previous, previous_id, checked = "", 0, 0
+    for row in _rows(s):
+        if row.chain is None:
+            return checked, ChainBreak(row.id, previous_id, "unchained")
+        if chain_hash(previous, row) != row.chain:
+            return checked, ChainBreak(row.id, previous_id, "content")
+        previous, previous_id = row.chain, row.id
+        checked += 1
+    last_id, last_hash = _head(s)
+    if (last_id, last_hash) != (previous_id, previous):
+        return checked, ChainBreak(max(last_id, previous_id + 1), previous_id, "tail")
+    return checked, None
+
+
+def chain_existing(connection: Any) -> None:
+    """Chain the rows written before the chain existed (revision 0011), in id order, and set
+    the head: run once, by the migration, before the append-only guard is installed."""
+    previous, last_id = "", 0
+    table = AuditEntry.__table__
+    rows = connection.execute(
+        select(*(table.c[k] for k in CHAINED)).order_by(table.c.id)
+    ).fetchall()
+    updates = []
+    for row in rows:
+        previous = chain_hash(previous, row)
+        last_id = row.id
+        updates.append({"i": row.id, "h": previous})
+    if updates:
+        connection.execute(text("UPDATE audit_entry SET chain = :h WHERE id = :i"), updates)
+    connection.execute(
+        text("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, :i, :h)"),
+        {"i": last_id, "h": previous},
+    )

@@ -2,7 +2,8 @@
 
 A *fingerprint* is the small set of stored values that decides a calendar body (the
 agreements' revisions and ``updated_at``, the institutions' name, address, 调休 policy and
-``updated_at``, the calendar owner's name). The feed server compares it with the
+``updated_at``, the calendar owner's name, the newest event of the physicians'
+registrations: a suspension or cancellation changes the body). The feed server compares it with the
 fingerprint of the body it cached, so a warm feed is checked with one indexed SELECT and
 never rebuilt while nothing changed.
 """
@@ -11,11 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Sequence
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from .models import Agreement, FeedToken, HolidayDay, Institution, Physician
+from .models import (
+    Agreement,
+    FeedToken,
+    HolidayDay,
+    Institution,
+    Physician,
+    Registration,
+    RegistrationEvent,
+)
 
 Fingerprint = tuple[Hashable, ...]
 
@@ -59,6 +69,41 @@ def active_tokens(
 
 
 # --- what a calendar is built from -------------------------------------------------------------
+
+
+def inactivity(
+    s: Session, physician_ids: Sequence[int]
+) -> dict[int, list[tuple[str, dt.date, dt.date | None]]]:
+    """Physician id → (region, first day, last day or None) of each suspension or
+    cancellation of their registrations."""
+    found: dict[int, list[tuple[str, dt.date, dt.date | None]]] = {}
+    for start in range(0, len(physician_ids), 5000):
+        chunk = list(physician_ids[start : start + 5000])
+        rows = s.execute(
+            select(
+                Registration.physician_id, Registration.region_code, RegistrationEvent.on,
+                RegistrationEvent.until,
+            )
+            .join(RegistrationEvent, RegistrationEvent.registration_id == Registration.id)
+            .where(
+                Registration.physician_id.in_(chunk),
+                RegistrationEvent.status.in_(("suspended", "cancelled")),
+            )
+        )  # fmt: skip
+        for pid, region, on, until in rows:
+            found.setdefault(pid, []).append((region, on, until))
+    return found
+
+
+def _latest_event(physician_id: Any) -> Any:
+    """The newest registration event of a physician (a suspension, cancellation or
+    reinstatement changes it): part of a feed's fingerprint."""
+    return (
+        select(func.max(RegistrationEvent.id))
+        .join(Registration, Registration.id == RegistrationEvent.registration_id)
+        .where(Registration.physician_id == physician_id)
+        .scalar_subquery()
+    )
 
 
 def physician_by_id(s: Session, physician_id: int) -> Physician | None:
@@ -110,6 +155,7 @@ def physician_fingerprint(s: Session, physician_id: int) -> Fingerprint:
             Institution.address,
             Institution.makeup_follows,
             Institution.updated_at,
+            _latest_event(Physician.id),
         )
         .select_from(Physician)
         .outerjoin(Agreement, Agreement.physician_id == Physician.id)
@@ -138,6 +184,7 @@ def institution_fingerprint(s: Session, institution_id: int) -> Fingerprint:
             Agreement.terminated_on,
             Agreement.end,
             Physician.name,
+            _latest_event(Physician.id),
         )
         .join(Physician, Physician.id == Agreement.physician_id)
         .where(Agreement.institution_id == institution_id)

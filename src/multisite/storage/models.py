@@ -178,6 +178,8 @@ class Physician(Base):
     title: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="registered")
     id_digest: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    # the national ID as shown (330106********1231): first six and last four characters only
+    id_masked: Mapped[str | None] = mapped_column(String(18), default=None)
     practising_since: Mapped[dt.date | None] = mapped_column(Date, default=None)
     failed_assessment_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -488,7 +490,14 @@ class Inspection(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what, when, with the entity's state before and after."""
+    """Who changed what, when, with the entity's state before and after.
+
+    Append-only and hash-chained (revision 0011): ``chain`` is the SHA-256 of the previous
+    row's ``chain`` and this row's canonical content (``storage.audit.chain_hash``); ids are
+    given in chain order under the lock of ``audit_head``. ``clerk`` is the clerk the write
+    acted as, ``principal`` who authenticated (the OS user or the PostgreSQL role) when an
+    admin acted as another clerk.
+    """
 
     __tablename__ = "audit_entry"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -501,3 +510,33 @@ class AuditEntry(Base):
     institution_code: Mapped[str | None] = mapped_column(String(18), index=True, default=None)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    principal: Mapped[str | None] = mapped_column(String(64), default=None)
+    chain: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AuditHead(Base):
+    """The audit chain's end: the last row's id and hash (one row, ``id`` 1). Every append
+    locks it, so chain appends are serialised inside the writing transactions; ``audit
+    verify`` compares it with the last row (rows cut off the end are caught)."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Clerk(Base):
+    """A clerk (登记窗口) of the registry: the name they authenticate as (the OS user on SQLite,
+    the database role on PostgreSQL), their region (a province, city or county code; None: the
+    whole registry) and role: ``clerk`` writes physicians and institutions of the region,
+    ``supervisor`` reads everything and runs reports, ``admin`` also edits policy, staffing,
+    vocabularies and clerks."""
+
+    __tablename__ = "clerk"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    region_code: Mapped[str | None] = mapped_column(String(6), default=None)
+    role: Mapped[str] = mapped_column(String(12))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="")

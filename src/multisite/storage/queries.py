@@ -26,6 +26,7 @@ from ..domain.schedule import Slot
 from .models import (
     Agreement,
     AuditEntry,
+    Clerk,
     CreditListing,
     Filing,
     HolidayDay,
@@ -52,9 +53,14 @@ def missing_terms_mask() -> Any:
 
 
 def physician_by_cert(s: Session, cert: str, *, lock: bool = False) -> Physician | None:
+    """The physician; with ``lock`` on PostgreSQL its row is locked (FOR UPDATE) where the
+    connection's role may change it (row-level security hides the others from a locking read:
+    they are read unlocked, and the service refuses the write naming the region)."""
     query = select(Physician).where(Physician.cert_no == cert)
     if lock and s.bind is not None and s.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        found = s.scalars(query.with_for_update()).one_or_none()
+        if found is not None:
+            return found
     return s.scalars(query).one_or_none()
 
 
@@ -645,3 +651,36 @@ def audit_entries(
     if institution:
         query = query.where(AuditEntry.institution_code == institution)
     return list(s.scalars(query))
+
+
+# --- clerks and who may write what --------------------------------------------------------------
+
+
+def clerks(s: Session) -> list[Clerk]:
+    return list(s.scalars(select(Clerk).order_by(Clerk.name)))
+
+
+def clerk_by_name(s: Session, name: str) -> Clerk | None:
+    return s.scalars(select(Clerk).where(Clerk.name == name)).first()
+
+
+def physician_places(s: Session, cert: str) -> list[str]:
+    """The region codes of a stored physician's registrations and the counties of their main
+    institutions (empty: not stored, or no registration)."""
+    main = Institution.__table__.alias("main")
+    rows = s.execute(
+        select(Registration.region_code, main.c.county_code)
+        .join(Physician, Physician.id == Registration.physician_id)
+        .join(main, main.c.id == Registration.main_institution_id)
+        .where(Physician.cert_no == cert)
+    ).all()
+    return [code for row in rows for code in row]
+
+
+def institution_county(s: Session, code: str) -> str | None:
+    return s.scalar(select(Institution.county_code).where(Institution.code == code))
+
+
+def physician_by_digest(s: Session, digest: str) -> str | None:
+    """The certificate of the physician whose national-ID hash is ``digest``."""
+    return s.scalar(select(Physician.cert_no).where(Physician.id_digest == digest))
