@@ -381,3 +381,28 @@ def test_only_an_admin_names_another_clerk():
     with pytest.raises(ScopeError):
         resolve_acting("wang", "li", records)
     assert resolve_acting("nobody", None, records).role is None  # reads only
+
+
+def test_the_upgrade_chains_the_audit_rows_written_before_it(db_url: str):
+    from alembic import command
+
+    from multisite.services import Registry
+    from multisite.storage import _alembic_config, connect, upgrade
+
+    db = Database(db_url)
+    with connect(db.engine) as connection, connection.begin():
+        command.upgrade(_alembic_config(connection), "0010")
+        for n in range(3):
+            connection.exec_driver_sql(
+                "INSERT INTO audit_entry (at, clerk, action, entity, entity_key, before, after) "
+                f"VALUES ('2026-01-0{n + 1} 08:00:00', '旧窗口', 'create', 'region', "
+                f"'45010{n}', NULL, '{{\"name\": \"x{n}\"}}')"
+            )
+    upgrade(db.engine)
+    registry = Registry(db)
+    checked, broken = registry.verify_audit()
+    assert (checked, broken) == (3, None)
+    registry.add_clerk("qingxiu" if db.dialect == "sqlite" else registry.acting.name,
+                       "450103", "admin")  # fmt: skip
+    assert registry.verify_audit() == (4, None)
+    db.dispose()

@@ -24,7 +24,9 @@ def register(sub: Any) -> None:
 
     audit = sub.add_parser("audit", help=_("the audit log"))
     averbs = audit.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser, required=True)
-    averbs.add_parser("verify", help=_("recompute the audit chain (exit 1 naming the first bad row)"))
+    averbs.add_parser(
+        "verify", help=_("recompute the audit chain (exit 1 naming the first bad row)")
+    )
 
 
 @command("clerk")

@@ -40,7 +40,14 @@ from .vocabularies import Vocabularies
 
 
 class Registry(
-    Regions, Vocabularies, Institutions, Registrations, Physicians, Agreements, Credit, Checks,
+    Regions,
+    Vocabularies,
+    Institutions,
+    Registrations,
+    Physicians,
+    Agreements,
+    Credit,
+    Checks,
     Clerks,
 ):
     """The registry of one regional health commission (the services of every aggregate)."""

@@ -49,7 +49,9 @@ class Clerks(RegistryCore):
         stored_texts(("name", NAME_TEXT, _("The clerk's name"), name, "clerk"))
         if role not in ROLES:
             raise FieldError(
-                _("Role {role} is not one of {allowed}.").format(role=role, allowed=", ".join(ROLES)),
+                _("Role {role} is not one of {allowed}.").format(
+                    role=role, allowed=", ".join(ROLES)
+                ),
                 "role",
             )
         region = ids.clean(region)
@@ -100,7 +102,9 @@ class Clerks(RegistryCore):
             s.flush()
             self._audit(s, "disable", "clerk", old.name, before, _snapshot(old))
             connection = s.connection()
-            if connection.dialect.name == "postgresql" and security.role_exists(connection, old.name):
+            if connection.dialect.name == "postgresql" and security.role_exists(
+                connection, old.name
+            ):
                 security.revoke_clerk(connection, old.name)
         self._acting = None
 

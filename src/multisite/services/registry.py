@@ -324,7 +324,14 @@ class RegistryCore:
             with self.db.read() as s:
                 who = security.principal(s.connection())
                 records = {c.name: c for c in q.clerks(s)}
-            self._acting = resolve_acting(who, self._requested, records)
+            try:
+                self._acting = resolve_acting(who, self._requested, records)
+            except ScopeError as error:  # the refusal has its audit row, recorded as who asked
+                self.db.defer_audit(
+                    audit_row(who[:64], "refuse", "clerk", (self._requested or "")[:64], None,
+                              {"reason": str(error)})
+                )  # fmt: skip
+                raise
         return self._acting
 
     @property

@@ -179,15 +179,16 @@ def chain_existing(connection: Any) -> None:
     the head: run once, by the migration, before the append-only guard is installed."""
     previous, last_id = "", 0
     table = AuditEntry.__table__
-    rows = connection.execute(
-        select(*(table.c[k] for k in CHAINED)).order_by(table.c.id)
-    ).fetchall()
-    updates = []
-    for row in rows:
-        previous = chain_hash(previous, row)
-        last_id = row.id
-        updates.append({"i": row.id, "h": previous})
-    if updates:
+    query = select(*(table.c[k] for k in CHAINED)).order_by(table.c.id).limit(10_000)
+    while True:  # 10,000 rows at a time: memory stays bounded whatever the log's size
+        rows = connection.execute(query.where(table.c.id > last_id)).fetchall()
+        if not rows:
+            break
+        updates = []
+        for row in rows:
+            previous = chain_hash(previous, row)
+            last_id = row.id
+            updates.append({"i": row.id, "h": previous})
         connection.execute(text("UPDATE audit_entry SET chain = :h WHERE id = :i"), updates)
     connection.execute(
         text("INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, :i, :h)"),
