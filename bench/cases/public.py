@@ -37,17 +37,21 @@ def cases(env: Env) -> list[Case]:
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     raw = env.raw()
     mark = "?" if env.engine == "sqlite" else "%s"
+    # the same index use as the product: a range on SQLite, LIKE 'p%' (text_pattern_ops) on
+    # PostgreSQL
+    where = f"name >= {mark} AND name < {mark}" if env.engine == "sqlite" else f"name LIKE {mark}"
     one_page = (
-        "SELECT cert_no, name, title, category, id FROM physician "
-        f"WHERE name >= {mark} AND name < {mark} ORDER BY name, id LIMIT 21"
+        f"SELECT cert_no, name, title, category, id FROM physician WHERE {where} "
+        "ORDER BY name, id LIMIT 21"
     )
+    bounds = (prefix, upper) if env.engine == "sqlite" else (prefix + "%",)
 
     def document() -> int:
         return len(pages.search(registry, prefix)["results"])
 
     def indexed_select() -> int:
         cursor = raw.cursor()
-        rows = cursor.execute(one_page, (prefix, upper)).fetchall()
+        rows = cursor.execute(one_page, bounds).fetchall()
         cursor.close()
         return len(rows)
 

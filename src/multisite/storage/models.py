@@ -170,7 +170,7 @@ class Physician(Base):
     __tablename__ = "physician"
     id: Mapped[int] = mapped_column(primary_key=True)
     cert_no: Mapped[str] = mapped_column(String(15), unique=True)
-    name: Mapped[str] = mapped_column(String(64), index=True)  # the public search's prefix
+    name: Mapped[str] = mapped_column(String(64))
     initials: Mapped[str] = mapped_column(String(32), index=True)  # pinyin initials for search
     level: Mapped[str] = mapped_column(String(16))  # 执业医师 / 执业助理医师
     category: Mapped[str] = mapped_column(String(8))  # 临床 / 中医 / 口腔 / 公共卫生
@@ -190,6 +190,11 @@ class Physician(Base):
     )
     agreements: Mapped[list[Agreement]] = relationship(
         back_populates="physician", order_by="Agreement.id"
+    )
+    __table_args__ = (
+        # the public search by name prefix: a range on SQLite (code-point order), LIKE 'p%' on
+        # PostgreSQL, whose text_pattern_ops index serves it whatever the database's collation
+        Index("ix_physician_name", "name", postgresql_ops={"name": "text_pattern_ops"}),
     )
 
 

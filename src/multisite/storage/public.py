@@ -1,7 +1,9 @@
 """SELECTs of the public pages (信息公开): search, a physician, an institution, the listings.
 
-Search reads one page of physicians by an index range (``name`` or ``cert_no`` prefix, as
-``>= p AND < p'`` so SQLite and PostgreSQL both use the index); nothing here loads a table.
+Search reads one page of physicians by an index range: a ``cert_no`` prefix as ``>= p AND <
+p'``; a ``name`` prefix the same way on SQLite (code-point order) and as ``LIKE 'p%'`` on
+PostgreSQL (the ``text_pattern_ops`` index of revision 0010, right under any collation).
+Nothing here loads a table.
 Only public columns are selected: never ``id_digest`` (the national ID's keyed hash).
 """
 
@@ -22,15 +24,21 @@ from .models import (
     Physician,
     Registration,
 )
-from .search import _prefix
+from .search import _like_escape, _prefix
 
 
 def search_physicians(s: Session, text: str, by: str, limit: int, offset: int) -> list[Any]:
     """(cert, name, title, category, physician id) of one page, ``by`` name or cert prefix."""
     column = Physician.cert_no if by == "cert" else Physician.name
+    if by == "name" and s.get_bind().dialect.name == "postgresql":
+        # a linguistic collation (zh_CN) need not keep a prefix's names between p and p':
+        # LIKE 'p%' is served by the text_pattern_ops index byte-wise whatever the collation
+        matches = column.like(_like_escape(text) + "%", escape="\\")
+    else:
+        matches = _prefix(column, text)  # SQLite: code-point order; digits: the same anywhere
     query = (
         select(Physician.cert_no, Physician.name, Physician.title, Physician.category, Physician.id)
-        .where(_prefix(column, text))
+        .where(matches)
         .order_by(column, Physician.id)
         .limit(limit)
         .offset(offset)
