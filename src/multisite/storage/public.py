@@ -2,7 +2,7 @@
 
 Search reads one page of physicians by an index range: a ``cert_no`` prefix as ``>= p AND <
 p'``; a ``name`` prefix the same way on SQLite (code-point order) and as ``LIKE 'p%'`` on
-PostgreSQL (the ``text_pattern_ops`` index of revision 0010, right under any collation).
+PostgreSQL (the ``text_pattern_ops`` index of revision 0012, right under any collation).
 Nothing here loads a table.
 Only public columns are selected: never ``id_digest`` (the national ID's keyed hash).
 """

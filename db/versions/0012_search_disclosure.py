@@ -1,7 +1,7 @@
 """The public search's name index serves LIKE 'prefix%' on PostgreSQL under any collation
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 
 A name prefix is found by ``name >= p AND name < p'`` on SQLite (code-point order), but a
 PostgreSQL database with a linguistic collation (zh_CN.UTF-8 sorts by pinyin) need not keep a
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
