@@ -406,3 +406,19 @@ def test_the_upgrade_chains_the_audit_rows_written_before_it(db_url: str):
                        "450103", "admin")  # fmt: skip
     assert registry.verify_audit() == (4, None)
     db.dispose()
+
+
+def test_init_never_replaces_the_key_of_stored_hashes(tmp_path: Path, capsys):
+    from multisite.domain.inputs import PhysicianInput  # noqa: F401  (the input the form passes)
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert main(["--db", url, "init"]) == 0
+    raw(url, "INSERT INTO region (code, name, level) VALUES ('450000', '广西', 'province')",
+        "INSERT INTO physician (cert_no, name, initials, level, category, scopes, title, status,"
+        " id_digest, notes, updated_at) VALUES ('145450000000099', '甲', 'j', '执业医师', '临床',"
+        " '[]', '主治医师', 'registered', 'ab', '{}', '2026-01-01 00:00:00')")  # fmt: skip
+    (tmp_path / "r.db.idkey").unlink()
+    capsys.readouterr()
+    assert main(["--db", url, "init"]) == 2
+    assert "restore the key" in capsys.readouterr().err
+    assert not (tmp_path / "r.db.idkey").exists()

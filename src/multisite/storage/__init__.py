@@ -156,8 +156,21 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     with connect(engine) as connection, connection.begin():
         command.upgrade(_alembic_config(connection), "head")
         _staff(connection)
+        hashed = connection.execute(
+            text("SELECT 1 FROM physician WHERE id_digest IS NOT NULL LIMIT 1")
+        ).first()
+    url = engine.url.render_as_string(hide_password=False)
+    path = keys.key_path(url)
+    if hashed is not None and path is not None and not path.exists():
+        # a new key would silently stop finding duplicates among the stored hashes
+        raise StorageError(
+            _(
+                "The registry holds national-ID hashes but its key file {file} is missing: "
+                "restore the key from your backup (a new key would not match them)."
+            ).format(file=path)
+        )
     try:
-        keys.ensure_key(engine.url.render_as_string(hide_password=False))
+        keys.ensure_key(url)
     except (OSError, keys.IdKeyError) as error:
         raise StorageError(
             _("Cannot create the national-ID key file: {reason}.").format(
