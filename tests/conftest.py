@@ -46,10 +46,12 @@ def pg_reason() -> str | None:
 
 
 @pytest.fixture(autouse=True)
-def no_developer_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing of the developer's environment decides a test: no clerk name, no key file."""
+def no_developer_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> None:
+    """Nothing of the developer's environment decides a test: no clerk name, no key file, no
+    database or key in their home directory (the default data folder is a temporary one)."""
     for name in ("MULTISITE_CLERK", "MULTISITE_ID_KEY_FILE", "MULTISITE_ID_KEY"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
