@@ -422,3 +422,35 @@ def test_init_never_replaces_the_key_of_stored_hashes(tmp_path: Path, capsys):
     assert main(["--db", url, "init"]) == 2
     assert "restore the key" in capsys.readouterr().err
     assert not (tmp_path / "r.db.idkey").exists()
+
+
+def test_concurrent_writers_keep_one_intact_chain(cli: Cli):
+    """Two clerks' processes appending at once: the head's lock serialises the links."""
+    import threading
+
+    from multisite.services import Registry
+    from multisite.services.calendars import Calendars
+
+    errors: list[BaseException] = []
+
+    def writer(cert: str) -> None:
+        db = Database(cli.db_url)
+        try:
+            calendars = Calendars(Registry(db))
+            for _n in range(12):
+                calendars.issue_feed(cert)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=writer, args=(c,)) for c in (DR_WEI, DR_LU)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    code, out, _err = run(cli, None, "audit", "verify")
+    assert code == 0 and "intact" in out
+    ids_now = audit_ids(cli.db_url)
+    assert ids_now == list(range(ids_now[0], ids_now[0] + len(ids_now)))  # no gaps, no forks
