@@ -454,3 +454,12 @@ def test_concurrent_writers_keep_one_intact_chain(cli: Cli):
     assert code == 0 and "intact" in out
     ids_now = audit_ids(cli.db_url)
     assert ids_now == list(range(ids_now[0], ids_now[0] + len(ids_now)))  # no gaps, no forks
+
+
+def test_a_clerk_issues_feeds_only_for_their_region(cli: Cli, roles: dict[str, str]):
+    _qingxiu, xingning = clerks_of_two_counties(cli, roles)
+    code, _out, err = run(cli, xingning, "feed", "issue", DR_WEI)
+    assert code == 2 and "450102" in err and "Traceback" not in err
+    code, out, err = run(cli, xingning, "feed", "issue", DR_NONG)
+    assert code == 0 and "/feeds/" in out, err
+    assert refusals(cli.db_url)[-1][1] == "feed_token"

@@ -347,6 +347,10 @@ class Calendars:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         with self.db.write() as s:
             phys, inst = self._owner(s, cert, institution)
+            self.registry._guard(
+                s, "feed_token", phys.cert_no if phys else inst.code if inst else "",
+                physician=phys.cert_no if phys else None, institution=inst.code if inst else None,
+            )  # fmt: skip
             row = feeds.add_token(
                 s,
                 hash_token(token),
@@ -372,6 +376,10 @@ class Calendars:
         """Revoke every active subscription of a physician (or of an institution's feed)."""
         with self.db.write() as s:
             phys, inst = self._owner(s, cert, institution)
+            self.registry._guard(
+                s, "feed_token", phys.cert_no if phys else inst.code if inst else "",
+                physician=phys.cert_no if phys else None, institution=inst.code if inst else None,
+            )  # fmt: skip
             key = phys.cert_no if phys else inst.code if inst else ""
             tokens = feeds.active_tokens(
                 s,
