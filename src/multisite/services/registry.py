@@ -461,9 +461,7 @@ class RegistryCore:
                 "`multisite clerk add {name} --region CODE --role clerk`."
             ).format(name=acting.name)
         else:
-            message = _("{clerk} is a {role}: only an admin may do this.").format(
-                clerk=acting.name, role=_(acting.role)
-            )
+            message = self.role_refusal(acting)
         result.reject(row, field, CLERK_REGION, message)
         if audit:
             self.db.defer_audit(
@@ -474,6 +472,18 @@ class RegistryCore:
                 )
             )  # fmt: skip
 
+    @staticmethod
+    def role_refusal(acting: Acting) -> str:
+        """The sentence of a write the clerk's role does not allow."""
+        if acting.role == "supervisor":
+            return _(
+                "{clerk} is a supervisor: supervisors read everything and run reports, and "
+                "change nothing."
+            ).format(clerk=acting.name)
+        return _("{clerk} is a {role}: only an admin may do this.").format(
+            clerk=acting.name, role=_(acting.role or "clerk")
+        )
+
     def _authorize(self, s: Session, rows: Sequence[dict[str, Any]]) -> None:
         """Every audit row's write checked against the acting clerk's role and region (the
         service's last line: whatever the entry point, a write has an audit row)."""
@@ -483,13 +493,7 @@ class RegistryCore:
         for row in rows:
             entity = row["entity"]
             if acting.role != "clerk" or entity in ADMIN_ENTITIES:
-                self._refuse(
-                    _("{clerk} is a {role}: only an admin may do this.").format(
-                        clerk=acting.name, role=_(acting.role or "clerk")
-                    ),
-                    entity,
-                    row["entity_key"] or "",
-                )
+                self._refuse(self.role_refusal(acting), entity, row["entity_key"] or "")
             if entity == "region":
                 continue
             cert, code = row.get("physician_cert"), row.get("institution_code")
