@@ -299,6 +299,7 @@ def test_no_command_hashes_with_a_default_key(tmp_path: Path, capsys, monkeypatc
     assert main(["--db", url, "init"]) == 0
     key = tmp_path / "r.db.idkey"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text().strip()) == 64
+    assert stat.S_IMODE((tmp_path / "r.db").stat().st_mode) == 0o600  # the file is the boundary
     os.chmod(key, 0o644)
     db = Database(url)
     from multisite.services import Registry

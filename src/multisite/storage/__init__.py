@@ -160,6 +160,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             text("SELECT 1 FROM physician WHERE id_digest IS NOT NULL LIMIT 1")
         ).first()
     url = engine.url.render_as_string(hide_password=False)
+    if before is None and engine.dialect.name == "sqlite":
+        _owner_only(engine)
     path = keys.key_path(url)
     if hashed is not None and path is not None and not path.exists():
         # a new key would silently stop finding duplicates among the stored hashes
@@ -178,6 +180,18 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             )
         ) from error
     return before, head_revision()
+
+
+def _owner_only(engine: Engine) -> None:
+    """A new SQLite registry is readable and writable by its owner only (0600; SQLite gives its
+    -wal and -shm files the same mode): on SQLite the file's permissions are the boundary."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(database + suffix).expanduser()
+        if path.exists():
+            path.chmod(0o600)
 
 
 def _staff(connection: Any) -> None:
