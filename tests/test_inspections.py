@@ -18,6 +18,7 @@ from multisite.storage import Database
 
 from .clerk_cli import Cli
 from .disclosure_region import CENTRE, CLINIC, DENTAL, HOSPITAL, inner_mongolia
+from .test_trust import roles as clerk_roles  # noqa: F401 (a fixture: the clerks' roles)
 
 CODES = sorted([HOSPITAL, CLINIC, CENTRE, DENTAL])
 
@@ -130,3 +131,20 @@ def test_recorded_results_appear_on_the_public_pages_when_the_policy_publishes_t
         assert web.get(f"/institutions/{CLINIC}.json").json()["inspections"] is None
         assert "处方书写不规范" not in web.get(f"/institutions/{CLINIC}").text
     db.dispose()
+
+
+def test_a_clerk_draws_only_in_their_region(cli: Cli, clerk_roles: dict[str, str]):  # noqa: F811
+    from .test_trust import run
+
+    clerk = clerk_roles["xingning"]
+    cli.ok("clerk", "add", clerk, "--region", "150103", "--role", "clerk")  # 回民区: the clinic
+    code, _out, err = run(cli, clerk, "inspect", "draw", "--institutions", "4",
+                          "--inspectors", "1", "--seed", "x")  # fmt: skip
+    assert code == 2 and "150103" in err and len(err.strip().splitlines()) == 1
+    assert "Unknown draw" in cli.refused("inspect", "show", "1")  # nothing stored
+    code, out, err = run(cli, clerk, "inspect", "draw", "--institutions", "1", "--inspectors",
+                         "1", "--region", "150103", "--seed", "x", "--json")  # fmt: skip
+    assert code == 0, err
+    import json
+
+    assert [x["institution"] for x in json.loads(out)["inspections"]] == [CLINIC]

@@ -2,10 +2,13 @@
 
 The commission keeps a list of inspectors (``inspect inspectors add|list|disable``). A draw
 (``inspect draw --institutions N --inspectors M [--seed S] [--region CODE]``) picks ``N``
-institutions of the region and, for each, ``M`` of its active inspectors, with Python's
+institutions of the region and, for each, ``M`` of the active inspectors of the region, of the
+regions that hold it (a province's inspectors inspect its counties) and of those within it, with Python's
 ``random.Random(seed)`` over the lists sorted by credit code and inspector id: the same seed on
 the same lists gives the same draw. The seed (given, or 64 random bits), the region, who drew
-and when are stored with the draw and in the audit log, in the same transaction. ``inspect
+and when are stored with the draw and in the audit log, in the same transaction. A clerk draws
+only institutions of their own region (an admin anywhere): a draw that would pick one outside
+it is refused as a whole, audited, and stores nothing. ``inspect
 record`` stores each institution's result (date, outcome, findings), audited; the public pages
 show recorded results where the province's policy ``publish_inspections`` holds (default).
 """
@@ -169,7 +172,14 @@ class Inspections:
             raise ServiceError(_("A seed is 1 to 32 printable characters."))
         with self.db.write() as s:
             places = sq.institution_codes(s, region)
-            people = sq.inspectors(s, region, active_only=True)
+            # the region's own inspectors, those of the regions around it and within it
+            people = [
+                p
+                for p in sq.inspectors(s, None, active_only=True)
+                if region is None
+                or ids.region_contains(p.region_code, region)
+                or ids.region_contains(region, p.region_code)
+            ]
             where = region or _("the registry")
             if institutions > len(places):
                 raise ServiceError(
@@ -190,6 +200,8 @@ class Inspections:
                 seed, [c for _i, c, _n in places], [p.id for p in people], institutions,
                 inspectors,
             )  # fmt: skip
+            for code, _chosen in lots:  # a clerk draws only among their region's institutions
+                self.registry._guard(s, "inspection_draw", seed[:64], institution=code)
             row = InspectionDraw(seed=seed, region_code=region, institutions=institutions,
                                  inspectors=inspectors, drawn_at=utcnow(),
                                  drawn_by=self.registry.clerk)  # fmt: skip
