@@ -350,6 +350,14 @@ def test_on_postgresql_the_engine_refuses_what_the_service_would(cli: Cli, roles
             "UPDATE audit_entry SET clerk = 'x'",
             "DELETE FROM audit_entry",
             f"UPDATE institution SET name = 'x' WHERE code = '{GX_HOSPITAL}' RETURNING id",
+            "UPDATE registration SET main_institution_id = main_institution_id WHERE "
+            f"physician_id = (SELECT id FROM physician WHERE cert_no = '{DR_WEI}')",
+            # the hospital's contracts (the clinic's are 兴宁区's own: its clerk may change them)
+            "UPDATE agreement SET weekly_hours = 60 WHERE institution_id = "
+            f"(SELECT id FROM institution WHERE code = '{GX_HOSPITAL}')",
+            "DELETE FROM work_session WHERE institution_id = "
+            f"(SELECT id FROM institution WHERE code = '{GX_HOSPITAL}')",
+            "UPDATE policy SET version = version",
         ):
             with engine.begin() as connection:
                 try:
@@ -357,7 +365,16 @@ def test_on_postgresql_the_engine_refuses_what_the_service_would(cli: Cli, roles
                 except sa.exc.DBAPIError as error:
                     assert "permission denied" in str(error.orig)
                 else:
-                    assert result.rowcount == 0, statement
+                    assert result.rowcount == 0, statement  # every row is another county's
+        with engine.begin() as connection, pytest.raises(sa.exc.DBAPIError, match="row-level"):
+            connection.exec_driver_sql(  # a new contract for another county's physician
+                "INSERT INTO agreement (contract_no, physician_id, institution_id, role, "
+                'department, start, "end", weekly_hours, status, revision, weekly_minutes, '
+                "warnings, notes, updated_at) SELECT 'RAW-1', p.id, i.id, 'additional', '内科', "
+                "'2026-01-01', '2026-06-30', 2, 'active', 0, 120, '[]', '{}', now() FROM "
+                f"physician p, institution i WHERE p.cert_no = '{DR_WEI}' AND i.code = "
+                f"'{GX_HOSPITAL}'"
+            )
     finally:
         engine.dispose()
     # --clerk cannot make a clerk's login someone else
