@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.holidays import HolidayFileProblem, parse_holiday_file
+from ..domain.vocabulary import PROFESSIONS
 from ..i18n import _
 from ..services import ServiceError
 from ..services.calendars import Calendars, Export
@@ -19,6 +20,7 @@ def register(sub: Any) -> None:
     kinds = ical.add_subparsers(dest="kind", metavar="KIND", parser_class=Parser, required=True)
     for kind, key, label in (
         ("physician", "cert", _("certificate number")),
+        ("nurse", "cert", _("the nurse's certificate number (护士执业证书编号)")),
         ("institution", "code", _("institution code (统一社会信用代码)")),
     ):
         one = kinds.add_parser(kind)
@@ -29,7 +31,7 @@ def register(sub: Any) -> None:
     verbs = feed.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser, required=True)
     for verb in ("issue", "revoke"):
         one = verbs.add_parser(verb)
-        one.add_argument("cert", nargs="?", help=_("the physician's certificate number"))
+        one.add_argument("cert", nargs="?", help=_("the physician's or nurse's certificate number"))
         one.add_argument("--institution", metavar="CODE", help=_("an institution's own feed"))
         if verb == "issue":
             one.add_argument(
@@ -90,9 +92,11 @@ def _owner(args: argparse.Namespace) -> tuple[str | None, str | None]:
 @command("ical")
 def cmd_ical(args: argparse.Namespace, ctx: Context) -> int:
     calendars = Calendars(ctx.registry)
+    if args.kind in PROFESSIONS:
+        ctx.registry.require_profession(args.cert, args.kind)
     export: Export = (
         calendars.physician_calendar(args.cert)
-        if args.kind == "physician"
+        if args.kind in PROFESSIONS
         else calendars.institution_calendar(args.code)
     )
     if args.output:

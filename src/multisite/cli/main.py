@@ -31,6 +31,7 @@ from . import (
     importing,
     inspect,
     institutions,
+    nurses,
     physicians,
     trust,
     tui,
@@ -40,7 +41,7 @@ from . import (
 from .common import COMMANDS, EXIT_USAGE, Context, Parser, UsageError
 
 # Each group module adds its subcommands (``register``) and their handlers (``@command``).
-GROUPS = (database, physicians, institutions, contracts, filings, credit, check, admin,
+GROUPS = (database, physicians, nurses, institutions, contracts, filings, credit, check, admin,
           vocabulary, backup, validation_base, calendar, importing, tui, due, inspect,
           trust)  # fmt: skip
 

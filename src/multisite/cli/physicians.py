@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.text import Text
 
+from ..domain.vocabulary import PHYSICIAN
 from ..escaping import plain, printable
 from ..i18n import _
 from ..services.validation_base import NOT_COUNTED
@@ -25,6 +26,11 @@ def register(sub: Any) -> None:
     group = sub.add_parser(
         "physician", help=_("show a physician; suspend, cancel or reinstate a registration")
     )
+    add_verbs(group)
+
+
+def add_verbs(group: Any) -> None:
+    """show, suspend, cancel, reinstate: the verbs of ``physician`` and ``nurse``."""
     verbs = group.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser, required=True)
     show = verbs.add_parser("show", help=_("registrations, filings, agreements and violations"))
     show.add_argument("cert")
@@ -52,6 +58,13 @@ def register(sub: Any) -> None:
 
 @command("physician")
 def cmd_physician(args: argparse.Namespace, ctx: Context) -> int:
+    return run(args, ctx, PHYSICIAN)
+
+
+def run(args: argparse.Namespace, ctx: Context, profession: str) -> int:
+    """One verb on a practitioner of ``profession`` (the other profession's certificate is
+    one sentence naming the right command)."""
+    ctx.registry.require_profession(args.cert, profession)
     if args.verb == "show":
         return _show(args, ctx)
     registry = ctx.registry
@@ -100,8 +113,11 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
         Text.assemble(
             plain(p["name"], "bold"),
             printable(
-                f"  {p['cert']}  {p['level']} · {p['category']} · {'、'.join(p['scopes'])} · "
-                f"{p['title']}  ({_('status')}: {_(p['status'])})"
+                f"  {p['cert']}  "
+                + " · ".join(
+                    x for x in (p["level"], p["category"], "、".join(p["scopes"]), p["title"]) if x
+                )
+                + f"  ({_('status')}: {_(p['status'])})"
                 + (f"  身份证号 {p['id_number']}" if p.get("id_number") else "")
             ),
         )

@@ -150,6 +150,7 @@ class PhysicianFact:
     registrations: tuple[RegistrationFact, ...] = ()
     filings: tuple[FilingFact, ...] = ()
     agreements: tuple[AgreementFact, ...] = field(default=())
+    profession: str = "physician"  # or nurse (护士): the rules that bind them differ
 
     @property
     def practice_start(self) -> dt.date | None:
@@ -176,4 +177,5 @@ class PhysicianFact:
             self.registrations,
             self.filings,
             (*others, agreement),
+            self.profession,
         )

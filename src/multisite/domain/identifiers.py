@@ -1,4 +1,4 @@
-"""Identifier checks: 统一社会信用代码, 居民身份证号, 医师执业证书编码, region codes.
+"""Identifier checks: 统一社会信用代码, 居民身份证号, 医师执业证书编码, 护士执业证书编号, region codes.
 
 National ID numbers are never stored: :func:`id_digest` turns one into a keyed hash that
 can find a duplicate registration but cannot be reversed into the number.
@@ -111,6 +111,37 @@ def id_digest(number: str, key: bytes) -> str:
 def cert_no_ok(cert: str) -> bool:
     """医师执业证书编码: 15 digits (no documented checksum)."""
     return len(cert) == 15 and cert.isdigit()
+
+
+# GB/T 2260 province prefixes (省级): a nurse's certificate number carries one.
+PROVINCE_PREFIXES = frozenset(
+    str(n)
+    for n in (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+              50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82)
+)  # fmt: skip
+FIRST_NURSE_YEAR = 1994  # 护士管理办法 (1993) in force from 1 January 1994
+
+
+def nurse_cert_ok(cert: str) -> bool:
+    """护士执业证书编号 as the registry takes it (no official description of the number was
+    found, README §Identifiers): 12 digits, the year of first registration (1994 or later,
+    four digits), the GB/T 2260 province prefix of the registering province (two), a serial
+    number (six). No checksum."""
+    return (
+        len(cert) == 12
+        and cert.isdigit()
+        and int(cert[:4]) >= FIRST_NURSE_YEAR
+        and cert[4:6] in PROVINCE_PREFIXES
+    )
+
+
+def profession_of_cert(cert: str) -> str | None:
+    """``physician`` for a 15-digit 医师执业证书编码, ``nurse`` for a 护士执业证书编号, else None."""
+    if cert_no_ok(cert):
+        return "physician"
+    if nurse_cert_ok(cert):
+        return "nurse"
+    return None
 
 
 def region_code_ok(code: str) -> bool:

@@ -21,6 +21,7 @@ DUPLICATE = "DUPLICATE"  # the key appears on an earlier row of the same batch
 KEY_CONFLICT = "KEY_CONFLICT"  # the contract belongs to another physician, or is terminated
 CHECKSUM = "CHECKSUM"  # a credit code fails its check character (warning, kept)
 RETIRED = "RETIRED"  # a region code GB/T 2260 no longer lists (warning, kept)
+PROFESSION = "PROFESSION"  # a row of one profession carries the other's certificate, title, scope
 
 
 class Keep(enum.Enum):
@@ -74,6 +75,24 @@ class PhysicianInput:
     status_from: dt.date | None = None
     status_to: dt.date | None = None
     status_reason: str = ""
+    profession: str = "physician"  # or nurse (护士): no level, category or scopes of its own
+
+
+def nurse_input(
+    cert_no: str,
+    name: str,
+    title: str,
+    region_code: str,
+    main_institution: str,
+    registered_on: dt.date,
+    **more: Any,
+) -> PhysicianInput:
+    """A nurse (护士执业注册) as the service takes it: a practitioner with the nurse's title,
+    level 注册护士, no category and no scopes."""
+    return PhysicianInput(
+        cert_no, name, "注册护士", "", (), title, region_code, main_institution, registered_on,
+        profession="nurse", **more,
+    )  # fmt: skip
 
 
 # The contract terms seed 004 asks every agreement to fix (工作任务、医疗责任、薪酬、相关保险、人事关系).

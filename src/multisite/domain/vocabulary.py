@@ -21,6 +21,13 @@ from typing import Any
 LEVELS = ("执业医师", "执业助理医师")
 CATEGORIES = ("临床", "中医", "口腔", "公共卫生")
 TITLES = ("住院医师", "主治医师", "副主任医师", "主任医师")
+PHYSICIAN = "physician"
+NURSE = "nurse"
+PROFESSIONS = (PHYSICIAN, NURSE)
+NURSE_TITLES = ("护士", "护师", "主管护师", "副主任护师", "主任护师")
+NURSE_LEVEL = "注册护士"
+"""A nurse has no level, category or scopes of a physician's: the registry stores ``level``
+注册护士 (registered nurse), an empty category and no scopes."""
 ROLES = ("primary", "additional")
 GENERAL_PRACTICE = "全科医学"
 COUNTS = ("all", "general_practitioners", "practising_physicians")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..domain import vocabulary
 
-KINDS = ("institutions", "physicians", "contracts", "credit")
+KINDS = ("institutions", "physicians", "nurses", "contracts", "credit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,37 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
             ("national_id", "id_no", "身份证号码", "身份证", "公民身份号码", "居民身份证号"),
         ),
     ),
+    "nurses": (
+        Column(
+            "cert",
+            "护士执业证书编号",
+            ("nurse_cert", "护士执业证书编码", "护士证书编号", "护士执业证书号"),
+            required=True,
+        ),
+        Column("name", "姓名", ("nurse_name", "护士姓名"), required=True),
+        Column("title", "职称", ("护理职称",)),
+        Column(
+            "region",
+            "注册地",
+            ("region_code", "注册地代码", "注册地区划代码", "执业地点"),
+            required=True,
+        ),
+        Column(
+            "main_institution",
+            "主要执业机构",
+            ("primary_institution", "主要执业机构代码", "第一执业机构"),
+            required=True,
+        ),
+        Column("registered", "注册日期", ("registration_date", "registered_on")),
+        Column("status", "状态", ("注册状态",)),
+        Column("status_from", "状态起始日期", ("status_start", "暂停起始日期", "注销日期")),
+        Column("status_to", "状态终止日期", ("status_end", "status_until", "暂停终止日期")),
+        Column("status_reason", "状态原因", ("reason", "暂停原因", "注销原因")),
+        Column("practising_since", "执业起始日期", ("practice_start", "开始执业日期")),
+        # a physician's columns, known so that a value in them is a row error, not a note
+        Column("scopes", "执业范围", ("scope",)),
+        Column("category", "执业类别", ("类别",)),
+    ),
     "contracts": (
         Column(
             "contract_no",
@@ -117,7 +148,10 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
         Column(
             "physician",
             "执业证书编码",
-            ("cert", "certificate", "医师执业证书编码", "执业证书编号", "证书编码"),
+            (
+                *("cert", "certificate", "医师执业证书编码", "执业证书编号", "证书编码"),
+                *("nurse", "nurse_cert", "护士执业证书编号", "护士执业证书编码"),
+            ),
             required=True,
         ),
         Column(
@@ -182,6 +216,15 @@ TITLE_VALUES: Mapping[str, tuple[str, ...]] = {
     "副主任医师": (),
     "主任医师": (),
 }
+NURSE_TITLE_VALUES: Mapping[str, tuple[str, ...]] = {
+    "护士": (),
+    "护师": (),
+    "主管护师": (),
+    "副主任护师": (),
+    "主任护师": (),
+}
+ANY_TITLE_VALUES: Mapping[str, tuple[str, ...]] = {**TITLE_VALUES, **NURSE_TITLE_VALUES}
+"""A title of either profession: the service says which profession's it is."""
 STATUS_VALUES: Mapping[str, tuple[str, ...]] = {"注册": ("正常",), "暂停": (), "注销": ()}
 
 INSTITUTION_KINDS = vocabulary.INSTITUTION_KINDS

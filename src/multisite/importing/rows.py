@@ -28,7 +28,7 @@ from ..domain.sessions_text import parse_sessions
 from ..domain.text import ValueProblem, normalize_text
 from ..domain.vocabulary import CATEGORIES, INSTITUTION_KINDS
 from ..i18n import _
-from .columns import LEVEL_VALUES, ROLE_VALUES, STATUS_VALUES, TITLE_VALUES, column
+from .columns import ANY_TITLE_VALUES, LEVEL_VALUES, ROLE_VALUES, STATUS_VALUES, column
 from .normalize import (
     parse_bool,
     parse_choice,
@@ -314,7 +314,7 @@ def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Phys
         name = _required(rows, row, "name")
         level = _read(rows, row, "level", parse_choice, LEVEL_VALUES)
         category = _read(rows, row, "category", parse_choice, _CATEGORY_VALUES)
-        title = _read(rows, row, "title", parse_choice, TITLE_VALUES)
+        title = _read(rows, row, "title", parse_choice, ANY_TITLE_VALUES)
         region = _required(rows, row, "region")
         main = _required(rows, row, "main_institution")
         registered = _read(rows, row, "registered", parse_date)
@@ -329,6 +329,36 @@ def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Phys
             main, registered, STATUSES[status], practising_since=practising_since,
             notes=row.notes, status_from=status_from, status_to=status_to,
             status_reason=_text(row, "status_reason"), id_number=_named(row, "id_number"),
+        )  # fmt: skip
+        found.append((row.number, data))
+    return found
+
+
+def nurse_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, PhysicianInput]]:
+    """A nurses file (护士执业注册): the physicians' columns without level, category and scopes;
+    a physician's category or scope on a nurse's row goes to the service, which rejects it."""
+    found: list[tuple[int, PhysicianInput]] = []
+    for row in table:
+        if not _start(rows, row):
+            continue
+        before = len(rows.rejected.get(row.number, ()))
+        cert = _required(rows, row, "cert")
+        name = _required(rows, row, "name")
+        title = _read(rows, row, "title", parse_choice, ANY_TITLE_VALUES)
+        region = _required(rows, row, "region")
+        main = _required(rows, row, "main_institution")
+        registered = _read(rows, row, "registered", parse_date)
+        status = _optional(rows, row, "status", parse_choice, STATUS_VALUES) or "注册"
+        status_from = _optional(rows, row, "status_from", parse_date)
+        status_to = _optional(rows, row, "status_to", parse_date)
+        practising_since = _optional(rows, row, "practising_since", parse_date)
+        if not _clean(rows, row, before):
+            continue
+        data = PhysicianInput(
+            cert, name, "", _text(row, "category"), parse_list(row.cells.get("scopes")), title,
+            region, main, registered, STATUSES[status], practising_since=practising_since,
+            notes=row.notes, status_from=status_from, status_to=status_to,
+            status_reason=_text(row, "status_reason"), profession="nurse",
         )  # fmt: skip
         found.append((row.number, data))
     return found
@@ -368,5 +398,6 @@ ROW_PARSERS: dict[str, Callable[[Table, Rows, Tick], list[Any]]] = {
     "contracts": contract_rows,
     "institutions": institution_rows,
     "physicians": physician_rows,
+    "nurses": nurse_rows,
     "credit": listing_rows,
 }

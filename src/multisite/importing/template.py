@@ -35,6 +35,15 @@ EXAMPLES: dict[str, dict[str, object]] = {
         "status": "注册",
         "practising_since": "2015-03-01",
     },
+    "nurses": {
+        "cert": "201533000001",
+        "name": "李娜",
+        "title": "护师",
+        "region": "330000",
+        "main_institution": EXAMPLE_CODE,
+        "registered": "2015-07-01",
+        "status": "注册",
+    },
     "contracts": {
         "contract_no": "HT2026-0000001",
         "physician": "110330000000001",
@@ -75,6 +84,7 @@ def write_template(kind: str, path: str | Path) -> Path:
     sheet.title = {
         "institutions": "机构",
         "physicians": "医师",
+        "nurses": "护士",
         "contracts": "合同",
         "credit": "失信名单",
     }[kind]

@@ -110,11 +110,12 @@ def check_agreement_fields(data: AgreementInput) -> tuple[str, str, str]:
         *notes_texts(data.notes),
     )
     cert = ids.clean(data.physician)
-    if not ids.cert_no_ok(cert):
+    if ids.profession_of_cert(cert) is None:
         raise FieldError(
-            _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(
-                cert=data.physician
-            ),
+            _(
+                "Certificate number {cert} is neither a 医师执业证书编码 (15 digits) nor a "
+                "护士执业证书编号 (12 digits)."
+            ).format(cert=data.physician),
             "physician",
         )
     code = ids.clean(data.institution)
@@ -671,4 +672,5 @@ def _with_agreements(p: PhysicianFact, agreements: tuple[AgreementFact, ...]) ->
         p.registrations,
         p.filings,
         agreements,
+        p.profession,
     )

@@ -12,10 +12,19 @@ from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import rules
-from ..domain.inputs import DUPLICATE, RETIRED, UNKNOWN, PhysicianInput
+from ..domain.inputs import DUPLICATE, PROFESSION, RETIRED, UNKNOWN, PhysicianInput
 from ..domain.regions import Division
 from ..domain.text import FREE_TEXT, NAME_TEXT
-from ..domain.vocabulary import CATEGORIES, LEVELS, TITLES
+from ..domain.vocabulary import (
+    CATEGORIES,
+    LEVELS,
+    NURSE,
+    NURSE_LEVEL,
+    NURSE_TITLES,
+    PHYSICIAN,
+    PROFESSIONS,
+    TITLES,
+)
 from ..i18n import _
 from ..storage import batch as store
 from ..storage import feeds
@@ -82,7 +91,7 @@ class Physicians(RegistryCore):
             return one.cert, one
 
         def duplicate(cert: str, row: int) -> str:
-            return _("Physician {cert} already appears on row {row} of this file.").format(
+            return _("Certificate {cert} already appears on row {row} of this file.").format(
                 cert=cert, row=row
             )
 
@@ -131,16 +140,20 @@ class Physicians(RegistryCore):
             result.committed = True
         return result
 
+    def require_profession(self, cert: str, profession: str) -> None:
+        """One sentence when ``cert`` is stored as the other profession (a nurse named by a
+        ``physician`` command, or the reverse); an unknown certificate is left to the command."""
+        with self.db.read() as s:
+            found = q.profession_of(s, ids.clean(cert))
+        if found is not None and found != profession:
+            raise ServiceError(profession_mismatch(ids.clean(cert), found))
+
     def _checked_physician(self, row: int, data: PhysicianInput, result: BatchResult) -> _Checked:
-        cert = ids.clean(data.cert_no)
-        if not ids.cert_no_ok(cert):
-            raise FieldError(
-                _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(
-                    cert=data.cert_no
-                ),
-                "cert",
-            )
-        region = self._check_physician_fields(data)
+        cert = check_cert(data.cert_no, data.profession)
+        if data.profession == NURSE:
+            region = self._check_nurse_fields(data)
+        else:
+            region = self._check_physician_fields(data)
         if region.retired:
             result.warn(row, "region", RETIRED, retired_warning(region))
         digest = masked = None
@@ -167,6 +180,7 @@ class Physicians(RegistryCore):
             "category": data.category,
             "scopes": list(dict.fromkeys(data.scopes)),
             "title": data.title,
+            "profession": data.profession,
         }
         if data.practising_since is not None:
             values["practising_since"] = data.practising_since
@@ -297,6 +311,11 @@ class Physicians(RegistryCore):
         """Apply one row to a stored physician in a savepoint; keep it (``keep``) when the
         physician's agreements stay free of rule errors, else reject the row."""
         data = one.data
+        if old.profession != data.profession:
+            result.reject(
+                one.row, "cert", PROFESSION, profession_mismatch(old.cert_no, old.profession)
+            )
+            return
         before = snapshot(old)
         changed = {k: v for k, v in one.values.items() if getattr(old, k) != v}
         if one.digest and old.id_digest != one.digest:
@@ -373,6 +392,50 @@ class Physicians(RegistryCore):
         s.add(RegistrationEvent(registration_id=reg.id, status="changed", on=on, reason=main.code))
         return True
 
+    def _check_nurse_fields(self, data: PhysicianInput) -> Division:
+        """A nurse's fields checked (FieldError naming the field), and the region: a nurse's
+        title, no physician's level, category or scopes, a province as the region (护士执业注册
+        for a province-level 执业地点, like an 执业医师's)."""
+        if not data.name.strip():
+            raise FieldError(_("The nurse's name is empty."), "name")
+        stored_texts(
+            ("name", NAME_TEXT, _("The nurse's name"), data.name, "physician_name"),
+            ("status_reason", FREE_TEXT, _("The reason"), data.status_reason, "free_text"),
+            *notes_texts(data.notes),
+        )
+        if data.scopes:
+            raise FieldError(
+                _("A nurse has no scope of practice (执业范围): {scopes} is a physician's.").format(
+                    scopes="、".join(data.scopes)
+                ),
+                "scopes",
+                PROFESSION,
+            )
+        if data.category:
+            raise FieldError(
+                _("A nurse has no category (执业类别): {value} is a physician's.").format(
+                    value=data.category
+                ),
+                "category",
+                PROFESSION,
+            )
+        if data.level not in ("", NURSE_LEVEL):
+            raise FieldError(
+                _("A nurse has no physician's level: {value} is a physician's.").format(
+                    value=data.level
+                ),
+                "level",
+                PROFESSION,
+            )
+        check_title(data.title, NURSE)
+        region = require_region_code(data.region_code)
+        if not data.region_code.endswith("0000"):
+            raise FieldError(
+                _("A nurse registers for a province: use a code ending in 0000."), "region"
+            )
+        data.level = NURSE_LEVEL
+        return region
+
     def _check_physician_fields(self, data: PhysicianInput) -> Division:
         """The fields of ``data`` checked (FieldError naming the field), and its region."""
         if not data.name.strip():
@@ -417,13 +480,7 @@ class Physicians(RegistryCore):
                 ).format(limit=limit, count=len(set(data.scopes))),
                 "scopes",
             )
-        if data.title not in TITLES:
-            raise FieldError(
-                _("Title {value} is not one of {allowed}.").format(
-                    value=data.title, allowed="、".join(TITLES)
-                ),
-                "title",
-            )
+        check_title(data.title, PHYSICIAN)
         province = data.region_code.endswith("0000")
         if data.level == "执业医师" and not province:
             raise FieldError(
@@ -528,6 +585,74 @@ class Physicians(RegistryCore):
 
 def _revoked_snapshot(tokens: Sequence[FeedToken]) -> dict[str, Any]:
     return {"active_token_ids": [t.id for t in tokens]}
+
+
+def check_cert(cert_no: str, profession: str) -> str:
+    """The cleaned certificate number of a ``profession``; FieldError when it is not one, with
+    code PROFESSION when it is the other profession's (a nurse's 12-digit 护士执业证书编号 in a
+    physicians' file, a physician's 15-digit 医师执业证书编码 in a nurses' file)."""
+    if profession not in PROFESSIONS:
+        raise FieldError(
+            _("Profession {value} is not physician or nurse.").format(value=profession), "cert"
+        )
+    cert = ids.clean(cert_no)
+    found = ids.profession_of_cert(cert)
+    if found == profession:
+        return cert
+    if found is not None:
+        raise FieldError(cert_of_other_profession(cert, found), "cert", PROFESSION)
+    if profession == NURSE:
+        raise FieldError(
+            _(
+                "Certificate number {cert} is not a 护士执业证书编号 (12 digits: the year of first "
+                "registration, the province's two-digit code, a six-digit serial)."
+            ).format(cert=cert_no),
+            "cert",
+        )
+    raise FieldError(
+        _("Certificate number {cert} is not 15 digits (医师执业证书编码).").format(cert=cert_no),
+        "cert",
+    )
+
+
+def cert_of_other_profession(cert: str, found: str) -> str:
+    if found == NURSE:
+        return _(
+            "{cert} is a nurse's certificate number (护士执业证书编号), not a physician's."
+        ).format(cert=cert)
+    return _(
+        "{cert} is a physician's certificate number (医师执业证书编码), not a nurse's."
+    ).format(cert=cert)
+
+
+def profession_mismatch(cert: str, stored: str) -> str:
+    """A stored practitioner named as the other profession."""
+    if stored == NURSE:
+        return _("{cert} is registered as a nurse, not a physician (multisite nurse …).").format(
+            cert=cert
+        )
+    return _("{cert} is registered as a physician, not a nurse (multisite physician …).").format(
+        cert=cert
+    )
+
+
+def check_title(title: str, profession: str) -> None:
+    """A title of ``profession`` (护士 … 主任护师 for a nurse; 住院医师 … 主任医师 for a
+    physician); the other profession's title is a PROFESSION error."""
+    own, other = (NURSE_TITLES, TITLES) if profession == NURSE else (TITLES, NURSE_TITLES)
+    if title in own:
+        return
+    if title in other:
+        message = (
+            _("Title {value} is a physician's, not a nurse's ({allowed}).")
+            if profession == NURSE
+            else _("Title {value} is a nurse's, not a physician's ({allowed}).")
+        )
+        raise FieldError(message.format(value=title, allowed="、".join(own)), "title", PROFESSION)
+    raise FieldError(
+        _("Title {value} is not one of {allowed}.").format(value=title, allowed="、".join(own)),
+        "title",
+    )
 
 
 def physician_status(statuses: Sequence[str]) -> str:

@@ -95,6 +95,7 @@ def physician_view(registry: Registry, cert: str, today: dt.date | None = None) 
     status_today = {r.region_code: r.status_on(today) for r in facts.registrations}
     return {
         "cert": phys.cert_no,
+        "profession": phys.profession,
         "name": phys.name,
         "level": phys.level,
         "category": phys.category,

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -74,6 +75,7 @@ REPORT_INDEX = (
     *("code", "valid_from", "valid_until", "policy_key", "name", "kind", "beds", "county_code"),
     *("required", "counted", "contributors", "next_validation", "risk_count", "risk_from"),
     "title_short",
+    *("nurse_required", "nurse_counted"),
 )
 
 
@@ -108,6 +110,8 @@ class BaseCache(Base):
     risk_count: Mapped[int | None] = mapped_column(Integer, default=None)
     risk_from: Mapped[dt.date | None] = mapped_column(Date, default=None)
     title_short: Mapped[str | None] = mapped_column(String(64), default=None)
+    nurse_required: Mapped[float | None] = mapped_column(Float, default=None)
+    nurse_counted: Mapped[float | None] = mapped_column(Float, default=None)
     document: Mapped[str | None] = mapped_column(Text, default=None)  # as `base --json` prints it
     __table_args__ = (
         # the report reads this index alone, in code order: all its columns are here
@@ -144,6 +148,11 @@ class StaffingMinimum(Base):
     title_minimum: Mapped[dict[str, Any]] = mapped_column(default=dict)
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(Text, default="")
+    # the kind's nurse minimum: max(min_nurses, nurses_per_physician × physicians counted)
+    min_nurses: Mapped[float] = mapped_column(Float, default=0, server_default="0")
+    nurses_per_physician: Mapped[float] = mapped_column(Float, default=0, server_default="0")
+    nurse_confirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    nurse_source: Mapped[str] = mapped_column(Text, default="", server_default="")
     __table_args__ = (UniqueConstraint("region_code", "kind"),)
 
 
@@ -165,11 +174,16 @@ class VocabularyChange(Base):
 
 
 class Physician(Base):
-    """医师, keyed by the 15-digit 执业证书编码. The national ID is only kept as a keyed hash."""
+    """A practitioner: 医师, keyed by the 15-digit 执业证书编码, or 护士 (``profession`` nurse),
+    keyed by the 12-digit 护士执业证书编号 (no category or scopes; ``level`` 注册护士). The
+    national ID is only kept as a keyed hash."""
 
     __tablename__ = "physician"
     id: Mapped[int] = mapped_column(primary_key=True)
     cert_no: Mapped[str] = mapped_column(String(15), unique=True)
+    profession: Mapped[str] = mapped_column(
+        String(12), default="physician", server_default="physician"
+    )
     name: Mapped[str] = mapped_column(String(64))
     initials: Mapped[str] = mapped_column(String(32), index=True)  # pinyin initials for search
     level: Mapped[str] = mapped_column(String(16))  # 执业医师 / 执业助理医师

@@ -52,6 +52,11 @@ def missing_terms_mask() -> Any:
     ).label("missing_terms")
 
 
+def profession_of(s: Session, cert: str) -> str | None:
+    """The stored profession of ``cert`` (physician, nurse), or None when unknown."""
+    return s.scalar(select(Physician.profession).where(Physician.cert_no == cert))
+
+
 def physician_by_cert(s: Session, cert: str, *, lock: bool = False) -> Physician | None:
     """The physician; with ``lock`` on PostgreSQL its row is locked (FOR UPDATE) where the
     connection's role may change it (row-level security hides the others from a locking read:
@@ -244,7 +249,7 @@ def _statements() -> _WritePathStatements:
             Physician.scopes, Physician.title, PHYSICIAN_LISTED, Physician.practising_since,
             Physician.failed_assessment_on, Registration.id, Registration.region_code,
             Registration.main_institution_id, Registration.registered_on, has_inactivity,
-            has_filing, Physician.id,
+            has_filing, Physician.id, Physician.profession,
         )
         .outerjoin(Registration, Registration.physician_id == Physician.id)
         .order_by(Registration.id)
@@ -342,6 +347,7 @@ def _physician_fact(s: Session, head_query: Any, params: dict[str, Any]) -> Phys
     return PhysicianFact(
         physician_id, p[0], p[1], p[2], p[3], frozenset(p[4] or ()), p[5],
         mine.get(physician_id, ()), p[7], p[8], registrations, tuple(filings), tuple(facts),
+        p[16],
     )  # fmt: skip
 
 
@@ -420,6 +426,7 @@ def _facts_for(
             PHYSICIAN_LISTED,
             Physician.practising_since,
             Physician.failed_assessment_on,
+            Physician.profession,
         ).where(Physician.id.in_(ids))
     ).all()
     regs: dict[int, list[Any]] = defaultdict(list)
@@ -535,6 +542,7 @@ def _facts_for(
             tuple(regs.get(pid, ())),
             tuple(filings.get(pid, ())),
             tuple(agreements.get(pid, ())),
+            r[10],
         )
 
 

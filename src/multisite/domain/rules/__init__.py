@@ -14,7 +14,16 @@ from collections.abc import Sequence
 
 from ..facts import PhysicianFact
 from .contract_rules import CONSENT, CONTRACT_HOURS, HOLIDAY_DATA, TERMS
-from .core import ERROR, WARNING, Rule, RuleContext, SweepAgreement, Violation
+from .core import (
+    BOTH,
+    ERROR,
+    PHYSICIANS_ONLY,
+    WARNING,
+    Rule,
+    RuleContext,
+    SweepAgreement,
+    Violation,
+)
 from .registration_rules import (
     CREDIT,
     ELIGIBILITY,
@@ -60,14 +69,17 @@ RULES: tuple[Rule, ...] = (
 BY_CODE = {rule.code: rule for rule in RULES}
 
 __all__ = [
+    "BOTH",
     "BY_CODE",
     "ERROR",
+    "PHYSICIANS_ONLY",
     "RULES",
     "WARNING",
     "Rule",
     "RuleContext",
     "SweepAgreement",
     "Violation",
+    "applying_to",
     "column_of",
     "evaluate",
     "touching",
@@ -76,9 +88,14 @@ __all__ = [
 
 def evaluate(p: PhysicianFact, ctx: RuleContext) -> list[Violation]:
     """Every violation of every rule for one physician, errors first, then by date."""
-    found = [v for rule in RULES for v in rule.check(p, ctx)]
+    found = [v for rule in RULES if rule.applies_to(p) for v in rule.check(p, ctx)]
     found.sort(key=lambda v: (v.severity != ERROR, v.first_date, v.code))
     return found
+
+
+def applying_to(profession: str) -> tuple[Rule, ...]:
+    """The rules that bind a practitioner of ``profession`` (physician, nurse)."""
+    return tuple(rule for rule in RULES if profession in rule.professions)
 
 
 def touching(violations: Sequence[Violation], contract_no: str) -> list[Violation]:

@@ -20,6 +20,8 @@ from ..policy import Policy
 
 ERROR = "error"
 WARNING = "warning"
+BOTH = frozenset({"physician", "nurse"})  # the professions a rule applies to
+PHYSICIANS_ONLY = frozenset({"physician"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +129,10 @@ additional agreement inside its filing (``storage.sweep.always_full`` and
 @dataclass(frozen=True)
 class Rule:
     """One code of the rule table: what it checks, how the sweep skips it, where it is
-    reported in an import (the column of the row), and one line saying what it means."""
+    reported in an import (the column of the row), one line saying what it means, and the
+    professions it applies to (the time rules, region, registration, primary, period, credit
+    and consent bind nurses and physicians alike; categories and scopes and the 2014 gate are
+    a physician's)."""
 
     code: str
     severity: str
@@ -135,8 +140,14 @@ class Rule:
     clears: Precondition
     column: str
     summary: str  # English source, marked with N_ (the README's rule table says the same)
+    professions: frozenset[str] = BOTH
+
+    def applies_to(self, p: PhysicianFact) -> bool:
+        return p.profession in self.professions
 
     def __call__(self, p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
+        if not self.applies_to(p):
+            return iter(())
         return self.check(p, ctx)
 
 

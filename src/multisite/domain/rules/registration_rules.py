@@ -17,6 +17,7 @@ from ..filings import covered
 from ..identifiers import region_contains
 from .core import (
     ERROR,
+    PHYSICIANS_ONLY,
     Rule,
     RuleContext,
     Shortcuts,
@@ -453,6 +454,7 @@ SCOPE = Rule(
     within_scope,
     "department",
     N_("the department is outside the physician's scope or the institution's departments"),
+    PHYSICIANS_ONLY,
 )
 PRIMARY = Rule(
     "PRIMARY",
@@ -496,4 +498,5 @@ ELIGIBILITY = Rule(
     gate_open,
     "physician",
     N_("the 2014 gate (off by default): 中级 title, 5 years, no failed 考核 in two cycles"),
+    PHYSICIANS_ONLY,
 )
