@@ -10,15 +10,19 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from multisite.domain import identifiers as ids
 from multisite.domain import rules
 from multisite.domain.facts import AgreementFact, InstitutionFact, PhysicianFact, RegistrationFact
 from multisite.domain.policy import defaults
 from multisite.domain.schedule import Slot
+from multisite.domain.sweep import Sweeper
 
 from .clerk_cli import INSTITUTION_HEADERS, PHYSICIAN_HEADERS, Cli, credit_code
 from .offices import write_xlsx
+from .test_sweep import STRICT, physicians
 
 GZ_HOSPITAL = credit_code("520102", 201)  # 一级综合医院, 南明区
 GZ_CLINIC = credit_code("520103", 202)  # 综合门诊部, 云岩区
@@ -240,3 +244,194 @@ def test_the_readme_rule_table_says_whom_each_rule_binds():
         whom = line.rstrip(" |").rsplit("|", 1)[1].strip()
         expected = "physicians and nurses" if "nurse" in rule.professions else "physicians"
         assert whom == expected, rule.code
+
+
+# --- the validation base: nurses toward the nurse minimum, beside the physicians ----------------
+
+BASE_CONTRACTS = [
+    ("HT-D-YANG", DR_YANG, GZ_HOSPITAL, "主要", "内科", "2026-01-05", "2026-12-31", "周一 08:00-16:00；周二 08:00-16:00；周三 08:00-16:00；周四 08:00-16:00；周五 08:00-16:00", 40, ""),
+    ("HT-N-LI-1", NURSE_LI, GZ_HOSPITAL, "主要", "内科", "2026-01-05", "2026-12-31", "周一 08:00-16:00；周二 08:00-16:00", 16, ""),
+    ("HT-N-WU-1", NURSE_WU, GZ_HOSPITAL, "主要", "外科", "2026-01-05", "2026-12-31", "周三 08:00-16:00", 8, ""),
+]  # fmt: skip
+
+
+def _hospital(cli: Cli, *args: str) -> dict:
+    documents = cli.ok("base", "--json", "--on", "2026-03-02", *args).json()
+    return next(d for d in documents if d["institution"] == GZ_HOSPITAL)
+
+
+def test_nurses_count_toward_the_nurse_minimum_not_the_physician_base(cli: Cli):
+    cli.load("contracts", CONTRACT_HEADERS, BASE_CONTRACTS)
+    h = _hospital(cli)
+    assert h["counted"] == 1.0  # the physician alone: 40 h ÷ 40 h
+    assert (h["nurse_required"], h["nurse_counted"], h["nurse_status"]) == (5, 0.6, "short")
+    assert h["nurse_required_confirmed"] is False and h["nurse_count"] == 2
+    professions = {c["physician"]: c["profession"] for c in h["contributors"]}
+    assert professions == {DR_YANG: "physician", NURSE_LI: "nurse", NURSE_WU: "nurse"}
+    assert sum(c["share"] for c in h["contributors"] if c["profession"] == "physician") == 1.0
+    cli.ok("policy", "set", "520000", "counting=headcount")
+    assert _hospital(cli)["nurse_counted"] == 2
+    more = [
+        (f"20205200001{n}", f"护士{n}", "护士", "520000", GZ_HOSPITAL, "2020-07-01")
+        for n in range(3)
+    ]
+    cli.load("nurses", NURSE_HEADERS, more)
+    cli.load("contracts", CONTRACT_HEADERS, [
+        (f"HT-N-{n}", cert, GZ_HOSPITAL, "主要", "内科", "2026-01-05", "2026-12-31", "周四 08:00-16:00", 8, "")
+        for n, (cert, *_rest) in enumerate(more)
+    ])  # fmt: skip
+    h = _hospital(cli)
+    assert (h["nurse_counted"], h["nurse_status"], h["status"]) == (5, "meets", h["status"])
+    table = cli.ok("base", "--on", "2026-03-02").out
+    assert "5/5* meets" in table
+    detail = cli.ok("base", "--institution", GZ_HOSPITAL, "--on", "2026-03-02").out
+    assert "Nurses: required 5, counted 5: meets." in detail
+
+
+def test_the_nurse_minimum_is_an_editable_staffing_row(cli: Cli):
+    cli.load("contracts", CONTRACT_HEADERS, BASE_CONTRACTS)
+    cli.ok(
+        "staffing",
+        "set",
+        "520000",
+        "一级综合医院",
+        "--min-nurses",
+        "2",
+        "--nurses-per-physician",
+        "1",
+    )
+    rows = cli.ok("staffing", "show", "--region", "520000", "--json").json()
+    row = next(r for r in rows if r["kind"] == "一级综合医院")
+    assert (row["min_nurses"], row["nurses_per_physician"], row["nurse_confirmed"]) == (2, 1, False)
+    h = _hospital(cli)
+    assert (h["nurse_required"], h["nurse_status"]) == (2, "short")  # max(2, 1 × 1.0)
+    cli.ok("staffing", "set", "520000", "一级综合医院", "--min-nurses", "0.5", "--nurse-confirmed")
+    h = _hospital(cli)
+    assert (h["nurse_required"], h["nurse_status"], h["nurse_required_confirmed"]) == (
+        1,
+        "short",
+        True,
+    )
+    cli.ok("policy", "set", "520000", "counting=headcount")
+    assert _hospital(cli)["nurse_status"] == "meets"
+    shipped = cli.ok("staffing", "show", "--json").json()
+    centre = next(r for r in shipped if r["kind"] == "社区卫生服务中心")
+    assert (centre["nurses_per_physician"], centre["nurse_confirmed"]) == (1, False)
+
+
+# --- the sweep's shortcut holds for nurses too ----------------------------------------------------
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(physicians(), st.sampled_from([defaults(), STRICT]))
+def test_a_nurse_the_shortcut_clears_has_no_violation(p: PhysicianFact, policy):
+    """The same random practitioners as ``test_sweep``'s, as nurses (no scopes): the sweep
+    skips the rules that do not bind nurses and still misses nothing the full rules find."""
+    nurse = dataclasses.replace(
+        p, level="注册护士", category="", scopes=frozenset(), title="护师", profession="nurse"
+    )
+    ctx = rules.RuleContext(policy, unknown_holiday_years=lambda a, b: [
+        y for y in range(a.year, b.year + 1) if not 2004 <= y <= 2026
+    ])  # fmt: skip
+    clean = Sweeper(ctx, {}, set(), lambda year: 2004 <= year <= 2026).facts_clean(nurse)
+    found = rules.evaluate(nurse, ctx)
+    assert not {v.code for v in found} & {"SCOPE", "ELIGIBILITY"}
+    if clean:
+        assert found == []
+
+
+def test_a_suspended_nurse_counts_nothing(cli: Cli):
+    cli.load("contracts", CONTRACT_HEADERS, BASE_CONTRACTS)
+    cli.ok("policy", "set", "520000", "counting=headcount")
+    assert _hospital(cli)["nurse_counted"] == 2
+    cli(
+        "nurse",
+        "suspend",
+        NURSE_WU,
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--reason",
+        "处罚",
+    )
+    h = _hospital(cli)
+    assert (h["nurse_counted"], h["counted"]) == (1, 1)
+
+
+# --- the demo region: nurses through the batch path, and the physician base untouched ----------
+
+
+def _nurse_recount(registry, on: dt.date, mode: str) -> dict[int, float]:
+    """Per institution id, the nurses counted from the raw rows (no suspensions here)."""
+    from sqlalchemy import select
+
+    from multisite.storage.models import Agreement, Physician
+
+    minutes: dict[tuple[int, int], int] = {}
+    primary: set[tuple[int, int]] = set()
+    with registry.db.read() as s:
+        rows = s.execute(
+            select(Agreement.institution_id, Agreement.physician_id, Agreement.role,
+                   Agreement.start, Agreement.end, Agreement.terminated_on,
+                   Agreement.weekly_minutes)
+            .join(Physician, Physician.id == Agreement.physician_id)
+            .where(Physician.profession == "nurse")
+        ).all()  # fmt: skip
+    for inst, pid, role, start, end, terminated, weekly in rows:
+        last = min(end, terminated) if terminated else end
+        if start <= on <= last:
+            minutes[inst, pid] = minutes.get((inst, pid), 0) + weekly
+            if role == "primary":
+                primary.add((inst, pid))
+    out: dict[int, float] = {}
+    for (inst, pid), m in minutes.items():
+        share = {
+            "fte": min(1.0, m / 2400),
+            "headcount": 1.0 if m >= 240 else 0.0,
+            "primary_only": 1.0 if (inst, pid) in primary else 0.0,
+        }[mode]
+        out[inst] = out.get(inst, 0.0) + share
+    return out
+
+
+def test_the_demo_builds_nurses_that_leave_the_physician_base_as_it_was(
+    db_url: str, tmp_path: Path
+):
+    """The same seed without nurses (SQLite) and with 1.2 nurses per physician (each backend)."""
+    from multisite.services import Registry, demo
+    from multisite.services.validation_base import validation_base
+    from multisite.storage import Database, upgrade
+
+    today = dt.date(2026, 11, 28)
+    registries = []
+    databases = []
+    try:
+        for ratio, url in ((0.0, f"sqlite:///{tmp_path / 'plain.db'}"), (1.2, db_url)):
+            database = Database(url)
+            upgrade(database.engine)
+            databases.append(database)
+            registry = Registry(database, clerk="演示")
+            built = demo.generate(registry, 150, seed=11, today=today, nurses_per_physician=ratio)
+            registries.append((registry, built))
+        (plain, _), (nursed, built) = registries
+        nurses = [p for p in built.physicians if p.get("profession") == "nurse"]
+        assert len(nurses) == 180 and nursed.summary()["nurses"] == 180
+        codes = {i["id"]: i["code"] for i in built.institutions}
+        for mode in ("fte", "headcount", "primary_only"):
+            for registry, _built in registries:
+                registry.set_policy("330000", {"counting": mode})
+            before = {b.institution: b for b in validation_base(plain, today)}
+            after = {b.institution: b for b in validation_base(nursed, today)}
+            summary = {b.institution: b for b in validation_base(nursed, today, detail=False)}
+            expected = _nurse_recount(nursed, today, mode)
+            for iid, code in codes.items():
+                b, a, s = before[code], after[code], summary[code]
+                assert (a.counted, a.required, a.status) == (b.counted, b.required, b.status)
+                assert a.nurse_counted == pytest.approx(expected.get(iid, 0.0), abs=1e-3), code
+                assert (s.nurse_counted, s.nurse_required, s.nurse_status) == pytest.approx(
+                    (a.nurse_counted, a.nurse_required, a.nurse_status)
+                ), code
+    finally:
+        for database in databases:
+            database.dispose()

@@ -190,3 +190,33 @@ def test_an_existing_registry_upgrades_to_nurses_and_loses_nothing(cli: Cli):
         "nurses", headers, [("201652000009", "龙梅", "护师", "520000", HOSPITAL, "2016-07-01")]
     )
     assert cli.ok("nurse", "show", "201652000009", "--json").json()["profession"] == "nurse"
+
+
+def _schema_objects(engine: Engine) -> set[tuple[str, str]]:
+    """(kind, name) of every trigger and index (the base_stale triggers live on tables the
+    revision alters: an ALTER done as SQLite's copy-and-move would drop them)."""
+    with engine.connect() as c:
+        if c.dialect.name == "sqlite":
+            query = "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'index')"
+        else:
+            query = (
+                "SELECT 'trigger', tgname FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = r.relnamespace "
+                "WHERE NOT t.tgisinternal AND n.nspname = current_schema() "
+                "UNION SELECT 'index', indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            )
+        return {(kind, name) for kind, name in c.execute(text(query))}
+
+
+def test_the_upgrade_keeps_every_trigger_and_index(db_url: str):
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), previous_revision())
+        before = _schema_objects(engine)
+        assert ("trigger", "base_stale_staffing_minimum_update") in before
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+        assert before <= _schema_objects(engine)
+    finally:
+        engine.dispose()

@@ -56,21 +56,26 @@ def _physician_trigger(columns: str) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("physician") as batch:
-        batch.add_column(
-            sa.Column(
-                "profession", sa.String(length=12), nullable=False, server_default="physician"
-            )
-        )
-    with op.batch_alter_table("staffing_minimum") as batch:
-        batch.add_column(sa.Column("min_nurses", sa.Float(), nullable=False, server_default="0"))
-        batch.add_column(
-            sa.Column("nurses_per_physician", sa.Float(), nullable=False, server_default="0")
-        )
-        batch.add_column(
-            sa.Column("nurse_confirmed", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(sa.Column("nurse_source", sa.Text(), nullable=False, server_default=""))
+    # plain ADD COLUMN (never a batch "move and copy" on SQLite: that would drop the tables'
+    # base_stale triggers of revisions 0005 and 0009)
+    op.add_column(
+        "physician",
+        sa.Column("profession", sa.String(length=12), nullable=False, server_default="physician"),
+    )
+    op.add_column(
+        "staffing_minimum", sa.Column("min_nurses", sa.Float(), nullable=False, server_default="0")
+    )
+    op.add_column(
+        "staffing_minimum",
+        sa.Column("nurses_per_physician", sa.Float(), nullable=False, server_default="0"),
+    )
+    op.add_column(
+        "staffing_minimum",
+        sa.Column("nurse_confirmed", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "staffing_minimum", sa.Column("nurse_source", sa.Text(), nullable=False, server_default="")
+    )
     op.drop_index("ix_base_cache_report", table_name="base_cache")
     op.add_column("base_cache", sa.Column("nurse_required", sa.Float(), nullable=True))
     op.add_column("base_cache", sa.Column("nurse_counted", sa.Float(), nullable=True))
@@ -86,8 +91,6 @@ def downgrade() -> None:
     op.drop_column("base_cache", "nurse_counted")
     op.drop_column("base_cache", "nurse_required")
     op.create_index("ix_base_cache_report", "base_cache", REPORT_INDEX)
-    with op.batch_alter_table("staffing_minimum") as batch:
-        for name in ("nurse_source", "nurse_confirmed", "nurses_per_physician", "min_nurses"):
-            batch.drop_column(name)
-    with op.batch_alter_table("physician") as batch:
-        batch.drop_column("profession")
+    for name in ("nurse_source", "nurse_confirmed", "nurses_per_physician", "min_nurses"):
+        op.drop_column("staffing_minimum", name)
+    op.drop_column("physician", "profession")

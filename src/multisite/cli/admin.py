@@ -37,6 +37,20 @@ def register(sub: Any) -> None:
         metavar="TITLE=N",
         help=_("physicians of this title or higher, e.g. 副主任医师=1 (repeatable; =0 drops it)"),
     )
+    put.add_argument("--min-nurses", type=_number, metavar="N", help=_("minimum nurses"))
+    put.add_argument(
+        "--nurses-per-physician",
+        type=_number,
+        metavar="X",
+        help=_("nurses per physician counted (社区卫生服务中心: 1 per general practitioner)"),
+    )
+    put.add_argument("--nurse-source", help=_("where the nurse minimum comes from"))
+    put.add_argument(
+        "--nurse-confirmed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=_("the nurse minimum rests on a confirmed source"),
+    )
     put.add_argument("--source", help=_("where the value comes from (a notice, a standard)"))
     put.add_argument(
         "--confirmed",
@@ -106,6 +120,10 @@ def cmd_staffing(args: argparse.Namespace, ctx: Context) -> int:
             title_minimum=dict(args.title) if args.title else None,
             confirmed=args.confirmed,
             source=args.source,
+            min_nurses=args.min_nurses,
+            nurses_per_physician=args.nurses_per_physician,
+            nurse_confirmed=args.nurse_confirmed,
+            nurse_source=args.nurse_source,
         )
         ctx.out.print(
             _("Stored the minimum for {kind} in {region}.").format(
@@ -131,6 +149,7 @@ def cmd_staffing(args: argparse.Namespace, ctx: Context) -> int:
         _("per bed"),
         _("title minima"),
         _("confirmed"),
+        _("nurses"),
         _("from"),
         title=_("Minimum physicians per institution kind ({region})").format(
             region=args.region or _("shipped defaults")
@@ -143,10 +162,23 @@ def cmd_staffing(args: argparse.Namespace, ctx: Context) -> int:
             f"{row['per_bed']:g}",
             "、".join(f"{k} ≥{v}" for k, v in row["title_minimum"].items()) or "-",
             _("yes") if row["confirmed"] else _("no"),
+            nurse_minimum(row),
             row["from"] if row["from"] != "default" else _("default"),
         )
     ctx.out.print(t)
     return EXIT_OK
+
+
+def nurse_minimum(row: dict[str, Any]) -> str:
+    """``≥5``, ``1/physician``, both, or ``-``; ``*`` when unconfirmed."""
+    parts = []
+    if row["min_nurses"]:
+        parts.append(f"≥{row['min_nurses']:g}")
+    if row["nurses_per_physician"]:
+        parts.append(_("{n}/physician").format(n=f"{row['nurses_per_physician']:g}"))
+    if not parts:
+        return "-"
+    return "、".join(parts) + ("" if row["nurse_confirmed"] else "*")
 
 
 @command("policy")

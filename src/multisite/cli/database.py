@@ -17,6 +17,13 @@ def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help=_("fill an empty database with a synthetic region"))
     demo.add_argument("--physicians", type=positive_int, default=2000)
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument(
+        "--nurses-per-physician",
+        type=float,
+        default=1.2,
+        metavar="X",
+        help=_("nurses to build per physician (1.2, as in China's statistics; 0: none)"),
+    )
     summary = sub.add_parser("summary", help=_("counts of the registry"))
     summary.add_argument("--json", action="store_true")
 
@@ -39,7 +46,13 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
 
     upgrade(ctx.db.engine)
     registry = ctx.registry
-    generate(registry, physicians=args.physicians, seed=args.seed, progress=sys.stderr.isatty())
+    generate(
+        registry,
+        physicians=args.physicians,
+        seed=args.seed,
+        progress=sys.stderr.isatty(),
+        nurses_per_physician=args.nurses_per_physician,
+    )
     print_summary(ctx, registry.summary())
     return EXIT_OK
 
@@ -59,6 +72,7 @@ def print_summary(ctx: Context, counts: dict[str, int]) -> None:
         "regions": _("regions"),
         "institutions": _("institutions"),
         "physicians": _("physicians"),
+        "nurses": _("nurses"),
         "multi_site_physicians": _("multi-site physicians"),
         "agreements": _("agreements"),
         "sessions": _("weekly sessions"),

@@ -68,6 +68,7 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
         _("apply by"),
         _("physicians"),
         _("at risk"),
+        _("nurses"),
     ]
     rows = [
         [
@@ -84,6 +85,7 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
             b.apply_by.isoformat(),
             str(b.contributor_count),
             risk_label(b),
+            nurse_cell(b),
         ]
         for b in bases
     ]
@@ -96,6 +98,17 @@ def _summary(ctx: Context, bases: list[InstitutionBase], title: str) -> None:
         _columns(ctx, title, header, rows)
     if any(not b.confirmed for b in bases):
         ctx.out.print(_("* the required minimum rests on unconfirmed default values."))
+    if any(b.nurse_required and not b.nurse_confirmed for b in bases):
+        ctx.out.print(_("nurses: counted/required; * the nurse minimum is an unconfirmed default."))
+
+
+def nurse_cell(b: InstitutionBase) -> str:
+    """Nurses counted/required and whether that meets the nurse minimum (- when none asked)."""
+    if not b.nurse_required and not b.nurse_counted:
+        return "-"
+    mark = "" if b.nurse_confirmed else "*"
+    status = _("short") if b.nurse_status == "short" else _("meets")
+    return f"{b.nurse_counted:g}/{b.nurse_required:g}{mark} {status}"
 
 
 def _width(text: str) -> int:
@@ -156,6 +169,15 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
         ),
         markup=True,
     )
+    if b.nurse_required or b.nurse_count:
+        ctx.out.print(
+            _("Nurses: required {required:g}, counted {counted:g}: {status}.").format(
+                required=b.nurse_required,
+                counted=b.nurse_counted,
+                status=_("short") if b.nurse_status == "short" else _("meets"),
+            ),
+            markup=False,
+        )
     t = table(
         _("physician"),
         _("full name"),
@@ -167,6 +189,8 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
     )
     for c in b.contributors:
         share = _(NOT_COUNTED[c.not_counted]) if c.not_counted in NOT_COUNTED else f"{c.share:g}"
+        if c.profession == "nurse":
+            share = f"{c.share:g} ({_('nurse')})"
         t.add_row(c.physician, c.name, c.title, _(c.role), f"{c.hours:g}", share)
     ctx.out.print(t)
     if b.at_risk:

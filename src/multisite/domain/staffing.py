@@ -1,7 +1,9 @@
 """The minimum-staffing table (医疗机构基本标准): the shipped defaults and a region's rows.
 
 ``required = max(min_physicians, per_bed × beds)``; ``title_minimum`` asks for so many
-physicians of a title or higher. A region's stored rows replace a kind's defaults, the most
+physicians of a title or higher. Nurses (护士) have their own minimum beside it:
+``max(min_nurses, nurses_per_physician × physicians counted)`` (a 社区卫生服务中心: one nurse
+per general practitioner), confirmed or not on its own. A region's stored rows replace a kind's defaults, the most
 specific region first (county, then city, then province). Pure: no database access.
 """
 
@@ -11,7 +13,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -29,9 +31,19 @@ class Staffing:
     title_minimum: Mapping[str, int]
     confirmed: bool
     source: str
+    min_nurses: float = 0.0
+    nurses_per_physician: float = 0.0
+    nurse_confirmed: bool = True  # nothing asked of nurses: nothing to confirm
+    nurse_source: str = ""
 
     def required(self, beds: int) -> float:
         return round(max(self.min_physicians, self.per_bed * max(beds, 0)), 2)
+
+    def nurses_required(self, physicians_counted: float) -> float:
+        """The nurse minimum beside ``physicians_counted`` (the base counted toward the
+        physician minimum, in the same counting mode)."""
+        per = self.nurses_per_physician * max(physicians_counted, 0.0)
+        return round(max(self.min_nurses, per), 2)
 
 
 class StaffingError(ValueError):
@@ -61,7 +73,7 @@ def staffing_defaults() -> dict[str, Staffing]:
             if key not in entry or "value" not in entry[key]:
                 raise StaffingError(f"staffing default {kind}.{key} is missing")
             values[key] = entry[key]["value"]
-        out[kind] = _staffing(
+        base = _staffing(
             kind,
             values["min_physicians"],
             values["per_bed"],
@@ -69,13 +81,43 @@ def staffing_defaults() -> dict[str, Staffing]:
             all(bool(entry[k].get("confirmed")) for k in values),
             "; ".join(f"{k}: {entry[k].get('source', '')}" for k in values),
         )
+        nurses = {k: entry[k] for k in NURSE_KEYS if k in entry}
+        if nurses:
+            try:
+                check_values(
+                    None, None, None, *(nurses.get(k, {}).get("value", 0) for k in NURSE_KEYS)
+                )
+            except StaffingError as error:
+                raise StaffingError(f"{kind}: {error}") from None
+            base = replace(
+                base,
+                min_nurses=float(nurses.get("min_nurses", {}).get("value", 0)),
+                nurses_per_physician=float(nurses.get("nurses_per_physician", {}).get("value", 0)),
+                nurse_confirmed=all(bool(v.get("confirmed")) for v in nurses.values()),
+                nurse_source="; ".join(f"{k}: {v.get('source', '')}" for k, v in nurses.items()),
+            )
+        out[kind] = base
     return out
 
 
-def check_values(minimum: Any, per_bed: Any, titles: Any) -> None:
+NURSE_KEYS = ("min_nurses", "nurses_per_physician")
+
+
+def check_values(
+    minimum: Any,
+    per_bed: Any,
+    titles: Any,
+    min_nurses: Any = None,
+    nurses_per_physician: Any = None,
+) -> None:
     """Raise :class:`StaffingError` (one sentence) for a value that cannot be used; None
     stands for a value not given."""
-    for name, value in (("min_physicians", minimum), ("per_bed", per_bed)):
+    for name, value in (
+        ("min_physicians", minimum),
+        ("per_bed", per_bed),
+        ("min_nurses", min_nurses),
+        ("nurses_per_physician", nurses_per_physician),
+    ):
         if value is not None and (
             isinstance(value, bool)
             or not isinstance(value, int | float)
@@ -112,13 +154,19 @@ def _staffing(
 def staffing_table(rows: Iterable[Any]) -> dict[tuple[str, str], Staffing]:
     """The region's stored rows by (region code, kind)."""
     return {
-        (r.region_code, r.kind): _staffing(
-            r.kind,
-            r.min_physicians,
-            r.per_bed,
-            r.title_minimum or {},
-            bool(r.confirmed),
-            r.source or "",
+        (r.region_code, r.kind): replace(
+            _staffing(
+                r.kind,
+                r.min_physicians,
+                r.per_bed,
+                r.title_minimum or {},
+                bool(r.confirmed),
+                r.source or "",
+            ),
+            min_nurses=float(r.min_nurses or 0),
+            nurses_per_physician=float(r.nurses_per_physician or 0),
+            nurse_confirmed=bool(r.nurse_confirmed) or not (r.min_nurses or r.nurses_per_physician),
+            nurse_source=r.nurse_source or "",
         )
         for r in rows
     }

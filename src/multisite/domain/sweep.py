@@ -75,7 +75,9 @@ class Sweeper:
         self._texts: dict[tuple[Slot, ...], str] = {}
         self._schedule_memo: dict[ScheduleKey, frozenset[str]] = {}
         self._last: tuple[Sequence[SweepAgreement], frozenset[str]] | None = None
-        self._row_tests = tuple(r.clears for r in RULES if not isinstance(r.clears, ScheduleClear))
+        self._row_tests = tuple(
+            (r.clears, r.professions) for r in RULES if not isinstance(r.clears, ScheduleClear)
+        )
         self._schedule_codes = frozenset(
             r.clears.code for r in RULES if isinstance(r.clears, ScheduleClear)
         )
@@ -132,8 +134,9 @@ class Sweeper:
         for r in live:
             if r.pattern is None:
                 return True  # no stored pattern text: only the full rules can tell
-        for clears in self._row_tests:
-            if not clears(live, self):
+        profession = live[0].profession
+        for clears, professions in self._row_tests:
+            if profession in professions and not clears(live, self):
                 return True
         # Every schedule rule's precondition at once: one memoised verdict on the union.
         return not self._schedule_codes.isdisjoint(self.schedule_risks(live))
@@ -153,7 +156,7 @@ class Sweeper:
                 p.id, a.institution.id, a.role, a.department, a.start.isoformat(),
                 a.end.isoformat(), a.weekly_hours, a.consent, a.status, self._text(a.slots),
                 reg.region_code, reg.main_institution_id, reg.registered_on.isoformat(),
-                p.scopes, len(a.missing_terms),
+                p.scopes, len(a.missing_terms), p.profession,
             )
             for a in p.agreements
         ]  # fmt: skip

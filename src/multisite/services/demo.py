@@ -25,6 +25,7 @@ from ..domain.facts import AgreementFact, InstitutionFact, PhysicianFact, Regist
 from ..domain.holidays import HolidayDay
 from ..domain.inputs import AgreementInput, InstitutionInput, PhysicianInput
 from ..domain.schedule import Slot, slots_text
+from ..domain.vocabulary import NURSE, NURSE_LEVEL, PHYSICIAN
 from ..i18n import _
 from ..storage import batch as store
 from ..storage.models import (
@@ -296,8 +297,10 @@ class _Institutions:
     by_scope_all: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
-def build(physicians: int, seed: int, today: dt.date) -> Built:
-    """Generate the rows of a region in memory (no database)."""
+def build(physicians: int, seed: int, today: dt.date, nurses_per_physician: float = 0.0) -> Built:
+    """Generate the rows of a region in memory (no database): the physicians, then
+    ``round(nurses_per_physician × physicians)`` nurses (drawn after the physicians, so a
+    seed's physicians are the same with or without nurses)."""
     rng = random.Random(seed)
     places = _institutions(rng, max(12, physicians * 2 // 15))
     built = Built(_regions(), places.rows, [], [], [], [], [], [], _holidays())
@@ -308,7 +311,58 @@ def build(physicians: int, seed: int, today: dt.date) -> Built:
         kept = _agreements(rng, fact, registration, places, today, ctx, len(built.agreements))
         for a in kept:
             _keep_agreement(a, pid, built)
+    nurses = round(max(nurses_per_physician, 0.0) * physicians)
+    for pid in range(physicians + 1, physicians + nurses + 1):
+        fact, registration = _nurse(rng, pid, places, built)
+        kept = _agreements(rng, fact, registration, places, today, ctx, len(built.agreements))
+        for a in kept:
+            _keep_agreement(a, pid, built)
     return built
+
+
+NURSE_TITLE_SHARES = (
+    ("护士", 0.3), ("护师", 0.35), ("主管护师", 0.25), ("副主任护师", 0.07), ("主任护师", 0.03),
+)  # fmt: skip
+
+
+def _nurse(
+    rng: random.Random, pid: int, places: _Institutions, built: Built
+) -> tuple[PhysicianFact, RegistrationFact]:
+    """One nurse (护士) registered for the province at a main institution, added to ``built``
+    like a physician (no category or scopes)."""
+    main_id = rng.choice(sorted(places.facts))
+    year = rng.randint(1998, 2024)
+    cert = f"{year}{PROVINCE[0][:2]}{pid:06d}"
+    registered_on = dt.date(year, rng.randint(1, 12), rng.randint(1, 28))
+    name = _name(rng)
+    title = _weighted(rng, NURSE_TITLE_SHARES)
+    built.physicians.append(
+        {
+            "id": pid, "cert_no": cert, "name": name, "initials": initials(name),
+            "level": NURSE_LEVEL, "category": "", "scopes": [], "title": title,
+            "status": "registered", "id_digest": None, "practising_since": registered_on,
+            "failed_assessment_on": None, "notes": {}, "updated_at": utcnow(),
+            "profession": NURSE,
+        }
+    )  # fmt: skip
+    built.registrations.append(
+        {
+            "id": pid, "physician_id": pid, "region_code": PROVINCE[0],
+            "main_institution_id": main_id, "registered_on": registered_on, "status": "registered",
+        }
+    )  # fmt: skip
+    built.events.append(
+        {
+            "registration_id": pid, "status": "registered", "on": registered_on, "until": None,
+            "reason": "", "recorded_at": utcnow(),
+        }
+    )  # fmt: skip
+    registration = RegistrationFact(PROVINCE[0], main_id, registered_on)
+    fact = PhysicianFact(
+        pid, cert, name, NURSE_LEVEL, "", frozenset(), title,
+        registrations=(registration,), profession=NURSE,
+    )  # fmt: skip
+    return fact, registration
 
 
 def _regions() -> list[dict[str, Any]]:
@@ -446,6 +500,12 @@ def _physician(
     return fact, registration
 
 
+def _nurse_department(main: InstitutionFact) -> str:
+    """The department a nurse's contracts name: the main institution's first (no scope of
+    practice to choose from)."""
+    return min(main.departments) if main.departments else "内科"
+
+
 def _agreements(
     rng: random.Random,
     physician: PhysicianFact,
@@ -458,8 +518,8 @@ def _agreements(
     """The physician's primary agreement at their main institution and, for about a fifth of
     them, one or two more elsewhere — each kept only if the rules raise nothing but CONSENT.
     Contracts are numbered on from ``numbered``."""
-    (scope,) = physician.scopes
     main = places.facts[registration.main_institution_id]
+    (scope,) = physician.scopes or (_nurse_department(main),)
     assistant = physician.level == "执业助理医师"
     start = max(
         registration.registered_on, dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
@@ -611,10 +671,12 @@ def generate(
     seed: int,
     progress: bool = False,
     today: dt.date | None = None,
+    nurses_per_physician: float = 0.0,
 ) -> Built:
     """Fill an empty registry with a demo region, written through the service's batch writes
     (the rules run again as they store it; every row gets its audit row). The ids in the
-    returned rows are the stored ones."""
+    returned rows are the stored ones. ``nurses_per_physician`` (``multisite demo``: 1.2)
+    adds nurses through the same writes."""
     if physicians < 1:
         raise ServiceError(_("A demo region needs at least one physician."))
     existing = registry.summary()
@@ -626,7 +688,7 @@ def generate(
         )
     if progress:
         sys.stderr.write(_("Generating {n} physicians…").format(n=physicians) + "\n")
-    built = build(physicians, seed, today or dt.date.today())
+    built = build(physicians, seed, today or dt.date.today(), nurses_per_physician)
     _stored(registry.save_institutions(enumerate(_institution_inputs(built), start=1)))
     _stored(registry.save_physicians(enumerate(_physician_inputs(built), start=1)))
     _stored(registry.save_agreements(enumerate(_agreement_inputs(built), start=1)))
@@ -665,7 +727,7 @@ def _physician_inputs(built: Built) -> Iterator[PhysicianInput]:
         yield PhysicianInput(
             p["cert_no"], p["name"], p["level"], p["category"], p["scopes"], p["title"],
             reg["region_code"], mains[reg["main_institution_id"]], reg["registered_on"],
-            practising_since=p["practising_since"],
+            practising_since=p["practising_since"], profession=p.get("profession", PHYSICIAN),
         )  # fmt: skip
 
 

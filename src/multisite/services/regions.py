@@ -70,6 +70,10 @@ class Regions(RegistryCore):
         title_minimum: dict[str, int] | None = None,
         confirmed: bool | None = None,
         source: str | None = None,
+        min_nurses: float | None = None,
+        nurses_per_physician: float | None = None,
+        nurse_confirmed: bool | None = None,
+        nurse_source: str | None = None,
     ) -> StaffingMinimum:
         """Store a region's minimum for an institution kind; values not given keep the row's,
         or for a new row the values that applied there so far (a wider region's or the
@@ -82,13 +86,14 @@ class Regions(RegistryCore):
                     kind=kind, kinds="、".join(kinds)
                 )
             )
-        given = (min_physicians, per_bed, title_minimum, confirmed, source)
+        nurses = (min_nurses, nurses_per_physician, nurse_confirmed, nurse_source)
+        given = (min_physicians, per_bed, title_minimum, confirmed, source, *nurses)
         if all(value is None for value in given):
             raise ServiceError(
                 _("Give at least one staffing value to set (a minimum, per bed, a title).")
             )
         try:
-            check_values(min_physicians, per_bed, title_minimum)
+            check_values(min_physicians, per_bed, title_minimum, min_nurses, nurses_per_physician)
         except StaffingError as error:
             raise ServiceError(str(error)) from None
         with self.db.write() as s:
@@ -108,6 +113,10 @@ class Regions(RegistryCore):
                     title_minimum=dict(start.title_minimum) if start else {},
                     confirmed=start.confirmed if start else False,
                     source=start.source if start else "",
+                    min_nurses=start.min_nurses if start else 0,
+                    nurses_per_physician=start.nurses_per_physician if start else 0,
+                    nurse_confirmed=start.nurse_confirmed if start else False,
+                    nurse_source=start.nurse_source if start else "",
                 )
                 s.add(row)
             if (min_physicians, per_bed, title_minimum) != (None, None, None) and (
@@ -124,6 +133,18 @@ class Regions(RegistryCore):
                 row.confirmed = confirmed
             if source is not None:
                 row.source = source
+            if (min_nurses, nurses_per_physician) != (None, None) and (
+                nurse_confirmed is None and nurse_source is None
+            ):
+                row.nurse_confirmed = False
+            if min_nurses is not None:
+                row.min_nurses = float(min_nurses)
+            if nurses_per_physician is not None:
+                row.nurses_per_physician = float(nurses_per_physician)
+            if nurse_confirmed is not None:
+                row.nurse_confirmed = nurse_confirmed
+            if nurse_source is not None:
+                row.nurse_source = nurse_source
             after = _staffing_dict(row)
             self._audit(s, "update", "staffing", f"{region_code}/{kind}", before, after)
             s.flush()
@@ -152,4 +173,8 @@ def _staffing_dict(row: StaffingMinimum) -> dict[str, Any]:
         "title_minimum": dict(row.title_minimum or {}),
         "confirmed": bool(row.confirmed),
         "source": row.source or "",
+        "min_nurses": row.min_nurses or 0,
+        "nurses_per_physician": row.nurses_per_physician or 0,
+        "nurse_confirmed": bool(row.nurse_confirmed),
+        "nurse_source": row.nurse_source or "",
     }

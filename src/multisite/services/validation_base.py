@@ -29,6 +29,12 @@ counts). The losses of one day are taken together. A loss is a risk when it take
 away (a share, or a physician counted toward a title minimum) and the institution is then
 below its minimum or below a title minimum; each risk carries the counted base after it.
 
+Nurses (护士) count beside physicians, in the same counting mode, toward the kind's nurse
+minimum (``max(min_nurses, nurses_per_physician × physicians counted)``, the staffing table):
+``nurse_required``, ``nurse_counted``, ``nurse_status``; they are contributors with
+``profession`` nurse and never count toward the physician minimum or a title minimum.
+``status`` stays the physician base's (医师基数); the losses at risk are the physicians'.
+
 Title minima (``综合门诊部``: ≥1 副主任医师): physicians counted (share > 0) holding that title
 or a higher one; an institution short of one is *short* whatever its counted base.
 
@@ -64,6 +70,7 @@ from ..domain.staffing import (
 )
 from ..domain.vocabulary import (
     INSTITUTION_KINDS,
+    NURSE,
     TITLES,
     Kind,
     counts_toward_minimum,
@@ -93,10 +100,12 @@ class Contributor:
     share: float
     title: str = ""
     not_counted: str = ""  # the kind's requirement the physician misses (shown, not counted)
+    profession: str = "physician"  # a nurse counts toward the nurse minimum
 
     def as_json(self) -> dict[str, Any]:
         return {
             "physician": self.physician,
+            "profession": self.profession,
             "name": self.name,
             "title": self.title,
             "role": self.role,
@@ -166,6 +175,19 @@ class InstitutionBase:
     title_counts: Mapping[str, int] = field(default_factory=dict)
     title_short: Sequence[str] = ()
     county: str = ""  # the institution's GB/T 2260 county code
+    nurse_required: float = 0.0
+    nurse_counted: float = 0.0
+    nurse_confirmed: bool = True  # whether the nurse minimum rests on confirmed values only
+    nurse_count: int = 0  # nurses practising there on the date
+
+    @property
+    def nurse_shortfall(self) -> float:
+        gap = self.nurse_required - self.nurse_counted
+        return round(gap, 4) if gap > EPSILON else 0.0
+
+    @property
+    def nurse_status(self) -> str:
+        return "short" if self.nurse_shortfall > 0 else "meets"
 
     @property
     def apply_by(self) -> dt.date:
@@ -196,6 +218,12 @@ class InstitutionBase:
             "at_risk_count": self.risk_count,
             "at_risk_from": self.risk_from.isoformat() if self.risk_from else None,
             "at_risk": [r.as_json() for r in self.at_risk],
+            "nurse_required": self.nurse_required,
+            "nurse_required_confirmed": self.nurse_confirmed,
+            "nurse_counted": self.nurse_counted,
+            "nurse_shortfall": self.nurse_shortfall,
+            "nurse_status": self.nurse_status,
+            "nurse_count": self.nurse_count,
         }
 
 
@@ -222,6 +250,10 @@ def staffing_view(registry: Registry, region: str | None) -> list[dict[str, Any]
                 "confirmed": found.confirmed,
                 "from": origin or "default",
                 "source": found.source,
+                "min_nurses": found.min_nurses,
+                "nurses_per_physician": found.nurses_per_physician,
+                "nurse_confirmed": found.nurse_confirmed,
+                "nurse_source": found.nurse_source,
             }
         )
     return out
@@ -407,14 +439,27 @@ def _evaluate(
         required = staffing.required(beds or 0) if staffing else 0.0
         minima = staffing.title_minimum if staffing else {}
         validation = next_validation(licensed_on, beds or 0, on, entry)
-        here = stakes.get(inst_id, {})
+        everyone = stakes.get(inst_id, {})
+        here = {p: st for p, st in everyone.items() if people.get(p, NOBODY).profession != NURSE}
         counted = 0.0
+        nurses_counted = 0.0
         found: list[Contributor] = []
         counted_titles: list[str] = []
         excluded: set[int] = set()
-        for stake in here.values():
+        for stake in everyone.values():
             minutes, primary = stake.minutes, stake.primary
             person = people.get(stake.physician_id, NOBODY)
+            if person.profession == NURSE:
+                share = share_of(policy, minutes, primary)
+                nurses_counted += share
+                if contributors:
+                    found.append(
+                        Contributor(
+                            person.cert, person.name, "primary" if primary else "additional",
+                            round(minutes / 60, 2), round(share, 4), person.title, "", NURSE,
+                        )
+                    )  # fmt: skip
+                continue
             missing = not_counted(entry, person, on)
             if missing:
                 excluded.add(stake.physician_id)
@@ -444,7 +489,7 @@ def _evaluate(
         risks = _risks(
             here, stretches, policy, on, validation, counted, required, minima, people, excluded
         )
-        found.sort(key=lambda c: (-c.share, c.role != "primary", c.physician))
+        found.sort(key=lambda c: (c.profession, -c.share, c.role != "primary", c.physician))
         until = min(holds.get(inst_id, validation), validation)
         if inst_id in starts:
             until = min(until, starts[inst_id] - dt.timedelta(days=1))
@@ -469,6 +514,10 @@ def _evaluate(
             title_counts=titles,
             title_short=short_titles,
             county=county,
+            nurse_required=staffing.nurses_required(counted) if staffing else 0.0,
+            nurse_counted=round(nurses_counted, 4),
+            nurse_confirmed=staffing.nurse_confirmed if staffing else True,
+            nurse_count=len(everyone) - len(here),
         )
         out.append(Evaluated(inst_id, base, until, policy_key(policy), county))
     return out
@@ -494,8 +543,9 @@ def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, 
 
 # Bump when the computation changes: stored results of an older version are then stale.
 # 4: GP-only and 5-year minima, cycles by kind; 5: a suspension stops counting only within
-# its registration's region; 6: the stored document names the county and its region
-COMPUTATION = 6
+# its registration's region; 6: the stored document names the county and its region;
+# 7: nurses count toward the nurse minimum, not the physician base
+COMPUTATION = 7
 
 
 def policy_key(policy: Policy) -> str:
@@ -521,16 +571,21 @@ def _summary(
         rows, missing = store.report_rows(s, on, keys, marks, institution_ids)
     counting = {prefix: key.partition("/")[0] for prefix, key in keys.items()}
     only = next(iter(counting.values()), "fte")
-    known: dict[tuple[str, str | None], tuple[Mapping[str, int], bool, str]] = {}
+    known: dict[tuple[str, str | None], tuple[Mapping[str, int], bool, str, bool]] = {}
 
-    def rule(kind: str, county: str | None) -> tuple[Mapping[str, int], bool, str]:
-        """Title minima, whether confirmed, counting mode: per (kind, county), once."""
+    def rule(kind: str, county: str | None) -> tuple[Mapping[str, int], bool, str, bool]:
+        """Title minima, whether confirmed, counting mode, whether the nurse minimum is
+        confirmed: per (kind, county), once."""
         if county is None:
             staffing, mode = staffing_defaults().get(kind), only
         else:
             staffing, mode = staffing_for(kind, county, stored), counting[county[:2]]
-        found = (staffing.title_minimum, staffing.confirmed) if staffing else (NO_TITLES, False)
-        known[kind, county] = (*found, mode)
+        if staffing is None:
+            known[kind, county] = (NO_TITLES, False, mode, True)
+        else:
+            known[kind, county] = (
+                staffing.title_minimum, staffing.confirmed, mode, staffing.nurse_confirmed
+            )  # fmt: skip
         return known[kind, county]
 
     iso = dt.date.fromisoformat
@@ -543,11 +598,12 @@ def _summary(
             counted, round(required - counted, 4) if required - counted > 0 else 0.0,
             "short" if required - counted > EPSILON or short else "meets", iso(validation), (),
             (), r[1], r[2], contributors, risks, iso(risk_from) if risk_from else None,
-            NO_TITLES, tuple(short.split(",")) if short else (), county,
+            NO_TITLES, tuple(short.split(",")) if short else (), county, nurse_required or 0.0,
+            nurse_counted or 0.0, r[3],
         )
         for (
             _id, code, name, kind, beds, county, required, counted, contributors, validation,
-            risks, risk_from, short,
+            risks, risk_from, short, nurse_required, nurse_counted,
         ) in rows
     ]  # fmt: skip
     if missing:
@@ -656,6 +712,8 @@ def cache_rows(fresh: list[Evaluated], on: dt.date) -> list[dict[str, Any]]:
             "risk_count": e.base.risk_count,
             "risk_from": e.base.risk_from,
             "title_short": ",".join(e.base.title_short) or None,
+            "nurse_required": e.base.nurse_required,
+            "nurse_counted": e.base.nurse_counted,
             "document": _document(e.base),
         }
         for e in fresh

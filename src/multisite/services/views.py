@@ -54,7 +54,8 @@ def grassroots_hours(
 
 def minimum_standing(facts: PhysicianFact, on: dt.date) -> list[dict[str, Any]]:
     """At each institution where the physician has an agreement in force on ``on``: whether
-    they count toward its physician minimum, or which requirement of its kind they miss."""
+    they count toward its physician minimum, or which requirement of its kind they miss (a
+    nurse counts toward the nurse minimum wherever a contract is in force)."""
     person = Person(
         facts.cert_no, facts.name, facts.title, facts.level, facts.scopes, facts.practice_start
     )
@@ -63,8 +64,10 @@ def minimum_standing(facts: PhysicianFact, on: dt.date) -> list[dict[str, Any]]:
     for a in facts.agreements:
         if a.status == "draft" or not a.start <= on <= a.end or a.institution.id in seen:
             continue
-        missing = not_counted(vocabulary.kind(a.institution.kind), person, on)
+        nurse = facts.profession == "nurse"
+        missing = "" if nurse else not_counted(vocabulary.kind(a.institution.kind), person, on)
         seen[a.institution.id] = {
+            "minimum": "nurses" if nurse else "physicians",
             "institution": a.institution.code,
             "name": a.institution.name,
             "kind": a.institution.kind,

@@ -627,15 +627,20 @@ def counts(s: Session) -> dict[str, int]:
     multi = s.scalar(
         select(func.count()).select_from(
             select(Agreement.physician_id)
-            .where(Agreement.role == "additional")
+            .join(Physician, Physician.id == Agreement.physician_id)
+            .where(Agreement.role == "additional", Physician.profession == "physician")
             .group_by(Agreement.physician_id)
             .subquery()
         )
     )
+    professions = dict(
+        s.execute(select(Physician.profession, func.count()).group_by(Physician.profession)).all()
+    )
     return {
         "regions": count(Region),
         "institutions": count(Institution),
-        "physicians": count(Physician),
+        "physicians": int(professions.get("physician", 0)),
+        "nurses": int(professions.get("nurse", 0)),
         "multi_site_physicians": int(multi or 0),
         "agreements": count(Agreement),
         "sessions": count(WorkSession),

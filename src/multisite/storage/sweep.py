@@ -50,6 +50,7 @@ def agreement_rows(
             cast(Registration.registered_on, String),
             cast(Physician.scopes, String),
             missing_terms_mask(),
+            Physician.profession,
         )
         .join(Physician, Physician.id == Agreement.physician_id)
         .join(Registration, Registration.physician_id == Agreement.physician_id)

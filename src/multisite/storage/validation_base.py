@@ -103,6 +103,8 @@ CACHE_VALUES = [
     "risk_count",
     "risk_from",
     "title_short",
+    "nurse_required",
+    "nurse_counted",
     "document",
 ]
 
@@ -170,6 +172,8 @@ def report_rows(
         cache.risk_count,
         _text(cache.risk_from, not sqlite),
         cache.title_short,
+        cache.nurse_required,
+        cache.nurse_counted,
     ]
     return _held(s, on, keys, marks, institution_ids, columns)
 
@@ -365,6 +369,7 @@ class Person(NamedTuple):
     level: str = ""
     scopes: frozenset[str] = frozenset()
     practising_since: dt.date | None = None
+    profession: str = "physician"  # or nurse: counted toward the nurse minimum
 
 
 def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, Person]:
@@ -385,6 +390,7 @@ def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, Person]:
         Physician.level,
         cast(Physician.scopes, String),
         cast(func.coalesce(Physician.practising_since, first_registered), String),
+        Physician.profession,
     )
     if len(wanted) > 50_000:  # most of a region: one scan beats that many lookups
         rows = _plain_rows(s, query)
@@ -395,14 +401,14 @@ def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, Person]:
     found = set(wanted)
     decoded: dict[str | None, frozenset[str]] = {}
     out: dict[int, Person] = {}
-    for pid, cert, name, title, level, scopes, since in rows:
+    for pid, cert, name, title, level, scopes, since, profession in rows:
         if pid not in found:
             continue
         scope_set = decoded.get(scopes)
         if scope_set is None:
             scope_set = decoded[scopes] = frozenset(json.loads(scopes or "[]"))
         start = dt.date.fromisoformat(since[:10]) if since else None
-        out[pid] = Person(cert, name, title, level, scope_set, start)
+        out[pid] = Person(cert, name, title, level, scope_set, start, profession)
     return out
 
 

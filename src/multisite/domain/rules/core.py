@@ -88,6 +88,7 @@ class SweepAgreement(NamedTuple):
     registered_on: str
     scopes: str | frozenset[str] | None
     terms_missing: int = 0  # bits of the empty contract terms (0: all fixed)
+    profession: str = "physician"  # a rule that does not bind the profession is not asked
 
 
 class Site(NamedTuple):
