@@ -15,12 +15,13 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from multisite.services.calendars import hash_token
 from multisite.storage import _alembic_config, head_revision
+from multisite.storage.audit import append_audit, audit_row
 from multisite.storage.models import (
     Agreement,
-    AuditEntry,
     FeedToken,
     Filing,
     Institution,
@@ -119,11 +120,13 @@ def build_previous(engine: Engine) -> None:
             {"token_hash": hash_token("revoked"), "physician_id": 2, "created_at": day,
              "revoked_at": day},
         ])  # fmt: skip
-        c.execute(insert(AuditEntry), [
-            {"at": day, "clerk": "窗口一", "action": "create", "entity": "physician",
-             "entity_key": cert, "physician_cert": cert, "after": {"cert_no": cert}}
-            for cert in DOCTORS
-        ])  # fmt: skip
+        with Session(bind=c) as s:  # the audit rows on the hash chain, as every writer adds them
+            append_audit(s, [
+                audit_row("窗口一", "create", "physician", cert, None, {"cert_no": cert},
+                          physician=cert, at=day)
+                for cert in DOCTORS
+            ])  # fmt: skip
+            s.flush()
         if c.dialect.name == "postgresql":  # the explicit ids above: move the sequences on
             for table in ("institution", "physician", "registration", "filing", "agreement"):
                 c.execute(
@@ -166,6 +169,7 @@ def test_an_existing_registry_upgrades_to_nurses_and_loses_nothing(cli: Cli):
         assert after == before
     finally:
         engine.dispose()
+    assert cli("audit", "verify").code == 0  # the chain of the old rows still holds
     shown = cli.ok("physician", "show", DOCTORS[0], "--json").json()
     assert shown["profession"] == "physician"
     assert [a["contract_no"] for a in shown["agreements"]] == ["GZ-P-1", "GZ-A-1"]

@@ -1,8 +1,8 @@
 """Nurses (护士区域注册): a practitioner's profession, nurse minima in the staffing table,
 nurse figures in the stored validation base
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 
 ``physician`` stays the practitioners' table: ``profession`` is ``physician`` (the default, so
 every row already stored stays a physician with its registrations, agreements, feed tokens
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
