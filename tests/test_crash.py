@@ -113,7 +113,8 @@ def cli(*args: str) -> subprocess.Popen[bytes]:
 @pytest.mark.slow
 def test_a_killed_import_leaves_the_database_as_before(db_url, tmp_path):
     assert main(["--db", db_url, "init"]) == 0
-    assert main(["--db", db_url, "demo", "--physicians", str(PHYSICIANS), "--seed", "5"]) == 0
+    demo = ["demo", "--physicians", str(PHYSICIANS), "--seed", "5", "--nurses-per-physician", "0"]
+    assert main(["--db", db_url, *demo]) == 0
     file = tmp_path / "contracts.csv"
     rows = contracts_file(db_url, file)
     assert rows > 1500

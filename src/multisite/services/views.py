@@ -67,7 +67,6 @@ def minimum_standing(facts: PhysicianFact, on: dt.date) -> list[dict[str, Any]]:
         nurse = facts.profession == "nurse"
         missing = "" if nurse else not_counted(vocabulary.kind(a.institution.kind), person, on)
         seen[a.institution.id] = {
-            "minimum": "nurses" if nurse else "physicians",
             "institution": a.institution.code,
             "name": a.institution.name,
             "kind": a.institution.kind,
