@@ -102,20 +102,7 @@ def render_calendar(
     events = [e for e in (_event(s, holidays) for s in series) if e is not None]
     events.sort(key=lambda e: e.sort_key)
 
-    refresh = _duration(refresh_minutes)
-    lines: list[str] = [
-        "BEGIN:VCALENDAR",
-        f"PRODID:{PRODID}",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"NAME:{escape_text(name)}",
-        f"X-WR-CALNAME:{escape_text(name)}",
-        f"X-WR-TIMEZONE:{TZID}",
-        f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}",
-        f"X-PUBLISHED-TTL:{refresh}",
-        *_VTIMEZONE,
-    ]
+    lines = _head(name, refresh_minutes, timed=True)
     for event in events:
         lines.extend(event.lines)
     lines.append("END:VCALENDAR")
@@ -138,18 +125,7 @@ def render_todos(
     """A ``VCALENDAR`` of ``VTODO``\\ s, each ``DUE;VALUE=DATE`` (a whole day, no time zone);
     ``stamp`` (aware) is every ``DTSTAMP``, so the same items on the same day give the same
     bytes."""
-    refresh = _duration(refresh_minutes)
-    lines: list[str] = [
-        "BEGIN:VCALENDAR",
-        f"PRODID:{PRODID}",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"NAME:{escape_text(name)}",
-        f"X-WR-CALNAME:{escape_text(name)}",
-        f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}",
-        f"X-PUBLISHED-TTL:{refresh}",
-    ]
+    lines = _head(name, refresh_minutes, timed=False)
     for todo in sorted(todos, key=lambda t: (t.due, t.uid)):
         lines += [
             "BEGIN:VTODO",
@@ -163,6 +139,25 @@ def render_todos(
         ]
     lines.append("END:VCALENDAR")
     return b"".join(fold_line(line) + CRLF for line in lines)
+
+
+def _head(name: str, refresh_minutes: int, *, timed: bool) -> list[str]:
+    """The calendar's properties before its components; ``timed``: with the time zone its
+    events' times are in (``X-WR-TIMEZONE`` and the ``VTIMEZONE``)."""
+    refresh = _duration(refresh_minutes)
+    return [
+        "BEGIN:VCALENDAR",
+        f"PRODID:{PRODID}",
+        "VERSION:2.0",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"NAME:{escape_text(name)}",
+        f"X-WR-CALNAME:{escape_text(name)}",
+        *([f"X-WR-TIMEZONE:{TZID}"] if timed else []),
+        f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}",
+        f"X-PUBLISHED-TTL:{refresh}",
+        *(_VTIMEZONE if timed else ()),
+    ]
 
 
 def etag_for(body: bytes) -> str:

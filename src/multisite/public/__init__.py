@@ -276,23 +276,27 @@ def public_routes(registry: Registry, rate_limit: RateLimit | None = None) -> li
     async def search_json(request: Request) -> Response:
         return await search(request, True)
 
-    async def physician(request: Request) -> Response:
+    async def one(
+        request: Request, key: str, build: Callable[..., Any], template: str, missing: str
+    ) -> Response:
+        """The page of one physician or institution, or the 404 that says none has ``key``."""
         lang = language(request)
-        key, as_json = wants_json(request, request.path_params["cert"])
+        key, as_json = wants_json(request, key)
         try:
-            document = await run_in_threadpool(pages.physician_page, registry, key)
+            document = await run_in_threadpool(build, registry, key)
         except pages.PublicNotFound:
-            return problem(request, lang, "no_physician", as_json, 404)
-        return answer(request, lang, "physician.html", document, as_json)
+            return problem(request, lang, missing, as_json, 404)
+        return answer(request, lang, template, document, as_json)
+
+    async def physician(request: Request) -> Response:
+        cert = request.path_params["cert"]
+        return await one(request, cert, pages.physician_page, "physician.html", "no_physician")
 
     async def institution(request: Request) -> Response:
-        lang = language(request)
-        key, as_json = wants_json(request, request.path_params["code"])
-        try:
-            document = await run_in_threadpool(pages.institution_page, registry, key)
-        except pages.PublicNotFound:
-            return problem(request, lang, "no_institution", as_json, 404)
-        return answer(request, lang, "institution.html", document, as_json)
+        code = request.path_params["code"]
+        return await one(
+            request, code, pages.institution_page, "institution.html", "no_institution"
+        )
 
     async def listings(request: Request) -> Response:
         lang = language(request)
