@@ -266,6 +266,9 @@ def test_nurses_count_toward_the_nurse_minimum_not_the_physician_base(cli: Cli):
     assert h["counted"] == 1.0  # the physician alone: 40 h ÷ 40 h
     assert (h["nurse_required"], h["nurse_counted"], h["nurse_status"]) == (5, 0.6, "short")
     assert h["nurse_required_confirmed"] is False and h["nurse_count"] == 2
+    assert [c["profession"] for c in h["contributors"]] == ["physician", "nurse", "nurse"]
+    shown = cli.ok("institution", "show", GZ_HOSPITAL).out
+    assert "Nurses: required 5, counted 0.6: short." in shown
     professions = {c["physician"]: c["profession"] for c in h["contributors"]}
     assert professions == {DR_YANG: "physician", NURSE_LI: "nurse", NURSE_WU: "nurse"}
     assert sum(c["share"] for c in h["contributors"] if c["profession"] == "physician") == 1.0

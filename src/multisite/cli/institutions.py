@@ -61,6 +61,15 @@ def cmd_institution(args: argparse.Namespace, ctx: Context) -> int:
             apply_by=v["apply_by"],
         )
     )
+    if v.get("nurse_required") or v.get("nurse_count"):
+        ctx.out.print(
+            _("Nurses: required {required:g}, counted {counted:g}: {status}.").format(
+                required=v["nurse_required"],
+                counted=v["nurse_counted"],
+                status=_("short") if v["nurse_status"] == "short" else _("meets"),
+            ),
+            markup=False,
+        )
     for c in v["contributors"]:
         if not c["counted"]:
             ctx.out.print(f"  {c['name']} {c['physician']}: {_(NOT_COUNTED[c['not_counted']])}")

@@ -501,9 +501,11 @@ def _physician(
 
 
 def _nurse_department(main: InstitutionFact) -> str:
-    """The department a nurse's contracts name: the main institution's first (no scope of
-    practice to choose from)."""
-    return min(main.departments) if main.departments else "内科"
+    """The department a nurse's contracts name (no scope of practice to choose from): 内科
+    where the main institution has one, else its first department."""
+    if not main.departments or "内科" in main.departments:
+        return "内科"
+    return min(main.departments)
 
 
 def _agreements(

@@ -489,7 +489,9 @@ def _evaluate(
         risks = _risks(
             here, stretches, policy, on, validation, counted, required, minima, people, excluded
         )
-        found.sort(key=lambda c: (c.profession, -c.share, c.role != "primary", c.physician))
+        found.sort(
+            key=lambda c: (c.profession != "physician", -c.share, c.role != "primary", c.physician)
+        )
         until = min(holds.get(inst_id, validation), validation)
         if inst_id in starts:
             until = min(until, starts[inst_id] - dt.timedelta(days=1))
