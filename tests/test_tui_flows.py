@@ -133,7 +133,8 @@ async def file_a_contract(region: Registry) -> None:
         await settle(pilot)
         physician = app.screen
         assert isinstance(physician, PhysicianScreen)
-        contracts = [a["contract_no"] for a in physician.view["agreements"]]  # type: ignore[index]
+        assert physician.card is not None
+        contracts = [a.contract_no for a in physician.card.agreements]
         assert "C-2026-1" in contracts
 
         # the audit screen shows the row, naming the clerk
@@ -224,15 +225,15 @@ async def suspend(region: Registry) -> None:
         await settle(pilot, 0.4)
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, ChangeScreen)
-        assert "reason" in str(dialog.query_one("#change-error", Static).render())
+        assert "Reason:" in str(dialog.query_one("#change-error", Static).render())
         await type_into(pilot, "#reason", "停职调查")
         await settle(pilot, 0.4)
         await settle(pilot)
         assert dialog.impact_text is not None
         assert "▼" in dialog.impact_text and "西湖张氏内科诊所" in dialog.impact_text
-        assert "1 → 0" in dialog.impact_text
+        assert "1.0 → 0.0" in dialog.impact_text
         await pilot.press("ctrl+s")
         await settle(pilot)
         physician = app.screen
         assert isinstance(physician, PhysicianScreen)
-        assert physician.view is not None and physician.view["status"] == "suspended"
+        assert physician.card is not None and physician.card.status == "suspended"

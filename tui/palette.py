@@ -1,4 +1,4 @@
-"""Command palette (Ctrl+P) providers: the screens, and physicians by search."""
+"""Command palette (Ctrl+P) providers: the screens (``SCREENS``), and physicians by search."""
 
 from __future__ import annotations
 
@@ -11,18 +11,12 @@ from multisite.escaping import markup, plain, printable
 from multisite.i18n import _
 from multisite.services.search import find_physicians
 
-from .screens import due
+from .screens import SCREENS
 from .session import clerk_app, registry
 
 
 def _screens() -> list[tuple[str, str, str]]:
-    return [
-        ("search", _("Physicians: search"), _("find by name, certificate or pinyin initials")),
-        ("institutions", _("Institutions and validation bases"), _("short or at risk first")),
-        ("import", _("Import a batch file"), _("dry run, then commit")),
-        ("audit", _("Audit log"), _("recent changes by clerk, physician, institution")),
-        ("due", _(due.TITLE), _(due.HELP)),
-    ]
+    return [(e.name, f"{_(e.title)} ({e.key.upper()})", _(e.help)) for e in SCREENS]
 
 
 class ScreensProvider(Provider):
@@ -35,7 +29,7 @@ class ScreensProvider(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, title, help_text in _screens():
-            score = matcher.match(title)
+            score = max(matcher.match(title), matcher.match(name))
             if score > 0:
                 yield Hit(
                     score,

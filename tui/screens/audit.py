@@ -1,9 +1,11 @@
-"""The audit log: recent changes, filtered by clerk, physician and institution."""
+"""The audit log: newest first in local time (Asia/Shanghai), filtered by dates, action,
+clerk, physician and institution; the highlighted entry as a before → after diff with names
+instead of internal ids."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, ClassVar
+import datetime as dt
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,59 +13,111 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from multisite.escaping import markup, printable
-from multisite.i18n import _
+from multisite.i18n import N_, _
+from multisite.importing.normalize import ValueProblem, parse_date
+from multisite.services.views import AuditLine, audit_actions, audit_lines
 
 from ..session import registry
+from ..widgets.footer import ClerkFooter
 
 LIMIT = 200
 DEBOUNCE = 0.25
+ANY = "*"
+ENTITIES = {
+    "agreement": N_("contract"), "physician": N_("physician"), "institution": N_("institution"),
+    "registration": N_("registration"), "filing": N_("filing"), "region": N_("region"),
+    "feed_token": N_("feed URL"), "holiday_year": N_("holidays"), "policy": N_("policy"),
+    "staffing": N_("staffing"), "vocabulary": N_("vocabulary"), "credit_listing":
+    N_("credit listing"), "credit_points": N_("credit points"), "clerk": N_("clerk"),
+}  # fmt: skip
+ACTIONS = {
+    "create": N_("create"), "update": N_("update"), "terminate": N_("terminate"),
+    "suspend": N_("suspend"), "cancel": N_("cancel"), "reinstate": N_("reinstate"),
+    "issue": N_("issue"), "revoke": N_("revoke"), "import": N_("import"), "extend": N_("extend"),
+    "renew": N_("renew"), "end": N_("end"), "delete": N_("delete"), "set": N_("set"),
+    "unset": N_("unset"), "add": N_("add"), "remove": N_("remove"),
+}  # fmt: skip
+
+
+def action_label(action: str) -> str:
+    return _(ACTIONS.get(action, action))
+
+
+def entity_label(entity: str) -> str:
+    return _(ENTITIES.get(entity, entity))
 
 
 class AuditScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", _("Back")),
-        Binding("f6", "focus_table", _("Entries")),
+        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("f6", "focus_table", N_("Entries")),
     ]
 
     def __init__(self, *, physician: str = "", institution: str = "") -> None:
         super().__init__()
         self.initial = {"physician": physician, "institution": institution}
-        self.entries: list[Any] = []
+        self.entries: list[AuditLine] = []
         self.loaded = False
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="audit-filters"):
-            yield Input(placeholder=_("clerk"), id="clerk")
-            yield Input(self.initial["physician"], placeholder=_("physician cert."), id="physician")
-            yield Input(
-                self.initial["institution"], placeholder=_("institution code"), id="institution"
+            yield Input(placeholder=_("from (date)"), id="first_day", compact=True)
+            yield Input(placeholder=_("to (date)"), id="last_day", compact=True)
+            yield Select(
+                [(_("every action"), ANY)], value=ANY, allow_blank=False, id="action", compact=True
             )
+        with Horizontal(id="audit-filters2"):
+            yield Input(placeholder=_("clerk"), id="clerk", compact=True)
+            yield Input(
+                self.initial["physician"], placeholder=_("physician cert."), id="physician",
+                compact=True,
+            )  # fmt: skip
+            yield Input(
+                self.initial["institution"], placeholder=_("institution code"), id="institution",
+                compact=True,
+            )  # fmt: skip
         table: DataTable[str] = DataTable(id="audit", cursor_type="row", zebra_stripes=True)
-        table.add_columns(
-            _("time (UTC)"), _("clerk"), _("action"), _("entity"), _("key"), _("physician")
-        )
+        table.add_columns(_("time"), _("clerk"), _("action"), _("entity"), _("key"))
         yield table
+        yield Static("", id="audit-status")
         yield Static("", id="audit-detail", markup=False)
-        yield Footer()
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#clerk", Input).focus()
+        self.query_one("#first_day", Input).focus()
+        actions = audit_actions(registry(self))
+        self.query_one("#action", Select).set_options(
+            [(_("every action"), ANY)] + [(action_label(a), a) for a in actions]
+        )
         self.load(self._filters())
 
-    def _filters(self) -> dict[str, str | None]:
+    def _filters(self) -> dict[str, object]:
+        def text(name: str) -> str:
+            return self.query_one(f"#{name}", Input).value.strip()
+
+        def day(name: str) -> dt.date | None:
+            try:
+                return parse_date(text(name)) if text(name) else None
+            except ValueProblem:
+                return None
+
+        action = self.query_one("#action", Select).value
         return {
-            name: self.query_one(f"#{name}", Input).value.strip().upper() or None
-            if name != "clerk"
-            else self.query_one("#clerk", Input).value.strip() or None
-            for name in ("clerk", "physician", "institution")
+            "clerk": text("clerk") or None,
+            "physician": text("physician").upper() or None,
+            "institution": text("institution").upper() or None,
+            "action": None if action == ANY else str(action),
+            "first_day": day("first_day"),
+            "last_day": day("last_day"),
         }
 
     @on(Input.Changed)
+    @on(Select.Changed)
     def _changed(self) -> None:
         self.loaded = False
         if self._timer is not None:
@@ -75,11 +129,11 @@ class AuditScreen(Screen[None]):
         self.action_focus_table()
 
     @work(thread=True, exclusive=True, group="audit")
-    def load(self, filters: dict[str, str | None]) -> None:
-        entries = registry(self).audit_log(limit=LIMIT, **filters)
+    def load(self, filters: dict[str, object]) -> None:
+        entries = audit_lines(registry(self), limit=LIMIT, **filters)  # type: ignore[arg-type]
         self.app.call_from_thread(self._show, filters, entries)
 
-    def _show(self, filters: dict[str, str | None], entries: list[Any]) -> None:
+    def _show(self, filters: dict[str, object], entries: list[AuditLine]) -> None:
         if filters != self._filters():
             return
         self.entries = entries
@@ -89,15 +143,19 @@ class AuditScreen(Screen[None]):
             table.add_row(
                 e.at.strftime("%Y-%m-%d %H:%M"),
                 markup(e.clerk),
-                _(e.action),
-                _(e.entity),
-                markup(e.entity_key),
-                markup(e.physician_cert or ""),
+                action_label(e.action),
+                entity_label(e.entity),
+                markup(e.key),
                 key=str(e.id),
             )
-        self.query_one("#audit-detail", Static).update(
-            _("{n} entries (newest first, at most {limit}).").format(n=len(entries), limit=LIMIT)
-        )
+        if entries:
+            status = _("{n} entries, newest first (at most {limit}), local time.").format(
+                n=len(entries), limit=LIMIT
+            )
+        else:
+            status = _("No entries match these filters.")
+        self.query_one("#audit-status", Static).update(status)
+        self.query_one("#audit-detail", Static).update("")
         self.loaded = True
 
     def action_focus_table(self) -> None:
@@ -108,8 +166,10 @@ class AuditScreen(Screen[None]):
         if not 0 <= event.cursor_row < len(self.entries):
             return
         e = self.entries[event.cursor_row]
-        before = json.dumps(e.before, ensure_ascii=False) if e.before else "—"
-        after = json.dumps(e.after, ensure_ascii=False) if e.after else "—"
-        self.query_one("#audit-detail", Static).update(
-            printable(f"{_('before')}: {before[:300]}\n{_('after')}: {after[:300]}")
-        )
+        head = f"{action_label(e.action)} {entity_label(e.entity)} {e.key}"
+        if e.physician:
+            head += " · " + _("physician {cert}").format(cert=e.physician)
+        lines = [head] + [f"{c.field}: {c.before} → {c.after}" for c in e.changes]
+        if not e.changes:
+            lines.append(_("No field changed."))
+        self.query_one("#audit-detail", Static).update(printable("\n".join(lines)))

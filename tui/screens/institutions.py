@@ -1,107 +1,130 @@
-"""Institutions and their validation base (医师基数): short or at risk first, then drill down."""
+"""Institutions and their validation base (医师基数): short or at risk first, then drill down.
+
+The region's institutions (40,000 in a province) are one list in memory, filtered and sorted
+in Python and drawn by a :class:`VirtualTable` that renders only the rows in view. Enter in the
+find box opens the first match; Enter on a row opens its contributors; Enter on a contributor
+opens the physician, and Esc walks back the same way.
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from multisite.domain import regions
-from multisite.escaping import markup
-from multisite.i18n import _
-from multisite.services.validation_base import REASONS, risk_label
+from multisite.escaping import markup, printable
+from multisite.i18n import N_, _
+from multisite.services.validation_base import REASONS, InstitutionBase, risk_label, validation_base
 
-from ..session import registry, today
-from .change import base_module
+from ..session import clerk_app, registry, today
+from ..widgets.footer import ClerkFooter
+from ..widgets.virtual_table import Column, TableHeader, VirtualTable
+from .physician import ROLE_SHORT
 
-SHOWN = 500  # rows put in the table at once; the filter narrows the rest
 FILTERS = ("problems", "short", "at_risk", "all")
-SORTS = ("shortfall", "name", "kind", "counted", "required")
+SORTS = ("shortfall", "name", "kind", "counted", "required", "at_risk")
+FILTER_LABELS = {
+    "problems": N_("short or at risk"),
+    "short": N_("short"),
+    "at_risk": N_("at risk"),
+    "all": N_("all"),
+}
+SORT_LABELS = {
+    "shortfall": N_("shortfall"),
+    "name": N_("name"),
+    "kind": N_("kind"),
+    "counted": N_("counted"),
+    "required": N_("minimum"),
+    "at_risk": N_("at risk"),
+}
 
 
-def _filter_label(name: str) -> str:
-    return {
-        "problems": _("short or at risk"),
-        "short": _("short"),
-        "at_risk": _("at risk"),
-        "all": _("all"),
-    }[name]
+def amount(value: float, counting: str) -> str:
+    """What a clerk reads: one decimal for fte shares, whole physicians otherwise."""
+    return f"{value:.1f}" if counting == "fte" else f"{value:.0f}"
 
 
-def _sort_label(name: str) -> str:
-    return {
-        "shortfall": _("shortfall"),
-        "name": _("name"),
-        "kind": _("kind"),
-        "counted": _("counted"),
-        "required": _("minimum"),
-    }[name]
-
-
-def keep(base: Any, mode: str, text: str) -> bool:
+def keep(base: InstitutionBase, mode: str, text: str) -> bool:
     short = base.status == "short"
     risky = base.risk_count > 0
     wanted = {"problems": short or risky, "short": short, "at_risk": risky, "all": True}[mode]
     return wanted and (not text or text in base.name or base.institution.startswith(text.upper()))
 
 
+def columns() -> list[Column]:
+    return [
+        Column(_("institution"), None),
+        Column(_("counted"), max(6, cell_len(_("counted"))), right=True),
+        Column(_("minimum"), max(6, cell_len(_("minimum"))), right=True),
+        Column(_("status"), 8),
+        Column(_("at risk"), 15),
+        Column(_("kind"), 10),
+    ]
+
+
+def cells(b: InstitutionBase) -> tuple[str | Text, ...]:
+    status = Text(_(b.status), style="bold red" if b.status == "short" else "green")
+    if b.title_short:
+        status.append(" " + "、".join(b.title_short), style="red")
+    return (
+        printable(b.name),
+        amount(b.counted, b.counting),
+        f"{b.required:.1f}".removesuffix(".0"),
+        status,
+        Text(risk_label(b), style="yellow"),
+        printable(b.kind),
+    )
+
+
 class InstitutionsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", _("Back")),
-        Binding("f", "cycle_filter", _("Filter")),
-        Binding("o", "cycle_sort", _("Sort")),
-        Binding("r", "reverse", _("Reverse")),
-        Binding("slash", "focus_text", _("Find")),
+        Binding("escape", "back", N_("Back")),
+        Binding("f", "cycle_filter", N_("Filter")),
+        Binding("o", "cycle_sort", N_("Sort")),
+        Binding("r", "reverse", N_("Reverse")),
+        Binding("slash", "focus_text", N_("Find"), key_display="/"),
+        Binding("enter", "open", N_("Contributors"), show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.bases: list[Any] | None = None
+        self.bases: list[InstitutionBase] | None = None
         self.mode = "problems"
         self.sort = "shortfall"
         self.descending = True
-        self.shown: list[Any] = []
+        self.shown: list[InstitutionBase] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder=_("/ find by name or code"), id="inst-text")
-        table: DataTable[str] = DataTable(id="bases", cursor_type="row", zebra_stripes=True)
-        # what decides come first, so 80 columns show it; kind and code last
-        table.add_columns(
-            _("institution"),
-            _("counted"),
-            _("minimum"),
-            _("status"),
-            _("at risk"),
-            _("kind"),
-            _("code"),
+        yield Input(
+            placeholder=_("/ find by name or code · Enter opens"), id="inst-text", compact=True
         )
-        yield table
+        yield TableHeader(columns(), id="bases-header", classes="section")
+        yield VirtualTable(columns(), id="bases")
         yield Static(_("Computing validation bases…"), id="inst-status")
-        yield Footer()
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#bases", DataTable).focus()
+        self.title = _("Institutions")
+        self.query_one("#bases", VirtualTable).focus()
         self.load()
 
     @work(thread=True, exclusive=True, group="bases")
     def load(self) -> None:
-        module = base_module()
-        if module is None:
-            message = _("The validation base module is not installed yet.")
-            self.app.call_from_thread(self._status, message)
-            return
         # The region-wide table with risk counts (kept per institution in the database, so
         # quick even for a province); contributors are read when a row is opened.
-        summary = list(module.validation_base(registry(self), on=today(self), detail=False))
+        summary = list(validation_base(registry(self), on=today(self), detail=False))
         self.app.call_from_thread(self._loaded, summary)
 
-    def _loaded(self, bases: list[Any]) -> None:
+    def _loaded(self, bases: list[InstitutionBase]) -> None:
         self.bases = bases
         self.redraw()
 
@@ -119,44 +142,44 @@ class InstitutionsScreen(Screen[None]):
             "kind": lambda b: (b.kind, b.name),
             "counted": lambda b: b.counted,
             "required": lambda b: b.required,
+            "at_risk": lambda b: (b.risk_count, -(b.risk_from.toordinal() if b.risk_from else 0)),
         }
         chosen.sort(key=sort_keys[self.sort], reverse=self.descending)
-        self.shown = chosen[:SHOWN]
-        table = self.query_one("#bases", DataTable)
-        table.clear()
-        for b in self.shown:
-            table.add_row(
-                markup(b.name),
-                f"{b.counted:g}",
-                f"{b.required:g}",
-                _(b.status) + (" " + "、".join(b.title_short) if b.title_short else ""),
-                risk_label(b),
-                b.kind,
-                b.institution,
-                key=b.institution,
-            )
-        more = _(" (first {n})").format(n=SHOWN) if len(chosen) > SHOWN else ""
+        self.shown = chosen
+        table = self.query_one("#bases", VirtualTable)
+        table.set_rows(
+            len(chosen), lambda i: cells(self.shown[i]), empty=_("No institution matches.")
+        )
         self._status(
-            _(
-                "{n} institutions{more} · filter: {filter} · sort: {sort} · Enter: contributors"
-            ).format(
+            _("{n} of {total} institutions · filter: {filter} · sort: {sort}").format(
                 n=len(chosen),
-                more=more,
-                filter=_filter_label(self.mode),
-                sort=_sort_label(self.sort) + (" ↓" if self.descending else " ↑"),
+                total=len(self.bases),
+                filter=_(FILTER_LABELS[self.mode]),
+                sort=_(SORT_LABELS[self.sort]) + (" ↓" if self.descending else " ↑"),
             )
         )
 
     @on(Input.Changed, "#inst-text")
     def _typed(self) -> None:
+        self.query_one("#bases", VirtualTable).cursor = 0
         self.redraw()
 
     @on(Input.Submitted, "#inst-text")
     def _submitted(self) -> None:
-        self.query_one("#bases", DataTable).focus()
+        table = self.query_one("#bases", VirtualTable)
+        table.focus()
+        if self.shown:
+            table.cursor = 0
+            self.drill_down(self.shown[0].institution)
 
     def action_focus_text(self) -> None:
         self.query_one("#inst-text", Input).focus()
+
+    def action_back(self) -> None:
+        if self.query_one("#inst-text", Input).has_focus:
+            self.query_one("#bases", VirtualTable).focus()
+        else:
+            self.app.pop_screen()
 
     def action_cycle_filter(self) -> None:
         self.mode = FILTERS[(FILTERS.index(self.mode) + 1) % len(FILTERS)]
@@ -164,46 +187,47 @@ class InstitutionsScreen(Screen[None]):
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
-        self.descending = self.sort in ("shortfall", "counted", "required")
+        self.descending = self.sort in ("shortfall", "counted", "required", "at_risk")
         self.redraw()
 
     def action_reverse(self) -> None:
         self.descending = not self.descending
         self.redraw()
 
-    @on(DataTable.RowSelected, "#bases")
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        if 0 <= event.cursor_row < len(self.shown):
-            self.drill_down(self.shown[event.cursor_row].institution)
+    @on(VirtualTable.Selected, "#bases")
+    def _selected(self, event: VirtualTable.Selected) -> None:
+        if 0 <= event.index < len(self.shown):
+            self.drill_down(self.shown[event.index].institution)
 
     @work(thread=True, group="drill-down")
     def drill_down(self, code: str) -> None:
         """One institution's contributors and risks."""
-        module = base_module()
-        if module is None:
-            return
-        found = module.validation_base(registry(self), on=today(self), institution=code)
+        found = validation_base(registry(self), on=today(self), institution=code)
         if found:
             self.app.call_from_thread(self.app.push_screen, ContributorsScreen(found[0]))
 
 
 class ContributorsScreen(ModalScreen[None]):
-    """Who counts into one institution's base, and which contracts put it at risk."""
+    """Who counts into one institution's base, and which contracts put it at risk. Enter on a
+    contributor opens the physician; Esc there comes back here."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", _("Back"))]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", N_("Back"))]
 
-    def __init__(self, base: Any) -> None:
+    def __init__(self, base: InstitutionBase) -> None:
         super().__init__()
         self.base = base
 
     def compose(self) -> ComposeResult:
         b = self.base
-        with VerticalScroll(id="contributors-dialog"):
+        with Vertical(id="contributors-dialog"):
             yield Static(
-                f"[b]{markup(b.name)}[/b] {b.institution} · {b.kind} · "
-                + (f"{regions.describe(b.county)} · " if getattr(b, "county", "") else "")
-                + _("counted {counted:g} of {required:g} · {status} · next validation {on}").format(
-                    counted=b.counted, required=b.required, status=_(b.status), on=b.next_validation
+                f"[b]{markup(b.name)}[/b] · {markup(b.kind)} · "
+                + (f"{markup(regions.describe(b.county))} · " if b.county else "")
+                + _("counted {counted} of {required} · {status} · next validation {on}").format(
+                    counted=amount(b.counted, b.counting),
+                    required=f"{b.required:.1f}".removesuffix(".0"),
+                    status=_(b.status),
+                    on=b.next_validation,
                 )
             )
             if b.title_minimum:
@@ -219,14 +243,15 @@ class ContributorsScreen(ModalScreen[None]):
                 )
             table: DataTable[str] = DataTable(id="contributors", cursor_type="row")
             table.add_columns(
-                _("physician"), _("full name"), _("title"), _("role"), _("hours"), _("share")
+                _("physician"), _("full name"), _("title"), _("type"), _("h/week"), _("share")
             )
             for c in b.contributors:
                 table.add_row(
-                    *map(markup, (c.physician, c.name, c.title)),
-                    _(c.role),
-                    f"{c.hours:g}",
-                    f"{c.share:.2f}",
+                    *map(printable, (c.physician, c.name, c.title)),
+                    _(ROLE_SHORT.get(c.role, c.role)),
+                    f"{c.hours:.1f}",
+                    f"{c.share:.1f}" if b.counting == "fte" else f"{c.share:g}",
+                    key=c.physician,
                 )
             yield table
             if b.at_risk:
@@ -234,12 +259,18 @@ class ContributorsScreen(ModalScreen[None]):
                 yield Static(
                     "\n".join(
                         f"{r.physician} · {markup(r.contract_no)} · "
-                        f"{_(REASONS.get(r.reason, r.reason))} · "
-                        f"{r.ends_on} · " + _("counted after: {n:g}").format(n=r.counted_after)
+                        f"{_(REASONS.get(r.reason, r.reason))} · {r.ends_on} · "
+                        + _("counted after: {n}").format(n=amount(r.counted_after, b.counting))
                         for r in b.at_risk
                     )
                 )
-        yield Footer()
+            yield Static(_("Enter opens the physician · Esc back"), classes="hint")
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
         self.query_one("#contributors", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#contributors")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            clerk_app(self).open_physician(str(event.row_key.value))

@@ -1,178 +1,266 @@
-"""One physician: registration and history, filings, agreements, the week grid, violations."""
+"""One physician: registration and history, filings, agreements, the dated week grid, the
+rules' verdict. The agreements cursor stays on its contract across dialogs and refreshes."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
-from multisite.domain.sessions_text import parse_sessions
+from multisite.domain.holidays import HolidayCalendar
 from multisite.escaping import markup, printable
-from multisite.i18n import _
-from multisite.importing.normalize import ValueProblem
+from multisite.i18n import N_, _
 from multisite.services import ServiceError
-from multisite.services.views import physician_view
+from multisite.services.views import (
+    AgreementLine,
+    PhysicianCard,
+    monday_of,
+    physician_card,
+    week_plan,
+)
 from multisite.storage import StorageError
 
 from ..session import registry, today
+from ..widgets.footer import ClerkFooter
 from ..widgets.violations import ViolationList
-from ..widgets.week_grid import Lane, WeekGrid
+from ..widgets.week_grid import WeekGrid
+
+# How a contract stands on a day, as the table says it (services.contracts.state_on).
+STATE_STYLE = {
+    "active": "green",
+    "not yet started": "cyan",
+    "terminated": "red",
+    "ended": "grey50",
+}
+ROLE_SHORT = {"primary": N_("main"), "additional": N_("other")}
 
 
-def lanes_in_force(agreements: list[Mapping[str, Any]], on: dt.date) -> list[Lane]:
-    """One lane per institution of the agreements active on or after ``on``."""
-    slots: dict[str, list[Any]] = {}
-    names: dict[str, str] = {}
-    for a in agreements:
-        if a["status"] != "active" or dt.date.fromisoformat(a["end"]) < on:
-            continue
-        code = a["institution"]["code"]
-        names[code] = a["institution"]["name"]
-        try:
-            slots.setdefault(code, []).extend(parse_sessions("; ".join(a["sessions"])))
-        except ValueProblem:
-            continue  # stored sessions always parse; a surprise must not break the screen
-    return [Lane(names[code], tuple(found)) for code, found in slots.items()]
+def state_label(agreement: AgreementLine, day: dt.date) -> Text:
+    state = agreement.state_on(day)
+    if state == "active" and agreement.terminated_on is not None:
+        # terminated with a last day still to come: in force until then
+        return Text(_("until {day}").format(day=f"{agreement.end:%m-%d}"), style="yellow")
+    return Text(_(state), style=STATE_STYLE[state])
+
+
+def short_period(a: AgreementLine) -> str:
+    return f"{a.start:%y-%m-%d}–{a.end:%y-%m-%d}"
+
+
+def clip(text: str, width: int) -> Text:
+    out = Text(printable(text), no_wrap=True, overflow="ellipsis")
+    out.truncate(width, overflow="ellipsis")
+    return out
 
 
 class PhysicianScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", _("Back")),
-        Binding("n", "new_contract", _("New contract")),
-        Binding("e", "edit_contract", _("Edit")),
-        Binding("t", "terminate", _("Terminate")),
-        Binding("s", "suspend", _("Suspend")),
-        Binding("c", "cancel_registration", _("Cancel reg.")),
+        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("n", "new_contract", N_("New")),
+        Binding("e", "edit_contract", N_("Edit")),
+        Binding("t", "terminate", N_("Terminate")),
+        Binding("f", "filings", N_("Filings")),
+        Binding("s", "suspend", N_("Suspend")),
+        Binding("c", "cancel_registration", N_("Cancel reg."), show=False),
+        Binding("r", "reinstate", N_("Reinstate"), show=False),
+        Binding("left_square_bracket", "week(-1)", N_("Previous week"), key_display="["),
+        Binding("right_square_bracket", "week(1)", N_("Next week"), key_display="]"),
+        Binding("0", "week(0)", N_("This week"), show=False),
+        Binding("k", "credit", N_("Credit record"), show=False),
     ]
 
     def __init__(self, cert: str) -> None:
         super().__init__()
         self.cert = cert
-        self.view: dict[str, Any] | None = None
+        self.card: PhysicianCard | None = None
+        self.monday: dt.date | None = None
+        self._holidays: HolidayCalendar | None = None
+        self.institution_width = 16
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="physician"):
             yield Static(id="physician-head")
             yield Static(id="registrations", markup=False)
-            yield Static(_("Agreements"), classes="section")
-            table: DataTable[str] = DataTable(id="agreements", cursor_type="row")
-            table.add_columns(
-                _("contract"),
-                _("institution"),
-                _("role"),
-                _("period"),
-                _("h/week"),
-                _("status"),
-            )
+            table: DataTable[str | Text] = DataTable(id="agreements", cursor_type="row")
             yield table
-            yield Static(_("Week"), classes="section")
+            yield Static("", id="agreement-detail", markup=False)
             yield WeekGrid(id="week")
             yield Static(_("Violations and warnings"), classes="section")
             yield ViolationList(id="violations")
-        yield Footer()
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
+        table = self.query_one("#agreements", DataTable)
+        # fixed widths that add up to 80 columns: the institution takes what is left
+        states = [_(s) for s in STATE_STYLE] + [_("until {day}").format(day="12-31")]
+        widths = {
+            "contract": (_("contract"), 14),
+            "role": (_("type"), max(cell_len(_(r)) for r in ROLE_SHORT.values())),
+            "period": (_("period"), 17),
+            "hours": (_("h/week"), 7),
+            "status": (_("status"), max(map(cell_len, states))),
+        }
+        rest = 74 - sum(w for _label, w in widths.values()) - 2 * (len(widths) + 1)
+        for key, (label, width) in widths.items():
+            table.add_column(label, width=max(width, cell_len(label)), key=key)
+            if key == "contract":
+                self.institution_width = max(8, rest)
+                table.add_column(_("institution"), width=self.institution_width, key="institution")
         self.load()
-        self.query_one("#agreements", DataTable).focus()
+        table.focus()
+
+    # -- reading --
 
     def load(self) -> None:
         try:
-            view = physician_view(registry(self), self.cert, today(self))
+            card = physician_card(registry(self), self.cert, today(self))
         except (ServiceError, StorageError) as error:
             self.notify(printable(error), severity="error", markup=False)
             self.app.pop_screen()
             return
-        except Exception as error:  # the clerk gets one sentence; the screen stays usable
-            self.notify(
-                _("Could not read physician {cert}: {kind}.").format(
-                    cert=self.cert, kind=type(error).__name__
-                ),
-                severity="error",
+        if self._holidays is None:
+            self._holidays = registry(self).holiday_calendar()
+        self.card = card
+        self.sub_title = printable(f"{card.name} {card.cert}")
+        day = today(self)
+        status = _("listed as dishonest") if card.listed_on(day) else ""
+        head = (
+            f"[b]{markup(card.name)}[/b] "
+            + markup(
+                f"{card.cert} · {card.level} · {card.category} · {'、'.join(card.scopes)} · "
+                f"{card.title} · {_(card.status)}"
             )
-            self.app.pop_screen()
-            return
-        self.view = view
-        self.sub_title = printable(f"{view['name']} {view['cert']}")
-        head = f"[b]{markup(view['name'])}[/b]  " + markup(
-            f"{view['cert']}  {view['level']} · {view['category']} · "
-            f"{'、'.join(view['scopes'])} · {view['title']} · {_('status')}: "
-            f"{_(view['status'])}"
+            + (f" · [red]{status}[/]" if status else "")
         )
         self.query_one("#physician-head", Static).update(head)
-        self.query_one("#registrations", Static).update(printable(self._registrations(view)))
+        self.query_one("#registrations", Static).update(printable(self._registrations(card, day)))
+        self._fill_table(card, day)
+        self.draw_week()
+        self.query_one("#violations", ViolationList).show([v.as_json() for v in card.violations])
+
+    def _fill_table(self, card: PhysicianCard, day: dt.date) -> None:
         table = self.query_one("#agreements", DataTable)
+        kept = self.selected_contract()
         table.clear()
-        for a in view["agreements"]:
+        width = self.institution_width
+        for a in card.agreements:
             table.add_row(
-                markup(a["contract_no"]),
-                markup(a["institution"]["name"]),
-                _(a["role"]),
-                f"{a['start']}–{a['end']}",
-                f"{a['scheduled_hours']:g}/{a['weekly_hours']:g}",
-                _(a["status"]),
-                key=a["contract_no"],
+                printable(a.contract_no),
+                clip(a.institution_name, width),
+                _(ROLE_SHORT.get(a.role, a.role)),
+                short_period(a),
+                f"{a.scheduled_hours:g}/{a.weekly_hours:g}",
+                state_label(a, day),
+                key=a.contract_no,
             )
-        self.query_one("#week", WeekGrid).show(lanes_in_force(view["agreements"], today(self)))
-        self.query_one("#violations", ViolationList).show(view["violations"])
+        if kept is not None and card.agreement(kept) is not None:
+            table.move_cursor(row=table.get_row_index(kept), animate=False)
+        self._describe_selected()
 
     @staticmethod
-    def _registrations(view: Mapping[str, Any]) -> str:
+    def _registrations(card: PhysicianCard, day: dt.date) -> str:
         lines = []
-        for r in view["registrations"]:
-            main = r["main_institution"]
+        for r in card.registrations:
             lines.append(
-                f"{_('Registration')} {r['region']} {r['region_name']} · {_('main institution')}: {main['name']} "
-                f"({main['code']}) · {_('since')} {r['registered_on']} · {_(r['status'])}"
+                _("Registration {region} · main institution {main} · since {on} · {status}").format(
+                    region=r.region_name, main=r.main_name, on=r.registered_on, status=_(r.status)
+                )
             )
-            for e in r["history"]:
-                until = f"–{e['until']}" if e.get("until") else ""
-                reason = f" ({e['reason']})" if e.get("reason") else ""
-                lines.append(f"  {e['on']}{until} {_(e['status'])}{reason}")
-        for f in view["filings"]:
+            for e in r.history[-3:]:
+                if e.status == "registered":
+                    continue
+                until = f"–{e.until}" if e.until else ""
+                reason = f" ({e.reason})" if e.reason else ""
+                lines.append(f"  {e.on}{until} {_(e.status)}{reason}")
+        for f in card.filings:
             lines.append(
-                f"{_('Filing')}: {f['institution']['name']} · {f['scope']} · "
-                f"{f['valid_from']}–{f['valid_to']}"
+                _("Filing {institution} · {scope} · {first}–{last} · {state}").format(
+                    institution=f.institution_name,
+                    scope=f.scope,
+                    first=f.valid_from,
+                    last=f.valid_to,
+                    state=_(f.state_on(day)),
+                )
             )
         return "\n".join(lines) or _("No registration.")
 
-    # -- actions --
+    def draw_week(self) -> None:
+        if self.card is None:
+            return
+        self.monday = self.monday or monday_of(today(self))
+        plan = week_plan(self.card.agreements, self.monday, self._holidays)
+        self.query_one("#week", WeekGrid).show(plan, today(self))
 
-    def _selected(self) -> dict[str, Any] | None:
+    # -- the cursor --
+
+    def selected_contract(self) -> str | None:
         table = self.query_one("#agreements", DataTable)
-        if self.view is None or not table.row_count:
-            self.notify(_("This physician has no agreement."), severity="warning")
+        if not table.row_count:
             return None
-        row = table.cursor_row
-        agreements = self.view["agreements"]
-        return dict(agreements[row]) if 0 <= row < len(agreements) else None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # an empty or cleared table has no cell under the cursor
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def _selected(self) -> AgreementLine | None:
+        no = self.selected_contract()
+        found = self.card.agreement(no) if self.card is not None and no else None
+        if found is None:
+            self.notify(_("This physician has no agreement."), severity="warning")
+        return found
+
+    @on(DataTable.RowHighlighted, "#agreements")
+    def _describe_selected(self) -> None:
+        no = self.selected_contract()
+        a = self.card.agreement(no) if self.card is not None and no else None
+        detail = self.query_one("#agreement-detail", Static)
+        if a is None:
+            detail.update(_("No agreement yet: n files a new contract."))
+            return
+        detail.update(
+            printable(
+                f"{a.contract_no} · {'; '.join(a.sessions)} · {a.department} · "
+                f"{a.institution_name} · {a.start}–{a.end}"
+            )
+        )
+
+    # -- actions --
 
     def _reload(self, changed: bool | None) -> None:
         if changed:
             self.load()
 
+    def action_week(self, step: int) -> None:
+        base = self.monday or monday_of(today(self))
+        self.monday = monday_of(today(self)) if step == 0 else base + dt.timedelta(weeks=step)
+        self.draw_week()
+
     def action_new_contract(self) -> None:
         from .contract import ContractScreen
 
-        if self.view is not None:
-            self.app.push_screen(ContractScreen(self.view), self._reload)
+        if self.card is not None:
+            self.app.push_screen(ContractScreen(self.card), self._reload)
 
     def action_edit_contract(self) -> None:
         from .contract import ContractScreen
 
         chosen = self._selected()
-        if self.view is None or chosen is None:
+        if self.card is None or chosen is None:
             return
-        if chosen["status"] != "active":
-            self.notify(_("A terminated contract cannot be changed."), severity="warning")
+        if chosen.state_on(today(self)) in ("terminated", "ended"):
+            self.notify(_("An ended or terminated contract cannot be changed."), severity="warning")
             return
-        self.app.push_screen(ContractScreen(self.view, chosen), self._reload)
+        self.app.push_screen(ContractScreen(self.card, chosen), self._reload)
 
     def action_terminate(self) -> None:
         from .change import ChangeScreen
@@ -180,16 +268,31 @@ class PhysicianScreen(Screen[None]):
         chosen = self._selected()
         if chosen is not None:
             self.app.push_screen(
-                ChangeScreen("terminate", self.cert, contract_no=chosen["contract_no"]),
+                ChangeScreen("terminate", self.cert, contract_no=chosen.contract_no),
                 self._reload,
             )
 
-    def action_suspend(self) -> None:
+    def _registration_change(self, kind: str) -> None:
         from .change import ChangeScreen
 
-        self.app.push_screen(ChangeScreen("suspend", self.cert), self._reload)
+        regions = [(r.region, r.region_name) for r in self.card.registrations] if self.card else []
+        self.app.push_screen(ChangeScreen(kind, self.cert, regions=regions), self._reload)
+
+    def action_suspend(self) -> None:
+        self._registration_change("suspend")
 
     def action_cancel_registration(self) -> None:
-        from .change import ChangeScreen
+        self._registration_change("cancel")
 
-        self.app.push_screen(ChangeScreen("cancel", self.cert), self._reload)
+    def action_reinstate(self) -> None:
+        self._registration_change("reinstate")
+
+    def action_filings(self) -> None:
+        from .filings import FilingsScreen
+
+        self.app.push_screen(FilingsScreen(self.cert), self._reload)
+
+    def action_credit(self) -> None:
+        from .credit import CreditScreen
+
+        self.app.push_screen(CreditScreen(physician=self.cert), self._reload)

@@ -14,21 +14,22 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from multisite.escaping import markup
-from multisite.i18n import _
+from multisite.i18n import N_, _
 from multisite.services.search import PAGE, Page, find_physicians
 
 from ..session import clerk_app, registry
+from ..widgets.footer import ClerkFooter
 
 
 class SearchScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "focus_results", _("Results"), show=False),
-        Binding("pagedown", "page(1)", _("Next page")),
-        Binding("pageup", "page(-1)", _("Previous page")),
-        Binding("escape", "focus_query", _("Search"), show=False),
+        Binding("down", "focus_results", N_("Results"), show=False),
+        Binding("pagedown", "page(1)", N_("Next page")),
+        Binding("pageup", "page(-1)", N_("Previous page")),
+        Binding("escape", "focus_query", N_("Search"), show=False),
     ]
 
     def __init__(self) -> None:
@@ -42,6 +43,7 @@ class SearchScreen(Screen[None]):
         yield Input(
             placeholder=_("name, certificate number or pinyin initials (张伟 → zw)"),
             id="query",
+            compact=True,
         )
         table: DataTable[str] = DataTable(id="results", cursor_type="row", zebra_stripes=True)
         table.add_columns(
@@ -49,7 +51,7 @@ class SearchScreen(Screen[None]):
         )
         yield table
         yield Static(_("Type to search; Enter opens the physician."), id="search-status")
-        yield Footer()
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
         self.query_one("#query", Input).focus()

@@ -13,7 +13,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from multisite.escaping import plain
-from multisite.i18n import _
+from multisite.i18n import N_, _
 from multisite.services.search import InstitutionHit, find_institutions
 
 from ..session import registry
@@ -23,7 +23,7 @@ class InstitutionPicker(Vertical):
     """An input that searches institutions as the clerk types; ↓ then Enter picks one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "focus_options", _("Matches"), show=False),
+        Binding("down", "focus_options", N_("Matches"), show=False),
     ]
 
     class Picked(Message):
@@ -41,11 +41,12 @@ class InstitutionPicker(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(
             self._initial,
-            placeholder=_("institution: part of its name or its code"),
+            placeholder=_("part of its name or its code"),
             id="institution-query",
+            compact=True,
         )
         yield Static("", id="institution-chosen", classes="hint")
-        yield OptionList(id="institution-options")
+        yield OptionList(id="institution-options", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).display = False

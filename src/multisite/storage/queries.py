@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,22 @@ def institutions_by_id(s: Session, ids: Iterable[int]) -> dict[int, Institution]
         return {}
     rows = s.scalars(select(Institution).where(Institution.id.in_(wanted)))
     return {i.id: i for i in rows}
+
+
+def physician_names_by_id(s: Session, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """(certificate, name) of the physicians with ``ids``."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = s.execute(
+        select(Physician.id, Physician.cert_no, Physician.name).where(Physician.id.in_(wanted))
+    )
+    return {pid: (cert, name) for pid, cert, name in rows}
+
+
+def audit_actions(s: Session) -> list[str]:
+    """The actions the audit log holds (for the clerk's filter)."""
+    return sorted(a for (a,) in s.execute(select(AuditEntry.action).distinct()))
 
 
 def agreement_by_contract(s: Session, contract_no: str) -> Agreement | None:
@@ -654,9 +671,20 @@ def audit_entries(
     clerk: str | None = None,
     physician: str | None = None,
     institution: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    before: dt.datetime | None = None,
     limit: int = 200,
 ) -> list[AuditEntry]:
+    """The newest entries first; ``since``/``before`` bound ``at`` (UTC, naive), ``before``
+    excluded."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if before is not None:
+        query = query.where(AuditEntry.at < before)
     if clerk:
         query = query.where(AuditEntry.clerk == clerk)
     if physician:
