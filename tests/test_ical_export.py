@@ -394,3 +394,30 @@ def test_feed_issue_prints_https_then_webcal_and_stores_only_a_hash(
     assert cli.main(["--db", db_url, "feed", "issue", "999999999999999"]) == 2
     assert cli.main(["--db", db_url, "feed", "issue", DR_ZHANG, "--base-url", "ftp://x"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 3
+
+
+def test_feed_issue_says_when_no_base_url_is_configured_and_which_urls_stay_valid(
+    registry: Registry,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    zhang_schedule(registry)
+    monkeypatch.delenv("MULTISITE_FEED_BASE_URL", raising=False)
+    assert cli.main(["--db", db_url, "feed", "issue", DR_ZHANG]) == 0
+    err = capsys.readouterr().err
+    assert "No public base URL is configured" in err and "stay valid" not in err
+
+    # a second URL: the first stays valid, and the clerk is told so
+    assert cli.main(["--db", db_url, "feed", "issue", DR_ZHANG, "--base-url", "https://c.cn"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("https://c.cn/feeds/")
+    assert "1 URL(s) issued before stay valid" in err and "No public base URL" not in err
+
+    # --replace revokes both earlier URLs in the same write
+    assert cli.main(["--db", db_url, "feed", "issue", DR_ZHANG, "--replace"]) == 0
+    assert "Revoked 2 URL(s)" in capsys.readouterr().err
+    with registry.db.read() as s:
+        live = s.query(FeedToken).filter(FeedToken.revoked_at.is_(None)).count()
+        revoked = s.query(AuditEntry).filter_by(entity="feed_token", action="revoke").count()
+    assert (live, revoked) == (1, 1)

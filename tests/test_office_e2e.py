@@ -159,9 +159,9 @@ async def open_in_the_ui(url: str, cert: str) -> None:
             await settle(pilot)
             screen = app.screen
             assert isinstance(screen, PhysicianScreen) and screen.cert == cert
-            assert screen.view is not None
-            assert screen.view["registrations"][0]["region_name"] == "四川省"
-            assert screen.view["agreements"]
+            assert screen.card is not None
+            assert screen.card.registrations[0].region_name == "四川省"
+            assert screen.card.agreements
     finally:
         db.dispose()
 

@@ -30,7 +30,8 @@ class MultisiteApp(App[None]):
     COMMANDS = App.COMMANDS | {ScreensProvider, PhysicianSearchProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(e.key, f"open('{e.name}')", e.title, show=False) for e in SCREENS),
-        Binding("question_mark", "help", N_("Help"), key_display="?"),
+        Binding("f1", "help", N_("Help")),
+        Binding("question_mark", "help", N_("Help"), key_display="?", show=False),
         Binding("ctrl+p", "command_palette", N_("Palette"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), show=False, priority=True),
     ]

@@ -31,6 +31,7 @@ from multisite.services import AgreementInput, RefusedError, ServiceError
 from multisite.services.views import AgreementLine, PhysicianCard
 
 from ..forms import FormProblem, read_date
+from ..labels import sessions_label
 from ..session import registry, today
 from ..widgets.footer import ClerkFooter
 from ..widgets.picker import InstitutionPicker
@@ -95,7 +96,7 @@ class ContractScreen(Screen[bool]):
                 "department": a.department,
                 "start": a.start.isoformat(),
                 "end": a.end.isoformat(),
-                "sessions": "; ".join(a.sessions),
+                "sessions": sessions_label(a),
                 "weekly_hours": f"{a.weekly_hours:g}",
                 **{term: getattr(a.terms, term) for term in TERMS},
             }

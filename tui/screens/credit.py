@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from multisite.domain.inputs import ListingInput
-from multisite.escaping import printable
+from multisite.escaping import plain, printable
 from multisite.i18n import N_, _
 from multisite.services import ServiceError
 from multisite.services.credit import ListingView, PointsView
@@ -78,10 +78,10 @@ class CreditScreen(Screen[bool]):
         for x in self.listings:
             table.add_row(
                 Text(_(SUBJECTS[x.subject]), style="red" if x.in_force_on(day) else "grey50"),
-                printable(x.name),
+                plain(x.name),
                 x.start.isoformat(),
                 x.until.isoformat() if x.until else _("open"),
-                printable(x.reason),
+                plain(x.reason),
                 key=str(x.id),
             )
         if self.listings:

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from multisite.escaping import printable
+from multisite.escaping import plain, printable
 from multisite.i18n import N_, _
 from multisite.services import ServiceError
 from multisite.services.filings import FilingView
@@ -64,11 +64,11 @@ class FilingsScreen(Screen[bool]):
         for f in self.filings:
             state = f.state_on(day)
             table.add_row(
-                printable(f.institution_name),
-                printable(f.scope),
+                plain(f.institution_name),
+                plain(f.scope),
                 f"{f.valid_from:%y-%m-%d}–{f.valid_to:%y-%m-%d}",
                 Text(_(state), style=STATE_STYLE.get(state, "")),
-                printable(f.number or "—"),
+                plain(f.number or "—"),
                 key=str(f.id),
             )
         if self.filings:

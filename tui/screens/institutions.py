@@ -20,14 +20,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from multisite.domain import regions
-from multisite.escaping import markup, printable
+from multisite.escaping import markup, plain, printable
 from multisite.i18n import N_, _
 from multisite.services.validation_base import REASONS, InstitutionBase, risk_label, validation_base
 
+from ..labels import ROLE_SHORT
 from ..session import clerk_app, registry, today
 from ..widgets.footer import ClerkFooter
 from ..widgets.virtual_table import Column, TableHeader, VirtualTable
-from .physician import ROLE_SHORT
 
 FILTERS = ("problems", "short", "at_risk", "all")
 SORTS = ("shortfall", "name", "kind", "counted", "required", "at_risk")
@@ -241,13 +241,13 @@ class ContributorsScreen(ModalScreen[None]):
                         )
                     )
                 )
-            table: DataTable[str] = DataTable(id="contributors", cursor_type="row")
+            table: DataTable[str | Text] = DataTable(id="contributors", cursor_type="row")
             table.add_columns(
                 _("physician"), _("full name"), _("title"), _("type"), _("h/week"), _("share")
             )
             for c in b.contributors:
                 table.add_row(
-                    *map(printable, (c.physician, c.name, c.title)),
+                    *map(plain, (c.physician, c.name, c.title)),
                     _(ROLE_SHORT.get(c.role, c.role)),
                     f"{c.hours:.1f}",
                     f"{c.share:.1f}" if b.counting == "fte" else f"{c.share:g}",

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from multisite.domain.holidays import HolidayCalendar
-from multisite.escaping import markup, printable
+from multisite.escaping import markup, plain, printable
 from multisite.i18n import N_, _
 from multisite.services import ServiceError
 from multisite.services.views import (
@@ -28,6 +28,7 @@ from multisite.services.views import (
 )
 from multisite.storage import StorageError
 
+from ..labels import ROLE_SHORT, sessions_label
 from ..session import registry, today
 from ..widgets.footer import ClerkFooter
 from ..widgets.violations import ViolationList
@@ -40,7 +41,6 @@ STATE_STYLE = {
     "terminated": "red",
     "ended": "grey50",
 }
-ROLE_SHORT = {"primary": N_("main"), "additional": N_("other")}
 
 
 def state_label(agreement: AgreementLine, day: dt.date) -> Text:
@@ -154,7 +154,7 @@ class PhysicianScreen(Screen[None]):
         width = self.institution_width
         for a in card.agreements:
             table.add_row(
-                printable(a.contract_no),
+                plain(a.contract_no),
                 clip(a.institution_name, width),
                 _(ROLE_SHORT.get(a.role, a.role)),
                 short_period(a),
@@ -229,7 +229,7 @@ class PhysicianScreen(Screen[None]):
             return
         detail.update(
             printable(
-                f"{a.contract_no} · {'; '.join(a.sessions)} · {a.department} · "
+                f"{a.contract_no} · {sessions_label(a)} · {a.department} · "
                 f"{a.institution_name} · {a.start}–{a.end}"
             )
         )

@@ -27,8 +27,11 @@ from ..widgets.footer import ClerkFooter
 class SearchScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "focus_results", N_("Results"), show=False),
-        Binding("pagedown", "page(1)", N_("Next page")),
-        Binding("pageup", "page(-1)", N_("Previous page")),
+        Binding("pagedown", "page(1)", N_("Next page"), priority=True),
+        Binding("pageup", "page(-1)", N_("Previous page"), priority=True),
+        Binding("f3", "app.open('institutions')", N_("Institutions")),
+        Binding("f4", "app.open('import')", N_("Import")),
+        Binding("f5", "app.open('audit')", N_("Audit")),
         Binding("escape", "focus_query", N_("Search"), show=False),
     ]
 

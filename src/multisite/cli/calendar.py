@@ -11,7 +11,7 @@ from ..domain.holidays import HolidayFileProblem, parse_holiday_file
 from ..domain.vocabulary import PROFESSIONS
 from ..i18n import _
 from ..services import ServiceError
-from ..services.calendars import Calendars, Export
+from ..services.calendars import ENV_BASE_URL, Calendars, Export
 from .common import EXIT_OK, Context, Parser, command, positive_int
 
 
@@ -42,6 +42,11 @@ def register(sub: Any) -> None:
             one.add_argument(
                 "--base-url",
                 help=_("public base URL of the feed server (default: $MULTISITE_FEED_BASE_URL)"),
+            )
+            one.add_argument(
+                "--replace",
+                action="store_true",
+                help=_("revoke the URLs issued before (without it they stay valid)"),
             )
 
     serve = sub.add_parser("serve", help=_("run the calendar feed server"))
@@ -121,11 +126,39 @@ def cmd_feed(args: argparse.Namespace, ctx: Context) -> int:
     cert, institution = _owner(args)
     calendars = Calendars(ctx.registry)
     if args.verb == "issue":
-        issued = calendars.issue_feed(cert, institution, args.base_url, due=args.due)
+        replace = bool(args.replace)
+        live = calendars.live_feeds(cert, institution)
+        if live and not replace and sys.stdin.isatty() and sys.stderr.isatty():
+            sys.stderr.write(
+                _("{n} earlier URL(s) of this feed are valid. Revoke them? [y/N] ").format(n=live)
+            )
+            sys.stderr.flush()
+            replace = sys.stdin.readline().strip().lower() in ("y", "yes", "是")
+        issued = calendars.issue_feed(
+            cert, institution, args.base_url, due=args.due, replace=replace
+        )
         # Plain writes: the first line must be the https URL exactly, never wrapped.
         sys.stdout.write(issued.https_url + "\n" + issued.webcal_url + "\n")
         sys.stdout.flush()
-        sys.stderr.write(_("Keep this URL secret: anyone who has it can read the schedule.") + "\n")
+        notes = [_("Keep this URL secret: anyone who has it can read the schedule.")]
+        if not issued.configured:
+            notes.append(
+                _(
+                    "No public base URL is configured (--base-url or {env}): {url} is a "
+                    "placeholder. `multisite serve` speaks plain http on 127.0.0.1:8000; put an "
+                    "https reverse proxy in front of it and set {env} to its address (README)."
+                ).format(env=ENV_BASE_URL, url=issued.https_url.split("/feeds/", 1)[0])
+            )
+        if issued.still_valid:
+            notes.append(
+                _(
+                    "The {n} URL(s) issued before stay valid too; `feed issue --replace` or "
+                    "`feed revoke` ends them."
+                ).format(n=issued.still_valid)
+            )
+        if issued.replaced:
+            notes.append(_("Revoked {n} URL(s) issued before.").format(n=issued.replaced))
+        sys.stderr.write("\n".join(notes) + "\n")
         return EXIT_OK
     result = calendars.revoke_feeds(cert, institution)
     count = int(result.notes[0]) if result.notes else 0

@@ -96,6 +96,9 @@ class IssuedFeed:
     token: str
     https_url: str
     webcal_url: str
+    configured: bool = True  # False: no --base-url nor MULTISITE_FEED_BASE_URL was given
+    still_valid: int = 0  # earlier URLs of the same feed that stay valid
+    replaced: int = 0  # earlier URLs revoked by this issue (``replace``)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,11 @@ class HolidayImport:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def base_url_configured(explicit: str | None = None) -> bool:
+    """Whether a public base URL was given (``--base-url`` or the environment)."""
+    return bool((explicit or os.environ.get(ENV_BASE_URL) or "").strip())
 
 
 def base_url(explicit: str | None = None) -> str:
@@ -331,6 +339,18 @@ class Calendars:
 
     # -- subscriptions --
 
+    def live_feeds(self, cert: str | None = None, institution: str | None = None) -> int:
+        """How many subscription URLs of this feed are valid now (issued, not revoked)."""
+        with self.db.read() as s:
+            phys, inst = self._owner(s, cert, institution)
+            return len(
+                feeds.active_tokens(
+                    s,
+                    physician_id=phys.id if phys else None,
+                    institution_id=inst.id if inst else None,
+                )
+            )
+
     def issue_feed(
         self,
         cert: str | None = None,
@@ -338,9 +358,11 @@ class Calendars:
         base: str | None = None,
         *,
         due: bool = False,
+        replace: bool = False,
     ) -> IssuedFeed:
         """A new secret subscription URL for a physician (or an institution's own feed; with
-        ``due``, the institution's due items for its HR office)."""
+        ``due``, the institution's due items for its HR office); ``replace`` revokes the earlier
+        ones in the same transaction, else they stay valid."""
         root = base_url(base)
         if due and institution is None:
             raise ServiceError(_("A feed of due items is an institution's: name --institution."))
@@ -351,6 +373,26 @@ class Calendars:
                 s, "feed_token", phys.cert_no if phys else inst.code if inst else "",
                 physician=phys.cert_no if phys else None, institution=inst.code if inst else None,
             )  # fmt: skip
+            earlier = feeds.active_tokens(
+                s,
+                physician_id=phys.id if phys else None,
+                institution_id=inst.id if inst else None,
+            )
+            if replace and earlier:
+                now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+                for old in earlier:
+                    old.revoked_at = now
+                s.flush()
+                self.registry._audit(
+                    s,
+                    "revoke",
+                    "feed_token",
+                    phys.cert_no if phys else inst.code if inst else "",
+                    {"active_token_ids": [t.id for t in earlier]},
+                    {"active_token_ids": []},
+                    physician=phys.cert_no if phys else None,
+                    institution=inst.code if inst else None,
+                )
             row = feeds.add_token(
                 s,
                 hash_token(token),
@@ -370,7 +412,10 @@ class Calendars:
                 institution=inst.code if inst else None,
             )
         https, webcal = feed_urls(root, token)
-        return IssuedFeed(token, https, webcal)
+        kept = 0 if replace else len(earlier)
+        return IssuedFeed(
+            token, https, webcal, base_url_configured(base), kept, len(earlier) - kept
+        )
 
     def revoke_feeds(self, cert: str | None = None, institution: str | None = None) -> WriteResult:
         """Revoke every active subscription of a physician (or of an institution's feed)."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ...i18n import N_, _
+from ...i18n import N_, _, current_language
 from .. import schedule
 from ..facts import PhysicianFact
+from ..sessions_text import format_sessions
 from .core import (
     ERROR,
     WARNING,
@@ -61,13 +62,18 @@ def overlap(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
             "min",
             _("{a} {slot_a} overlaps {b} {slot_b} by {minutes} minutes from {first}.").format(
                 a=a.contract_no,
-                slot_a=c.slot_a,
+                slot_a=slot_text(c.slot_a),
                 b=b.contract_no,
-                slot_b=c.slot_b,
+                slot_b=slot_text(c.slot_b),
                 minutes=c.minutes,
                 first=c.first_start.date().isoformat(),
             ),
         )
+
+
+def slot_text(slot: schedule.Slot) -> str:
+    """A session as the clerk's language writes it (周二 19:00-21:00 in zh, TU … in en)."""
+    return format_sessions([slot], chinese=current_language() == "zh")
 
 
 def travel_gap(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
@@ -89,9 +95,9 @@ def travel_gap(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
             ).format(
                 gap=g.gap,
                 a=a.contract_no,
-                slot_a=g.slot_a,
+                slot_a=slot_text(g.slot_a),
                 b=b.contract_no,
-                slot_b=g.slot_b,
+                slot_b=slot_text(g.slot_b),
                 first=g.first_start.date().isoformat(),
                 required=g.required,
             ),

@@ -1,0 +1,14 @@
+"""Words the screens share: a contract's role in short, its sessions in the clerk's language."""
+
+from __future__ import annotations
+
+from multisite.domain.sessions_text import format_sessions
+from multisite.i18n import N_, current_language
+from multisite.services.views import AgreementLine
+
+ROLE_SHORT = {"primary": N_("main"), "additional": N_("other")}
+
+
+def sessions_label(a: AgreementLine) -> str:
+    """The sessions as the clerk's language writes them (周一 08:00-12:00 in zh)."""
+    return format_sessions(a.slots, chinese=current_language() == "zh")
