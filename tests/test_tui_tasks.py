@@ -95,7 +95,7 @@ async def open_physician(pilot: Pilot[Any], cert: str) -> PhysicianScreen:
 
 def clerk(registry: Registry, task: Any) -> None:
     async def run() -> None:
-        app = MultisiteApp(registry, today=TODAY)
+        app = MultisiteApp(registry, today=TODAY, due_on_start=False)
         async with app.run_test(size=SIZE) as pilot:
             await task(pilot)
 
