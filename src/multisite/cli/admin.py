@@ -150,7 +150,7 @@ def cmd_staffing(args: argparse.Namespace, ctx: Context) -> int:
         _("title minima"),
         _("confirmed"),
         _("nurses"),
-        _("from"),
+        _("set by"),
         title=_("Minimum physicians per institution kind ({region})").format(
             region=args.region or _("shipped defaults")
         ),
