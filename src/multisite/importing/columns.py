@@ -38,6 +38,28 @@ class Column:
         return f"{self.name}/{self.label}"
 
 
+# A practitioner's registration, the same for physicians and nurses.
+REGISTRATION = (
+    Column(
+        "region",
+        "注册地",
+        ("region_code", "注册地代码", "注册地区划代码", "执业地点"),
+        required=True,
+    ),
+    Column(
+        "main_institution",
+        "主要执业机构",
+        ("primary_institution", "主要执业机构代码", "第一执业机构"),
+        required=True,
+    ),
+    Column("registered", "注册日期", ("registration_date", "registered_on")),
+    Column("status", "状态", ("注册状态",)),
+    Column("status_from", "状态起始日期", ("status_start", "暂停起始日期", "注销日期")),
+    Column("status_to", "状态终止日期", ("status_end", "status_until", "暂停终止日期")),
+    Column("status_reason", "状态原因", ("reason", "暂停原因", "注销原因")),
+    Column("practising_since", "执业起始日期", ("practice_start", "开始执业日期")),
+)
+
 VOCABULARIES: dict[str, tuple[Column, ...]] = {
     "institutions": (
         Column(
@@ -83,24 +105,7 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
         Column("category", "执业类别", ("类别",), required=True),
         Column("scopes", "执业范围", ("scope",), required=True),
         Column("title", "职称", ()),
-        Column(
-            "region",
-            "注册地",
-            ("region_code", "注册地代码", "注册地区划代码", "执业地点"),
-            required=True,
-        ),
-        Column(
-            "main_institution",
-            "主要执业机构",
-            ("primary_institution", "主要执业机构代码", "第一执业机构"),
-            required=True,
-        ),
-        Column("registered", "注册日期", ("registration_date", "registered_on")),
-        Column("status", "状态", ("注册状态",)),
-        Column("status_from", "状态起始日期", ("status_start", "暂停起始日期", "注销日期")),
-        Column("status_to", "状态终止日期", ("status_end", "status_until", "暂停终止日期")),
-        Column("status_reason", "状态原因", ("reason", "暂停原因", "注销原因")),
-        Column("practising_since", "执业起始日期", ("practice_start", "开始执业日期")),
+        *REGISTRATION,
         Column(
             "id_number",
             "身份证号",
@@ -116,24 +121,7 @@ VOCABULARIES: dict[str, tuple[Column, ...]] = {
         ),
         Column("name", "姓名", ("nurse_name", "护士姓名"), required=True),
         Column("title", "职称", ("护理职称",)),
-        Column(
-            "region",
-            "注册地",
-            ("region_code", "注册地代码", "注册地区划代码", "执业地点"),
-            required=True,
-        ),
-        Column(
-            "main_institution",
-            "主要执业机构",
-            ("primary_institution", "主要执业机构代码", "第一执业机构"),
-            required=True,
-        ),
-        Column("registered", "注册日期", ("registration_date", "registered_on")),
-        Column("status", "状态", ("注册状态",)),
-        Column("status_from", "状态起始日期", ("status_start", "暂停起始日期", "注销日期")),
-        Column("status_to", "状态终止日期", ("status_end", "status_until", "暂停终止日期")),
-        Column("status_reason", "状态原因", ("reason", "暂停原因", "注销原因")),
-        Column("practising_since", "执业起始日期", ("practice_start", "开始执业日期")),
+        *REGISTRATION,
         # a physician's columns, known so that a value in them is a row error, not a note
         Column("scopes", "执业范围", ("scope",)),
         Column("category", "执业类别", ("类别",)),
