@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..domain import identifiers as ids
 from ..domain.inputs import (
@@ -304,6 +304,32 @@ def institution_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, In
 _CATEGORY_VALUES: dict[str, tuple[str, ...]] = {c: () for c in CATEGORIES}
 
 
+class _Registration(NamedTuple):
+    region: str
+    main: str  # the main institution's code
+    registered: dt.date
+    status: str
+    status_from: dt.date | None
+    status_to: dt.date | None
+    practising_since: dt.date | None
+
+
+def _registration(rows: Rows, row: Row) -> _Registration:
+    """A practitioner's registration cells, read (and their problems recorded) in file order;
+    the same for physicians and nurses."""
+    region = _required(rows, row, "region")
+    main = _required(rows, row, "main_institution")
+    registered = _read(rows, row, "registered", parse_date)
+    status = _optional(rows, row, "status", parse_choice, STATUS_VALUES) or "注册"
+    status_from = _optional(rows, row, "status_from", parse_date)
+    status_to = _optional(rows, row, "status_to", parse_date)
+    practising_since = _optional(rows, row, "practising_since", parse_date)
+    return _Registration(
+        region, main, registered, STATUSES[status], status_from, status_to,
+        practising_since,
+    )  # fmt: skip
+
+
 def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, PhysicianInput]]:
     found: list[tuple[int, PhysicianInput]] = []
     for row in table:
@@ -315,19 +341,13 @@ def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Phys
         level = _read(rows, row, "level", parse_choice, LEVEL_VALUES)
         category = _read(rows, row, "category", parse_choice, _CATEGORY_VALUES)
         title = _read(rows, row, "title", parse_choice, ANY_TITLE_VALUES)
-        region = _required(rows, row, "region")
-        main = _required(rows, row, "main_institution")
-        registered = _read(rows, row, "registered", parse_date)
-        status = _optional(rows, row, "status", parse_choice, STATUS_VALUES) or "注册"
-        status_from = _optional(rows, row, "status_from", parse_date)
-        status_to = _optional(rows, row, "status_to", parse_date)
-        practising_since = _optional(rows, row, "practising_since", parse_date)
+        reg = _registration(rows, row)
         if not _clean(rows, row, before):
             continue
         data = PhysicianInput(
-            cert, name, level, category, parse_list(row.cells.get("scopes")), title, region,
-            main, registered, STATUSES[status], practising_since=practising_since,
-            notes=row.notes, status_from=status_from, status_to=status_to,
+            cert, name, level, category, parse_list(row.cells.get("scopes")), title, reg.region,
+            reg.main, reg.registered, reg.status, practising_since=reg.practising_since,
+            notes=row.notes, status_from=reg.status_from, status_to=reg.status_to,
             status_reason=_text(row, "status_reason"), id_number=_named(row, "id_number"),
         )  # fmt: skip
         found.append((row.number, data))
@@ -345,20 +365,15 @@ def nurse_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Physicia
         cert = _required(rows, row, "cert")
         name = _required(rows, row, "name")
         title = _read(rows, row, "title", parse_choice, ANY_TITLE_VALUES)
-        region = _required(rows, row, "region")
-        main = _required(rows, row, "main_institution")
-        registered = _read(rows, row, "registered", parse_date)
-        status = _optional(rows, row, "status", parse_choice, STATUS_VALUES) or "注册"
-        status_from = _optional(rows, row, "status_from", parse_date)
-        status_to = _optional(rows, row, "status_to", parse_date)
-        practising_since = _optional(rows, row, "practising_since", parse_date)
+        reg = _registration(rows, row)
         if not _clean(rows, row, before):
             continue
         data = PhysicianInput(
             cert, name, "", _text(row, "category"), parse_list(row.cells.get("scopes")), title,
-            region, main, registered, STATUSES[status], practising_since=practising_since,
-            notes=row.notes, status_from=status_from, status_to=status_to,
-            status_reason=_text(row, "status_reason"), profession="nurse",
+            reg.region, reg.main, reg.registered, reg.status,
+            practising_since=reg.practising_since, notes=row.notes, status_from=reg.status_from,
+            status_to=reg.status_to, status_reason=_text(row, "status_reason"),
+            profession="nurse",
         )  # fmt: skip
         found.append((row.number, data))
     return found
