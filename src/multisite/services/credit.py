@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
@@ -22,9 +21,10 @@ from ..domain import rules
 from ..domain.inputs import UNKNOWN, ListingInput
 from ..domain.text import FREE_TEXT, IDENTIFIER_TEXT
 from ..i18n import _
+from ..storage import credit as credit_store
 from ..storage import queries as q
 from ..storage.audit import snapshot
-from ..storage.models import CreditListing, CreditPoints, Institution, Physician
+from ..storage.models import CreditListing, CreditPoints, Physician
 from .registry import (
     Abandon,
     BatchResult,
@@ -206,16 +206,10 @@ class Credit(RegistryCore):
                 s, "credit_listing", key, physician=key if physician_id else None,
                 institution=key if institution_id else None,
             )  # fmt: skip
-        same = s.scalars(
-            select(CreditListing).where(
-                CreditListing.physician_id == physician_id
-                if physician_id is not None
-                else CreditListing.institution_id == institution_id,
-                CreditListing.start == data.start,
-                CreditListing.authority == data.authority.strip(),
-                CreditListing.decision == data.decision.strip(),
-            )
-        ).first()
+        same = credit_store.same_listing(
+            s, physician_id, institution_id, data.start, data.authority.strip(),
+            data.decision.strip(),
+        )  # fmt: skip
         values = {"until": data.until, "reason": data.reason.strip()}
         cert, code = _keys(data)
         if same is not None:
@@ -326,25 +320,17 @@ class Credit(RegistryCore):
     ) -> CreditRecord:
         """The listings and points of a physician, of an institution, or of everyone."""
         with self.db.read() as s:
-            listings = select(CreditListing).order_by(CreditListing.start, CreditListing.id)
-            points = select(CreditPoints).order_by(CreditPoints.on, CreditPoints.id)
-            if physician is not None or institution is not None:
-                wanted = []
-                if physician is not None:
-                    physician_id = _subject(s, "physician", physician)[0]
-                    wanted.append(CreditListing.physician_id == physician_id)
-                    points = points.where(CreditPoints.physician_id == physician_id)
-                else:
-                    points = points.where(false())
-                if institution is not None:
-                    institution_id = _subject(s, "institution", institution)[1]
-                    wanted.append(CreditListing.institution_id == institution_id)
-                listings = listings.where(or_(*wanted))
-            found = list(s.scalars(listings))
-            people = _people(s, [r.physician_id for r in found])
-            places = _places(s, [r.institution_id for r in found])
-            scored = list(s.scalars(points))
-            people.update(_people(s, [r.physician_id for r in scored]))
+            physician_id = _subject(s, "physician", physician)[0] if physician is not None else None
+            institution_id = (
+                _subject(s, "institution", institution)[1] if institution is not None else None
+            )
+            found, scored = credit_store.record(
+                s, physician_id, institution_id,
+                everyone=physician is None and institution is None,
+            )  # fmt: skip
+            people = credit_store.physician_names(s, [r.physician_id for r in found])
+            places = credit_store.institution_names(s, [r.institution_id for r in found])
+            people.update(credit_store.physician_names(s, [r.physician_id for r in scored]))
             return CreditRecord(
                 tuple(_view_of(r, people, places) for r in found),
                 tuple(_points_view(r, people) for r in scored),
@@ -387,26 +373,6 @@ def _subject(
     return None, inst.id
 
 
-def _people(s: Session, physician_ids: Iterable[int | None]) -> dict[int, tuple[str, str]]:
-    wanted = {x for x in physician_ids if x is not None}
-    if not wanted:
-        return {}
-    rows = s.execute(
-        select(Physician.id, Physician.cert_no, Physician.name).where(Physician.id.in_(wanted))
-    )
-    return {pid: (cert, name) for pid, cert, name in rows}
-
-
-def _places(s: Session, institution_ids: Iterable[int | None]) -> dict[int, tuple[str, str]]:
-    wanted = {x for x in institution_ids if x is not None}
-    if not wanted:
-        return {}
-    rows = s.execute(
-        select(Institution.id, Institution.code, Institution.name).where(Institution.id.in_(wanted))
-    )
-    return {iid: (code, name) for iid, code, name in rows}
-
-
 def _view_of(
     row: CreditListing,
     people: dict[int, tuple[str, str]],
@@ -430,4 +396,5 @@ def _points_view(row: CreditPoints, people: dict[int, tuple[str, str]]) -> Point
 
 
 def _view(s: Session, row: CreditListing) -> ListingView:
-    return _view_of(row, _people(s, [row.physician_id]), _places(s, [row.institution_id]))
+    people = credit_store.physician_names(s, [row.physician_id])
+    return _view_of(row, people, credit_store.institution_names(s, [row.institution_id]))
