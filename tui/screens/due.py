@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from multisite.escaping import markup
 from multisite.i18n import N_, _
@@ -21,6 +21,7 @@ from multisite.services import Registry
 from multisite.services.due import DueItem, due_items
 
 from ..session import clerk_app, registry, today
+from ..widgets.footer import ClerkFooter
 
 # The palette's entry for this screen
 TITLE = N_("Due: contracts, filings, suspensions, validations")
@@ -36,9 +37,9 @@ def due_this_week(app_registry: Registry, on: dt.date) -> bool:
 
 class DueScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", _("Back")),
-        Binding("plus,equals_sign", "widen", _("More days")),
-        Binding("minus", "narrow", _("Fewer days")),
+        Binding("escape", "app.pop_screen", N_("Back")),
+        Binding("plus,equals_sign", "widen", N_("More days")),
+        Binding("minus", "narrow", N_("Fewer days")),
     ]
 
     def __init__(self, within: int = 30) -> None:
@@ -53,7 +54,7 @@ class DueScreen(Screen[None]):
         table: DataTable[str] = DataTable(id="due", cursor_type="row", zebra_stripes=True)
         table.add_columns(_("due"), _("what"), _("physician"), _("institution"), _("reference"))
         yield table
-        yield Footer()
+        yield ClerkFooter()
 
     def on_mount(self) -> None:
         self.query_one("#due", DataTable).focus()
