@@ -13,7 +13,8 @@ baseline of our own stack helps (Core ``executemany``), it is an extra column, n
 SQLite regions are files in ``bench/.cache``; PostgreSQL regions are databases on the server
 of ``MULTISITE_BENCH_PG`` (default ``postgresql://postgres@127.0.0.1:5432/``):
 ``multisite_bench_<N>_<seed>`` is the cached region (a template nothing connects to), and
-``multisite_bench_<name>`` the copies cases read and write, dropped at the end. Nothing here
+``multisite_bench_<name>`` the copies cases read and write, dropped at the end (the prefix is
+``MULTISITE_BENCH_PREFIX``: give each person running the bench on one server their own). Nothing here
 is part of the test suite.
 """
 
@@ -37,6 +38,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 PG_SERVER = os.environ.get("MULTISITE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/")
+# The copies a run makes and drops are named with this prefix: runs by several people on one
+# server must not drop each other's copies (the cached regions stay shared).
+COPY_PREFIX = os.environ.get("MULTISITE_BENCH_PREFIX", "multisite_bench")
 ENGINES = ("sqlite", "postgresql")
 
 
@@ -135,8 +139,9 @@ def _pg_admin(statement: str) -> None:
 
 
 def _pg_copy(env: Env, name: str, template: str | None) -> str:
-    """A new database ``multisite_bench_<name>``: a file copy of ``template``, or empty."""
-    database = f"multisite_bench_{name}"
+    """A new database ``<prefix>_<name>`` (``MULTISITE_BENCH_PREFIX``, default
+    ``multisite_bench``): a file copy of ``template``, or empty."""
+    database = f"{COPY_PREFIX}_{name}"
     _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     if template:
         _pg_admin(f'CREATE DATABASE "{database}" TEMPLATE "{template}" STRATEGY FILE_COPY')
