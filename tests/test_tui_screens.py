@@ -33,7 +33,7 @@ Snap = Callable[..., bool]
 
 SCREENS = (
     "search", "physician", "next_week", "contract", "suspend", "terminate", "filings",
-    "credit", "institutions", "contributors", "audit", "help",
+    "credit", "institutions", "contributors", "audit", "help", "register", "registration",
 )  # fmt: skip
 
 # Words a Chinese screen may show: rule codes, key names, units and the product's name.
@@ -122,6 +122,12 @@ async def open_screen(pilot: Pilot[Any], name: str, office: Path) -> None:
                 app.screen.query_one("#until").value = "2026-06-30"  # type: ignore[attr-defined]
             app.screen.query_one("#reason").value = "停职调查"  # type: ignore[attr-defined]
             await settle(pilot, 0.4)
+    elif name == "register":
+        await pilot.press("f8")
+    elif name == "registration":  # a registered physician's details (d on the physician screen)
+        await app.push_screen(PhysicianScreen(cert))
+        await settle(pilot)
+        await pilot.press("d")
     elif name == "credit":
         await pilot.press("f6")
     elif name in ("institutions", "contributors"):

@@ -44,6 +44,8 @@ SCREENS: tuple[ScreenEntry, ...] = (
                 N_("the credit register: listings and points")),
     ScreenEntry("due", "due:DueScreen", "f7", N_("Due: contracts, filings, suspensions, validations"),
                 N_("what ends or falls due in the next days")),
+    ScreenEntry("register", "registration:RegistrationScreen", "f8", N_("Register"),
+                N_("file a new physician or nurse: registration details, national ID")),
 )  # fmt: skip
 
 

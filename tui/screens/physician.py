@@ -75,6 +75,7 @@ class PhysicianScreen(Screen[None]):
         Binding("right_square_bracket", "week(1)", N_("Next week"), key_display="]"),
         Binding("0", "week(0)", N_("This week"), show=False),
         Binding("k", "credit", N_("Credit record"), show=False),
+        Binding("d", "edit_registration", N_("Registration details"), show=False),
     ]
 
     def __init__(self, cert: str) -> None:
@@ -133,14 +134,8 @@ class PhysicianScreen(Screen[None]):
         self.sub_title = printable(f"{card.name} {card.cert}")
         day = today(self)
         status = _("listed as dishonest") if card.listed_on(day) else ""
-        head = (
-            f"[b]{markup(card.name)}[/b] "
-            + markup(
-                f"{card.cert} · {card.level} · {card.category} · {'、'.join(card.scopes)} · "
-                f"{card.title} · {_(card.status)}"
-            )
-            + (f" · [red]{status}[/]" if status else "")
-        )
+        head = f"[b]{markup(card.name)}[/b] " + markup(" · ".join(self._head(card)))
+        head += f" · [red]{status}[/]" if status else ""
         self.query_one("#physician-head", Static).update(head)
         self.query_one("#registrations", Static).update(printable(self._registrations(card, day)))
         self._fill_table(card, day)
@@ -165,6 +160,18 @@ class PhysicianScreen(Screen[None]):
         if kept is not None and card.agreement(kept) is not None:
             table.move_cursor(row=table.get_row_index(kept), animate=False)
         self._describe_selected()
+
+    @staticmethod
+    def _head(card: PhysicianCard) -> list[str]:
+        """Who: a nurse's line has her title and no physician's level, category or scopes."""
+        if card.nurse:
+            parts = [card.cert, _("nurse"), card.title]
+        else:
+            parts = [card.cert, card.level, card.category, "、".join(card.scopes), card.title]
+        parts.append(_(card.status))
+        if card.id_masked:
+            parts.append(_("ID {masked}").format(masked=card.id_masked))
+        return parts
 
     @staticmethod
     def _registrations(card: PhysicianCard, day: dt.date) -> str:
@@ -286,6 +293,12 @@ class PhysicianScreen(Screen[None]):
 
     def action_reinstate(self) -> None:
         self._registration_change("reinstate")
+
+    def action_edit_registration(self) -> None:
+        from .registration import RegistrationScreen
+
+        if self.card is not None:
+            self.app.push_screen(RegistrationScreen(self.card), self._reload)
 
     def action_filings(self) -> None:
         from .filings import FilingsScreen

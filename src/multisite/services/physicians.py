@@ -43,6 +43,7 @@ from .registry import (
     BatchResult,
     Commit,
     FieldError,
+    Issue,
     RegistryCore,
     ServiceError,
     WriteResult,
@@ -139,6 +140,11 @@ class Physicians(RegistryCore):
             self._create_physicians(s, creates)
             result.committed = True
         return result
+
+    def physician_preview(self, data: PhysicianInput) -> list[Issue]:
+        """What saving ``data`` would meet, stored nothing: the same checks, region scope and
+        rules as :meth:`register_physician` (the TUI form shows them before Ctrl+S)."""
+        return self.save_physicians([(1, data)], commit="none").issues
 
     def require_profession(self, cert: str, profession: str) -> None:
         """One sentence when ``cert`` is stored as the other profession (a nurse named by a

@@ -275,6 +275,13 @@ class PhysicianCard:
     violations: tuple[Violation, ...]
     listings: tuple[ListingView, ...]
     points: tuple[PointsView, ...]
+    profession: str = "physician"  # or nurse: no category or scopes
+    practising_since: dt.date | None = None
+    id_masked: str | None = None  # the national ID as shown (330106********1231), never more
+
+    @property
+    def nurse(self) -> bool:
+        return self.profession == "nurse"
 
     def agreement(self, contract_no: str) -> AgreementLine | None:
         return next((a for a in self.agreements if a.contract_no == contract_no), None)
@@ -335,6 +342,7 @@ def physician_card(registry: Registry, cert: str, today: dt.date | None = None) 
             phys.cert_no, phys.name, phys.level, phys.category, tuple(phys.scopes),
             phys.title or "", physician_status(list(status_on.values())),
         )  # fmt: skip
+        more = (phys.profession, phys.practising_since, phys.id_masked)
     violations = tuple(registry.evaluate_fully(facts))
     record = registry.credit_record(physician=head[0])
     return PhysicianCard(
@@ -345,6 +353,7 @@ def physician_card(registry: Registry, cert: str, today: dt.date | None = None) 
         violations,
         record.listings,
         record.points,
+        *more,
     )
 
 
