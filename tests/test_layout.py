@@ -111,3 +111,46 @@ def test_the_graph_sees_the_imports_it_judges():
         "multisite.services" in graph["multisite.tui.screens.importing"]
     )
     assert "multisite.services.demo" in graph["multisite.cli.database"]  # a lazy import
+
+
+# What outside storage may take from the database libraries: the session type (for
+# signatures) and the exceptions (to turn into sentences). Anything else builds SQL or talks to
+# a driver, and that is storage's work.
+DATABASE_LIBRARIES = ("sqlalchemy", "sqlite3", "psycopg", "psycopg2", "alembic")
+ALLOWED_OUTSIDE_STORAGE = {"sqlalchemy.orm.Session", "sqlalchemy.exc"}
+
+
+def _database_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if node.module in ALLOWED_OUTSIDE_STORAGE:
+                found.add(node.module)
+            else:
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {
+        name
+        for name in found
+        if name.split(".")[0] in DATABASE_LIBRARIES and name not in ALLOWED_OUTSIDE_STORAGE
+    }
+
+
+def test_only_storage_speaks_sql():
+    wrong = sorted(
+        f"{module} imports {name}"
+        for module, path in _modules().items()
+        if _room(module) != "storage"
+        for name in _database_imports(path)
+    )
+    assert wrong == []
+
+
+def test_the_sql_check_sees_what_it_judges(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import sqlite3\nimport sqlalchemy as sa\nfrom sqlalchemy import select\n"
+        "from sqlalchemy.orm import Session\nfrom sqlalchemy.exc import IntegrityError\n"
+    )
+    assert _database_imports(sample) == {"sqlite3", "sqlalchemy", "sqlalchemy.select"}
