@@ -77,105 +77,111 @@ def parse_sessions(value: object, *, column: str = "sessions") -> list[Slot]:
     text = normalize_text(value)
     if not text:
         return []
-    slots: list[Slot] = []
-    days: list[int] = []  # the weekdays of the group being read
-    timed = False  # whether the current group already has a time range
-    range_from: int | None = None  # a weekday followed by a dash: a range of days is open
+    reader = _Reader(column, value)
     for token in _TOKENS.finditer(text):
-        kind = token.lastgroup
-        piece = token.group()
-        if kind == "bare" and not (days and not timed):
-            raise _session_problem(
-                column,
-                value,
-                _("“{token}” was not understood.").format(token=piece),
-            )
+        reader.read(token)
+    return reader.finish()
+
+
+class _Reader:
+    """Reads the tokens of one cell in order. A *group* is one or more weekdays followed by
+    one or more time ranges (``MO,WE 08:00-12:00 14:00-17:00``); a weekday after a time range
+    starts the next group, and ``;`` closes one."""
+
+    def __init__(self, column: str, value: str) -> None:
+        self.column, self.value = column, value
+        self.slots: list[Slot] = []
+        self.days: list[int] = []  # the weekdays of the group being read
+        self.timed = False  # whether the current group already has a time range
+        self.range_from: int | None = None  # a weekday then a dash: a range of days is open
+
+    def problem(self, detail: str) -> ValueProblem:
+        return _session_problem(self.column, self.value, detail)
+
+    def read(self, token: re.Match[str]) -> None:
+        kind, piece = token.lastgroup, token.group()
         if kind in ("zh", "en", "bare"):
-            if kind == "zh":
-                day = _ZH_NUMBERS[token["zhday"]]
-            elif kind == "bare":
-                day = _ZH_NUMBERS[piece]
-            else:
-                found = _EN_DAYS.get(piece.casefold())
-                if found is None:
-                    raise _session_problem(
-                        column,
-                        value,
-                        _(
-                            "“{token}” is not a weekday (use MO TU WE TH FR SA SU or 周一…周日)."
-                        ).format(token=piece),
-                    )
-                day = found
-            if timed:  # a weekday after a time range starts the next group
-                days, timed = [], False
-            if range_from is not None:
-                span = (day - range_from) % 7
-                days.extend((range_from + step) % 7 for step in range(1, span + 1))
-                range_from = None
-            else:
-                days.append(day)
+            self.weekday(self.day_of(kind, token))
         elif kind == "dash":
-            if not days or timed or range_from is not None:
-                raise _session_problem(
-                    column,
-                    value,
-                    _(
-                        "a dash “{token}” must join two weekdays (周一至周五) or two times "
-                        "(08:00-12:00)."
-                    ).format(token=piece),
-                )
-            range_from = days[-1]
+            self.dash(piece)
         elif kind == "range":
-            if range_from is not None:
-                raise _session_problem(
-                    column, value, _("a range of weekdays is not finished before the time.")
-                )
-            if not days:
-                raise _session_problem(
-                    column,
-                    value,
-                    _("the time {token} has no weekday before it.").format(token=piece),
-                )
-            h1, m1, h2, m2 = token.group(2, 3, 4, 5)
-            start, end = _minutes(h1, m1), _minutes(h2, m2)
-            for hour, minute in ((h1, m1), (h2, m2)):
-                if int(hour) > 24 or int(minute) > 59 or (int(hour) == 24 and int(minute) > 0):
-                    raise _session_problem(
-                        column,
-                        value,
-                        _("{time} is not a time of day.").format(time=f"{hour}:{minute}"),
-                    )
-            if start == 24 * 60:
-                raise _session_problem(
-                    column, value, _("a session cannot start at 24:00; write 00:00.")
-                )
-            end %= 24 * 60  # 24:00 is midnight at the end of the day
-            if start == end:
-                raise _session_problem(
-                    column,
-                    value,
-                    _("{token} starts and ends at the same time.").format(token=piece),
-                )
-            try:
-                slots.extend(Slot(day, start, end) for day in days)
-            except ValueError as error:  # pragma: no cover - validated above
-                raise _session_problem(column, value, str(error)) from None
-            timed = True
+            self.time_range(token)
         elif kind == "hard":
-            if range_from is not None or (days and not timed):
-                raise _session_problem(column, value, _("a weekday has no time after it."))
-            days, timed = [], False
-        elif kind == "soft":
-            continue
-        else:
-            raise _session_problem(
-                column, value, _("“{token}” was not understood.").format(token=_show(piece))
+            self.close_group()
+        elif kind != "soft":
+            raise self.problem(_("“{token}” was not understood.").format(token=_show(piece)))
+
+    def day_of(self, kind: str, token: re.Match[str]) -> int:
+        piece = token.group()
+        if kind == "zh":
+            return _ZH_NUMBERS[token["zhday"]]
+        if kind == "bare":  # 一…日 alone only continue a list of weekdays (周一、三)
+            if not (self.days and not self.timed):
+                raise self.problem(_("“{token}” was not understood.").format(token=piece))
+            return _ZH_NUMBERS[piece]
+        found = _EN_DAYS.get(piece.casefold())
+        if found is None:
+            raise self.problem(
+                _("“{token}” is not a weekday (use MO TU WE TH FR SA SU or 周一…周日).").format(
+                    token=piece
+                )
             )
-    if range_from is not None or (days and not timed):
-        raise _session_problem(column, value, _("a weekday has no time after it."))
-    if not slots:  # pragma: no cover - text without tokens is blank
-        raise _session_problem(column, value, _("no session was found."))
-    return slots
+        return found
+
+    def weekday(self, day: int) -> None:
+        if self.timed:  # a weekday after a time range starts the next group
+            self.days, self.timed = [], False
+        if self.range_from is not None:
+            span = (day - self.range_from) % 7
+            self.days.extend((self.range_from + step) % 7 for step in range(1, span + 1))
+            self.range_from = None
+        else:
+            self.days.append(day)
+
+    def dash(self, piece: str) -> None:
+        if not self.days or self.timed or self.range_from is not None:
+            raise self.problem(
+                _(
+                    "a dash “{token}” must join two weekdays (周一至周五) or two times "
+                    "(08:00-12:00)."
+                ).format(token=piece)
+            )
+        self.range_from = self.days[-1]
+
+    def time_range(self, token: re.Match[str]) -> None:
+        piece = token.group()
+        if self.range_from is not None:
+            raise self.problem(_("a range of weekdays is not finished before the time."))
+        if not self.days:
+            raise self.problem(_("the time {token} has no weekday before it.").format(token=piece))
+        h1, m1, h2, m2 = token.group(2, 3, 4, 5)
+        for hour, minute in ((h1, m1), (h2, m2)):
+            if int(hour) > 24 or int(minute) > 59 or (int(hour) == 24 and int(minute) > 0):
+                raise self.problem(
+                    _("{time} is not a time of day.").format(time=f"{hour}:{minute}")
+                )
+        start, end = _minutes(h1, m1), _minutes(h2, m2)
+        if start == 24 * 60:
+            raise self.problem(_("a session cannot start at 24:00; write 00:00."))
+        end %= 24 * 60  # 24:00 is midnight at the end of the day
+        if start == end:
+            raise self.problem(_("{token} starts and ends at the same time.").format(token=piece))
+        try:
+            self.slots.extend(Slot(day, start, end) for day in self.days)
+        except ValueError as error:  # pragma: no cover - validated above
+            raise self.problem(str(error)) from None
+        self.timed = True
+
+    def close_group(self) -> None:
+        if self.range_from is not None or (self.days and not self.timed):
+            raise self.problem(_("a weekday has no time after it."))
+        self.days, self.timed = [], False
+
+    def finish(self) -> list[Slot]:
+        self.close_group()
+        if not self.slots:  # pragma: no cover - text without tokens is blank
+            raise self.problem(_("no session was found."))
+        return self.slots
 
 
 def format_sessions(slots: Iterable[Slot], *, chinese: bool = False) -> str:
