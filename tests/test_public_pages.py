@@ -52,7 +52,7 @@ def test_search_by_name_finds_the_physician_and_links_to_the_page(web: TestClien
     assert f'href="/physicians/{BATER}"' in page.text and "呼和浩特市第一医院" in page.text
     assert web.get("/search.json", params={"q": "巴特"}).json()["results"] == [
         {"cert": BATER, "name": "巴特尔", "title": "副主任医师", "category": "临床",
-         "main_institutions": ["呼和浩特市第一医院"]}
+         "profession": "physician", "main_institutions": ["呼和浩特市第一医院"]}
     ]  # fmt: skip
     by_cert = web.get("/search.json", params={"q": BATER[:12]}).json()
     assert by_cert["by"] == "cert" and len(by_cert["results"]) == 5
@@ -95,6 +95,36 @@ def test_the_schedule_is_shown_where_the_province_publishes_it(cli: Cli):
     assert {(a["institution"]["code"], tuple(a["sessions"])) for a in doc["schedule"]} == {
         (HOSPITAL, ("TU 08:00-12:00",)), (CENTRE, ("SA 08:00-12:00",)),
     }  # fmt: skip
+
+
+NURSE = "201815000007"  # 护士执业证书编号: year, province (15), serial
+NURSE_HEADERS = ("护士执业证书编号", "姓名", "职称", "注册地", "主要执业机构", "注册日期")
+
+
+def test_nurses_are_found_and_listed_as_nurses(cli: Cli, db_url: str):
+    cli.load(
+        "nurses", NURSE_HEADERS, [(NURSE, "巴特玛", "主管护师", "150000", HOSPITAL, "2018-09-01")]
+    )
+    for client in client_for(db_url):
+        found = client.get("/search.json", params={"q": "巴特"}).json()["results"]
+        assert {(r["name"], r["profession"]) for r in found} == {
+            ("巴特尔", "physician"), ("巴特玛", "nurse"),
+        }  # fmt: skip
+        page = text(client.get("/", params={"q": "巴特玛"}).text)
+        assert re.search(r"护士\s+· 主管护师", page)
+        nurse = client.get(f"/physicians/{NURSE}")
+        assert nurse.status_code == 200
+        assert re.search(r'id="profession">护士<', nurse.text)
+        assert "执业类别" not in text(nurse.text)  # a nurse has no category or scopes
+        english = client.get(f"/physicians/{NURSE}", params={"lang": "en"}).text
+        assert re.search(r'id="profession">nurse<', english)
+        physician = client.get(f"/physicians/{BATER}").text
+        assert re.search(r'id="profession">医师<', physician)
+        hospital = client.get(f"/institutions/{HOSPITAL}.json").json()
+        assert {(p["cert"], p["profession"]) for p in hospital["registered"]} >= {
+            (NURSE, "nurse"), (BATER, "physician"),
+        }  # fmt: skip
+        assert "巴特玛</a> · 护士 · 主管护师" in client.get(f"/institutions/{HOSPITAL}").text
 
 
 def test_an_institution_page_lists_who_is_registered_and_filed_there(web: TestClient):
@@ -207,16 +237,17 @@ def test_the_real_server_serves_public_pages_only_when_asked(cli: Cli):
 # The documents' keys as the README's schemas give them (kept stable: clients read them).
 SCHEMAS = {
     "search": {"query", "by", "page", "page_size", "more", "capped", "results"},
-    "search.results": {"cert", "name", "title", "category", "main_institutions"},
-    "physician": {"cert", "name", "level", "category", "scopes", "title", "status",
+    "search.results": {"cert", "name", "title", "category", "profession", "main_institutions"},
+    "physician": {"cert", "name", "profession", "level", "category", "scopes", "title", "status",
                   "registrations", "listings", "schedule"},
     "registration": {"region", "region_name", "main_institution", "registered_on", "status",
                      "history", "filings"},
     "filing": {"institution", "scope", "valid_from", "valid_to", "ended_on", "state"},
     "institution": {"code", "name", "kind", "address", "region", "region_name", "licensed_on",
                     "next_validation", "registered", "filed", "listings", "inspections"},
-    "registered": {"cert", "name", "title", "registered_on", "status"},
-    "filed": {"cert", "name", "title", "scope", "valid_from", "valid_to", "ended_on", "state"},
+    "registered": {"cert", "name", "profession", "title", "registered_on", "status"},
+    "filed": {"cert", "name", "profession", "title", "scope", "valid_from", "valid_to", "ended_on",
+              "state"},
     "listings": {"page", "page_size", "more", "listings"},
     "listing": {"id", "subject", "from", "to", "reason", "authority", "decision"},
     "error": {"error", "message"},

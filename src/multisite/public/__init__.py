@@ -58,7 +58,7 @@ SECURITY_HEADERS = {
 
 # Every word of the pages, translated per request (the zh catalogue: disclosure.po).
 LABELS = {
-    "site": N_("Physician registry: public lookup"),
+    "site": N_("Physicians and nurses: public register lookup"),
     "search": N_("Search"),
     "search_hint": N_("Name (at least two characters) or certificate number"),
     "results": N_("Physicians found"),
@@ -68,6 +68,7 @@ LABELS = {
     "capped": N_("Only the first pages are shown: add to the name to narrow the search."),
     "physician": N_("Physician"),
     "cert": N_("Certificate number"),
+    "profession": N_("Profession"),
     "level": N_("Level"),
     "category": N_("Category"),
     "scopes": N_("Scope of practice"),
@@ -95,8 +96,8 @@ LABELS = {
     "licensed_on": N_("Licence date"),
     "next_validation": N_("Next validation"),
     "unknown": N_("unknown"),
-    "registered_here": N_("Physicians registered here (main institution)"),
-    "filed_here": N_("Physicians filed here (multi-site practice)"),
+    "registered_here": N_("Physicians and nurses registered here (main institution)"),
+    "filed_here": N_("Physicians and nurses filed here (multi-site practice)"),
     "nobody": N_("None."),
     "inspections": N_("Random inspections (双随机)"),
     "no_inspections": N_("No inspection results published."),
@@ -105,9 +106,9 @@ LABELS = {
     "all_listings": N_("All credit listings"),
     "subject": N_("Subject"),
     "language": N_("English"),
-    "home": N_("Search physicians"),
+    "home": N_("Search physicians and nurses"),
     "not_found": N_("Not found"),
-    "no_physician": N_("No physician has this certificate number."),
+    "no_physician": N_("No physician or nurse has this certificate number."),
     "no_institution": N_("No institution has this code."),
     "short": N_("Type at least two characters of the name, or a certificate number."),
     "long": N_("The search text is too long."),
@@ -119,7 +120,7 @@ LABELS = {
 # Stored values shown on the pages (statuses, filing states, outcomes)
 VALUES = (
     N_("registered"), N_("suspended"), N_("cancelled"), N_("reinstated"), N_("changed"),
-    N_("in force"), N_("not yet valid"), N_("lapsed"), N_("ended"),
+    N_("in force"), N_("not yet valid"), N_("lapsed"), N_("ended"), N_("physician"), N_("nurse"),
 )  # fmt: skip
 
 

@@ -69,8 +69,9 @@ def _listing(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def search(registry: Registry, text: str, page: int = 1) -> dict[str, Any]:
-    """Physicians whose name starts with ``text`` (at least two characters) or whose
-    certificate number starts with it (digits), ``PAGE`` a page, at most ``MAX_PAGES`` pages."""
+    """Physicians and nurses whose name starts with ``text`` (at least two characters) or whose
+    certificate number starts with it (digits), ``PAGE`` a page, at most ``MAX_PAGES`` pages;
+    each result says its profession."""
     query = unicodedata.normalize("NFKC", text).strip()
     if len(query) < MIN_QUERY:
         raise BadQuery("short")
@@ -81,7 +82,7 @@ def search(registry: Registry, text: str, page: int = 1) -> dict[str, Any]:
     by = "cert" if query.isdigit() else "name"
     with registry.db.read() as s:
         rows = sq.search_physicians(s, query, by, PAGE + 1, (page - 1) * PAGE)
-        mains = sq.main_institutions(s, [r[4] for r in rows[:PAGE]])
+        mains = sq.main_institutions(s, [r[5] for r in rows[:PAGE]])
     return {
         "query": query,
         "by": by,
@@ -95,9 +96,10 @@ def search(registry: Registry, text: str, page: int = 1) -> dict[str, Any]:
                 "name": name,
                 "title": title,
                 "category": category,
+                "profession": profession,
                 "main_institutions": mains.get(pid, []),
             }
-            for cert, name, title, category, pid in rows[:PAGE]
+            for cert, name, title, category, profession, pid in rows[:PAGE]
         ],
     }
 
@@ -139,6 +141,7 @@ def physician_page(registry: Registry, cert: str, today: dt.date | None = None) 
     return {
         "cert": phys.cert_no,
         "name": phys.name,
+        "profession": phys.profession,
         "level": phys.level,
         "category": phys.category,
         "scopes": list(phys.scopes),
@@ -217,6 +220,7 @@ def institution_page(registry: Registry, code: str, today: dt.date | None = None
             {
                 "cert": p.cert_no,
                 "name": p.name,
+                "profession": p.profession,
                 "title": p.title,
                 "registered_on": r.registered_on.isoformat(),
                 "status": status(p.id, r.region_code),
@@ -227,6 +231,7 @@ def institution_page(registry: Registry, code: str, today: dt.date | None = None
             {
                 "cert": p.cert_no,
                 "name": p.name,
+                "profession": p.profession,
                 "title": p.title,
                 "scope": f.scope,
                 "valid_from": f.valid_from.isoformat(),

@@ -28,7 +28,8 @@ from .search import _like_escape, _prefix
 
 
 def search_physicians(s: Session, text: str, by: str, limit: int, offset: int) -> list[Any]:
-    """(cert, name, title, category, physician id) of one page, ``by`` name or cert prefix."""
+    """(cert, name, title, category, profession, practitioner id) of one page, ``by`` name or
+    cert prefix; physicians and nurses alike."""
     column = Physician.cert_no if by == "cert" else Physician.name
     if by == "name" and s.get_bind().dialect.name == "postgresql":
         # a linguistic collation (zh_CN) need not keep a prefix's names between p and p':
@@ -37,7 +38,14 @@ def search_physicians(s: Session, text: str, by: str, limit: int, offset: int) -
     else:
         matches = _prefix(column, text)  # SQLite: code-point order; digits: the same anywhere
     query = (
-        select(Physician.cert_no, Physician.name, Physician.title, Physician.category, Physician.id)
+        select(
+            Physician.cert_no,
+            Physician.name,
+            Physician.title,
+            Physician.category,
+            Physician.profession,
+            Physician.id,
+        )
         .where(matches)
         .order_by(column, Physician.id)
         .limit(limit)
