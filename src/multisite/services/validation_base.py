@@ -48,7 +48,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter, itemgetter
 from types import MappingProxyType
@@ -86,6 +86,7 @@ from . import Registry, ServiceError
 EPSILON = 1e-9
 APPLY_MONTHS_BEFORE = 3  # 医疗机构管理条例实施细则: apply three months before validation
 TITLE_RANK = {title: rank for rank, title in enumerate(TITLES)}
+PRIMARY = "primary"
 __all__ = ["Staffing", "StaffingError", "staffing_defaults", "validation_base"]
 
 
@@ -314,7 +315,7 @@ def share_of(policy: Policy, minutes: int, primary: bool) -> float:
 
 @dataclass(slots=True)
 class _Stake:
-    """One physician at one institution: their agreements in force and the minutes of each."""
+    """One practitioner at one institution: their agreements in force and the minutes of each."""
 
     physician_id: int
     agreements: list[tuple[str, str, dt.date, int]]  # contract, role, end, minutes
@@ -324,15 +325,14 @@ class _Stake:
     def add(self, contract: str, role: str, end: dt.date, minutes: int) -> None:
         self.agreements.append((contract, role, end, minutes))
         self.minutes += minutes
-        self.primary = self.primary or role == "primary"
+        self.primary = self.primary or role == PRIMARY
 
 
 Stretch = tuple[str, dt.date, dt.date | None]  # suspended / cancelled, from, until (None: for good)
+Regional = dict[int, list[tuple[str | None, Stretch]]]  # physician → (registration region, stretch)
 
 
-def _stretches_at(
-    regional: dict[int, list[tuple[str | None, Stretch]]], pid: int, county: str
-) -> list[Stretch]:
+def _stretches_at(regional: Regional, pid: int, county: str) -> list[Stretch]:
     """The physician's suspensions and cancellations that stop practice in ``county``: those of
     the registration whose region holds it (a registration in another province, 增加注册,
     does not), and those for every registration (region None)."""
@@ -384,6 +384,234 @@ class Evaluated(NamedTuple):
     until: dt.date  # the last day nothing on record changes it
     policy_key: str
     county: str
+    detailed: bool = True  # contributors and risks listed: its JSON document can be kept
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What the bases of some institutions are counted from, read in one transaction."""
+
+    institutions: list[store.InstitutionRow]
+    contributions: list[store.ContributionRow]  # the agreements in force on the date
+    regional: Regional  # every suspension and cancellation on record (and a supposed one)
+    staffing: dict[tuple[str, str], Staffing]  # the region's own rows (staffing_table)
+    people: Mapping[int, Person]  # the practitioners of the contributions
+    next_starts: Mapping[int, dt.date]  # per institution, the next agreement to start
+
+
+def _read_inputs(
+    registry: Registry,
+    on: dt.date,
+    institution_ids: list[int] | None,
+    without_contract: str | None,
+    without_physician: tuple[int, dt.date, dt.date, str | None] | None,
+) -> _Inputs:
+    with registry.db.read() as s:
+        institutions = store.institutions(s, institution_ids)
+        rows = store.contributions(s, on, institution_ids, without_contract)
+        regional: dict[int, list[tuple[str | None, Stretch]]] = defaultdict(list)
+        for pid, region, status, start, until in store.inactivities(s):
+            regional[pid].append((region, (status, start, until)))
+        if without_physician is not None:
+            pid, start, until, within = without_physician
+            regional[pid].append((within, ("suspended", start, until)))
+        stored = staffing_table(queries.staffing_rows(s))
+        people = store.physicians(s, {row[1] for row in rows})
+        starts = store.next_starts(s, [i.id for i in institutions], on)
+    return _Inputs(institutions, rows, dict(regional), stored, people, starts)
+
+
+@dataclass(slots=True)
+class _Site:
+    """The practitioners in force at one institution on the date, and the last day nothing
+    on record changes them (an agreement ending, a suspension starting or ending)."""
+
+    stakes: dict[int, _Stake] = field(default_factory=dict)
+    holds: dt.date = dt.date.max
+
+
+def _sites(inputs: _Inputs, on: dt.date) -> dict[int, _Site]:
+    """The agreements in force grouped by institution and practitioner; a practitioner
+    suspended or cancelled there on ``on`` counts nothing and is left out."""
+    county_of = {i.id: i.county for i in inputs.institutions}
+    regional = inputs.regional
+    sites: dict[int, _Site] = {}
+    for inst_id, pid, contract, role, end, minutes in inputs.contributions:
+        site = sites.get(inst_id)
+        if site is None:
+            site = sites[inst_id] = _Site()
+        if end < site.holds:
+            site.holds = end
+        if pid in regional and (stretches := _stretches_at(regional, pid, county_of[inst_id])):
+            site.holds = min(site.holds, _steady(stretches, on))
+            if _inactive_on(stretches, on):
+                continue
+        stake = site.stakes.get(pid)
+        if stake is None:  # most practitioners hold one agreement at an institution
+            site.stakes[pid] = _Stake(
+                pid, [(contract, role, end, minutes)], minutes, role == PRIMARY
+            )
+        else:
+            stake.add(contract, role, end, minutes)
+    return sites
+
+
+class _Standard(NamedTuple):
+    """What one institution is held to on the date."""
+
+    kind: Kind
+    policy: Policy  # its province's counting policy
+    staffing: Staffing | None  # None: no staffing row for the kind
+    required: float
+    minima: Mapping[str, int]  # title minima
+    validation: dt.date  # the next validation day
+
+
+def _standard(
+    inst: store.InstitutionRow,
+    on: dt.date,
+    policies: Mapping[str, Policy],
+    stored: dict[tuple[str, str], Staffing],
+    vocabulary: Any,
+) -> _Standard:
+    kind = vocabulary.kind(inst.kind)
+    staffing = staffing_for(inst.kind, inst.county, stored)
+    beds = inst.beds or 0
+    return _Standard(
+        kind,
+        policies[inst.county[:2] + "0000"],
+        staffing,
+        staffing.required(beds) if staffing else 0.0,
+        staffing.title_minimum if staffing else {},
+        next_validation(inst.licensed_on, beds, on, kind),
+    )
+
+
+@dataclass(slots=True)
+class _Tally:
+    """The count at one institution: the physicians' base and title holders, nurses apart."""
+
+    physicians: dict[int, _Stake] = field(default_factory=dict)  # nurses left out
+    excluded: set[int] = field(default_factory=set)  # physicians shown, not counted
+    counted: float = 0.0
+    counted_titles: list[str] = field(default_factory=list)  # of the physicians counted
+    nurses_counted: float = 0.0
+    counts_from: dt.date = dt.date.max  # a physician shown, not counted, counts from that day
+    contributors: list[Contributor] = field(default_factory=list)  # when asked for
+
+
+def _contributor(
+    person: Person, stake: _Stake, share: float, missing: str = "", profession: str = "physician"
+) -> Contributor:
+    return Contributor(
+        person.cert, person.name, "primary" if stake.primary else "additional",
+        round(stake.minutes / 60, 2), round(share, 4), person.title, missing, profession,
+    )  # fmt: skip
+
+
+def _tally(
+    site: _Site, standard: _Standard, people: Mapping[int, Person], on: dt.date, listed: bool
+) -> _Tally:
+    """Each practitioner's share under the policy; a physician the kind's minimum does not
+    count (GP-only, five years of practice) is shown with a share of 0."""
+    tally = _Tally()
+    policy, kind = standard.policy, standard.kind
+    for pid, stake in site.stakes.items():
+        person = people.get(pid, NOBODY)
+        if person.profession == NURSE:
+            share = share_of(policy, stake.minutes, stake.primary)
+            tally.nurses_counted += share
+            if listed:
+                tally.contributors.append(_contributor(person, stake, share, "", NURSE))
+            continue
+        tally.physicians[pid] = stake
+        missing = not_counted(kind, person, on)
+        if missing:
+            tally.excluded.add(pid)
+            starts = practising_from(kind, person.level, person.practising_since)
+            if starts is not None and on < starts < tally.counts_from:
+                tally.counts_from = starts
+        share = 0.0 if missing else share_of(policy, stake.minutes, stake.primary)
+        tally.counted += share
+        if share > 0:
+            tally.counted_titles.append(person.title)
+        if listed:
+            tally.contributors.append(_contributor(person, stake, share, missing))
+    return tally
+
+
+def _until(site: _Site, tally: _Tally, standard: _Standard, next_start: dt.date | None) -> dt.date:
+    """The last day the result holds: nothing on record changes it before (an agreement ending
+    or starting, a suspension starting or ending, a physician starting to count, the
+    validation day)."""
+    until = min(site.holds, standard.validation)
+    if tally.counts_from != dt.date.max:
+        until = min(until, tally.counts_from - ONE_DAY)
+    if next_start is not None:
+        until = min(until, next_start - ONE_DAY)
+    return until
+
+
+def _evaluate_one(
+    inst: store.InstitutionRow,
+    site: _Site,
+    standard: _Standard,
+    inputs: _Inputs,
+    on: dt.date,
+    listed: bool,
+) -> Evaluated:
+    """One institution's base: the count, the title minima, the losses at risk."""
+    tally = _tally(site, standard, inputs.people, on, listed)
+    counted = round(tally.counted, 4)
+    minima = standard.minima
+    titles = title_counts(minima, tally.counted_titles) if minima else {}
+    short_titles = [t for t, n in minima.items() if titles[t] < n]
+    regional = inputs.regional
+    stretches = {
+        pid: _stretches_at(regional, pid, inst.county)
+        for pid in tally.physicians
+        if pid in regional
+    }
+    risks = _risks(
+        tally.physicians, stretches, standard.policy, on, standard.validation, counted,
+        standard.required, minima, inputs.people, tally.excluded,
+    )  # fmt: skip
+    found = tally.contributors
+    found.sort(
+        key=lambda c: (c.profession != "physician", -c.share, c.role != "primary", c.physician)
+    )
+    staffing, required = standard.staffing, standard.required
+    base = InstitutionBase(
+        inst.code,
+        inst.name,
+        inst.kind,
+        inst.beds or 0,
+        required,
+        minima,
+        counted,
+        round(max(0.0, required - counted), 4),
+        "meets" if counted + EPSILON >= required and not short_titles else "short",
+        standard.validation,
+        found,
+        risks,
+        staffing.confirmed if staffing else False,
+        standard.policy.counting,
+        contributor_count=len(tally.physicians),
+        risk_count=len(risks),
+        risk_from=risks[0].ends_on + ONE_DAY if risks else None,
+        title_counts=titles,
+        title_short=short_titles,
+        county=inst.county,
+        nurse_required=staffing.nurses_required(counted) if staffing else 0.0,
+        nurse_counted=round(tally.nurses_counted, 4),
+        nurse_confirmed=staffing.nurse_confirmed if staffing else True,
+        nurse_count=len(site.stakes) - len(tally.physicians),
+    )
+    until = _until(site, tally, standard, inputs.next_starts.get(inst.id))
+    return Evaluated(inst.id, base, until, policy_key(standard.policy), inst.county, listed)
+
+
+NO_SITE = _Site()
 
 
 def _evaluate(
@@ -397,131 +625,18 @@ def _evaluate(
 ) -> list[Evaluated]:
     """The base of each institution from the agreement rows, with the last day the result
     holds unchanged (the first change on record: an agreement ending or starting, a
-    suspension starting or ending, the validation day) and the policy it was counted under."""
-    with registry.db.read() as s:
-        insts = store.institutions(s, institution_ids)
-        rows = store.contributions(s, on, institution_ids, without_contract)
-        regional: dict[int, list[tuple[str | None, Stretch]]] = defaultdict(list)
-        for pid, region, status, start, until in store.inactivities(s):
-            regional[pid].append((region, (status, start, until)))
-        if without_physician is not None:
-            pid, start, until, within = without_physician
-            regional[pid].append((within, ("suspended", start, until)))
-        stored = staffing_table(queries.staffing_rows(s))
-        people = store.physicians(s, {r[1] for r in rows})
-        starts = store.next_starts(s, [i[0] for i in insts], on)
-    stakes: dict[int, dict[int, _Stake]] = defaultdict(dict)
-    holds: dict[int, dt.date] = {}  # institution → last day nothing on record changes
-    county_of = {i[0]: i[5] for i in insts}
-    for inst_id, pid, contract, role, end, minutes in rows:
-        last = holds.get(inst_id)
-        if last is None or end < last:
-            holds[inst_id] = last = end
-        if pid in regional and (here_ := _stretches_at(regional, pid, county_of[inst_id])):
-            holds[inst_id] = min(last, _steady(here_, on))
-            if _inactive_on(here_, on):
-                continue
-        per = stakes[inst_id]
-        stake = per.get(pid)
-        if stake is None:
-            stake = per[pid] = _Stake(pid, [])
-        stake.add(contract, role, end, int(minutes or 0))
-    policies: dict[str, Policy] = {}
-    out: list[Evaluated] = []
+    suspension starting or ending, the validation day) and the policy it was counted under.
+    ``contributors=False`` lists no contributors (the counts, title minima and risks stay)."""
+    inputs = _read_inputs(registry, on, institution_ids, without_contract, without_physician)
+    provinces = {i.county[:2] + "0000" for i in inputs.institutions}
+    policies = {province: registry.policy(province) for province in sorted(provinces)}
     vocabulary = shipped()
-    for inst_id, code, name, kind, beds, county, licensed_on in insts:
-        province = county[:2] + "0000"
-        entry = vocabulary.kind(kind)
-        policy = policies.get(province)
-        if policy is None:
-            policy = policies[province] = registry.policy(province)
-        staffing = staffing_for(kind, county, stored)
-        required = staffing.required(beds or 0) if staffing else 0.0
-        minima = staffing.title_minimum if staffing else {}
-        validation = next_validation(licensed_on, beds or 0, on, entry)
-        everyone = stakes.get(inst_id, {})
-        here = {p: st for p, st in everyone.items() if people.get(p, NOBODY).profession != NURSE}
-        counted = 0.0
-        nurses_counted = 0.0
-        found: list[Contributor] = []
-        counted_titles: list[str] = []
-        excluded: set[int] = set()
-        for stake in everyone.values():
-            minutes, primary = stake.minutes, stake.primary
-            person = people.get(stake.physician_id, NOBODY)
-            if person.profession == NURSE:
-                share = share_of(policy, minutes, primary)
-                nurses_counted += share
-                if contributors:
-                    found.append(
-                        Contributor(
-                            person.cert, person.name, "primary" if primary else "additional",
-                            round(minutes / 60, 2), round(share, 4), person.title, "", NURSE,
-                        )
-                    )  # fmt: skip
-                continue
-            missing = not_counted(entry, person, on)
-            if missing:
-                excluded.add(stake.physician_id)
-                starts_counting = practising_from(entry, person.level, person.practising_since)
-                if starts_counting is not None and starts_counting > on:
-                    holds[inst_id] = min(holds.get(inst_id, dt.date.max), starts_counting - ONE_DAY)
-            share = 0.0 if missing else share_of(policy, minutes, primary)
-            counted += share
-            if share > 0:
-                counted_titles.append(person.title)
-            if contributors:
-                found.append(
-                    Contributor(
-                        person.cert,
-                        person.name,
-                        "primary" if primary else "additional",
-                        round(minutes / 60, 2),
-                        round(share, 4),
-                        person.title,
-                        missing,
-                    )
-                )
-        counted = round(counted, 4)
-        titles = title_counts(minima, counted_titles) if minima else {}
-        short_titles = [t for t, n in minima.items() if titles[t] < n]
-        stretches = {pid: _stretches_at(regional, pid, county) for pid in here if pid in regional}
-        risks = _risks(
-            here, stretches, policy, on, validation, counted, required, minima, people, excluded
-        )
-        found.sort(
-            key=lambda c: (c.profession != "physician", -c.share, c.role != "primary", c.physician)
-        )
-        until = min(holds.get(inst_id, validation), validation)
-        if inst_id in starts:
-            until = min(until, starts[inst_id] - dt.timedelta(days=1))
-        base = InstitutionBase(
-            code,
-            name,
-            kind,
-            beds or 0,
-            required,
-            minima,
-            counted,
-            round(max(0.0, required - counted), 4),
-            "meets" if counted + EPSILON >= required and not short_titles else "short",
-            validation,
-            found,
-            risks,
-            staffing.confirmed if staffing else False,
-            policy.counting,
-            contributor_count=len(here),
-            risk_count=len(risks),
-            risk_from=risks[0].ends_on + dt.timedelta(days=1) if risks else None,
-            title_counts=titles,
-            title_short=short_titles,
-            county=county,
-            nurse_required=staffing.nurses_required(counted) if staffing else 0.0,
-            nurse_counted=round(nurses_counted, 4),
-            nurse_confirmed=staffing.nurse_confirmed if staffing else True,
-            nurse_count=len(everyone) - len(here),
-        )
-        out.append(Evaluated(inst_id, base, until, policy_key(policy), county))
+    sites = _sites(inputs, on)
+    out = []
+    for inst in inputs.institutions:
+        standard = _standard(inst, on, policies, inputs.staffing, vocabulary)
+        site = sites.get(inst.id, NO_SITE)
+        out.append(_evaluate_one(inst, site, standard, inputs, on, contributors))
     return out
 
 
@@ -609,8 +724,12 @@ def _summary(
         ) in rows
     ]  # fmt: skip
     if missing:
-        fresh = _refresh(registry, on, missing, marks, covered_all=institution_ids is None)
-        out.extend(replace(e.base, contributors=(), at_risk=(), title_counts={}) for e in fresh)
+        fresh = _refresh(
+            registry, on, missing, marks, covered_all=institution_ids is None, detail=False
+        )
+        for e in fresh:  # as the stored rows read: counts, no lists
+            e.base.contributors, e.base.at_risk, e.base.title_counts = (), (), NO_TITLES
+        out.extend(e.base for e in fresh)
         out.sort(key=attrgetter("institution"))
     return out
 
@@ -639,9 +758,12 @@ def _refresh(
     marks: store.StaleMarks,
     *,
     covered_all: bool,
+    detail: bool,
 ) -> list[Evaluated]:
-    """Compute the institutions without a stored result that holds, and keep them."""
-    fresh = _evaluate(registry, on, missing)
+    """Compute the institutions without a stored result that holds, and keep them. The
+    table (``detail=False``) lists no contributors and keeps no JSON document: `base --json`
+    computes the documents it finds missing, and keeps them."""
+    fresh = _evaluate(registry, on, missing, contributors=detail)
     _keep(registry, on, fresh, marks, covered_all=covered_all)
     return fresh
 
@@ -662,7 +784,7 @@ def report_json_chunks(registry: Registry, on: dt.date | None = None) -> Iterato
         rows, missing = store.report_documents(s, on, keys, marks)
     documents: list[tuple[str, bytes]] = [(code, bytes(doc)) for _id, code, doc in rows]
     if missing:
-        fresh = _refresh(registry, on, missing, marks, covered_all=True)
+        fresh = _refresh(registry, on, missing, marks, covered_all=True, detail=True)
         documents += [(e.base.institution, _document(e.base).encode()) for e in fresh]
         documents.sort(key=itemgetter(0))
     yield b"["
@@ -716,7 +838,7 @@ def cache_rows(fresh: list[Evaluated], on: dt.date) -> list[dict[str, Any]]:
             "title_short": ",".join(e.base.title_short) or None,
             "nurse_required": e.base.nurse_required,
             "nurse_counted": e.base.nurse_counted,
-            "document": _document(e.base),
+            "document": _document(e.base) if e.detailed else None,
         }
         for e in fresh
         if e.until >= on
@@ -779,6 +901,8 @@ def _risks(
     current = {pid: share(pid, stake.minutes, stake.primary) for pid, stake in stakes.items()}
     rank = {pid: TITLE_RANK.get(people.get(pid, NOBODY)[2], -1) for pid in stakes}
     titled = title_counts(minima, [people.get(p, NOBODY)[2] for p, v in current.items() if v > 0])
+    if _never_short(losses, current, rank, titled, counted, required, minima):
+        return []
     total = counted
     out: list[Risk] = []
     # the losses of one day happen together: which of them is listed first changes nothing
@@ -814,6 +938,31 @@ def _risks(
                     cert = people.get(pid, NOBODY)[0]
                     out.append(Risk(reason, lost, cert, day, max(total, 0.0)))
     return out
+
+
+def _never_short(
+    losses: list[tuple[dt.date, int, str, str | None, int]],
+    current: Mapping[int, float],
+    rank: Mapping[int, int],
+    titled: Mapping[str, int],
+    counted: float,
+    required: float,
+    minima: Mapping[str, int],
+) -> bool:
+    """Whether the institution meets its minimum and its title minima even after every
+    physician with a loss on record has lost all they count (then no loss is a risk: a
+    share or a title only ever goes down as the losses come)."""
+    losing = {loss[4] for loss in losses}
+    if counted - sum(current[pid] for pid in losing) < required + SAFETY:
+        return False
+    counted_losing = [rank[pid] for pid in losing if current[pid] > 0]
+    return all(
+        titled[title] - sum(1 for r in counted_losing if r >= TITLE_RANK[title]) >= n
+        for title, n in minima.items()
+    )
+
+
+SAFETY = 1e-6  # well above the rounding of a walk through the losses (EPSILON, 4 decimals)
 
 
 # --- the API -----------------------------------------------------------------------------------

@@ -84,7 +84,15 @@ def contributions(
         query = query.where(Agreement.institution_id.in_(sorted(set(institution_ids))))
     if without_contract is not None:
         query = query.where(Agreement.contract_no != without_contract)
-    return [_row(r) for r in _plain_rows(s, query)]  # DBAPI tuples: ~400k rows
+    days: dict[Any, dt.date] = {}  # the few distinct last days, decoded once each
+    out: list[ContributionRow] = []
+    append = out.append
+    for inst, phys, contract, role, end, minutes in _plain_rows(s, query):  # ~400k rows
+        day = days.get(end)
+        if day is None:
+            day = days[end] = end if isinstance(end, dt.date) else dt.date.fromisoformat(end)
+        append((inst, phys, contract, role, day, int(minutes or 0)))
+    return out
 
 
 CACHE_VALUES = [
@@ -186,7 +194,8 @@ def report_documents(
     institution_ids: Iterable[int] | None = None,
 ) -> tuple[list[ReportRow], list[int]]:
     """As :func:`report_rows`, the stored JSON documents: (id, code, document as UTF-8
-    bytes, never decoded) by code."""
+    bytes, never decoded) by code. A result kept without its document (the table's cold
+    recount) counts as missing."""
     cache = BaseCache.__table__.c
     if s.get_bind().dialect.name == "sqlite":
         document: Any = cast(cache.document, LargeBinary)
@@ -194,7 +203,9 @@ def report_documents(
         document = func.convert_to(cache.document, literal("UTF8"))
     columns = [cache.code, type_coerce(document, LargeBinary)]
     # in table order, sorted here: by the index it would seek every row's document
-    rows, missing = _held(s, on, keys, marks, institution_ids, columns, ordered=False)
+    rows, missing = _held(
+        s, on, keys, marks, institution_ids, columns, ordered=False, documented=True
+    )
     rows.sort(key=itemgetter(1))
     return rows, missing
 
@@ -207,7 +218,10 @@ def _held(
     institution_ids: Iterable[int] | None,
     columns: list[Any],
     ordered: bool = True,
+    documented: bool = False,
 ) -> tuple[list[ReportRow], list[int]]:
+    """The rows of ``columns`` that hold for ``on`` (``documented``: with a JSON document,
+    which the table's cold recount does not keep), and the institutions without one."""
     wanted = sorted(set(institution_ids)) if institution_ids is not None else None
     everyone = select(Institution.id)
     if wanted is not None:
@@ -229,6 +243,8 @@ def _held(
     )
     if wanted is not None:
         query = query.where(cache.institution_id.in_(wanted))
+    if documented:
+        query = query.where(cache.document.is_not(None))
     rows = _plain_rows(s, query.order_by(cache.code) if ordered else query)
     # (ordered: ix_base_cache_report holds every column asked for, in code order)
     marked = marks.institutions
@@ -257,6 +273,26 @@ def _plain_rows(s: Session, query: Any) -> list[ReportRow]:
     try:
         cursor.execute(str(compiled), params)
         return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _plain_executemany(s: Session, statement: Any, rows: list[dict[str, Any]]) -> int:
+    """Run ``statement`` once per row on the DBAPI cursor (no per-row parameter processing
+    by SQLAlchemy: 40,000 base rows are stored in a fraction of the time). Returns the rows
+    written."""
+    connection = s.connection()
+    compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
+    sqlite = connection.dialect.name == "sqlite"
+    names = list(compiled.positiontup) if compiled.positiontup is not None else None
+    if names is not None:
+        params: Any = [tuple(_driver_value(row[n], sqlite) for n in names) for row in rows]
+    else:
+        params = [{k: _driver_value(v, sqlite) for k, v in row.items()} for row in rows]
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(str(compiled), params)
+        return len(rows) if cursor.rowcount < 0 else int(cursor.rowcount)
     finally:
         cursor.close()
 
@@ -292,7 +328,7 @@ def save_cache(s: Session, rows: list[dict[str, Any]], marks: list[int]) -> int:
             set_={c: statement.excluded[c] for c in CACHE_VALUES},
         )
         ordered = sorted(rows, key=itemgetter("institution_id"))  # one lock order for all
-        stored = connection.execute(statement, ordered).rowcount
+        stored = _plain_executemany(s, statement, ordered)
     for chunk in range(0, len(marks), 5000):
         connection.execute(delete(BaseStale).where(BaseStale.id.in_(marks[chunk : chunk + 5000])))
     return stored
@@ -317,12 +353,6 @@ def next_starts(s: Session, institution_ids: Iterable[int], on: dt.date) -> dict
     return out
 
 
-def _row(r: Any) -> ContributionRow:
-    inst, phys, contract, role, end, minutes = r
-    day = end if isinstance(end, dt.date) else dt.date.fromisoformat(end)
-    return (inst, phys, contract, role, day, int(minutes or 0))
-
-
 def inactivities(s: Session) -> list[tuple[int, str, str, dt.date, dt.date | None]]:
     """Every suspension and cancellation: (physician_id, the registration's region, status,
     from, until or None)."""
@@ -340,10 +370,20 @@ def inactivities(s: Session) -> list[tuple[int, str, str, dt.date, dt.date | Non
     return [tuple(r) for r in s.execute(query)]  # type: ignore[misc]
 
 
-def institutions(
-    s: Session, institution_ids: Iterable[int] | None = None
-) -> list[tuple[int, str, str, str, int, str, dt.date | None]]:
-    """(id, code, name, kind, beds, county_code, licensed_on) of the institutions asked for."""
+class InstitutionRow(NamedTuple):
+    """What the validation base reads of an institution."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    beds: int | None
+    county: str  # GB/T 2260 county code
+    licensed_on: dt.date | None  # the licence date the validation cycles run from
+
+
+def institutions(s: Session, institution_ids: Iterable[int] | None = None) -> list[InstitutionRow]:
+    """The institutions asked for (every one without ``institution_ids``), by code."""
     query = select(
         Institution.id,
         Institution.code,
@@ -355,7 +395,7 @@ def institutions(
     ).order_by(Institution.code)
     if institution_ids is not None:
         query = query.where(Institution.id.in_(sorted(set(institution_ids))))
-    return [tuple(r) for r in s.execute(query)]  # type: ignore[misc]
+    return [InstitutionRow(*r) for r in s.execute(query)]
 
 
 class Person(NamedTuple):
