@@ -580,15 +580,20 @@ class RegistryCore:
     def policy(self, region_code: str | None = None) -> PolicyValues:
         """The policy in force: defaults with the newest stored version applied."""
         with self.db.read() as s:
-            if region_code:  # a region's own, else the defaults (never another region's)
-                row = q.policy_rows(s, region_code)[-1:]
-            else:  # the registry's newest, as the region-wide rules apply it
-                row = [r] if (r := q.latest_policy(s)) else []
-            if not row:
-                return defaults()
-            return dataclass_replace_version(
-                defaults().with_values(row[0].values, stored=True), row[0].version
-            )
+            return self.policy_in(s, region_code)
+
+    @staticmethod
+    def policy_in(s: Session, region_code: str | None = None) -> PolicyValues:
+        """:meth:`policy`, read in the transaction ``s`` (a report reading everything at once)."""
+        if region_code:  # a region's own, else the defaults (never another region's)
+            row = q.policy_rows(s, region_code)[-1:]
+        else:  # the registry's newest, as the region-wide rules apply it
+            row = [r] if (r := q.latest_policy(s)) else []
+        if not row:
+            return defaults()
+        return dataclass_replace_version(
+            defaults().with_values(row[0].values, stored=True), row[0].version
+        )
 
     @cached_property
     def _buffers(self) -> dict[tuple[int, int], int]:

@@ -55,6 +55,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
 from ..domain import regions
@@ -679,8 +680,8 @@ def _summary(
 ) -> list[InstitutionBase]:
     """The region-wide table without contributor lists, from ``base_cache`` where it holds
     for ``on``; the rest is computed from the agreements and stored for next time."""
-    keys = _policy_keys(registry)
-    with registry.db.read() as s:
+    with registry.db.read() as s:  # one transaction: a few round trips, as the floor's one
+        keys = _policy_keys(s)
         marks = store.stale_marks(s)  # before any data the results are computed from
         stored = staffing_table(queries.staffing_rows(s))
         # one policy and the shipped staffing table: the county changes nothing
@@ -734,11 +735,9 @@ def _summary(
     return out
 
 
-def _policy_keys(registry: Registry) -> dict[str, str]:
+def _policy_keys(s: Session) -> dict[str, str]:
     """Per province on file (two-digit prefix), what its results must be counted under."""
-    with registry.db.read() as s:
-        provinces = store.provinces(s)
-    return {code[:2]: policy_key(registry.policy(code)) for code in provinces}
+    return {code[:2]: policy_key(Registry.policy_in(s, code)) for code in store.provinces(s)}
 
 
 def risk_label(base: InstitutionBase) -> str:
@@ -778,8 +777,8 @@ def report_json_chunks(registry: Registry, on: dt.date | None = None) -> Iterato
     pieces of one JSON text to write out in turn: the stored documents that hold for ``on``
     (default today), as they are (never decoded); the others computed and stored first."""
     on = on or dt.date.today()
-    keys = _policy_keys(registry)
     with registry.db.read() as s:
+        keys = _policy_keys(s)
         marks = store.stale_marks(s)  # before any data the results are computed from
         rows, missing = store.report_documents(s, on, keys, marks)
     documents: list[tuple[str, bytes]] = [(code, bytes(doc)) for _id, code, doc in rows]

@@ -204,7 +204,7 @@ def report_documents(
     columns = [cache.code, type_coerce(document, LargeBinary)]
     # in table order, sorted here: by the index it would seek every row's document
     rows, missing = _held(
-        s, on, keys, marks, institution_ids, columns, ordered=False, documented=True
+        s, on, keys, marks, institution_ids, columns, ordered=False, documented=True, binary=True
     )
     rows.sort(key=itemgetter(1))
     return rows, missing
@@ -219,6 +219,7 @@ def _held(
     columns: list[Any],
     ordered: bool = True,
     documented: bool = False,
+    binary: bool = False,
 ) -> tuple[list[ReportRow], list[int]]:
     """The rows of ``columns`` that hold for ``on`` (``documented``: with a JSON document,
     which the table's cold recount does not keep), and the institutions without one."""
@@ -245,7 +246,7 @@ def _held(
         query = query.where(cache.institution_id.in_(wanted))
     if documented:
         query = query.where(cache.document.is_not(None))
-    rows = _plain_rows(s, query.order_by(cache.code) if ordered else query)
+    rows = _plain_rows(s, query.order_by(cache.code) if ordered else query, binary)
     # (ordered: ix_base_cache_report holds every column asked for, in code order)
     marked = marks.institutions
     if marked:
@@ -258,9 +259,10 @@ def _held(
     return rows, missing
 
 
-def _plain_rows(s: Session, query: Any) -> list[ReportRow]:
+def _plain_rows(s: Session, query: Any, binary: bool = False) -> list[ReportRow]:
     """Run ``query`` on the DBAPI cursor: plain tuples, no result-row objects per row.
-    Parameters go to the driver as they are (no SQLAlchemy type processing)."""
+    Parameters go to the driver as they are (no SQLAlchemy type processing). ``binary``:
+    PostgreSQL sends the results in binary (bytea as it is, not hex text twice its size)."""
     connection = s.connection()
     compiled = query.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
@@ -269,7 +271,10 @@ def _plain_rows(s: Session, query: Any) -> list[ReportRow]:
     params: Any = {k: _driver_value(v, sqlite) for k, v in compiled.params.items()}
     if compiled.positiontup is not None:
         params = [params[name] for name in compiled.positiontup]
-    cursor = connection.connection.cursor()
+    if binary and not sqlite:
+        cursor = connection.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
+    else:
+        cursor = connection.connection.cursor()
     try:
         cursor.execute(str(compiled), params)
         return list(cursor.fetchall())
