@@ -11,6 +11,7 @@ from multisite.escaping import markup, plain, printable
 from multisite.i18n import _
 from multisite.services.search import find_physicians
 
+from .labels import profession_label
 from .screens import SCREENS
 from .session import clerk_app, registry
 
@@ -41,7 +42,7 @@ class ScreensProvider(Provider):
 
 
 class PhysicianSearchProvider(Provider):
-    """Open a physician found by certificate prefix, pinyin initials or name."""
+    """Open a physician or nurse found by certificate prefix, pinyin initials or name."""
 
     async def search(self, query: str) -> Hits:
         if len(query.strip()) < 2:
@@ -55,5 +56,8 @@ class PhysicianSearchProvider(Provider):
                 plain(title),
                 partial(app.open_physician, hit.cert),
                 text=title,
-                help=markup(f"{_(hit.status)} · {hit.title} · {hit.main_institution}"),
+                help=markup(
+                    f"{profession_label(hit.profession)} · {_(hit.status)} · {hit.title} · "
+                    f"{hit.main_institution}"
+                ),
             )

@@ -95,8 +95,10 @@ class ChangeScreen(ModalScreen[bool]):
         contract_no: str | None = None,
         regions: Sequence[tuple[str, str]] = (),
         agreements: Sequence[AgreementLine] = (),
+        nurse: bool = False,
     ) -> None:
         super().__init__()
+        self.nurse = nurse  # the sentences name a nurse, not a physician
         self.kind = kind
         self.cert = cert
         self.contract_no = contract_no
@@ -150,6 +152,11 @@ class ChangeScreen(ModalScreen[bool]):
             if self.kind == "suspend":
                 yield Static(
                     _(
+                        "While suspended the nurse may not practise: every contract in "
+                        "force in those days becomes a REGISTRATION error until reinstated."
+                    )
+                    if self.nurse
+                    else _(
                         "While suspended the physician may not practise: every contract in "
                         "force in those days becomes a REGISTRATION error until reinstated."
                     ),
@@ -241,7 +248,12 @@ class ChangeScreen(ModalScreen[bool]):
                 )
                 text = describe_impact(pairs, start + dt.timedelta(days=1))
             elif self.kind == "reinstate":
-                text = _("The physician counts again from {day}.").format(day=start.isoformat())
+                again = (
+                    _("The nurse counts again from {day}.")
+                    if self.nurse
+                    else _("The physician counts again from {day}.")
+                )
+                text = again.format(day=start.isoformat())
             else:
                 end = until or dt.date(start.year + 5, 12, 31)
                 text = describe_impact(

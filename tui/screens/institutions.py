@@ -1,4 +1,5 @@
-"""Institutions and their validation base (医师基数): short or at risk first, then drill down.
+"""Institutions and their validation base (医师基数) with the nurse minimum beside it: short or
+at risk first, then drill down.
 
 The region's institutions (40,000 in a province) are one list in memory, filtered and sorted
 in Python and drawn by a :class:`VirtualTable` that renders only the rows in view. Enter in the
@@ -24,7 +25,7 @@ from multisite.escaping import markup, plain, printable
 from multisite.i18n import N_, _
 from multisite.services.validation_base import REASONS, InstitutionBase, risk_label, validation_base
 
-from ..labels import ROLE_SHORT
+from ..labels import ROLE_SHORT, profession_label
 from ..session import clerk_app, registry, today
 from ..widgets.footer import ClerkFooter
 from ..widgets.virtual_table import Column, TableHeader, VirtualTable
@@ -65,9 +66,25 @@ def columns() -> list[Column]:
         Column(_("counted"), max(6, cell_len(_("counted"))), right=True),
         Column(_("minimum"), max(6, cell_len(_("minimum"))), right=True),
         Column(_("status"), 8),
+        Column(_("nurses"), 11),
         Column(_("at risk"), 15),
-        Column(_("kind"), 10),
+        Column(_("kind"), 8),
     ]
+
+
+def has_nurse_minimum(b: InstitutionBase) -> bool:
+    return b.nurse_required > 0 or b.nurse_count > 0
+
+
+def nurse_cell(b: InstitutionBase) -> Text:
+    """The nurse minimum beside the physicians' base: counted/required, met or short."""
+    if not has_nurse_minimum(b):
+        return Text("–", style="dim")
+    short = b.nurse_status == "short"
+    return Text(
+        f"{amount(b.nurse_counted, b.counting)}/{b.nurse_required:g} {_(b.nurse_status)}",
+        style="bold red" if short else "green",
+    )
 
 
 def cells(b: InstitutionBase) -> tuple[str | Text, ...]:
@@ -79,6 +96,7 @@ def cells(b: InstitutionBase) -> tuple[str | Text, ...]:
         amount(b.counted, b.counting),
         f"{b.required:.1f}".removesuffix(".0"),
         status,
+        nurse_cell(b),
         Text(risk_label(b), style="yellow"),
         printable(b.kind),
     )
@@ -208,8 +226,8 @@ class InstitutionsScreen(Screen[None]):
 
 
 class ContributorsScreen(ModalScreen[None]):
-    """Who counts into one institution's base, and which contracts put it at risk. Enter on a
-    contributor opens the physician; Esc there comes back here."""
+    """Who counts into one institution's base (physicians, then nurses, each labelled), and which
+    contracts put it at risk. Enter on a contributor opens them; Esc there comes back here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", N_("Back"))]
 
@@ -230,6 +248,15 @@ class ContributorsScreen(ModalScreen[None]):
                     on=b.next_validation,
                 )
             )
+            if has_nurse_minimum(b):
+                yield Static(
+                    _("Nurses: counted {counted} of {required} · {status}").format(
+                        counted=amount(b.nurse_counted, b.counting),
+                        required=f"{b.nurse_required:g}" + ("" if b.nurse_confirmed else "*"),
+                        status=_(b.nurse_status),
+                    ),
+                    id="nurse-minimum",
+                )
             if b.title_minimum:
                 yield Static(
                     _("Title minima: {titles}").format(
@@ -243,11 +270,14 @@ class ContributorsScreen(ModalScreen[None]):
                 )
             table: DataTable[str | Text] = DataTable(id="contributors", cursor_type="row")
             table.add_columns(
-                _("physician"), _("full name"), _("title"), _("type"), _("h/week"), _("share")
-            )
+                _("certificate"), _("full name"), _("profession"), _("title"), _("type"),
+                _("h/week"), _("share"),
+            )  # fmt: skip
             for c in b.contributors:
                 table.add_row(
-                    *map(plain, (c.physician, c.name, c.title)),
+                    *map(plain, (c.physician, c.name)),
+                    profession_label(c.profession),
+                    plain(c.title),
                     _(ROLE_SHORT.get(c.role, c.role)),
                     f"{c.hours:.1f}",
                     f"{c.share:.1f}" if b.counting == "fte" else f"{c.share:g}",

@@ -223,7 +223,13 @@ class PhysicianScreen(Screen[None]):
         no = self.selected_contract()
         found = self.card.agreement(no) if self.card is not None and no else None
         if found is None:
-            self.notify(_("This physician has no agreement."), severity="warning")
+            nurse = self.card is not None and self.card.nurse
+            said = (
+                _("This nurse has no agreement.")
+                if nurse
+                else _("This physician has no agreement.")
+            )
+            self.notify(said, severity="warning")
         return found
 
     @on(DataTable.RowHighlighted, "#agreements")
@@ -283,7 +289,10 @@ class PhysicianScreen(Screen[None]):
         from .change import ChangeScreen
 
         regions = [(r.region, r.region_name) for r in self.card.registrations] if self.card else []
-        self.app.push_screen(ChangeScreen(kind, self.cert, regions=regions), self._reload)
+        nurse = self.card is not None and self.card.nurse
+        self.app.push_screen(
+            ChangeScreen(kind, self.cert, regions=regions, nurse=nurse), self._reload
+        )
 
     def action_suspend(self) -> None:
         self._registration_change("suspend")

@@ -1,4 +1,5 @@
-"""Physician search, the home screen: results appear as the clerk types.
+"""Practitioner search, the home screen: physicians and nurses (each row says which) appear
+as the clerk types.
 
 Digits search certificate numbers, Latin letters pinyin initials (张伟 → ``zw``), anything
 else a part of the name. Each keystroke runs one paged query in a worker thread; a newer
@@ -20,6 +21,7 @@ from multisite.escaping import markup
 from multisite.i18n import N_, _
 from multisite.services.search import PAGE, Page, find_physicians
 
+from ..labels import profession_label
 from ..session import clerk_app, registry
 from ..widgets.footer import ClerkFooter
 
@@ -50,8 +52,9 @@ class SearchScreen(Screen[None]):
         )
         table: DataTable[str] = DataTable(id="results", cursor_type="row", zebra_stripes=True)
         table.add_columns(
-            _("certificate"), _("name"), _("title"), _("status"), _("main institution")
-        )
+            _("certificate"), _("name"), _("profession"), _("title"), _("status"),
+            _("main institution"),
+        )  # fmt: skip
         yield table
         yield Static(_("Type to search; Enter opens the physician."), id="search-status")
         yield ClerkFooter()
@@ -85,15 +88,14 @@ class SearchScreen(Screen[None]):
         table = self.query_one("#results", DataTable)
         table.clear()
         for hit in page.hits:
-            table.add_row(
-                *map(markup, (hit.cert, hit.name, hit.title, _(hit.status), hit.main_institution)),
-                key=hit.cert,
-            )
+            shown = (hit.cert, hit.name, profession_label(hit.profession), hit.title,
+                     _(hit.status), hit.main_institution)  # fmt: skip
+            table.add_row(*map(markup, shown), key=hit.cert)
         if not page.query.strip():
             self._status(_("Type to search; Enter opens the physician."))
         elif not page.hits:
             self._status(
-                _("No physician matches {query}.").format(query=markup(page.query.strip()))
+                _("No physician or nurse matches {query}.").format(query=markup(page.query.strip()))
             )
         else:
             first = page.offset + 1

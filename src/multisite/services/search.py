@@ -23,6 +23,11 @@ class PhysicianHit:
     category: str
     status: str
     main_institution: str
+    profession: str = "physician"  # or nurse
+
+    @property
+    def nurse(self) -> bool:
+        return self.profession == "nurse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +49,8 @@ class Page:
 
 
 def find_physicians(registry: Registry, text: str, *, offset: int = 0, limit: int = PAGE) -> Page:
-    """Physicians whose certificate number or pinyin initials start with ``text``, or whose
-    name contains it. An empty query finds nothing (the clerk has not typed yet)."""
+    """Physicians and nurses whose certificate number or pinyin initials start with ``text``,
+    or whose name contains it. An empty query finds nothing (the clerk has not typed yet)."""
     query = unicodedata.normalize("NFKC", text).strip()
     if not query:
         return Page(text, 0, (), False)

@@ -50,6 +50,7 @@ def physician_page_query(text: str, limit: int, offset: int) -> Select[Any]:
             Physician.category,
             Physician.status,
             Institution.name,
+            Physician.profession,
         )
         .outerjoin(Registration, Registration.physician_id == Physician.id)
         .outerjoin(Institution, Institution.id == main)
@@ -70,7 +71,7 @@ def physician_page_query(text: str, limit: int, offset: int) -> Select[Any]:
 
 
 def physicians(s: Session, text: str, limit: int, offset: int = 0) -> list[tuple[Any, ...]]:
-    """Rows (cert, name, initials, title, category, status, main institution name)."""
+    """Rows (cert, name, initials, title, category, status, main institution name, profession)."""
     return [tuple(row) for row in s.execute(physician_page_query(text, limit, offset))]
 
 
