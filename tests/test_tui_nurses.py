@@ -26,6 +26,7 @@ from multisite.services.imports import run_import
 from multisite.services.search import find_physicians
 
 from .clerk_cli import INSTITUTION_HEADERS, PHYSICIAN_HEADERS, credit_code, write_csv
+from .test_tui_screens import english_words
 
 TODAY = dt.date(2026, 3, 2)
 SIZE = (80, 24)
@@ -54,7 +55,7 @@ def nurse_contracts(certs: Sequence[str]) -> list[tuple[str, ...]]:
     """A primary contract of 40 h a week at the hospital for each nurse (one full share)."""
     return [
         (
-            f"GZ-N-{cert}",
+            f"N{cert}",
             cert,
             HOSPITAL,
             "主要",
@@ -127,8 +128,10 @@ def test_a_nurse_found_by_pinyin_is_labelled_and_her_screen_has_no_category_or_s
     assert "张秀兰" in head and "护士" in head and "主管护师" in head
     assert not any(category in shown for category in CATEGORIES)
     assert "执业医师" not in shown and "执业范围" not in shown
-    assert f"GZ-N-{NURSE_ZHANG}" in shown  # her agreement, and her week drawn below it
+    assert f"N{NURSE_ZHANG}" in shown  # her agreement, and her week drawn below it
     assert "护士" in suspend and "医师" not in suspend
+    # in Chinese throughout: no English word on her screen or in the suspend dialog
+    assert english_words(shown) == set() and english_words(suspend) == set(), shown + suspend
     # the physician of the same office is labelled as one
     (doctor,) = find_physicians(office, DR_PAN).hits
     assert (doctor.profession, doctor.name) == ("physician", "潘明")

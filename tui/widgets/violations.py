@@ -9,7 +9,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from multisite.escaping import printable
-from multisite.i18n import _
+from multisite.i18n import N_, _
+
+# The units a violation's measure comes in are translated where drawn (min → 分钟, h → 小时);
+# the CLI marks most of them (cli/common.py), these are the rest.
+UNITS = (N_("terms"),)
 
 
 def render(violations: Sequence[Mapping[str, Any]], *, empty: str | None = None) -> Text:
@@ -28,7 +32,8 @@ def render(violations: Sequence[Mapping[str, Any]], *, empty: str | None = None)
         text.append(f" {_(v['severity'])} · {v['first_date']}", style="dim")
         measure = v.get("measure")
         if measure:
-            text.append(f" · {measure:g} {v.get('unit', '')}", style="dim")
+            unit = v.get("unit") or ""
+            text.append(f" · {measure:g} {_(unit) if unit else ''}", style="dim")
         agreements = v.get("agreements") or ()
         if agreements:
             text.append(printable(f" · {', '.join(agreements)}"), style="dim")
