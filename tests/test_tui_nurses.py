@@ -138,7 +138,8 @@ def test_a_nurse_found_by_pinyin_is_labelled_and_her_screen_has_no_category_or_s
 
 
 def base_row(app: MultisiteApp) -> str:
-    return next(line for line in screen_text(app).splitlines() if "南明区人民医院" in line)
+    """The hospital's row as drawn ("" when the filter leaves it out)."""
+    return next((line for line in screen_text(app).splitlines() if "南明区人民医院" in line), "")
 
 
 def test_the_institutions_screen_shows_the_nurse_minimum_short_then_met(
@@ -219,3 +220,27 @@ def test_the_registration_form_files_a_nurse_with_nurse_fields_only(office: Regi
     assert "杨丽" in head and "nurse" in head and "护师" in head
     (hit,) = find_physicians(office, cert).hits
     assert (hit.profession, hit.title) == ("nurse", "护师")
+
+
+def test_an_institution_short_of_nurses_only_is_listed_as_short(
+    office: Registry, tmp_path: Path
+) -> None:
+    doctors = ["152520000000102", "152520000000103"]
+    load(office, tmp_path, "physicians", PHYSICIAN_HEADERS, [
+        (cert, f"医生{n}", "执业医师", "临床", "内科", "主治医师", "520000", HOSPITAL, "2014-03-01")
+        for n, cert in enumerate(doctors)
+    ])  # fmt: skip
+    load(office, tmp_path, "contracts", CONTRACT_HEADERS, [
+        (f"D{cert}", cert, HOSPITAL, "主要", "内科", "2026-01-05", "2026-12-31", FULL_WEEK, "40")
+        for cert in (DR_PAN, *doctors)
+    ])  # fmt: skip
+
+    async def run() -> str:
+        app = MultisiteApp(office, today=TODAY, due_on_start=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f3")  # the first filter: short or at risk
+            await settle(pilot)
+            return base_row(app)
+
+    row = asyncio.run(run())
+    assert "3.0       3 meets" in row and "2.0/5 short" in row

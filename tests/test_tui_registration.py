@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from multisite.tui.app import MultisiteApp
 from multisite.tui.screens.confirm import ConfirmScreen
 from multisite.tui.screens.physician import PhysicianScreen
-from multisite.tui.screens.registration import RegistrationScreen
+from multisite.tui.screens.registration import RegistrationScreen, split_scopes
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
@@ -244,3 +244,34 @@ def test_esc_on_a_filled_form_asks_and_an_edit_changes_the_title(office: Registr
     (hit,) = find_physicians(office, DOCTORS[0]).hits
     assert hit.title == "副主任医师"
     assert any(e.physician_cert == DOCTORS[0] and e.action == "update" for e in office.audit_log())
+
+
+def test_the_palette_opens_the_form_and_it_lists_the_scopes_of_the_category(
+    office: Registry,
+) -> None:
+    async def run() -> tuple[str, str]:
+        app = MultisiteApp(office, today=TODAY, due_on_start=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+p")
+            await settle(pilot)
+            for key in "Register":
+                await pilot.press(key)
+            await settle(pilot, 0.3)
+            await pilot.press("enter")
+            await settle(pilot)
+            form = app.screen
+            assert isinstance(form, RegistrationScreen)
+            hint = str(form.query_one("#scopes-hint", Static).render())
+            form.query_one("#category", Select).value = "口腔"
+            await settle(pilot)
+            return hint, str(form.query_one("#scopes-hint", Static).render())
+
+    clinical, dental = asyncio.run(run())
+    assert clinical.startswith("Scopes of 临床: 内科；外科；") and "；医学检验、病理；" in clinical
+    assert dental == "Scopes of 口腔: 口腔专业"
+
+
+def test_scopes_are_read_as_the_import_reads_them() -> None:
+    assert split_scopes("内科；医学检验、病理; 全科医学，外科") == [
+        "内科", "医学检验、病理", "全科医学", "外科",
+    ]  # fmt: skip

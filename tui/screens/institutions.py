@@ -54,7 +54,9 @@ def amount(value: float, counting: str) -> str:
 
 
 def keep(base: InstitutionBase, mode: str, text: str) -> bool:
-    short = base.status == "short"
+    """Whether the filter shows ``base``: short is short of physicians or of nurses (either
+    fails the licence validation)."""
+    short = base.status == "short" or base.nurse_status == "short"
     risky = base.risk_count > 0
     wanted = {"problems": short or risky, "short": short, "at_risk": risky, "all": True}[mode]
     return wanted and (not text or text in base.name or base.institution.startswith(text.upper()))

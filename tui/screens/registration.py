@@ -115,10 +115,11 @@ def sex_and_birth(number: str) -> str:
 
 
 def split_scopes(text: str) -> list[str]:
-    normal = unicodedata.normalize("NFKC", text)
-    for sep in ("、", ",", "，", ";", "；"):
-        normal = normal.replace(sep, " ")
-    return [s for s in normal.split() if s]
+    """Scopes separated by ; or ； as in the import (医学检验、病理 is one scope), or commas."""
+    normal = unicodedata.normalize("NFKC", text)  # ； → ;
+    for sep in (",", "，"):
+        normal = normal.replace(sep, ";")
+    return [s.strip() for s in normal.split(";") if s.strip()]
 
 
 class RegistrationScreen(Screen[bool]):
@@ -234,6 +235,7 @@ class RegistrationScreen(Screen[bool]):
                 yield Static(_("Checks"), classes="section")
                 yield Static("", id="form-error", classes="error")
                 yield Static(_("Fill in the form to run the checks."), id="checks")
+                yield Static("", id="scopes-hint", classes="hint")
         yield ClerkFooter()
 
     @staticmethod
@@ -250,6 +252,7 @@ class RegistrationScreen(Screen[bool]):
     def on_mount(self) -> None:
         self._show_profession(self.initial["profession"])
         self._show_region()
+        self._show_scopes()
         self.query_one("#name" if self.card else "#profession").focus()
 
     # -- reading the form --
@@ -343,6 +346,8 @@ class RegistrationScreen(Screen[bool]):
             self._show_profession(self.profession())
         if getattr(control, "id", None) == "region":
             self._show_region()
+        if getattr(control, "id", None) in ("profession", "category", "region"):
+            self._show_scopes()
         if getattr(control, "id", None) == "id_number":
             self._show_id()
         self._generation += 1
@@ -366,6 +371,21 @@ class RegistrationScreen(Screen[bool]):
         division = regions.division(code) if ids.region_code_ok(code) else None
         shown = regions.describe(code) if division is not None else ""
         self.query_one("#region-name", Static).update(plain(shown))
+
+    def _show_scopes(self) -> None:
+        """The scopes the chosen category allows in the region (the region's vocabulary)."""
+        hint = self.query_one("#scopes-hint", Static)
+        if self.profession() == NURSE:
+            hint.update("")
+            return
+        code = self.value("region")
+        known = ids.region_code_ok(code) and regions.division(code) is not None
+        vocabulary = registry(self).vocabulary(code if known else None)
+        category = self.choice("category")
+        allowed = "；".join(vocabulary.scopes.get(category, ()))
+        hint.update(
+            plain(_("Scopes of {category}: {allowed}").format(category=category, allowed=allowed))
+        )
 
     def _show_id(self) -> None:
         number = clean_id(self.value("id_number"))
