@@ -219,6 +219,22 @@ def test_a_physician_the_shortcut_clears_has_no_violation(p: PhysicianFact, poli
         assert found == []
 
 
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(physicians(), st.sampled_from([POLICY, STRICT]))
+def test_a_rule_whose_precondition_clears_finds_nothing(p: PhysicianFact, policy):
+    """Each precondition is sound on its own: the rules at risk find all there is, so the
+    sweep and the write path evaluate only those."""
+    ctx = rules.RuleContext(policy, unknown_holiday_years=lambda a, b: [
+        y for y in range(a.year, b.year + 1) if not 2004 <= y <= 2026
+    ])  # fmt: skip
+    sweeper = Sweeper(ctx, {}, set(), lambda year: 2004 <= year <= 2026)
+    at_risk = sweeper.rules_at_risk(p)
+    for rule in at_risk:
+        event(f"at risk: {rule.code}")
+    assert rules.evaluate(p, ctx, at_risk) == rules.evaluate(p, ctx)
+    assert (not at_risk) == sweeper.facts_clean(p)
+
+
 def test_the_shortcut_clears_an_ordinary_physician():
     inst = INSTITUTIONS[0]
     week = tuple(Slot(d, 8 * 60, 17 * 60) for d in range(4))

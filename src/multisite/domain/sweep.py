@@ -1,13 +1,17 @@
 """The whole-region sweep (``multisite check``) without evaluating every physician in full.
 
-Most physicians break no rule, and most schedules repeat. The sweep therefore reads one row
-per agreement (:class:`~multisite.domain.rules.SweepAgreement`: the physician's registration
-and the stored pattern text, never the session rows) and asks every rule's precondition
-(``Rule.clears``) whether it could bite. Only physicians for whom some rule could bite are
-loaded in full and evaluated by :func:`rules.evaluate`, so the violations reported are exactly
-those of the full rules. What the rows do not carry (several registrations, suspensions, the
-physician on the dishonesty list, agreements outside their filings) is tested per physician
-first: by ``storage.sweep.always_full`` in SQL, by :func:`facts_always_full` on facts.
+Most physicians break no rule, and most schedules repeat. Each rule carries a cheap, sound
+precondition (``Rule.clears``) that says it cannot bite; only physicians for whom some rule
+could bite are loaded in full and evaluated by :func:`rules.evaluate`, so the violations
+reported are exactly those of the full rules. The region sweep tests the preconditions that
+read agreement rows in the database, one row per physician (``storage.sweep.physician_rows``,
+under the :class:`SweepLimits` of the physician's province), and asks this module only about
+the weekly patterns (:meth:`Sweeper.patterns_risky`). The write path tests the same
+preconditions on one physician's facts (:meth:`Sweeper.facts_clean`, on
+:class:`~multisite.domain.rules.SweepAgreement` rows). What the rows do not carry (several
+registrations, suspensions, the physician on the dishonesty list, agreements outside their
+filings) is tested per physician first: by ``storage.sweep.always_full`` in SQL, by
+:func:`facts_always_full` on facts.
 
 Why the schedule test is sound: every occurrence a physician ever has belongs to the union of
 their live agreements' weekly patterns taken without date bounds. Overlaps, travel gaps, the
@@ -21,24 +25,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import groupby
-from operator import attrgetter
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from . import rules, schedule
 from .facts import InstitutionFact, PhysicianFact
-from .rules import RULES, RuleContext, SweepAgreement, Violation
+from .rules import RULES, Rule, RuleContext, SweepAgreement, Violation
 from .rules.core import Site
 from .rules.schedule_rules import ScheduleClear, duty_limits
 from .schedule import Pattern, Slot
 
 __all__ = [
-    "FullCheck",
     "Site",
     "SweepAgreement",
+    "SweepLimits",
     "Sweeper",
-    "candidates",
     "evaluate",
     "facts_always_full",
 ]
@@ -48,6 +49,19 @@ ALWAYS_TO = dt.date(2001, 1, 28)  # a Sunday: four full weeks
 NO_RISKS: frozenset[str] = frozenset()
 
 ScheduleKey = tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class SweepLimits:
+    """The figures of a province's policy that the row preconditions tested in the database
+    read (``storage.sweep.physician_rows``)."""
+
+    tolerance: float  # CONTRACT_HOURS: contract_hours_tolerance
+    max_institutions: int | None  # SITE_LIMIT
+    eligibility_gate: bool  # ELIGIBILITY
+    first_known: dt.date  # HOLIDAY_DATA: the years with holiday data around today
+    last_known: dt.date
+    buffered: frozenset[int]  # institutions with a travel buffer of their own for some pair
 
 
 class Sweeper:
@@ -74,6 +88,7 @@ class Sweeper:
         self._minutes: dict[str, int] = {}
         self._texts: dict[tuple[Slot, ...], str] = {}
         self._schedule_memo: dict[ScheduleKey, frozenset[str]] = {}
+        self._joined_memo: dict[str | None, bool] = {}
         self._last: tuple[Sequence[SweepAgreement], frozenset[str]] | None = None
         self._row_tests = tuple(
             (r.clears, r.professions) for r in RULES if not isinstance(r.clears, ScheduleClear)
@@ -124,6 +139,31 @@ class Sweeper:
         self._last = (live, risks)
         return risks
 
+    def limits(self) -> SweepLimits:
+        """What the preconditions tested in the database read of this sweeper's policy."""
+        first, last = self.known_span
+        return SweepLimits(
+            self.policy.contract_hours_tolerance,
+            self.policy.max_institutions,
+            self.policy.eligibility_gate,
+            dt.date.fromisoformat(first),
+            dt.date.fromisoformat(last),
+            frozenset(i for pair in self.buffer_pairs for i in pair),
+        )
+
+    def patterns_risky(self, joined: str | None) -> bool:
+        """Whether some schedule rule may bite on the always-on union of the weekly patterns
+        ``joined`` by ``|`` (one per live agreement, each at an institution of its own)."""
+        found = self._joined_memo.get(joined)
+        if found is None:
+            texts = sorted((joined or "").split("|"))
+            key: ScheduleKey = tuple(enumerate(texts))
+            risks = self._schedule_memo.get(key)
+            if risks is None:
+                risks = self._schedule_memo[key] = self._always_on(key)
+            found = self._joined_memo[joined] = not self._schedule_codes.isdisjoint(risks)
+        return found
+
     # -- the decisions --
 
     def needs_full_check(self, rows: Sequence[SweepAgreement]) -> bool:
@@ -141,17 +181,44 @@ class Sweeper:
         # Every schedule rule's precondition at once: one memoised verdict on the union.
         return not self._schedule_codes.isdisjoint(self.schedule_risks(live))
 
+    def rules_at_risk(self, p: PhysicianFact) -> tuple[Rule, ...]:
+        """The rules that may bite for ``p``: every rule that binds the profession when only
+        the full rules can tell (:func:`facts_always_full`), else those whose precondition
+        does not clear the physician. Each precondition is sound on its own, so the rules
+        left out find nothing; the region sweep evaluates only these for a physician it
+        flagged."""
+        every = tuple(r for r in RULES if p.profession in r.professions)
+        if facts_always_full(p):
+            return every
+        live = [r for r in self._rows(p) if r.status != "draft"]
+        if not live:
+            return ()
+        risks = self.schedule_risks(live)
+        return tuple(
+            rule
+            for rule in every
+            if (
+                rule.clears.code in risks
+                if isinstance(rule.clears, ScheduleClear)
+                else not rule.clears(live, self)
+            )
+        )
+
     def facts_clean(self, p: PhysicianFact) -> bool:
         """True only when no rule can bite for these facts (the write path's shortcut): the
         physician-level test, then the same preconditions as the sweep's rows."""
         if facts_always_full(p):
             return False
+        return not self.needs_full_check(self._rows(p))
+
+    def _rows(self, p: PhysicianFact) -> list[SweepAgreement]:
+        """``p``'s agreements as the preconditions read them (one registration)."""
         reg = p.registrations[0]
         for a in p.agreements:
             inst = a.institution
             if inst.id not in self.sites:
                 self.sites[inst.id] = _site(inst)
-        rows = [
+        return [
             SweepAgreement(
                 p.id, a.institution.id, a.role, a.department, a.start.isoformat(),
                 a.end.isoformat(), a.weekly_hours, a.consent, a.status, self._text(a.slots),
@@ -160,7 +227,6 @@ class Sweeper:
             )
             for a in p.agreements
         ]  # fmt: skip
-        return not self.needs_full_check(rows)
 
     def _text(self, slots: tuple[Slot, ...]) -> str:
         """``schedule.slots_text``, remembered: the same weekly patterns recur."""
@@ -233,22 +299,7 @@ def _known_span(known_year: Callable[[int], bool], around: int = 2026) -> tuple[
 
 
 def evaluate(p: PhysicianFact, sweeper: Sweeper) -> list[Violation]:
-    """``rules.evaluate``, skipped when the sound shortcut proves there is nothing to find."""
-    return [] if sweeper.facts_clean(p) else rules.evaluate(p, sweeper.ctx)
-
-
-class FullCheck(Protocol):
-    """What the sweep asks of a physician's agreement rows (a :class:`Sweeper`, or one per
-    province: ``services.checks.ProvincialSweeper``)."""
-
-    def needs_full_check(self, rows: Sequence[SweepAgreement]) -> bool: ...
-
-
-def candidates(rows: Iterable[SweepAgreement], sweeper: FullCheck, always: set[int]) -> list[int]:
-    """The physicians whose rules must run in full: ``always`` plus those the sweeper flags."""
-    flagged = set(always)
-    check = sweeper.needs_full_check
-    for physician_id, group in groupby(rows, key=attrgetter("physician_id")):
-        if physician_id not in flagged and check(list(group)):
-            flagged.add(physician_id)
-    return sorted(flagged)
+    """``rules.evaluate``, narrowed to the rules whose precondition does not clear ``p``
+    (none: nothing to find)."""
+    at_risk = sweeper.rules_at_risk(p)
+    return rules.evaluate(p, sweeper.ctx, at_risk) if at_risk else []

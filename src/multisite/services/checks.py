@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
 from ..domain import identifiers as ids
-from ..domain import rules
-from ..domain.sweep import FullCheck, SweepAgreement, Sweeper, candidates
+from ..domain import jurisdiction, rules
+from ..domain.facts import PhysicianFact
+from ..domain.holidays import HolidayCalendar
+from ..domain.sweep import Sweeper, facts_always_full
 from ..i18n import _
-from ..storage import Database
 from ..storage import queries as q
 from ..storage import sweep as sweep_queries
 from .registry import (
@@ -33,91 +30,88 @@ class Checks(RegistryCore):
         context_for = self.contexts(calendar)
         with self.db.read() as s:
             selected: Iterable[int]
+            evaluate: Callable[[PhysicianFact], list[rules.Violation]]
             if physician:
                 phys = q.physician_by_cert(s, ids.clean(physician))
                 if phys is None:
                     raise ServiceError(_("Unknown physician {cert}.").format(cert=physician))
-                selected = [phys.id]
+                selected, evaluate = [phys.id], lambda f: self.evaluate_fully(f, context_for)
             elif institution:
                 inst = q.institution_by_code(s, ids.clean(institution))
                 if inst is None:
                     raise ServiceError(_("Unknown institution {code}.").format(code=institution))
                 selected = q.physician_ids_at(s, inst.id)
+                evaluate = lambda f: self.evaluate_fully(f, context_for)  # noqa: E731
             else:
-                sites = sweep_queries.sites(s)
-                buffers = set(self._buffers)
-                sweeper = ProvincialSweeper(
-                    lambda province: Sweeper(context_for(province), sites, buffers, calendar.known)
-                )
-                selected = sweep_candidates(self.db, s, sweeper, sweep_queries.always_full(s))
+                sweep = RegionSweep(context_for, set(self._buffers), calendar)
+                selected, evaluate = sweep.candidates(s), sweep.evaluate
             found: list[rules.Violation] = []
             for facts in q.all_physician_facts(s, selected):
-                found.extend(self.evaluate_fully(facts, context_for))
+                found.extend(evaluate(facts))
             if institution:
                 code = ids.clean(institution)
                 found = [v for v in found if code in v.institutions or not v.institutions]
             return found
 
 
-class ProvincialSweeper:
-    """The sweep's shortcut under the policy of each physician's province: a physician the
-    shortcut tests has one registration (several are always evaluated in full), whose
-    region is on each of their agreement rows."""
+class RegionSweep:
+    """The whole-region sweep: which physicians the rules must run for, and which rules.
 
-    def __init__(self, make: Callable[[str], Sweeper]) -> None:
-        self._make = make
+    Each physician is judged under the policy of the province of their registration (a
+    :class:`Sweeper` per province with a policy of its own, one for the others). The
+    preconditions that read agreement rows run in the database
+    (``storage.sweep.physician_rows``); the schedule rules' precondition on the weekly
+    patterns here, memoised; a physician flagged is loaded and evaluated by the rules whose
+    preconditions do not clear them (every rule, under each province's policy, when several
+    provinces judge their agreements)."""
+
+    def __init__(
+        self,
+        context_for: Callable[[str], rules.RuleContext],
+        buffers: set[tuple[int, int]],
+        calendar: HolidayCalendar,
+    ) -> None:
+        self.context_for = context_for
+        self.buffers = buffers
+        self.calendar = calendar
         self._sweepers: dict[str, Sweeper] = {}
+        self._own: dict[str, str] = {}  # first two digits → province code with its own policy
 
-    def needs_full_check(self, rows: Sequence[SweepAgreement]) -> bool:
-        province = ids.province_of(rows[0].region)
-        sweeper = self._sweepers.get(province)
-        if sweeper is None:
-            sweeper = self._sweepers[province] = self._make(province)
-        return sweeper.needs_full_check(rows)
+    def sweeper(self, province: str) -> Sweeper:
+        """The sweeper of ``province`` (``NN0000``; "" for the provinces on the defaults)."""
+        found = self._sweepers.get(province)
+        if found is None:
+            context = self.context_for(province)
+            found = Sweeper(context, {}, self.buffers, self.calendar.known)
+            self._sweepers[province] = found
+        return found
 
+    def candidates(self, s: Session) -> list[int]:
+        """The physicians whose rules must run: those ``always_full`` names, those whose
+        agreement rows fail a precondition in the database, and those whose weekly patterns
+        may break a schedule rule."""
+        own = [code for code in q.latest_policies(s) if code == ids.province_of(code)]
+        self._own = {code[:2]: code for code in own}
+        limits = {code: self.sweeper(code).limits() for code in own}
+        default = self.sweeper("")
+        flagged = sweep_queries.always_full(s)
+        rows = sweep_queries.physician_rows(s, limits, default.limits())
+        if not own:  # one policy for everyone: the loop's common case
+            risky = default.patterns_risky
+            flagged.update(pid for pid, bad, patterns, _p in rows if bad or risky(patterns))
+            return sorted(flagged)
+        for physician_id, bad, patterns, province in rows:
+            if bad or self.sweeper(self._own.get(province or "", "")).patterns_risky(patterns):
+                flagged.add(physician_id)
+        return sorted(flagged)
 
-PARALLEL_SWEEP = 50_000  # agreements from which the sweep's two halves run in two processes
-
-
-def sweep_candidates(db: Database, s: Session, sweeper: FullCheck, always: set[int]) -> list[int]:
-    """The physicians the region sweep must evaluate in full.
-
-    From ``PARALLEL_SWEEP`` agreements on (and where ``fork`` exists), the physicians are split
-    in two by id and a forked process reads and tests the upper half on its own connection
-    while this one does the lower half: the sweep is CPU-bound Python, and a province's
-    server has more than one core. Each half sees its own consistent snapshot.
-    """
-    low, high, count = sweep_queries.physician_span(s)
-    if count < PARALLEL_SWEEP or not hasattr(os, "fork") or threading.active_count() > 1:
-        # (forking a process that runs other threads, such as the TUI's, is not safe)
-        return candidates(sweep_queries.agreement_rows(s), sweeper, always)
-    middle = (low + high) // 2
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(
-        target=_sweep_half, args=(db.url, sweeper, middle + 1, high, sender), daemon=True
-    )
-    worker.start()
-    sender.close()
-    lower = candidates(sweep_queries.agreement_rows(s, low, middle), sweeper, always)
-    try:
-        upper = receiver.recv()
-    except EOFError:  # the worker died: do its half here
-        upper = None
-    worker.join()
-    if not isinstance(upper, list):
-        upper = candidates(sweep_queries.agreement_rows(s, middle + 1, high), sweeper, always)
-    return sorted(set(lower) | set(upper) | always)
-
-
-def _sweep_half(url: str, sweeper: FullCheck, first: int, last: int, sender: Any) -> None:
-    """The forked half of :func:`sweep_candidates`, on a connection of its own."""
-    try:
-        db = Database(url)
-        with db.read() as s:
-            sender.send(candidates(sweep_queries.agreement_rows(s, first, last), sweeper, set()))
-        db.dispose()
-    except Exception as error:  # reported to the parent, which then does this half itself
-        sender.send(repr(error))
-    finally:
-        sender.close()
+    def evaluate(self, facts: PhysicianFact) -> list[rules.Violation]:
+        """The violations of a flagged physician: the rules at risk under their province's
+        policy, or every rule under each province's (``jurisdiction``)."""
+        judged_by = jurisdiction.provinces(facts)
+        provinces = set(judged_by.values())
+        if len(provinces) != 1 or facts_always_full(facts):
+            return jurisdiction.evaluate(facts, self.context_for, judged_by)
+        province = provinces.pop()
+        sweeper = self.sweeper(self._own.get(province[:2], ""))
+        return rules.evaluate(facts, self.context_for(province), sweeper.rules_at_risk(facts))

@@ -1,16 +1,32 @@
-"""The reads of the whole-region sweep: one row per agreement, and the few physicians that
-always need the full rules (see ``multisite.domain.sweep``)."""
+"""The reads of the whole-region sweep: one row per physician with the rules' row-level
+preconditions tested in SQL (:func:`physician_rows`), and the few physicians that always need
+the full rules (see ``multisite.domain.sweep``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from ..domain.rules import SweepAgreement
-from ..domain.sweep import Site
+from ..domain.inputs import TERMS
+from ..domain.sweep import SweepLimits
+from ..domain.vocabulary import SCOPES
 from .models import (
     Agreement,
     CreditListing,
@@ -20,63 +36,167 @@ from .models import (
     Registration,
     RegistrationEvent,
 )
-from .queries import missing_terms_mask
+
+PhysicianRow = tuple[int, int, str | None, str | None]
+"""(physician id, 1 when some row-level precondition fails, the live agreements' patterns
+joined by ``|``, the first two digits of the registration's region: its province)."""
 
 
-def agreement_rows(
-    s: Session, first: int | None = None, last: int | None = None
-) -> Iterator[SweepAgreement]:
-    """Every agreement (of physicians ``first``–``last``, when given) with its physician's
-    registration, ordered by physician (streamed), as the rules' preconditions read it."""
-    effective_end = case(
-        (and_(Agreement.terminated_on.is_not(None), Agreement.terminated_on < Agreement.end),
-         Agreement.terminated_on),
-        else_=Agreement.end,
-    )  # fmt: skip
-    query = (
-        select(
-            Agreement.physician_id,
-            Agreement.institution_id,
-            Agreement.role,
-            Agreement.department,
-            cast(Agreement.start, String),
-            cast(effective_end, String),
-            Agreement.weekly_hours,
-            Agreement.consent,
-            Agreement.status,
-            Agreement.pattern,
-            Registration.region_code,
-            Registration.main_institution_id,
-            cast(Registration.registered_on, String),
-            cast(Physician.scopes, String),
-            missing_terms_mask(),
-            Physician.profession,
-        )
-        .join(Physician, Physician.id == Agreement.physician_id)
-        .join(Registration, Registration.physician_id == Agreement.physician_id)
-        .order_by(Agreement.physician_id)
+def physician_rows(
+    s: Session, limits: Mapping[str, SweepLimits], default: SweepLimits
+) -> list[PhysicianRow]:
+    """One row per practitioner with a live (not draft) agreement, the preconditions of every
+    rule that reads the agreement rows (``Rule.clears``) tested in the database under the
+    limits of the physician's province (``limits``; ``default`` elsewhere), and the weekly
+    patterns the schedule rules' precondition reads (``Sweeper.patterns_risky``).
+
+    A row marked 1 needs the full rules; so does a physician whose several agreements share an
+    institution (the always-on union of their patterns is judged as if each were at its own
+    site) or sit at an institution with a travel buffer of its own. Only the physicians with
+    one registration are judged by these rows: :func:`always_full` sends the others (and the
+    suspended, the listed and those outside their filings) to the full rules. The rows are the
+    driver's plain tuples: this read is the sweep's bulk."""
+    listed = s.scalars(
+        select(CreditListing.institution_id)
+        .distinct()
+        .where(CreditListing.institution_id.is_not(None))
     )
-    if first is not None:
-        query = query.where(Agreement.physician_id >= first)
-    if last is not None:
-        query = query.where(Agreement.physician_id <= last)
-    result = s.connection().execution_options(stream_results=True).execute(query)
-    make = SweepAgreement._make
-    for partition in result.partitions(20_000):
-        yield from map(make, partition)
+    wanted = [i for i in listed if i is not None]
+    query = _physician_query(s.get_bind().dialect.name, limits, default, wanted)
+    result = s.connection().execute(query)
+    try:
+        rows: list[PhysicianRow] = list(result.cursor.fetchall())
+        return rows
+    finally:
+        result.close()
 
 
-def physician_span(s: Session) -> tuple[int, int, int]:
-    """The smallest and largest physician id among the agreements, and the number of
-    agreements: how a sweep splits its work."""
-    low, high, count = (
-        s.connection()
-        .execute(
-            select(func.min(Agreement.physician_id), func.max(Agreement.physician_id), func.count())
-        )
-        .one()
+def _by_province(
+    province: Any, limits: Mapping[str, SweepLimits], default: SweepLimits, field: str
+) -> Any:
+    """``field`` of the limits of each row's province: one bound value when every province
+    has the same, else a CASE over the provinces with limits of their own."""
+    value = getattr(default, field)
+    if all(getattr(v, field) == value for v in limits.values()):
+        return literal(value)
+    whens = [(province == code[:2], literal(getattr(v, field))) for code, v in limits.items()]
+    return case(*whens, else_=literal(value))
+
+
+def _outside_region(region: Any, county: Any) -> ColumnElement[bool]:
+    """``identifiers.region_contains`` negated: a province holds the counties of its first
+    two digits, a city those of its first four, a county itself."""
+    return case(
+        (func.substr(region, 3) == "0000", func.substr(county, 1, 2) != func.substr(region, 1, 2)),
+        (func.substr(region, 5) == "00", func.substr(county, 1, 4) != func.substr(region, 1, 4)),
+        else_=county != region,
     )
-    return int(low or 0), int(high or 0), int(count or 0)
+
+
+def _not_empty(dialect: str, values: Any) -> ColumnElement[bool]:
+    """The JSON array ``values`` has an element (on SQLite: is not stored as ``[]``, as
+    ``json.dumps`` writes an empty list; any other spelling counts as not empty, which only
+    sends a physician to the full rules)."""
+    if dialect == "postgresql":
+        return func.json_array_length(values) > 0
+    return cast(values, String) != "[]"
+
+
+def _not_among(dialect: str, values: Any, value: Any) -> ColumnElement[bool]:
+    """``value`` is not an element of the JSON array of strings ``values``.
+
+    On SQLite the array is searched as stored text for the element as the registry writes it
+    (``json.dumps``: ASCII with ``\\u`` escapes, quotes included, so only a whole element
+    matches); a value outside the shipped scopes has no such token and counts as absent, which
+    sends the physician to the full rules (never the other way round)."""
+    if dialect == "postgresql":
+        return not_(cast(values, JSONB).has_key(value))
+    tokens = {name: json.dumps(name) for names in SCOPES.values() for name in names}
+    token = case(*((value == name, literal(text)) for name, text in tokens.items()))
+    return func.coalesce(func.instr(values, token), 0) == 0
+
+
+def _physician_query(
+    dialect: str, limits: Mapping[str, SweepLimits], default: SweepLimits, listed: list[int]
+) -> Any:
+    a, r, p, i = Agreement, Registration, Physician, Institution
+    province = func.substr(r.region_code, 1, 2)
+    every = (default, *limits.values())
+    primary, additional = a.role == "primary", a.role != "primary"
+    end = case(
+        (and_(a.terminated_on.is_not(None), a.terminated_on < a.end), a.terminated_on),
+        else_=a.end,
+    )  # the effective end: a termination moves it earlier
+
+    def limit(field: str) -> Any:
+        return _by_province(province, limits, default, field)
+
+    row_fails = [
+        a.pattern.is_(None),
+        r.id.is_(None),  # no registration: only the full rules can say
+        r.registered_on > a.start,  # REGISTRATION
+        _outside_region(r.region_code, i.county_code),  # OUT_OF_REGION
+        and_(primary, a.institution_id != r.main_institution_id),  # PRIMARY
+        or_(a.start > a.end, a.start > a.terminated_on),  # PERIOD
+        and_(additional, not_(func.coalesce(a.consent, false()))),  # CONSENT
+        and_(a.status == "active", or_(*(getattr(a, term) == "" for term in TERMS))),  # TERMS
+        and_(  # CONTRACT_HOURS
+            a.weekly_hours > 0,
+            func.abs(a.weekly_minutes / 60.0 - a.weekly_hours)
+            > limit("tolerance") * a.weekly_hours + 1e-9,
+        ),
+        a.start < limit("first_known"),  # HOLIDAY_DATA
+        and_(
+            a.end > limit("last_known"), func.coalesce(a.terminated_on, a.end) > limit("last_known")
+        ),
+        and_(  # SCOPE (physicians only)
+            p.profession == "physician",
+            or_(
+                _not_among(dialect, p.scopes, a.department),
+                and_(
+                    _not_empty(dialect, i.departments),
+                    _not_among(dialect, i.departments, a.department),
+                ),
+            ),
+        ),
+    ]
+    if listed:  # CREDIT: an institution ever listed
+        row_fails.append(a.institution_id.in_(listed))
+    if any(v.eligibility_gate for v in every):  # ELIGIBILITY (physicians only)
+        gate = limit("eligibility_gate")
+        row_fails.append(and_(gate == True, p.profession == "physician", additional))  # noqa: E712
+    count, sites = func.count(), func.count(a.institution_id.distinct())
+    physician_fails = [
+        func.max(case((or_(*row_fails), 1), else_=0)) == 1,
+        sites < count,  # several agreements at one institution
+        # PRIMARY: exactly one primary, every additional agreement within its period
+        func.sum(case((primary, 1), else_=0)) != 1,
+        func.min(case((additional, a.start))) < func.max(case((primary, a.start))),
+        func.max(case((additional, a.end))) > func.max(case((primary, end))),
+    ]
+    if any(v.max_institutions is not None for v in every):  # SITE_LIMIT
+        cap = _by_province(func.min(province), limits, default, "max_institutions")
+        physician_fails.append(sites > func.coalesce(cap, sites))
+    buffered = sorted(set().union(*(v.buffered for v in every)))
+    if buffered:  # a pair of institutions with a travel buffer of its own
+        near = func.max(case((a.institution_id.in_(buffered), 1), else_=0))
+        physician_fails.append(and_(count > 1, near == 1))
+    patterns = func.coalesce(a.pattern, "")
+    joined = (
+        func.string_agg(patterns, "|")
+        if dialect == "postgresql"
+        else func.group_concat(patterns, "|")
+    )
+    bad = case(*((test, 1) for test in physician_fails), else_=0)
+    return (
+        select(a.physician_id, bad, joined, func.min(province))
+        .select_from(a)
+        .join(p, p.id == a.physician_id)
+        .join(i, i.id == a.institution_id)
+        .outerjoin(r, r.physician_id == a.physician_id)
+        .where(a.status != "draft")
+        .group_by(a.physician_id)
+    )
 
 
 def always_full(s: Session) -> set[int]:
@@ -139,23 +259,3 @@ def outside_filings(s: Session) -> set[int]:
         .having(fits == 0)
     )
     return set(s.scalars(query))
-
-
-def sites(s: Session) -> dict[int, Site]:
-    """Every institution's county, departments and whether it was ever on the dishonesty list
-    (JSON read as text and decoded once per distinct value: the ORM's JSON processing
-    dominated this read)."""
-    query = select(Institution.id, Institution.county_code, cast(Institution.departments, String))
-    listed = set(
-        s.scalars(
-            select(CreditListing.institution_id).where(CreditListing.institution_id.is_not(None))
-        )
-    )
-    decoded: dict[str | None, frozenset[str]] = {}
-    out: dict[int, Site] = {}
-    for inst_id, county, departments in s.connection().execute(query):
-        found = decoded.get(departments)
-        if found is None:
-            found = decoded[departments] = frozenset(json.loads(departments or "[]"))
-        out[inst_id] = Site(county, found, inst_id in listed)
-    return out

@@ -86,9 +86,13 @@ __all__ = [
 ]
 
 
-def evaluate(p: PhysicianFact, ctx: RuleContext) -> list[Violation]:
-    """Every violation of every rule for one physician, errors first, then by date."""
-    found = [v for rule in RULES if rule.applies_to(p) for v in rule.check(p, ctx)]
+def evaluate(
+    p: PhysicianFact, ctx: RuleContext, only: Sequence[Rule] = RULES
+) -> list[Violation]:
+    """Every violation of every rule (or of the rules ``only``, which the region sweep
+    narrows to those whose precondition does not clear) for one physician, errors first, then
+    by date."""
+    found = [v for rule in only if rule.applies_to(p) for v in rule.check(p, ctx)]
     found.sort(key=lambda v: (v.severity != ERROR, v.first_date, v.code))
     return found
 
