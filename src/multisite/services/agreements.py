@@ -212,22 +212,21 @@ class Agreements(Filings):
         """What saving ``data`` would do, without storing anything: the violations it would
         create and the filing it would file, extend or renew."""
         contract, cert, code = check_agreement_fields(data)
-        with self.db.read() as s:
-            facts = q.physician_fact_by_cert(s, cert)
-            if facts is None:
-                raise _unknown_physician(cert)
-            institution, owner = q.institution_and_owner(s, code, contract)
-            if institution is None:
-                raise _unknown_institution(code)
-            if owner is not None and owner != facts.id:
-                raise _belongs_to_another(contract)
-            old = next((a for a in facts.agreements if a.contract_no == contract), None)
-            empty = set(old.missing_terms) if old is not None else set(TERMS)
-            named = tuple(getattr(data, term) for term in TERMS)
-            fact = _fact(None, contract, institution, data, _missing_terms(named, empty))
-            after, plans = filings.plan_all(facts.with_agreement(fact), [fact])
-            found = rules.touching(self.evaluate(after), contract)
-            return AgreementPreview(found, plans[0] if plans else None)
+        read = q.contract_facts(self.db, cert, code, contract)  # one statement, one snapshot
+        facts, institution, owner = read.physician, read.institution, read.owner
+        if facts is None:
+            raise _unknown_physician(cert)
+        if institution is None:
+            raise _unknown_institution(code)
+        if owner is not None and owner != facts.id:
+            raise _belongs_to_another(contract)
+        old = next((a for a in facts.agreements if a.contract_no == contract), None)
+        empty = set(old.missing_terms) if old is not None else set(TERMS)
+        named = tuple(getattr(data, term) for term in TERMS)
+        fact = _fact(None, contract, institution, data, _missing_terms(named, empty))
+        after, plans = filings.plan_all(facts.with_agreement(fact), [fact])
+        found = rules.touching(self.evaluate(after), contract)
+        return AgreementPreview(found, plans[0] if plans else None)
 
     def save_agreement(self, data: AgreementInput) -> WriteResult:
         """File a new agreement or change a stored one (``contract_no`` is the key)."""

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, exc, make_url, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..i18n import _
 from . import keys, security
 from .models import utcnow
+
+T = TypeVar("T")
 
 ENV_URL = "MULTISITE_DATABASE_URL"
 
@@ -230,6 +233,7 @@ class Database:
         self._reader = sessionmaker(self.engine, autoflush=False, expire_on_commit=False)
         self._writer = sessionmaker(writer, autoflush=False, expire_on_commit=False)
         self._local = threading.local()
+        self._autocommit: Engine | None = None  # PostgreSQL: statement_reader's engine
 
     def _pending(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] | None = getattr(self._local, "pending", None)
@@ -310,5 +314,33 @@ class Database:
             finally:
                 raw.execute("PRAGMA busy_timeout=30000")
 
+    def one_statement(self, read: Callable[[Any, Dialect], T]) -> T:
+        """``read(driver connection, dialect)``, a read of **one statement**, on the driver's
+        connection (``sqlite3`` / ``psycopg``) in autocommit: a single statement sees one
+        consistent snapshot by itself, so no BEGIN, no ROLLBACK and (PostgreSQL) no pool ping
+        cost a round trip. The one-contract check reads this way (``storage.facts.read_one``).
+        A connection found dead is replaced and the read tried once more."""
+        engine = self._statement_engine()
+        for attempt in (1, 2):
+            raw = engine.raw_connection()
+            try:
+                return read(raw.driver_connection, engine.dialect)
+            except engine.dialect.loaded_dbapi.OperationalError:
+                raw.invalidate()
+                if attempt == 2:
+                    raise
+            finally:
+                raw.close()
+        raise AssertionError("unreachable")
+
+    def _statement_engine(self) -> Engine:
+        if self.dialect == "sqlite":  # its connections are in autocommit (see _sqlite_pragmas)
+            return self.engine
+        if self._autocommit is None:
+            self._autocommit = create_engine(self.engine.url, isolation_level="AUTOCOMMIT")
+        return self._autocommit
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._autocommit is not None:
+            self._autocommit.dispose()

@@ -3,54 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, case, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain.facts import (
-    AgreementFact,
-    FilingFact,
-    Inactivity,
     InstitutionFact,
     Listing,
     PhysicianFact,
-    RegistrationFact,
-    terms_from_mask,
 )
-from ..domain.inputs import TERMS
 from ..domain.schedule import Slot
+from . import facts
+
+if TYPE_CHECKING:
+    from . import Database
 from .models import (
     Agreement,
     AuditEntry,
     Clerk,
-    CreditListing,
-    Filing,
     HolidayDay,
     Institution,
     Physician,
     Policy,
     Region,
     Registration,
-    RegistrationEvent,
     StaffingMinimum,
     TravelBuffer,
     VocabularyChange,
     WorkSession,
 )
 
-
-def missing_terms_mask() -> Any:
-    """An agreement's empty terms as bits (bit i: ``inputs.TERMS[i]`` is empty), in SQL."""
-    columns = [getattr(Agreement, term) for term in TERMS]
-    return sum(
-        (case((func.coalesce(c, "") == "", 1 << i), else_=0) for i, c in enumerate(columns)),
-        literal(0),
-    ).label("missing_terms")
+missing_terms_mask = facts.missing_terms_mask
 
 
 def profession_of(s: Session, cert: str) -> str | None:
@@ -165,58 +150,12 @@ def main_registrations_at(s: Session, institution_id: int) -> list[Registration]
 # --- facts -------------------------------------------------------------------------------------
 
 
-INSTITUTION_LISTED = (
-    select(CreditListing.id).where(CreditListing.institution_id == Institution.id).exists()
-)
-PHYSICIAN_LISTED = (
-    select(CreditListing.id)
-    .where(CreditListing.physician_id == Physician.id)
-    .exists()
-    .label("listed")
-)
-INSTITUTION_FACT_COLUMNS = (
-    Institution.id, Institution.code, Institution.name, Institution.kind,
-    Institution.county_code, Institution.departments, Institution.grassroots,
-    INSTITUTION_LISTED.label("listed"), Institution.beds,
-)  # fmt: skip
-
-
-def _institution_from(
-    r: Sequence[Any], listings: dict[int, tuple[Listing, ...]] | None = None
-) -> InstitutionFact:
-    """An institution's facts from the values of ``INSTITUTION_FACT_COLUMNS``, in order, with
-    its listings (read by :func:`listings_of` for the institutions flagged listed)."""
-    listed = listings.get(r[0], ()) if listings and r[7] else ()
-    return InstitutionFact(
-        r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), bool(r[6]), listed, r[8] or 0
-    )
-
-
 def listings_of(
     s: Session, physician_ids: Iterable[int] = (), institution_ids: Iterable[int] = ()
 ) -> tuple[dict[int, tuple[Listing, ...]], dict[int, tuple[Listing, ...]]]:
     """The dishonesty-list listings (失信/黑名单) of these physicians and institutions, in
     date order: (physician id → listings, institution id → listings)."""
-    people, places = sorted(set(physician_ids)), sorted(set(institution_ids))
-    by_physician: dict[int, list[Listing]] = defaultdict(list)
-    by_institution: dict[int, list[Listing]] = defaultdict(list)
-    columns = (CreditListing.physician_id, CreditListing.institution_id, CreditListing.start,
-               CreditListing.until)  # fmt: skip
-    for chunk in range(0, max(len(people), len(places)), 5000):
-        some_people, some_places = people[chunk : chunk + 5000], places[chunk : chunk + 5000]
-        query = select(*columns).where(
-            CreditListing.physician_id.in_(some_people)
-            | CreditListing.institution_id.in_(some_places)
-        )
-        for pid, iid, start, until in s.connection().execute(query.order_by(CreditListing.start)):
-            if pid is not None:
-                by_physician[pid].append(Listing(start, until))
-            if iid is not None:
-                by_institution[iid].append(Listing(start, until))
-    return (
-        {k: tuple(v) for k, v in by_physician.items()},
-        {k: tuple(v) for k, v in by_institution.items()},
-    )
+    return facts.listings_of(s.connection(), physician_ids, institution_ids)
 
 
 def slot_of(session: WorkSession) -> Slot:
@@ -230,156 +169,35 @@ def physician_fact(s: Session, p: Physician) -> PhysicianFact:
 
 
 def physician_fact_by_id(s: Session, physician_id: int) -> PhysicianFact | None:
-    return _physician_fact(s, _statements().head_by_id, {"key": physician_id})
+    return facts.read_one(driver_of(s), s.get_bind().dialect, physician_id=physician_id).physician
 
 
 def physician_fact_by_cert(s: Session, cert: str) -> PhysicianFact | None:
-    return _physician_fact(s, _statements().head_by_cert, {"key": cert})
-
-
-@dataclass(frozen=True)
-class _WritePathStatements:
-    head_by_id: Any
-    head_by_cert: Any
-    inactivity: Any
-    filings: Any
-    agreements: Any
-    institution_and_owner: Any
-
-
-@cache
-def _statements() -> _WritePathStatements:
-    """The write path's SELECTs, built once with bound parameters: building a statement
-    costs more than running it on an indexed key."""
-    has_inactivity = (
-        select(RegistrationEvent.id)
-        .where(
-            RegistrationEvent.registration_id == Registration.id,
-            RegistrationEvent.status.in_(("suspended", "cancelled")),
-        )
-        .exists()
-    )
-    has_filing = select(Filing.id).where(Filing.registration_id == Registration.id).exists()
-    head = (
-        select(
-            Physician.cert_no, Physician.name, Physician.level, Physician.category,
-            Physician.scopes, Physician.title, PHYSICIAN_LISTED, Physician.practising_since,
-            Physician.failed_assessment_on, Registration.id, Registration.region_code,
-            Registration.main_institution_id, Registration.registered_on, has_inactivity,
-            has_filing, Physician.id, Physician.profession,
-        )
-        .outerjoin(Registration, Registration.physician_id == Physician.id)
-        .order_by(Registration.id)
-    )  # fmt: skip
-    regs: Any = bindparam("regs", expanding=True)
-    owner = (
-        select(Agreement.physician_id)
-        .where(Agreement.contract_no == bindparam("contract"))
-        .scalar_subquery()
-    )
-    return _WritePathStatements(
-        head.where(Physician.id == bindparam("key")),
-        head.where(Physician.cert_no == bindparam("key")),
-        select(
-            RegistrationEvent.registration_id, RegistrationEvent.status, RegistrationEvent.on,
-            RegistrationEvent.until,
-        ).where(
-            RegistrationEvent.registration_id.in_(regs),
-            RegistrationEvent.status.in_(("suspended", "cancelled")),
-        ),
-        select(
-            Filing.institution_id, Filing.scope, Filing.valid_from, Filing.valid_to,
-            Filing.ended_on,
-        ).where(Filing.registration_id.in_(regs)),
-        select(
-            Agreement.id, Agreement.contract_no, Agreement.role, Agreement.department,
-            Agreement.start, Agreement.end, Agreement.terminated_on, Agreement.weekly_hours,
-            Agreement.consent, Agreement.status, *INSTITUTION_FACT_COLUMNS,
-            WorkSession.weekday, WorkSession.start_minute, WorkSession.end_minute,
-            missing_terms_mask(),
-        )
-        .join(Institution, Institution.id == Agreement.institution_id)
-        .outerjoin(WorkSession, WorkSession.agreement_id == Agreement.id)
-        .where(Agreement.physician_id == bindparam("physician"))
-        .order_by(Agreement.start, Agreement.id, WorkSession.id),
-        select(*INSTITUTION_FACT_COLUMNS, owner).where(Institution.code == bindparam("code")),
-    )  # fmt: skip
-
-
-def _physician_fact(s: Session, head_query: Any, params: dict[str, Any]) -> PhysicianFact | None:
-    """One physician's facts with two to four small Core queries (the write path's hot spot):
-    suspensions and filings are read only where the first query says there are some."""
-    c = s.connection()
-    statements = _statements()
-    head = c.execute(head_query, params).all()
-    if not head:
-        return None
-    physician_id = head[0][15]
-    reg_ids = [r[9] for r in head if r[9] is not None]
-    inactive: dict[int, list[Inactivity]] = defaultdict(list)
-    filings: list[FilingFact] = []
-    if any(r[13] for r in head):
-        for reg_id, status, on, until in c.execute(statements.inactivity, {"regs": reg_ids}):
-            inactive[reg_id].append(Inactivity(status, on, until))
-    if any(r[14] for r in head):
-        filings = [FilingFact(*row) for row in c.execute(statements.filings, {"regs": reg_ids})]
-    rows = c.execute(statements.agreements, {"physician": physician_id}).all()
-    agreements: dict[int, tuple[tuple[Any, ...], list[Slot]]] = {}
-    for row in rows:
-        entry = agreements.setdefault(row[0], (tuple(row), []))
-        if row[19] is not None:
-            entry[1].append(Slot(row[19], row[20], row[21]))
-    listed_places = {r[10] for r, _slots in agreements.values() if r[17]}
-    mine, theirs = (
-        listings_of(s, [physician_id] if head[0][6] else [], listed_places)
-        if head[0][6] or listed_places
-        else ({}, {})
-    )
-    facts = []
-    for r, slots in agreements.values():
-        institution = _institution_from(r[10:19], theirs)
-        end = r[6] if r[6] is not None and r[6] < r[5] else r[5]
-        facts.append(
-            AgreementFact(
-                r[0],
-                r[1],
-                institution,
-                r[2],
-                r[3],
-                r[4],
-                end,
-                r[7] or 0.0,
-                r[8],
-                tuple(slots),
-                r[9],
-                terms_from_mask(r[22]),
-            )
-        )
-    p = head[0]
-    registrations = tuple(
-        RegistrationFact(r[10], r[11], r[12], tuple(inactive.get(r[9], ())))
-        for r in head
-        if r[9] is not None
-    )
-    return PhysicianFact(
-        physician_id, p[0], p[1], p[2], p[3], frozenset(p[4] or ()), p[5],
-        mine.get(physician_id, ()), p[7], p[8], registrations, tuple(filings), tuple(facts),
-        p[16],
-    )  # fmt: skip
+    return facts.read_one(driver_of(s), s.get_bind().dialect, cert=cert).physician
 
 
 def institution_and_owner(
     s: Session, code: str, contract_no: str
 ) -> tuple[InstitutionFact | None, int | None]:
     """An institution's facts and the physician who holds ``contract_no`` (if anyone), in one
-    query: the institution picked for a contract, and whether the number is taken."""
-    params = {"code": code, "contract": contract_no}
-    row = s.connection().execute(_statements().institution_and_owner, params).first()
-    if row is None:
-        return None, contract_owner(s, contract_no)
-    r = tuple(row)
-    listed = listings_of(s, (), [r[0]])[1] if r[7] else None
-    return _institution_from(r[:9], listed), r[9]
+    statement: the institution picked for a contract, and whether the number is taken."""
+    found = facts.read_one(driver_of(s), s.get_bind().dialect, code=code, contract=contract_no)
+    return found.institution, found.owner
+
+
+def contract_facts(db: Database, cert: str, code: str, contract_no: str) -> facts.OneRead:
+    """What checking a new contract reads, in one statement outside any transaction: the
+    physician's facts, the institution's and who holds the contract number."""
+    return db.one_statement(
+        lambda driver, dialect: facts.read_one(
+            driver, dialect, cert=cert, code=code, contract=contract_no
+        )
+    )
+
+
+def driver_of(s: Session) -> Any:
+    """The driver's connection (``sqlite3`` / ``psycopg``) under the session's transaction."""
+    return s.connection().connection.driver_connection
 
 
 def lock_physician_by_cert(s: Session, cert: str) -> int | None:
@@ -401,17 +219,18 @@ def all_physician_facts(
     batch: int = 5000,
     institutions: dict[int, InstitutionFact] | None = None,
 ) -> Iterator[PhysicianFact]:
-    """Facts of many physicians, read in batches with a few SELECTs each (region sweep)."""
+    """Facts of many physicians, read in batches with a few SELECTs each (``facts.facts_for``:
+    the region sweep's flagged physicians, a batch import's)."""
     id_query = select(Physician.id).order_by(Physician.id)
     ids = list(physician_ids) if physician_ids is not None else list(s.scalars(id_query))
     known = institutions if institutions is not None else {}
+    connection = s.connection()
     for offset in range(0, len(ids), batch):
-        chunk = ids[offset : offset + batch]
-        yield from _facts_for(s, chunk, known)
+        yield from facts.facts_for(connection, ids[offset : offset + batch], known)
 
 
 def institution_facts(s: Session, ids: Iterable[int] | None = None) -> dict[int, InstitutionFact]:
-    """Institution facts by id (all of them, or those in ``ids``), read with Core."""
+    """Institution facts by id (all of them, or those in ``ids``)."""
     if ids is None:
         return institution_facts_where(s, None)
     wanted = set(ids)
@@ -419,148 +238,8 @@ def institution_facts(s: Session, ids: Iterable[int] | None = None) -> dict[int,
 
 
 def institution_facts_where(s: Session, condition: Any) -> dict[int, InstitutionFact]:
-    query = select(*INSTITUTION_FACT_COLUMNS)
-    if condition is not None:
-        query = query.where(condition)
-    rows = s.connection().execute(query).all()
-    listed = [r[0] for r in rows if r[7]]
-    found = listings_of(s, (), listed)[1] if listed else None
-    return {r[0]: _institution_from(r, found) for r in rows}
-
-
-def _facts_for(
-    s: Session, ids: list[int], institutions: dict[int, InstitutionFact]
-) -> Iterator[PhysicianFact]:
-    people = s.execute(
-        select(
-            Physician.id,
-            Physician.cert_no,
-            Physician.name,
-            Physician.level,
-            Physician.category,
-            Physician.scopes,
-            Physician.title,
-            PHYSICIAN_LISTED,
-            Physician.practising_since,
-            Physician.failed_assessment_on,
-            Physician.profession,
-        ).where(Physician.id.in_(ids))
-    ).all()
-    regs: dict[int, list[Any]] = defaultdict(list)
-    reg_rows = s.execute(
-        select(
-            Registration.id,
-            Registration.physician_id,
-            Registration.region_code,
-            Registration.main_institution_id,
-            Registration.registered_on,
-        ).where(Registration.physician_id.in_(ids))
-    ).all()
-    reg_ids = [r[0] for r in reg_rows]
-    events: dict[int, list[Inactivity]] = defaultdict(list)
-    filings: dict[int, list[FilingFact]] = defaultdict(list)
-    if reg_ids:
-        for reg_id, status, on, until in s.execute(
-            select(
-                RegistrationEvent.registration_id,
-                RegistrationEvent.status,
-                RegistrationEvent.on,
-                RegistrationEvent.until,
-            ).where(
-                RegistrationEvent.registration_id.in_(reg_ids),
-                RegistrationEvent.status.in_(("suspended", "cancelled")),
-            )
-        ):
-            events[reg_id].append(Inactivity(status, on, until))
-        owner = {r[0]: r[1] for r in reg_rows}
-        for reg_id, inst, scope_, start, end, ended in s.execute(
-            select(
-                Filing.registration_id,
-                Filing.institution_id,
-                Filing.scope,
-                Filing.valid_from,
-                Filing.valid_to,
-                Filing.ended_on,
-            ).where(Filing.registration_id.in_(reg_ids))
-        ):
-            filings[owner[reg_id]].append(FilingFact(inst, scope_, start, end, ended))
-    for reg_id, pid, region_code, main_id, registered_on in reg_rows:
-        regs[pid].append(
-            RegistrationFact(region_code, main_id, registered_on, tuple(events.get(reg_id, ())))
-        )
-    slots: dict[int, list[Slot]] = defaultdict(list)
-    agreements_rows = s.execute(
-        select(
-            Agreement.id,
-            Agreement.physician_id,
-            Agreement.contract_no,
-            Agreement.institution_id,
-            Agreement.role,
-            Agreement.department,
-            Agreement.start,
-            Agreement.end,
-            Agreement.terminated_on,
-            Agreement.weekly_hours,
-            Agreement.consent,
-            Agreement.status,
-            missing_terms_mask(),
-        ).where(Agreement.physician_id.in_(ids))
-    ).all()
-    for agreement_id, weekday, start_minute, end_minute in s.execute(
-        select(
-            WorkSession.agreement_id,
-            WorkSession.weekday,
-            WorkSession.start_minute,
-            WorkSession.end_minute,
-        )
-        .where(WorkSession.physician_id.in_(ids))
-        .order_by(WorkSession.id)
-    ):
-        slots[agreement_id].append(Slot(weekday, start_minute, end_minute))
-    missing = {row[3] for row in agreements_rows} - institutions.keys()
-    if missing:
-        institutions.update(institution_facts(s, missing))
-    agreements: dict[int, list[AgreementFact]] = defaultdict(list)
-    for row in agreements_rows:
-        aid, pid, no, inst, role, dept, start, end, terminated, hours, consent_, status, mask = row
-        effective = terminated if terminated is not None and terminated < end else end
-        agreements[pid].append(
-            AgreementFact(
-                aid,
-                no,
-                institutions[inst],
-                role,
-                dept,
-                start,
-                effective,
-                hours or 0.0,
-                consent_,
-                tuple(slots.get(aid, ())),
-                status,
-                terms_from_mask(mask),
-            )
-        )
-    listed = [person[0] for person in people if person[7]]
-    listings = listings_of(s, listed)[0] if listed else {}
-    for person in people:
-        r: tuple[Any, ...] = tuple(person)
-        pid = r[0]
-        yield PhysicianFact(
-            pid,
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            frozenset(r[5] or ()),
-            r[6],
-            listings.get(pid, ()),
-            r[8],
-            r[9],
-            tuple(regs.get(pid, ())),
-            tuple(filings.get(pid, ())),
-            tuple(agreements.get(pid, ())),
-            r[10],
-        )
+    """The facts of the institutions meeting ``condition`` (None: all), with their listings."""
+    return facts.institution_facts(s.connection(), condition)
 
 
 def physician_ids_at(s: Session, institution_id: int) -> list[int]:
