@@ -129,7 +129,10 @@ class Sweeper:
         else:
             for r in live:
                 sites.setdefault(r.institution_id, len(sites))
-            key = tuple(sorted([(sites[r.institution_id], r.pattern or "") for r in live]))
+            if len(sites) == len(live):  # each at its own institution: as patterns_risky keys
+                key = tuple(enumerate(sorted(r.pattern or "" for r in live)))
+            else:
+                key = tuple(sorted([(sites[r.institution_id], r.pattern or "") for r in live]))
         risks = self._schedule_memo.get(key)
         if risks is None:
             risks = self._schedule_memo[key] = self._always_on(key)

@@ -21,7 +21,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from ..domain.inputs import TERMS
@@ -93,27 +92,25 @@ def _outside_region(region: Any, county: Any) -> ColumnElement[bool]:
     )
 
 
-def _not_empty(dialect: str, values: Any) -> ColumnElement[bool]:
-    """The JSON array ``values`` has an element (on SQLite: is not stored as ``[]``, as
-    ``json.dumps`` writes an empty list; any other spelling counts as not empty, which only
-    sends a physician to the full rules)."""
-    if dialect == "postgresql":
-        return func.json_array_length(values) > 0
+def _not_empty(values: Any) -> ColumnElement[bool]:
+    """The JSON array ``values`` is not stored as ``[]`` (as ``json.dumps`` writes an empty
+    list; any other spelling counts as not empty, which only sends a physician to the full
+    rules)."""
     return cast(values, String) != "[]"
 
 
 def _not_among(dialect: str, values: Any, value: Any) -> ColumnElement[bool]:
     """``value`` is not an element of the JSON array of strings ``values``.
 
-    On SQLite the array is searched as stored text for the element as the registry writes it
-    (``json.dumps``: ASCII with ``\\u`` escapes, quotes included, so only a whole element
-    matches); a value outside the shipped scopes has no such token and counts as absent, which
-    sends the physician to the full rules (never the other way round)."""
-    if dialect == "postgresql":
-        return not_(cast(values, JSONB).has_key(value))
+    The array is searched as stored text (no JSON is parsed per row) for the element as the
+    registry writes it (``json.dumps``: ASCII with ``\\u`` escapes, quotes included, so only
+    a whole element matches). A value outside the shipped scopes has no such token, and an
+    array written another way may not hold it: both count as absent, which sends the
+    physician to the full rules (never the other way round)."""
     tokens = {name: json.dumps(name) for names in SCOPES.values() for name in names}
     token = case(*((value == name, literal(text)) for name, text in tokens.items()))
-    return func.coalesce(func.instr(values, token), 0) == 0
+    find = func.strpos if dialect == "postgresql" else func.instr
+    return func.coalesce(find(cast(values, String), token), 0) == 0
 
 
 def _physician_query(
@@ -154,7 +151,7 @@ def _physician_query(
             or_(
                 _not_among(dialect, p.scopes, a.department),
                 and_(
-                    _not_empty(dialect, i.departments),
+                    _not_empty(i.departments),
                     _not_among(dialect, i.departments, a.department),
                 ),
             ),
