@@ -334,10 +334,20 @@ class Database:
         raise AssertionError("unreachable")
 
     def _statement_engine(self) -> Engine:
-        if self.dialect == "sqlite":  # its connections are in autocommit (see _sqlite_pragmas)
-            return self.engine
+        """An engine of its own for :meth:`one_statement`: its connections are in autocommit
+        and never hold a transaction, so the pool neither pings them (PostgreSQL) nor rolls
+        them back when they return."""
         if self._autocommit is None:
-            self._autocommit = create_engine(self.engine.url, isolation_level="AUTOCOMMIT")
+            if self.dialect == "sqlite":
+                engine = create_engine(
+                    self.engine.url, connect_args={"timeout": 30}, pool_reset_on_return=None
+                )
+                event.listen(engine, "connect", _sqlite_pragmas)  # autocommit, as ours are
+            else:
+                engine = create_engine(
+                    self.engine.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None
+                )
+            self._autocommit = engine
         return self._autocommit
 
     def dispose(self) -> None:

@@ -149,9 +149,9 @@ def _one_statement(dialect: Dialect, by_cert: bool) -> tuple[str, Any]:
         else select(Physician.id.label("id")).where(Physician.id == bindparam("pid", None, Integer))
     ).cte("me")  # the physician's id, looked up once
     code, contract = bindparam("code", None, String), bindparam("contract", None, String)
+    key = select(me.c.id).scalar_subquery()  # an equality on it uses each table's index
     p, r, a, i, c = Physician, Registration, Agreement, Institution, CreditListing
-    mine = me.join(r, r.physician_id == me.c.id)
-    theirs = select(a.institution_id).join(me, a.physician_id == me.c.id)
+    theirs = select(a.institution_id).where(a.physician_id == key)
 
     def listings(where: Any) -> Any:
         return _part(LISTING, c, n1=c.id, n2=c.physician_id, n3=c.institution_id,
@@ -163,24 +163,25 @@ def _one_statement(dialect: Dialect, by_cert: bool) -> tuple[str, Any]:
                      ).where(where)  # fmt: skip
 
     statement = union_all(
-        _part(PHYSICIAN, me.join(p, p.id == me.c.id), n1=p.id, t1=p.cert_no, t2=p.name,
-              t3=p.level, t4=p.category, t5=cast(p.scopes, String), t6=p.title,
-              t7=p.profession, d1=p.practising_since, d2=p.failed_assessment_on),
-        _part(REGISTRATION, mine, n1=r.id, n2=r.main_institution_id, t1=r.region_code,
-              d1=r.registered_on),
-        _part(INACTIVITY, mine.join(RegistrationEvent), n1=r.id, t1=RegistrationEvent.status,
-              d1=RegistrationEvent.on, d2=RegistrationEvent.until)
-        .where(RegistrationEvent.status.in_(INACTIVE)),
-        _part(FILING, mine.join(Filing), n1=Filing.institution_id, t1=Filing.scope,
-              d1=Filing.valid_from, d2=Filing.valid_to, d3=Filing.ended_on),
-        listings(c.physician_id.in_(select(me.c.id))),
+        _part(PHYSICIAN, p, n1=p.id, t1=p.cert_no, t2=p.name, t3=p.level, t4=p.category,
+              t5=cast(p.scopes, String), t6=p.title, t7=p.profession, d1=p.practising_since,
+              d2=p.failed_assessment_on).where(p.id == key),
+        _part(REGISTRATION, r, n1=r.id, n2=r.main_institution_id, t1=r.region_code,
+              d1=r.registered_on).where(r.physician_id == key),
+        _part(INACTIVITY, RegistrationEvent.__table__.join(r), n1=r.id,
+              t1=RegistrationEvent.status, d1=RegistrationEvent.on, d2=RegistrationEvent.until)
+        .where(r.physician_id == key, RegistrationEvent.status.in_(INACTIVE)),
+        _part(FILING, Filing.__table__.join(r), n1=Filing.institution_id, t1=Filing.scope,
+              d1=Filing.valid_from, d2=Filing.valid_to, d3=Filing.ended_on)
+        .where(r.physician_id == key),
+        listings(c.physician_id == key),
         listings(c.institution_id.in_(theirs)),
-        listings(c.institution_id.in_(select(i.id).where(i.code == code))),
-        _part(SESSION, me.join(a, a.physician_id == me.c.id).outerjoin(WorkSession), n1=a.id,
-              n2=a.institution_id, n3=WorkSession.weekday, n4=WorkSession.start_minute,
-              n5=WorkSession.end_minute, n6=missing_terms_mask(), n7=WorkSession.id,
-              t1=a.contract_no, t2=a.role, t3=a.department, t4=a.status, d1=a.start, d2=a.end,
-              d3=a.terminated_on, f1=a.weekly_hours, b1=a.consent),
+        listings(c.institution_id == select(i.id).where(i.code == code).scalar_subquery()),
+        _part(SESSION, a.__table__.outerjoin(WorkSession), n1=a.id, n2=a.institution_id,
+              n3=WorkSession.weekday, n4=WorkSession.start_minute, n5=WorkSession.end_minute,
+              n6=missing_terms_mask(), n7=WorkSession.id, t1=a.contract_no, t2=a.role,
+              t3=a.department, t4=a.status, d1=a.start, d2=a.end, d3=a.terminated_on,
+              f1=a.weekly_hours, b1=a.consent).where(a.physician_id == key),
         institutions(i.id.in_(theirs)),
         institutions(i.code == code),
         _part(OWNER, a, n1=a.physician_id).where(a.contract_no == contract),
