@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -16,9 +16,6 @@ from ..domain.facts import (
 )
 from ..domain.schedule import Slot
 from . import facts
-
-if TYPE_CHECKING:
-    from . import Database
 from .models import (
     Agreement,
     AuditEntry,
@@ -185,7 +182,16 @@ def institution_and_owner(
     return found.institution, found.owner
 
 
-def contract_facts(db: Database, cert: str, code: str, contract_no: str) -> facts.OneRead:
+T = TypeVar("T")
+
+
+class OneStatement(Protocol):
+    """What runs a read of one statement (``Database.one_statement``)."""
+
+    def one_statement(self, read: Callable[[Any, Any], T]) -> T: ...
+
+
+def contract_facts(db: OneStatement, cert: str, code: str, contract_no: str) -> facts.OneRead:
     """What checking a new contract reads, in one statement outside any transaction: the
     physician's facts, the institution's and who holds the contract number."""
     return db.one_statement(
