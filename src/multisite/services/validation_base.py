@@ -891,8 +891,6 @@ def _risks(
             losses.append((lapse - dt.timedelta(days=1), 1, "registration_lapses", None, pid))
     if not losses:
         return []
-    losses.sort(key=lambda x: (x[0], x[1], x[3] or "", x[4]))
-    remaining = {pid: {a[0]: a for a in stake.agreements} for pid, stake in stakes.items()}
 
     def share(pid: int, minutes: int, primary: bool) -> float:
         return 0.0 if pid in excluded else share_of(policy, minutes, primary)
@@ -902,6 +900,8 @@ def _risks(
     titled = title_counts(minima, [people.get(p, NOBODY)[2] for p, v in current.items() if v > 0])
     if _never_short(losses, current, rank, titled, counted, required, minima):
         return []
+    losses.sort(key=lambda x: (x[0], x[1], x[3] or "", x[4]))
+    remaining = {pid: {a[0]: a for a in stake.agreements} for pid, stake in stakes.items()}
     total = counted
     out: list[Risk] = []
     # the losses of one day happen together: which of them is listed first changes nothing

@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Date,
     LargeBinary,
     String,
     and_,
@@ -290,10 +291,14 @@ def _plain_executemany(s: Session, statement: Any, rows: list[dict[str, Any]]) -
     compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
     sqlite = connection.dialect.name == "sqlite"
     names = list(compiled.positiontup) if compiled.positiontup is not None else None
-    if names is not None:
-        params: Any = [tuple(_driver_value(row[n], sqlite) for n in names) for row in rows]
+    if names is not None:  # SQLite: dates as ISO text, every other value as it is
+        dated = {n for n in names if isinstance(statement.table.c[n].type, Date)}
+        params: Any = [
+            tuple(_driver_value(row[n], sqlite) if n in dated else row[n] for n in names)
+            for row in rows
+        ]
     else:
-        params = [{k: _driver_value(v, sqlite) for k, v in row.items()} for row in rows]
+        params = rows  # psycopg binds every value as it is
     cursor = connection.connection.cursor()
     try:
         cursor.executemany(str(compiled), params)
