@@ -61,7 +61,13 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     try:
         with _progress() as tick:
             report = run_import(
-                registry, args.kind, args.file, mode=mode, sheet=args.sheet, progress=tick
+                registry,
+                args.kind,
+                args.file,
+                mode=mode,
+                sheet=args.sheet,
+                progress=tick,
+                report_to=target,
             )
     except BaseException as error:
         if target is not None:
@@ -70,7 +76,6 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             raise
         sys.stderr.write(printable(error.message.rstrip()) + "\n")
         return EXIT_USAGE
-    rejected_rows = sorted({p.row for p in report.problems if p.severity == "error"})
     if report.problems:
         t = table(
             _("row"), _("column"), _("code"), _("severity"), _("message"), title=_("Row report")
@@ -79,17 +84,17 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             style = "red" if p.severity == "error" else "yellow"
             t.add_row(str(p.row), p.column, Text(p.code, style=style), _(p.severity), p.message)
         ctx.out.print(t)
-        if len(report.problems) > SHOWN_PROBLEMS:
+        if report.lines > SHOWN_PROBLEMS:
             ctx.out.print(
                 _("… {more} more lines: see the --report file.").format(
-                    more=len(report.problems) - SHOWN_PROBLEMS
+                    more=report.lines - SHOWN_PROBLEMS
                 )
             )
     for line in summary_lines(report):
         ctx.out.print(line)
     if target is not None:
         try:
-            target.write(report)
+            target.finish(report)  # written as the import went: closed and put in place
         except ReportProblem as problem:
             stored = (
                 _("The rows above were stored.") if report.committed else _("Nothing was stored.")
@@ -97,7 +102,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
             sys.stderr.write(printable(f"{stored} {problem.message}") + "\n")
             return EXIT_USAGE
         ctx.out.print(_("Report written to {path}.").format(path=args.report))
-    return EXIT_FOUND if rejected_rows else EXIT_OK
+    return EXIT_FOUND if report.rejected else EXIT_OK
 
 
 @contextmanager

@@ -10,7 +10,7 @@ clerk. Pure: no database.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -48,13 +48,28 @@ Tick = Callable[[str, int, int | None], None]
 
 
 class Rows:
-    """The problems of the rows of one file, by row; fills in the original cells at the end."""
+    """The problems of the rows of one file, handed to the report as the rows are done.
 
-    def __init__(self, table: Table, report: ImportReport) -> None:
+    Problems wait in ``pending`` until :meth:`flush` says which rows are done (a streamed
+    import: every chunk of rows the service has checked); they then go to the report with the
+    rows' original cells, which are kept only for the rows not yet done (``keep_originals``)
+    or read in a second pass at the end."""
+
+    def __init__(
+        self,
+        table: Table,
+        report: ImportReport,
+        *,
+        keep_originals: bool = False,
+        on_reject: Callable[[int], None] | None = None,
+    ) -> None:
         self.table = table
         self.report = report
-        self.rejected: dict[int, list[Problem]] = {}
-        self.warnings: list[Problem] = []
+        self.keep_originals = keep_originals  # every row handed on keeps its cells till done
+        self.on_reject = on_reject  # told of every row the reading rejects
+        self.rejected: dict[int, list[Problem]] = {}  # rows not yet done
+        self.any_rejected = False
+        self.pending: list[Problem] = []
         self.originals: dict[int, list[str]] = {}
         # Cells repeat (dates, weekly patterns, yes/no): each distinct one is parsed once.
         self.parsed: dict[Any, tuple[bool, Any]] = {}
@@ -74,30 +89,50 @@ class Rows:
         problem = Problem(row, self.header(name) if name else "", code, severity, message)
         if severity == ERROR:
             self.rejected.setdefault(row, []).append(problem)
-        else:
-            self.warnings.append(problem)
+            self.any_rejected = True
+            if self.on_reject is not None:
+                self.on_reject(row)
+        self.pending.append(problem)
 
     def reject(self, row: int, name: str, code: str, message: str) -> None:
         self.record(row, name, code, ERROR, message)
 
-    def finish(self, path: Path, sheet: str | None) -> None:
-        """Attach the original cells to every problem (a second streamed pass if needed)."""
-        wanted = {p.row for ps in self.rejected.values() for p in ps} | {
-            p.row for p in self.warnings
-        }
-        missing = wanted - set(self.originals)
+    def handed_on(self, row: Row) -> None:
+        """``row`` goes on to the service: keep its cells for the report if asked to."""
+        if self.keep_originals:
+            self.originals[row.number] = row.original
+
+    def flush(self, upto: int | None, path: Path, sheet: str | None = None) -> None:
+        """Hand the problems of the rows up to ``upto`` (every row: None) to the report, in row
+        order with their original cells (masked), and forget those rows."""
+        if upto is None:
+            due, self.pending = self.pending, []
+        else:
+            due = [p for p in self.pending if p.row <= upto]
+            self.pending = [p for p in self.pending if p.row > upto]
+        missing = {p.row for p in due} - self.originals.keys()
         if missing:
             self.originals.update(read_originals(path, missing, sheet))
-        problems = [p for ps in self.rejected.values() for p in ps] + self.warnings
         personal = self.table.column_map.get("id_number")
         redacted: dict[int, list[str]] = {}
-        for p in problems:
+        for p in due:
             if p.row not in redacted:
                 redacted[p.row] = _redacted(self.originals.get(p.row, []), personal)
             p.original = redacted[p.row]
-        problems.sort(key=lambda p: (p.row, p.severity != ERROR))
-        self.report.problems = problems
-        self.report.rejected = len(self.rejected)
+        due.sort(key=lambda p: (p.row, p.severity != ERROR))
+        self.report.add(due)
+        if upto is None:
+            self.originals.clear()
+            self.rejected.clear()
+        else:
+            for number in [n for n in self.originals if n <= upto]:
+                del self.originals[number]
+            for number in [n for n in self.rejected if n <= upto]:
+                del self.rejected[number]
+
+    def finish(self, path: Path, sheet: str | None) -> None:
+        """Hand every problem still waiting to the report."""
+        self.flush(None, path, sheet)
 
 
 PERSONAL = "PERSONAL"
@@ -222,8 +257,8 @@ def _clean(rows: Rows, row: Row, before: int) -> bool:
     return True
 
 
-def contract_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, AgreementInput]]:
-    found: list[tuple[int, AgreementInput]] = []
+def contract_rows(table: Table, rows: Rows, tick: Tick) -> Iterator[tuple[int, AgreementInput]]:
+    """The contracts of ``table`` as they are read (a million-row file is never held)."""
     for row in table:
         if rows.report.rows_read % 2000 == 1999:
             tick("read", rows.report.rows_read + 1, None)
@@ -258,9 +293,9 @@ def contract_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Agree
         )  # fmt: skip
         for term in TERM_COLUMNS:
             setattr(data, term, _named(row, term))
-        found.append((number, data))
+        rows.handed_on(row)
+        yield number, data
     tick("read", rows.report.rows_read, rows.report.rows_read)
-    return found
 
 
 _KIND_VALUES: dict[str, tuple[str, ...]] = {kind: () for kind in INSTITUTION_KINDS}
@@ -409,7 +444,7 @@ def listing_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Listin
     return found
 
 
-ROW_PARSERS: dict[str, Callable[[Table, Rows, Tick], list[Any]]] = {
+ROW_PARSERS: dict[str, Callable[[Table, Rows, Tick], Iterable[Any]]] = {
     "contracts": contract_rows,
     "institutions": institution_rows,
     "physicians": physician_rows,

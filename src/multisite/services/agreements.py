@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -37,6 +38,7 @@ from ..storage.models import WorkSession, utcnow
 from .filings import Filings, _Who, describe
 from .filings import done as filing_done
 from .registry import (
+    Abandon,
     BatchResult,
     Commit,
     ConcurrentWriteError,
@@ -52,6 +54,7 @@ from .registry import (
 )
 
 WRITE_CHUNK = 10_000  # created agreements written per executemany round
+STREAM_ROWS = 20_000  # a larger batch is checked and written this many rows at a time
 MANY_INSTITUTIONS = 1000  # from this many codes in a batch, read every institution at once
 ONE_BY_ONE = 64  # from this many rows of one physician, rows are admitted one by one
 LISTED = 3  # a rejected row lists at most this many violations of one code, then their count
@@ -250,34 +253,70 @@ class Agreements(Filings):
         *,
         commit: Commit = "all",
         progress: Progress | None = None,
+        result: BatchResult | None = None,
+        flush: Callable[[BatchResult, int | None], None] | None = None,
     ) -> BatchResult:
         """File or change many agreements in one transaction; ``items`` are (row, input).
 
         Rules run across the batch and against what is stored; a row equal to what is stored is
         ``unchanged``; every created or changed agreement writes its sessions, its filing (备案,
         for an additional institution) and an audit row.
+
+        A batch of more than ``STREAM_ROWS`` rows (a large file) is streamed: each chunk of
+        rows is checked against what is stored — the earlier chunks' rows included, written
+        into the same transaction — and written, then ``flush(result, last row)`` takes its
+        issues (the import writes its report as it goes; the last row is None after the last
+        chunk). Only the contract numbers are held to the end,
+        never the rows. Such a batch's dry run, or all-or-nothing run with a rejected row, is
+        checked in a write transaction that is rolled back at the end. ``result`` may carry
+        rows rejected before the batch (by the file's reader).
         """
         tick = progress or no_progress
-        result = BatchResult()
-        pending = self._pending(items, result)
-        one = len(pending) + len(result.rejected) == 1  # a clerk's save, not a file's rows
-        with self._batch_session(commit) as s:
-            accepted = self._check_batch(s, pending, result, lock=commit != "none", tick=tick)
-            stores = result.may_store(commit) and commit != "none"
-            for p, _who, _warnings in accepted:
-                # What the save does to the filing (备案): a clerk's one contract is told every
-                # time; a batch's report names the filings it extends or renews (a new
-                # additional contract filing its institution is the ordinary case).
-                if p.filing is not None and (p.filing.action != filings.FILE or one):
-                    note = filing_done(p.filing) if stores else describe(p.filing)
-                    result.warn(p.row, "institution", FILING, note)
-            if result.may_store(commit):
-                self._write_batch(s, accepted, tick)
-                result.committed = commit != "none"
+        result = result if result is not None else BatchResult()
+        chunks = _chunked(items, STREAM_ROWS)
+        first = next(chunks, [])
+        following = next(chunks, None)
+        streamed = following is not None
+        one = not streamed and len(first) == 1  # a clerk's save, not a file's rows
+        if not streamed and commit == "all" and result.refused:
+            commit = "none"  # the reader rejected a row: the others are checked, not stored
+        seen: dict[str, int] = {}
+        institutions: dict[str, InstitutionFact] = {}
+        pieces = _with_last(chain([first], [following] if following else [], chunks))
+        with self._batch_session("all" if streamed and commit == "none" else commit) as s:
+            for chunk, last in pieces:
+                upto = None if last else chunk[-1][0]
+                pending = self._pending(chunk, result, seen)
+                chunk.clear()
+                accepted = self._check_batch(
+                    s, pending, result, lock=commit != "none", tick=tick, known=institutions
+                )
+                del pending
+                # Whether the rows will be stored, as far as is known now: a streamed
+                # all-or-nothing batch knows it only after its last chunk.
+                stores = commit == "partial" or (commit == "all" and last and not result.refused)
+                for p, _who, _warnings in accepted:
+                    # What the save does to the filing (备案): a clerk's one contract is told
+                    # every time; a batch's report names the filings it extends or renews (a
+                    # new additional contract filing its institution is the ordinary case).
+                    if p.filing is not None and (p.filing.action != filings.FILE or one):
+                        note = filing_done(p.filing) if stores else describe(p.filing)
+                        result.warn(p.row, "institution", FILING, note)
+                if streamed or result.may_store(commit):
+                    self._write_batch(s, accepted, tick)
+                del accepted
+                if flush is not None:
+                    flush(result, upto)
+            if streamed and (commit == "none" or not result.may_store(commit)):
+                raise Abandon  # checked against its own earlier chunks; nothing is kept
+            result.committed = commit != "none" and result.may_store(commit)
         return result
 
     def _pending(
-        self, items: Iterable[tuple[int, AgreementInput]], result: BatchResult
+        self,
+        items: Iterable[tuple[int, AgreementInput]],
+        result: BatchResult,
+        seen: dict[str, int] | None = None,
     ) -> list[_Pending]:
         def check(row: int, data: AgreementInput) -> tuple[str, _Pending]:
             contract, cert, code = check_agreement_fields(data)
@@ -288,17 +327,19 @@ class Agreements(Filings):
                 contract=contract, row=row
             )
 
-        rows = checked_rows(items, result, check, "contract_no", duplicate)
+        rows = checked_rows(items, result, check, "contract_no", duplicate, seen)
         return [pending for _row, _key, pending in rows]
 
     def _check_batch(
         self, s: Session, pending: list[_Pending], result: BatchResult, *, lock: bool,
-        tick: Progress,
+        tick: Progress, known: dict[str, InstitutionFact] | None = None,
     ) -> list[tuple[_Pending, _Who, list[rules.Violation]]]:  # fmt: skip
-        codes = {p.code for p in pending}
-        institutions = store.institution_facts(
-            s, None if len(codes) >= MANY_INSTITUTIONS else codes
-        )
+        institutions = known if known is not None else {}
+        codes = {p.code for p in pending} - institutions.keys()
+        if codes:  # a contract import changes no institution: earlier chunks' facts hold
+            institutions.update(
+                store.institution_facts(s, None if len(codes) >= MANY_INSTITUTIONS else codes)
+            )
         pids = store.physician_ids(s, (p.cert for p in pending), lock=lock)
         stored = store.agreements_by_contract(s, (p.contract_no for p in pending))
         by_physician: dict[int, list[_Pending]] = defaultdict(list)
@@ -559,6 +600,22 @@ class Agreements(Filings):
                 institution=agreement.institution.code,
             )
             return WriteResult("updated", agreement.contract_no)
+
+
+def _chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size`` (the last one shorter), each read only when asked for."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _with_last(chunks: Iterator[list[Any]]) -> Iterator[tuple[list[Any], bool]]:
+    """Each chunk with whether it is the last one (one chunk is read ahead)."""
+    current = next(chunks, None)
+    while current is not None:
+        ahead = next(chunks, None)
+        yield current, ahead is None
+        current = ahead
 
 
 def _fact(

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..i18n import _
 from ..importing.readers import read_table
-from ..importing.report import ImportReport, Problem, write_report_csv
+from ..importing.report import ImportReport, Problem, ReportTarget, write_report_csv
 from ..importing.rows import ROW_PARSERS, Rows
 from . import Registry
 from .registry import BatchResult, Commit, ConcurrentWriteError, Progress, ServiceError, no_progress
@@ -40,8 +40,14 @@ def run_import(
     mode: str = "all",
     sheet: str | None = None,
     progress: Progress | None = None,
+    report_to: ReportTarget | None = None,
 ) -> ImportReport:
     """Check and (unless ``dry-run``) store the rows of one file; see the module docstring.
+
+    A contracts file is streamed: its rows are read, checked and written a chunk at a time in
+    one transaction, and each chunk's problems go to the report (to ``report_to``'s file as
+    they are found; the caller finishes it with ``report_to.finish(report)``). Nothing but the
+    contract numbers is held to the end, whatever the file's size.
 
     Raises :class:`~multisite.importing.readers.FileProblem` when the file itself is unusable.
     """
@@ -49,16 +55,30 @@ def run_import(
         raise ValueError(f"unknown import mode {mode!r}: use one of {', '.join(MODES)}")
     path = Path(path)
     tick = progress or no_progress
-    report = ImportReport(kind, str(path), mode)
+    report = ImportReport(kind, str(path), mode, sink=report_to)
+    result = BatchResult()
     with read_table(path, sheet, kind=kind) as table:
         report.headers = list(table.headers)
-        rows = Rows(table, report)
+        if report_to is not None:
+            report_to.begin(report.headers)
+        streamed = kind == "contracts"
+        rows = Rows(
+            table, report, keep_originals=streamed,
+            on_reject=lambda _row: setattr(result, "refused", True),
+        )  # fmt: skip
         items = ROW_PARSERS[kind](table, rows, tick)
         commit: Commit = "partial" if mode == "partial" else "all"
-        if mode == "dry-run" or (mode == "all" and rows.rejected):
-            commit = "none"  # every row is still checked and reported
+        if streamed:  # the service learns of rows the reading rejects as it reads them
+            if mode == "dry-run":
+                commit = "none"
+            save = _streamed(registry, rows, path, sheet, result)
+        else:
+            items = list(items)
+            if mode == "dry-run" or (mode == "all" and rows.any_rejected):
+                commit = "none"  # every row is still checked and reported
+            save = _save(registry, kind)
         try:
-            result = _save(registry, kind)(_drained(items), commit, tick)
+            result = save(_drained(items) if isinstance(items, list) else iter(items), commit, tick)
         except ConcurrentWriteError as error:
             raise ServiceError(
                 _(
@@ -66,13 +86,29 @@ def run_import(
                     "physicians or institutions at the same moment. Run the import again."
                 )
             ) from error
-        for issue in result.issues:
+        for issue in result.drain():
             rows.record(issue.row, issue.field, issue.code, issue.severity, issue.message)
         report.created, report.updated = result.created, result.updated
         report.unchanged, report.committed = result.unchanged, result.committed
         report.unknown_columns = list(table.unknown_columns)
     rows.finish(path, sheet)
     return report
+
+
+def _streamed(
+    registry: Registry, rows: Rows, path: Path, sheet: str | None, result: BatchResult
+) -> Callable[[Iterator[Any], Commit, Progress], BatchResult]:
+    """The contracts' batch entry point, streamed: each chunk's issues go to the report."""
+
+    def flush(done: BatchResult, upto: int | None) -> None:
+        for issue in done.drain():
+            rows.record(issue.row, issue.field, issue.code, issue.severity, issue.message)
+        if upto is not None:
+            rows.flush(upto, path, sheet)
+
+    return lambda items, commit, tick: registry.save_agreements(
+        items, commit=commit, progress=tick, result=result, flush=flush
+    )
 
 
 def _drained(items: list[Any]) -> Iterator[Any]:

@@ -243,10 +243,19 @@ class BatchResult:
     committed: bool = False
     issues: list[Issue] = field(default_factory=list)
     rejected: set[int] = field(default_factory=set)
+    refused: bool = False  # a row was rejected, here or by the file's reader (all-or-nothing)
 
     def reject(self, row: int, field: str, code: str, message: str, violation: Any = None) -> None:
         self.issues.append(Issue(row, field, code, rules.ERROR, message, violation))
         self.rejected.add(row)
+        self.refused = True
+
+    def drain(self) -> list[Issue]:
+        """The issues found so far, handed over and forgotten: a streamed batch's report is
+        written as it goes, and its rows are not held to the end."""
+        issues, self.issues = self.issues, []
+        self.rejected.clear()
+        return issues
 
     def warn(self, row: int, field: str, code: str, message: str, violation: Any = None) -> None:
         self.issues.append(Issue(row, field, code, rules.WARNING, message, violation))
@@ -256,7 +265,7 @@ class BatchResult:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
     def may_store(self, commit: Commit) -> bool:
-        return commit == "partial" or (commit == "all" and not self.rejected)
+        return commit == "partial" or (commit == "all" and not self.refused)
 
 
 def checked_rows(
@@ -265,11 +274,13 @@ def checked_rows(
     check: Callable[[int, In], tuple[str, Out]],
     key_field: str,
     duplicate: Callable[[str, int], str],
+    seen: dict[str, int] | None = None,
 ) -> Iterator[tuple[int, str, Out]]:
     """The rows of a batch whose fields pass ``check`` (which returns the row's key and what
     it made of the input, or raises FieldError), each key once: a FieldError or a key seen on
-    an earlier row (``duplicate(key, earlier row)`` says so) rejects the row."""
-    seen: dict[str, int] = {}
+    an earlier row (``duplicate(key, earlier row)`` says so) rejects the row. ``seen`` (key →
+    row) carries the keys of a streamed batch's earlier chunks: keys are held, not rows."""
+    seen = {} if seen is None else seen
     for row, data in items:
         try:
             key, checked = check(row, data)
