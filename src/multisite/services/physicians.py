@@ -27,9 +27,9 @@ from ..domain.vocabulary import (
 )
 from ..i18n import _
 from ..storage import batch as store
-from ..storage import feeds
+from ..storage import bulk, feeds
 from ..storage import queries as q
-from ..storage.audit import audit_row, snapshot
+from ..storage.audit import audit_row, row_snapshot, snapshot
 from ..storage.models import (
     FeedToken,
     Institution,
@@ -69,6 +69,23 @@ class _Checked:
     values: dict[str, Any]
     digest: str | None
     data: PhysicianInput
+
+
+def _physician_row(pid: int, one: _Checked, now: dt.datetime) -> dict[str, Any]:
+    """Every column of a new physician's row (the model's defaults where the input is silent)."""
+    return {
+        "id": pid,
+        "cert_no": one.cert,
+        "profession": "physician",
+        "status": "registered",
+        "id_digest": one.digest,
+        "id_masked": None,
+        "practising_since": None,
+        "failed_assessment_on": None,
+        "notes": dict(one.data.notes),
+        "updated_at": now,
+        **one.values,
+    }
 
 
 class Physicians(RegistryCore):
@@ -249,37 +266,42 @@ class Physicians(RegistryCore):
         return main
 
     def _create_physicians(self, s: Session, creates: list[tuple[_Checked, Institution]]) -> None:
-        """New physicians with their registrations, events and audit rows, a chunk at a time
-        (a few flushes each; the chunk's objects leave the session after it)."""
+        """New physicians with their registrations, events and audit rows, a chunk at a time,
+        inserted in bulk (``storage.bulk``: executemany on SQLite, COPY on PostgreSQL) with ids
+        drawn beforehand. The ORM's unit of work cost about 1 ms a physician (object
+        construction, flushes, identity map, expunging), most of an import's time."""
         if creates:
             self._ensure_regions(s, [one.data.region_code for one, _main in creates])
         for start in range(0, len(creates), CREATE_CHUNK):
             chunk = creates[start : start + CREATE_CHUNK]
-            people = [
-                Physician(cert_no=one.cert, id_digest=one.digest, notes=dict(one.data.notes),
-                          **one.values)
-                for one, _main in chunk
-            ]  # fmt: skip
-            s.add_all(people)
-            s.flush()
-            regs = [
-                Registration(
-                    physician_id=phys.id,
-                    region_code=one.data.region_code,
-                    main_institution_id=main.id,
-                    registered_on=one.data.registered_on,
-                    status="registered",
-                )
-                for phys, (one, main) in zip(people, chunk, strict=True)
-            ]
-            s.add_all(regs)
-            s.flush()
-            events = [
-                RegistrationEvent(registration_id=reg.id, status="registered", on=reg.registered_on)
-                for reg in regs
-            ]
-            s.add_all(events)
             now = utcnow()
+            pids = bulk.reserve_ids(s, Physician, len(chunk))
+            rids = bulk.reserve_ids(s, Registration, len(chunk))
+            people = [
+                _physician_row(pid, one, now) for pid, (one, _main) in zip(pids, chunk, strict=True)
+            ]
+            regs = [
+                {
+                    "id": rid,
+                    "physician_id": pid,
+                    "region_code": one.data.region_code,
+                    "main_institution_id": main.id,
+                    "registered_on": one.data.registered_on,
+                    "status": "registered",
+                }
+                for rid, pid, (one, main) in zip(rids, pids, chunk, strict=True)
+            ]
+            bulk.insert_rows(s, Physician, people)
+            bulk.insert_rows(s, Registration, regs)
+            bulk.insert_rows(
+                s,
+                RegistrationEvent,
+                [
+                    {"registration_id": reg["id"], "status": "registered",
+                     "on": reg["registered_on"], "until": None, "reason": "", "recorded_at": now}
+                    for reg in regs
+                ],
+            )  # fmt: skip
             self._append_audit(
                 s,
                 [
@@ -287,22 +309,25 @@ class Physicians(RegistryCore):
                         self.clerk,
                         "create",
                         "physician",
-                        phys.cert_no,
+                        person["cert_no"],
                         None,
-                        snapshot(phys) | {"region": reg.region_code, "main_institution": main.code},
-                        physician=phys.cert_no,
+                        row_snapshot(Physician, person)
+                        | {"region": reg["region_code"], "main_institution": main.code},
+                        physician=person["cert_no"],
                         institution=main.code,
                         at=now,
                     )
-                    for phys, reg, (_one, main) in zip(people, regs, chunk, strict=True)
+                    for person, reg, (_one, main) in zip(people, regs, chunk, strict=True)
                 ],
             )
-            for phys, reg, (one, _main) in zip(people, regs, chunk, strict=True):
-                if one.data.status != "registered":
+            for pid, rid, (one, _main) in zip(pids, rids, chunk, strict=True):
+                if one.data.status != "registered":  # an imported 暂停/注销: its history
+                    phys, reg = s.get(Physician, pid), s.get(Registration, rid)
+                    assert phys is not None and reg is not None
                     self._record_status(s, phys, reg, one.data)
-            s.flush()
-            for obj in (*people, *regs, *events):
-                s.expunge(obj)
+                    s.flush()
+                    for obj in (phys, reg, *reg.events):
+                        s.expunge(obj)
 
     def _change_physician(
         self,

@@ -54,6 +54,16 @@ def snapshot(entity: Any) -> dict[str, Any]:
     return data
 
 
+def row_snapshot(model: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """The audit snapshot of a row inserted in bulk (every column given), shaped as
+    :func:`snapshot` shapes the stored entity (no read back)."""
+    return {
+        column.key: _plain(row[column.key])
+        for column in model.__table__.columns
+        if column.key not in SKIP_IN_AUDIT
+    }
+
+
 def audit_row(
     clerk: str,
     action: str,

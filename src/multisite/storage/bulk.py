@@ -85,6 +85,26 @@ def _python_default(column: Column[Any]) -> Callable[[], Any] | None:
     return None  # a sequence or SQL expression: the database's to fill
 
 
+def reserve_ids(s: Session, model: Any, count: int) -> list[int]:
+    """``count`` new ids for ``model``'s rows, to insert them in bulk with the ids their
+    children refer to: on SQLite the ids after the largest one (the write transaction holds
+    the database's only write lock), on PostgreSQL drawn from the id sequence in one query."""
+    if count <= 0:
+        return []
+    table = model.__tablename__
+    if s.get_bind().dialect.name == "postgresql":
+        found = s.execute(
+            text(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return sorted(int(i) for (i,) in found)
+    first = int(s.scalar(select(func.max(model.id))) or 0) + 1
+    return list(range(first, first + count))
+
+
 def count_rows(s: Session, model: Any) -> int:
     return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
