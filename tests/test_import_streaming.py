@@ -173,3 +173,38 @@ def test_fifty_thousand_rows_stream_through_the_reader_without_being_held(tmp_pa
     path = _big_file(tmp_path, 50_000)
     streamed, held = _peak(path, hold=False), _peak(path, hold=True)
     assert streamed * 10 < held, (streamed, held)
+
+
+def test_a_large_sheet_read_row_by_row_gives_the_rows_calamine_gives(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """A sheet past ``STREAMED_SHEET`` bytes is read with openpyxl's read-only mode (calamine
+    holds a sheet whole); the rows, their numbers and cells are the same either way."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    from multisite.importing import readers
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "合同"
+    sheet.append(["兴宁区 2026 年多机构执业合同"])  # a title row: the header is row 2
+    sheet.append([*CONTRACT_HEADERS, "备注"])
+    sheet.append(["XN-1", DOCTORS[0], CLINIC, "其他", "内科", dt.date(2026, 1, 5),
+                  dt.datetime(2026, 12, 31), "周一 08:00-12:00", 4, "夜班"])  # fmt: skip
+    sheet.append([])
+    sheet.append(["XN-2", DOCTORS[1], CLINIC, "其他", "内科", "2026-01-05", "2026-12-31",
+                  "周二 08:00-12:00", 4.5, None])  # fmt: skip
+    path = tmp_path / "合同.xlsx"
+    workbook.save(path)
+
+    def rows() -> tuple[str | None, list[tuple[int, dict, list[str], dict]]]:
+        with read_table(path, kind="contracts") as table:
+            return table.sheet, [(r.number, r.cells, r.original, r.notes) for r in table]
+
+    whole = rows()
+    monkeypatch.setattr(readers, "STREAMED_SHEET", 0)
+    streamed = rows()
+    assert streamed == whole and [number for number, *_rest in whole[1]] == [3, 5]

@@ -8,7 +8,9 @@ a title row above it makes the header 2). For JSON lines the number is the line 
 * CSV: UTF-8 with BOM, UTF-8 or GB18030, detected by decoding the whole file strictly (in
   chunks); a file that is none of them is a :class:`FileProblem`, never a silent guess.
 * .xlsx / .xlsm: python-calamine, the first sheet or the one named, after
-  :func:`~multisite.importing.limits.check_xlsx`. Date cells become ``datetime.date``/
+  :func:`~multisite.importing.limits.check_xlsx`; a sheet whose XML passes ``STREAMED_SHEET``
+  bytes is read row by row with openpyxl's read-only mode instead (calamine holds the whole
+  sheet: ~1 GB for a million rows). Date cells become ``datetime.date``/
   ``datetime``; numbers stored as text stay text; 12.0 becomes "12". .xls, .xlsb and .ods are
   refused (save as .xlsx): their size cannot be checked before calamine reads them whole.
 * .jsonl / .ndjson: one JSON object per line; a broken line is a row with a ``problem``.
@@ -23,11 +25,12 @@ import csv
 import datetime as dt
 import json
 import math
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from multisite.i18n import _
 
@@ -37,6 +40,7 @@ from .columns import KINDS, column, header_key, map_headers, match_header, requi
 
 HEADER_SEARCH_ROWS = 5
 _CHUNK = 1 << 18
+STREAMED_SHEET = 8 << 20  # bytes of a worksheet's XML from which it is read row by row
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm")
 # Read by calamine too, but whole and unchecked: no limit can be checked before reading them.
@@ -270,6 +274,74 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list[object]]]:
             ) from None
 
 
+def _largest_sheet(path: Path) -> int:
+    """Bytes of the largest worksheet's XML, inflated (0 when the file is not a zip)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return max(
+                (
+                    m.file_size
+                    for m in archive.infolist()
+                    if m.filename.startswith("xl/worksheets/") and m.filename.endswith(".xml")
+                ),
+                default=0,
+            )
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return 0
+
+
+def _unreadable(path: Path, error: BaseException) -> FileProblem:
+    return FileProblem(
+        _("{file} is not a readable spreadsheet: {error}.").format(
+            file=path.name, error=str(error).strip().rstrip(".") or type(error).__name__
+        )
+    )
+
+
+def _streamed_sheet_rows(
+    path: Path, sheet: str | None
+) -> tuple[Iterator[tuple[int, list[object]]], str, Callable[[], None]]:
+    """A large sheet read a row at a time (openpyxl's read-only mode parses the XML as it
+    goes): calamine builds the whole sheet in memory, about 1 KB a row."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # zip, XML and openpyxl's own errors
+        raise _unreadable(path, error) from None
+    names = list(workbook.sheetnames)
+    if sheet is not None and sheet not in names:
+        workbook.close()
+        raise FileProblem(
+            _("{file} has no sheet named “{sheet}”; its sheets are: {sheets}.").format(
+                file=path.name, sheet=sheet, sheets="、".join(names)
+            )
+        )
+    if not names:
+        workbook.close()
+        raise FileProblem(_("{file} has no sheets.").format(file=path.name))
+    data: Any = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+
+    def rows() -> Iterator[tuple[int, list[object]]]:
+        # rows come from row 1 on, a missing row as an empty one: the offset is the number
+        try:
+            for offset, values in enumerate(data.iter_rows(values_only=True)):
+                yield offset + 1, [_as_calamine(v) for v in values]
+        except FileProblem:
+            raise
+        except Exception as error:  # a broken part of the XML, met as the sheet is read
+            raise _unreadable(path, error) from None
+
+    return rows(), str(data.title), workbook.close
+
+
+def _as_calamine(value: object) -> object:
+    """A cell as calamine gives it: openpyxl gives a date cell as a datetime at midnight."""
+    if type(value) is dt.datetime and value.time() == dt.time():
+        return value.date()
+    return value
+
+
 def _spreadsheet_rows(
     path: Path, sheet: str | None
 ) -> tuple[Iterator[tuple[int, list[object]]], str, Callable[[], None]]:
@@ -279,6 +351,8 @@ def _spreadsheet_rows(
         limits.check_xlsx(path)
     except limits.TooLarge as problem:
         raise FileProblem(problem.message) from None
+    if _largest_sheet(path) > STREAMED_SHEET:
+        return _streamed_sheet_rows(path, sheet)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as error:  # calamine raises its own, zip and XML errors
