@@ -401,6 +401,12 @@ class RegistrationScreen(Screen[bool]):
         try:
             data = self.read(strict=False)
         except FormProblem as problem:
+            # what the registry said of an earlier state no longer holds: say nothing of it
+            self.issues = []
+            self.query_one("#checks", Static).update(
+                "" if str(problem) else _("Fill in the form to run the checks.")
+            )
+            self.query_one("#rules-pane").set_class(bool(str(problem)), "refused")
             self._show_problem(str(problem), problem.field)
             return
         self._show_problem("")
