@@ -13,6 +13,7 @@ A handful of rows (a clerk's single write) still goes through Core.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, func, insert, select, text
@@ -35,17 +36,23 @@ def insert_rows(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
     given = [c for c in table.columns if c.key in rows[0]]
     defaulted = [c for c in table.columns if c.key not in rows[0] and _python_default(c)]
     columns = given + defaulted
-    plan = [(c.key, _processor(c, dialect), None) for c in given] + [
-        (c.key, _processor(c, dialect), _python_default(c)) for c in defaulted
+    makers = [_python_default(c) for c in defaulted]
+    converters = [
+        (index, convert)
+        for index, column in enumerate(columns)
+        if (convert := _processor(column, dialect)) is not None
     ]
+    get = itemgetter(*(c.key for c in given))
+    single = len(given) == 1
 
-    def values(row: dict[str, Any]) -> tuple[Any, ...]:
+    def values(row: dict[str, Any]) -> list[Any]:
         # every processor sees None too: JSON stores Python None as JSON null, as Core does
-        return tuple(
-            (row[key] if make is None else make()) if convert is None
-            else convert(row[key] if make is None else make())
-            for key, convert, make in plan
-        )  # fmt: skip
+        found = [get(row)] if single else list(get(row))
+        if makers:
+            found.extend(make() for make in makers)  # type: ignore[misc]
+        for index, convert in converters:
+            found[index] = convert(found[index])
+        return found
 
     raw_connection: Any = connection.connection.dbapi_connection
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
