@@ -2,7 +2,8 @@
 
 The import checks every row in memory (``multisite.services.imports``); this module only
 fetches what the checks need for all affected keys at once and writes the accepted rows of
-one transaction with Core ``executemany`` (agreements, sessions, filings, audit rows).
+one transaction in bulk (``bulk.insert_rows``: executemany on SQLite, COPY on PostgreSQL) with
+ids drawn beforehand (agreements, sessions, filings; the audit rows through ``audit``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from ..domain.facts import InstitutionFact
@@ -182,27 +183,15 @@ def region_codes(s: Session) -> set[str]:
 
 
 def insert_agreements(s: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert agreement rows (executemany, RETURNING in parameter order); contract → id."""
-    ids: dict[str, int] = {}
+    """Insert agreement rows in bulk with ids drawn beforehand; contract → id."""
     if not rows:
-        return ids
-    if s.get_bind().dialect.name == "sqlite":
-        # The write transaction holds SQLite's only write lock (BEGIN IMMEDIATE): ids after
-        # the largest one are ours, and a plain executemany is much faster than RETURNING.
-        first = int(s.scalar(select(func.max(Agreement.id))) or 0) + 1
-        numbered = [{**row, "id": first + i} for i, row in enumerate(rows)]
-        bulk.insert_rows(s, Agreement, numbered)
-        return {row["contract_no"]: row["id"] for row in numbered}
-    statement = insert(Agreement.__table__).returning(  # type: ignore[arg-type]
-        Agreement.__table__.c.id,
-        Agreement.__table__.c.contract_no,
-        sort_by_parameter_order=True,
-    )
-    connection = s.connection()
-    for chunk in _chunks(rows, 20_000):
-        for aid, no in connection.execute(statement, list(chunk)):
-            ids[no] = aid
-    return ids
+        return {}
+    numbered = [
+        {**row, "id": aid}
+        for aid, row in zip(bulk.reserve_ids(s, Agreement, len(rows)), rows, strict=True)
+    ]
+    bulk.insert_rows(s, Agreement, numbered)
+    return {row["contract_no"]: row["id"] for row in numbered}
 
 
 def replace_agreement(
@@ -224,20 +213,10 @@ def replace_agreement(
 
 
 def insert_filings(s: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert filing rows (executemany); their ids, in the order of ``rows``."""
-    if not rows:
-        return []
-    if s.get_bind().dialect.name == "sqlite":  # BEGIN IMMEDIATE: the ids after the largest
-        first = int(s.scalar(select(func.max(Filing.id))) or 0) + 1
-        bulk.insert_rows(s, Filing, [{**row, "id": first + i} for i, row in enumerate(rows)])
-        return list(range(first, first + len(rows)))
-    statement = insert(Filing.__table__).returning(  # type: ignore[arg-type]
-        Filing.__table__.c.id, sort_by_parameter_order=True
-    )
-    connection = s.connection()
-    ids: list[int] = []
-    for chunk in _chunks(rows, 20_000):
-        ids.extend(connection.execute(statement, list(chunk)).scalars())
+    """Insert filing rows in bulk with ids drawn beforehand; their ids, in the order of
+    ``rows``."""
+    ids = bulk.reserve_ids(s, Filing, len(rows))
+    bulk.insert_rows(s, Filing, [{**row, "id": fid} for fid, row in zip(ids, rows, strict=True)])
     return ids
 
 

@@ -17,6 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Column, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 CHUNK = 20_000
@@ -55,22 +56,26 @@ def insert_rows(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
         return found
 
     raw_connection: Any = connection.connection.dbapi_connection
+    refused: Any = dialect.loaded_dbapi.IntegrityError  # the driver's own
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     quoted = dialect.identifier_preparer.format_table(table)
     if dialect.name == "postgresql":
-        with (
-            raw_connection.cursor() as cursor,
-            cursor.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(values(row))
+        statement = f"COPY {quoted} ({names}) FROM STDIN"
+        try:
+            with raw_connection.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(values(row))
+        except refused as error:  # raised as Core raises it (a unique key, the exclusion guard)
+            raise IntegrityError(statement, None, error) from error
         return
     marks = ", ".join("?" for _ in columns)
     cursor = raw_connection.cursor()
+    statement = f"INSERT INTO {quoted} ({names}) VALUES ({marks})"
     try:
-        statement = f"INSERT INTO {quoted} ({names}) VALUES ({marks})"
         for start in range(0, len(rows), CHUNK):
             cursor.executemany(statement, [values(r) for r in rows[start : start + CHUNK]])
+    except refused as error:
+        raise IntegrityError(statement, None, error) from error
     finally:
         cursor.close()
 
