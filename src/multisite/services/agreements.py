@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, islice
@@ -54,7 +55,7 @@ from .registry import (
 )
 
 WRITE_CHUNK = 10_000  # created agreements written per executemany round
-STREAM_ROWS = 20_000  # a larger batch is checked and written this many rows at a time
+STREAM_ROWS = 10_000  # a larger batch is checked and written this many rows at a time
 MANY_INSTITUTIONS = 1000  # from this many codes in a batch, read every institution at once
 ONE_BY_ONE = 64  # from this many rows of one physician, rows are admitted one by one
 LISTED = 3  # a rejected row lists at most this many violations of one code, then their count
@@ -280,13 +281,18 @@ class Agreements(Filings):
         one = not streamed and len(first) == 1  # a clerk's save, not a file's rows
         if not streamed and commit == "all" and result.refused:
             commit = "none"  # the reader rejected a row: the others are checked, not stored
-        seen: dict[str, int] = {}
+        seen: MutableMapping[str, int] = store.KeyLedger() if streamed else {}
         institutions: dict[str, InstitutionFact] = {}
         pieces = _with_last(chain([first], [following] if following else [], chunks))
-        with self._batch_session("all" if streamed and commit == "none" else commit) as s:
+        with (
+            self._batch_session("all" if streamed and commit == "none" else commit) as s,
+            closing_ledger(seen),
+        ):
             for chunk, last in pieces:
                 upto = None if last else chunk[-1][0]
                 pending = self._pending(chunk, result, seen)
+                if isinstance(seen, store.KeyLedger):
+                    seen.settle()
                 chunk.clear()
                 accepted = self._check_batch(
                     s, pending, result, lock=commit != "none", tick=tick, known=institutions
@@ -316,7 +322,7 @@ class Agreements(Filings):
         self,
         items: Iterable[tuple[int, AgreementInput]],
         result: BatchResult,
-        seen: dict[str, int] | None = None,
+        seen: MutableMapping[str, int] | None = None,
     ) -> list[_Pending]:
         def check(row: int, data: AgreementInput) -> tuple[str, _Pending]:
             contract, cert, code = check_agreement_fields(data)
@@ -600,6 +606,16 @@ class Agreements(Filings):
                 institution=agreement.institution.code,
             )
             return WriteResult("updated", agreement.contract_no)
+
+
+@contextmanager
+def closing_ledger(seen: MutableMapping[str, int]) -> Iterator[None]:
+    """Close a key ledger's temporary file when the batch is done."""
+    try:
+        yield
+    finally:
+        if isinstance(seen, store.KeyLedger):
+            seen.close()
 
 
 def _chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

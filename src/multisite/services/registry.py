@@ -12,7 +12,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -274,7 +282,7 @@ def checked_rows(
     check: Callable[[int, In], tuple[str, Out]],
     key_field: str,
     duplicate: Callable[[str, int], str],
-    seen: dict[str, int] | None = None,
+    seen: MutableMapping[str, int] | None = None,
 ) -> Iterator[tuple[int, str, Out]]:
     """The rows of a batch whose fields pass ``check`` (which returns the row's key and what
     it made of the input, or raises FieldError), each key once: a FieldError or a key seen on
@@ -287,8 +295,9 @@ def checked_rows(
         except FieldError as error:
             result.reject(row, error.field, error.code, str(error))
             continue
-        if key in seen:
-            result.reject(row, key_field, DUPLICATE, duplicate(key, seen[key]))
+        earlier = seen.get(key)
+        if earlier is not None:
+            result.reject(row, key_field, DUPLICATE, duplicate(key, earlier))
             continue
         seen[key] = row
         yield row, key, checked

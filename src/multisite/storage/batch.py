@@ -9,8 +9,9 @@ ids drawn beforehand (agreements, sessions, filings; the audit rows through ``au
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,54 @@ CHUNK = 5000
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+class KeyLedger(MutableMapping[str, int]):
+    """The keys of a streamed batch's rows (contract numbers) and the row each first appeared
+    on, kept in a private temporary SQLite file (sqlite3, not the registry's database) instead
+    of a dict: a million contract numbers take ~120 MB as a dict, a few MB of page cache here.
+    The keys of the chunk being checked stay in memory until :meth:`settle`."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)  # "": a temporary file
+        self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
+        self._recent: dict[str, int] = {}
+        self._settled = 0
+
+    def __getitem__(self, key: str) -> int:
+        found = self._recent.get(key)
+        if found is not None:
+            return found
+        hit = self._db.execute("SELECT row FROM seen WHERE key = ?", (key,)).fetchone()
+        if hit is None:
+            raise KeyError(key)
+        return int(hit[0])
+
+    def __setitem__(self, key: str, row: int) -> None:
+        self._recent[key] = row  # a new key (the caller looked it up): settled once
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("a key ledger only grows")
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._recent
+        for (key,) in self._db.execute("SELECT key FROM seen"):
+            yield str(key)
+
+    def __len__(self) -> int:
+        return self._settled + len(self._recent)
+
+    def settle(self) -> None:
+        """Move the recent keys to the file."""
+        if self._recent:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO seen VALUES (?, ?)", self._recent.items())
+            self._db.execute("COMMIT")
+            self._settled += len(self._recent)
+            self._recent.clear()
+
+    def close(self) -> None:
+        self._db.close()
 
 
 # --- reads -----------------------------------------------------------------------------------
