@@ -9,16 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from textual import on, work
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from multisite.escaping import markup
+from multisite.escaping import printable
 from multisite.i18n import N_, _
 from multisite.services import Registry
-from multisite.services.due import DueItem, due_items
+from multisite.services.due import KINDS, DueItem, due_items
 
 from ..session import clerk_app, registry, today
 from ..widgets.footer import ClerkFooter
@@ -28,6 +30,13 @@ TITLE = N_("Due: contracts, filings, suspensions, validations")
 HELP = N_("what ends or falls due in the next days")
 WINDOWS = (7, 30, 90, 365)
 WEEK = 6  # today and the six days after it
+REFERENCE = 14  # a contract number as the demo and most offices write it: HT2025-0001234
+
+
+def clip(text: str, width: int) -> Text:
+    out = Text(printable(text), no_wrap=True, overflow="ellipsis")
+    out.truncate(width, overflow="ellipsis")
+    return out
 
 
 def due_this_week(app_registry: Registry, on: dt.date) -> bool:
@@ -51,9 +60,7 @@ class DueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="due-status")
-        table: DataTable[str] = DataTable(id="due", cursor_type="row", zebra_stripes=True)
-        table.add_columns(_("due"), _("what"), _("physician"), _("institution"), _("reference"))
-        yield table
+        yield DataTable(id="due", cursor_type="row", zebra_stripes=True)
         yield ClerkFooter()
 
     def on_mount(self) -> None:
@@ -65,21 +72,44 @@ class DueScreen(Screen[None]):
         items = due_items(registry(self), within, today(self))
         self.app.call_from_thread(self._show, within, items)
 
+    def _widths(self) -> dict[str, tuple[str, int]]:
+        """Fixed widths that fit the screen (80 columns first): the institution takes what is
+        left, so the reference (编号) is never cut off at the right edge."""
+        widths = {
+            "due": (_("due"), 10),
+            "what": (_("what"), max(cell_len(_(k)) for k in KINDS.values())),
+            "physician": (_("physician"), 8),
+            "reference": (_("reference"), REFERENCE),
+        }
+        widths = {k: (label, max(w, cell_len(label))) for k, (label, w) in widths.items()}
+        # cell padding (1 each side per column) and the vertical scrollbar (2)
+        rest = max(self.size.width, 80) - 2 - 2 * 5 - sum(w for _l, w in widths.values())
+        label = _("institution")
+        widths["institution"] = (label, max(rest, cell_len(label), 6))
+        return widths
+
     def _show(self, within: int, items: list[DueItem]) -> None:
         self.within, self.items = within, items
         table = self.query_one("#due", DataTable)
-        table.clear()
+        row = table.cursor_row
+        table.clear(columns=True)
+        widths = self._widths()
+        for key in ("due", "what", "physician", "institution", "reference"):
+            label, width = widths[key]
+            table.add_column(label, width=width, key=key)
         week_end = today(self) + dt.timedelta(days=WEEK)
         for n, x in enumerate(items):
             when = x.due.isoformat()
             table.add_row(
                 f"[b]{when}[/b]" if x.due <= week_end else when,
-                x.label,
-                markup(x.physician_name or "-"),
-                markup(x.institution_name or "-"),
-                markup(x.reference),
+                clip(x.label, widths["what"][1]),
+                clip(x.physician_name or "-", widths["physician"][1]),
+                clip(x.institution_name or "-", widths["institution"][1]),
+                clip(x.reference, widths["reference"][1]),
                 key=str(n),
             )
+        if items:
+            table.move_cursor(row=min(row, len(items) - 1))
         status = _("{n} items due within {days} days from {on}.").format(
             n=len(items), days=within, on=today(self).isoformat()
         )
@@ -87,6 +117,10 @@ class DueScreen(Screen[None]):
             status if items else _("Nothing is due within {days} days.").format(days=within)
         )
         self.loaded = True
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.loaded:
+            self._show(self.within, self.items)
 
     def action_widen(self) -> None:
         wider = [w for w in WINDOWS if w > self.within]

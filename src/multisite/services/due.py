@@ -39,7 +39,7 @@ KINDS = {
     "contract_end": N_("contract ends"),
     "filing_lapse": N_("filing lapses"),
     "suspension_end": N_("suspension ends"),
-    "validation_apply": N_("validation application due"),
+    "validation_apply": N_("apply for validation"),
     "listing_end": N_("listing ends"),
 }
 DAY = dt.timedelta(days=1)
