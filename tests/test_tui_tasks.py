@@ -26,6 +26,8 @@ from textual.widgets import DataTable, DirectoryTree, Input, Select
 from multisite.services import Registry
 from multisite.services.imports import run_import
 from multisite.services.validation_base import validation_base
+from multisite.services.views import physician_card
+from multisite.storage import audit
 
 from .office import CLINIC, CONTRACT_HEADERS, DOCTORS, HOSPITAL, open_office, write_csv
 
@@ -60,18 +62,19 @@ def office(registry: Registry, tmp_path: Path) -> Registry:
 
 
 async def settle(pilot: Pilot[Any], seconds: float = 0.0) -> None:
+    """Wait until the app's work is done: every worker that ends has ended.
+
+    A DirectoryTree (the import screen's file picker) keeps one worker for its whole life:
+    ``_loader`` waits on its queue of folders to read and never completes, so waiting for
+    *all* workers would wait forever once the import screen was shown. (An empty list given
+    to ``wait_for_complete`` means every worker, the loader included: hence the ``if``.)
+    """
     if seconds:
         await pilot.pause(seconds)
-    await pilot.app.workers.wait_for_complete()
+    ending = [w for w in pilot.app.workers if w.group != "_loader"]
+    if ending:
+        await pilot.app.workers.wait_for_complete(ending)
     await pilot.pause()
-
-
-async def idle(pilot: Pilot[Any], screen: Any) -> None:
-    """Wait until the import screen's own work is done (its tree keeps a worker alive)."""
-    for _ in range(100):
-        await pilot.pause(0.1)
-        if not screen.busy:
-            return
 
 
 async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
@@ -269,7 +272,6 @@ def test_sort_and_filter_institutions_and_jump_to_a_contributor(office: Registry
     clerk(office, task)
 
 
-@pytest.mark.skip(reason="DirectoryTree's loader outlives the app under Pilot and hangs the run")
 def test_import_a_file_picked_from_a_tree(office: Registry, tmp_path: Path) -> None:
     folder = tmp_path / "来件"
     folder.mkdir()
@@ -284,48 +286,57 @@ def test_import_a_file_picked_from_a_tree(office: Registry, tmp_path: Path) -> N
 
     async def task(pilot: Pilot[Any]) -> None:
         await pilot.app.push_screen(ImportScreen(folder))
-        await pilot.pause(0.5)
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, ImportScreen)
         tree = screen.query_one(DirectoryTree)
+        assert tree.has_focus  # the clerk starts in the tree
         for _step in range(5):
             node = tree.cursor_node
             if node is not None and node.data is not None and node.data.path.is_file():
                 break
             await pilot.press("down")
-            await pilot.pause(0.1)
+            await settle(pilot)
         await pilot.press("enter")
-        await idle(pilot, screen)
+        await settle(pilot)
         assert screen.path == folder / "contracts.csv"
         await pilot.press("ctrl+r")
-        await idle(pilot, screen)
+        await settle(pilot)
         await pilot.press("ctrl+s")
-        await idle(pilot, screen)
+        await settle(pilot)
         assert screen.outcome.startswith("Nothing stored: 1 of 2 rows rejected")
+        assert physician_card(office, DOCTORS[2], TODAY).agreement("GX-20") is None
         screen.query_one("#partial").value = True  # type: ignore[attr-defined]
         await pilot.press("ctrl+r")
-        await idle(pilot, screen)
+        await settle(pilot)
         await pilot.press("ctrl+s")
-        await idle(pilot, screen)
+        await settle(pilot)
         assert screen.outcome.startswith("Stored 1 rows (1 new, 0 changed), rejected 1")
-        screen.workers.cancel_all()
-        pilot.app.pop_screen()
-        await pilot.pause(0.2)
 
     clerk(office, task)
+    card = physician_card(office, DOCTORS[2], TODAY)
+    assert [n for n in ("GX-20", "GX-21") if card.agreement(n) is not None] == ["GX-20"]
 
 
-@pytest.mark.skip(reason="unfinished: fails on the date filter; see the final report")
-def test_filter_the_audit_log_by_date_and_action(office: Registry) -> None:
+def test_filter_the_audit_log_by_date_and_action(
+    office: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # terminated at 01:30 on 2 March in Beijing, which is still 1 March in UTC
+    monkeypatch.setattr(audit, "utcnow", lambda: dt.datetime(2026, 3, 1, 17, 30))
     office.terminate_agreement("GX-2", dt.date(2026, 6, 30), "合同提前解除")
+    monkeypatch.undo()
 
     async def task(pilot: Pilot[Any]) -> None:
         await pilot.press("f5")
         await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, AuditScreen)
-        today = dt.datetime.now(dt.UTC).astimezone().date()
-        await type_into(pilot, "#first_day", today.isoformat())
+        await settle(pilot, 0.4)
+        assert len(screen.entries) > 1  # the office's imports as well
+        await type_into(pilot, "#first_day", "2026-03-02")
+        await settle(pilot, 0.4)
+        # the imports ran today (the real clock), the termination on 2 March
+        assert "terminate" in {e.action for e in screen.entries}
         screen.query_one("#action", Select).value = "terminate"
         await settle(pilot, 0.4)
         assert screen.loaded and [e.action for e in screen.entries] == ["terminate"]
@@ -335,17 +346,21 @@ def test_filter_the_audit_log_by_date_and_action(office: Registry) -> None:
         table.move_cursor(row=0)
         await settle(pilot)
         detail = str(screen.query_one("#audit-detail").render())
-        assert "2026-03-02" in detail and "→" in detail
-        await type_into(pilot, "#first_day", "2001-01-01")
-        await type_into(pilot, "#last_day", "2001-01-02")
+        assert "2026-03-02 01:30" in detail and "GX-2" in detail
+        assert "2026-06-30" in detail and "→" in detail
+        # 1 March, a local date: the termination (1 March in UTC) is not on it
+        await type_into(pilot, "#first_day", "2026-03-01")
+        await type_into(pilot, "#last_day", "2026-03-01")
         await settle(pilot, 0.4)
-        assert screen.entries == []
+        assert screen.loaded and screen.entries == []
         assert "No entries" in str(screen.query_one("#audit-status").render())
+        await type_into(pilot, "#last_day", "2026-03-02")
+        await settle(pilot, 0.4)
+        assert [e.key for e in screen.entries] == ["GX-2"]
 
     clerk(office, task)
 
 
-@pytest.mark.skip(reason="unfinished: does not finish under Pilot; see the final report")
 @pytest.mark.parametrize("entry", SCREENS, ids=[e.name for e in SCREENS])
 def test_reach_every_screen_from_the_palette(office: Registry, entry: Any) -> None:
     async def task(pilot: Pilot[Any]) -> None:

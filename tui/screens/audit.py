@@ -166,7 +166,11 @@ class AuditScreen(Screen[None]):
         if not 0 <= event.cursor_row < len(self.entries):
             return
         e = self.entries[event.cursor_row]
-        head = f"{action_label(e.action)} {entity_label(e.entity)} {e.key}"
+        # when (local time) and who first: the table's columns are cut at 80×24
+        head = (
+            f"{e.at:%Y-%m-%d %H:%M} · {e.clerk} · "
+            f"{action_label(e.action)} {entity_label(e.entity)} {e.key}"
+        )
         if e.physician:
             head += " · " + _("physician {cert}").format(cert=e.physician)
         lines = [head] + [f"{c.field}: {c.before} → {c.after}" for c in e.changes]
