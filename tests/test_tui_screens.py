@@ -18,8 +18,10 @@ from typing import Any
 
 import pytest
 from multisite.tui.app import MultisiteApp
+from multisite.tui.screens.due import DueScreen
 from multisite.tui.screens.physician import PhysicianScreen
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from multisite import i18n
 from multisite.services import Registry, demo
@@ -188,3 +190,34 @@ def test_chinese_screen_has_no_english_word(demo_db: Path, name: str, office: Pa
         i18n.set_language("en")
         db.dispose()
     assert english_words(text) == set(), text
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_due_screen_shows_each_reference_whole_at_80_columns(demo_db: Path, language: str) -> None:
+    """The demo's long institution names and contract numbers (HT2025-0000059): the institution
+    is clipped, the reference (编号) at the right edge never is."""
+    i18n.set_language(language)
+    db = Database(f"sqlite:///{demo_db}")
+
+    async def run() -> tuple[str, list[str], int, int]:
+        app = MultisiteApp(Registry(db, "窗口一"), today=TODAY, due_on_start=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f7")
+            await settle(pilot)
+            await pilot.press("plus", "plus", "plus")  # 30 → 365 days
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, DueScreen) and screen.within == 365
+            table = screen.query_one("#due", DataTable)
+            shown = [x.reference for x in screen.items[: table.size.height - 1]]
+            return screen_text(app), shown, table.virtual_size.width, table.size.width
+
+    try:
+        text, references, wanted, room = asyncio.run(run())
+    finally:
+        i18n.set_language("en")
+        db.dispose()
+    assert any(r.startswith("HT") for r in references)  # contract numbers among them
+    assert wanted <= room
+    for reference in references:
+        assert reference in text, (reference, text)
