@@ -11,19 +11,29 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
-from multisite.escaping import markup
+from multisite.escaping import markup, printable
 from multisite.i18n import N_, _
 from multisite.services.search import PAGE, Page, find_physicians
 
-from ..labels import profession_label
+from ..labels import PROFESSION, profession_label
 from ..session import clerk_app, registry
 from ..widgets.footer import ClerkFooter
+
+STATUSES = ("registered", "suspended", "cancelled")
+
+
+def clip(text: str, width: int) -> Text:
+    out = Text(printable(text), no_wrap=True, overflow="ellipsis")
+    out.truncate(width, overflow="ellipsis")
+    return out
 
 
 class SearchScreen(Screen[None]):
@@ -42,6 +52,7 @@ class SearchScreen(Screen[None]):
         self.page: Page | None = None
         self.shown_query: str | None = None  # what the table shows (tests and bench wait on it)
         self.shown_at = 0.0  # perf_counter() when it was shown
+        self.widths: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -50,16 +61,28 @@ class SearchScreen(Screen[None]):
             id="query",
             compact=True,
         )
-        table: DataTable[str] = DataTable(id="results", cursor_type="row", zebra_stripes=True)
-        table.add_columns(
-            _("certificate"), _("name"), _("profession"), _("title"), _("status"),
-            _("main institution"),
-        )  # fmt: skip
-        yield table
+        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Static(_("Type to search; Enter opens the physician."), id="search-status")
         yield ClerkFooter()
 
     def on_mount(self) -> None:
+        # fixed widths: the table never grows past the screen (a long institution name is
+        # clipped with …) and the columns stand still while the clerk types
+        table = self.query_one("#results", DataTable)
+        widths = {
+            "cert": (_("certificate"), 15),  # 15 digits (a nurse's: 12)
+            "name": (_("name"), 8),
+            "profession": (_("profession"), max(cell_len(profession_label(p)) for p in PROFESSION)),
+            "title": (_("title"), 10),
+            "status": (_("status"), max(cell_len(_(s)) for s in STATUSES)),
+        }
+        widths = {k: (label, max(w, cell_len(label))) for k, (label, w) in widths.items()}
+        # cell padding (1 each side per column) and the vertical scrollbar (2)
+        rest = 80 - 2 - 2 * (len(widths) + 1) - sum(w for _l, w in widths.values())
+        self.widths = {k: w for k, (_l, w) in widths.items()} | {"institution": max(rest, 8)}
+        for key, (label, width) in widths.items():
+            table.add_column(label, width=width, key=key)
+        table.add_column(_("main institution"), width=self.widths["institution"], key="inst")
         self.query_one("#query", Input).focus()
 
     @on(Input.Changed, "#query")
@@ -88,9 +111,12 @@ class SearchScreen(Screen[None]):
         table = self.query_one("#results", DataTable)
         table.clear()
         for hit in page.hits:
-            shown = (hit.cert, hit.name, profession_label(hit.profession), hit.title,
+            cells = (hit.cert, hit.name, profession_label(hit.profession), hit.title,
                      _(hit.status), hit.main_institution)  # fmt: skip
-            table.add_row(*map(markup, shown), key=hit.cert)
+            table.add_row(
+                *(clip(c, w) for c, w in zip(cells, self.widths.values(), strict=True)),
+                key=hit.cert,
+            )
         if not page.query.strip():
             self._status(_("Type to search; Enter opens the physician."))
         elif not page.hits:
