@@ -96,7 +96,9 @@ def test_a_person_finds_a_physician_and_every_institution_they_may_practise_at(
             page.click("#language")
             assert page.url.endswith(f"/institutions/{HOSPITAL}?lang=en")
             english = page.locator("main").inner_text()
-            assert "Physicians and nurses registered here" in english and "Next validation" in english
+            assert (
+                "Physicians and nurses registered here" in english and "Next validation" in english
+            )
             page.click(f"#registered a[href='/physicians/{BATER}?lang=en']")
             assert "Filed institutions" in page.locator("main").inner_text()
             page.click("#language")
