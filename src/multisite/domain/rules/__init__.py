@@ -86,9 +86,7 @@ __all__ = [
 ]
 
 
-def evaluate(
-    p: PhysicianFact, ctx: RuleContext, only: Sequence[Rule] = RULES
-) -> list[Violation]:
+def evaluate(p: PhysicianFact, ctx: RuleContext, only: Sequence[Rule] = RULES) -> list[Violation]:
     """Every violation of every rule (or of the rules ``only``, which the region sweep
     narrows to those whose precondition does not clear) for one physician, errors first, then
     by date."""
