@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from multisite.i18n import N_, _
@@ -33,3 +33,17 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def close_form(form: Screen[bool], changed: bool, question: str) -> None:
+    """Esc on a form: close an untouched one at once; ask ``question`` before discarding a
+    changed one (the form closes only on yes)."""
+    if not changed:
+        form.dismiss(False)
+        return
+
+    def answered(discard: bool | None) -> None:
+        if discard:
+            form.dismiss(False)
+
+    form.app.push_screen(ConfirmScreen(question), answered)

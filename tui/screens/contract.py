@@ -331,13 +331,6 @@ class ContractScreen(Screen[bool]):
         self.dismiss(True)
 
     def action_close(self) -> None:
-        if not self.changed():
-            self.dismiss(False)
-            return
-        from .confirm import ConfirmScreen
+        from .confirm import close_form
 
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(False)
-
-        self.app.push_screen(ConfirmScreen(_("Discard the changes to this contract?")), answered)
+        close_form(self, self.changed(), _("Discard the changes to this contract?"))

@@ -298,6 +298,23 @@ def _unreadable(path: Path, error: BaseException) -> FileProblem:
     )
 
 
+def _check_sheet(
+    path: Path, names: list[str], sheet: str | None, close: Callable[[], object]
+) -> None:
+    """One sentence (and the workbook closed) when the sheet asked for is not there, or the
+    workbook has none."""
+    if sheet is not None and sheet not in names:
+        close()
+        raise FileProblem(
+            _("{file} has no sheet named “{sheet}”; its sheets are: {sheets}.").format(
+                file=path.name, sheet=sheet, sheets="、".join(names)
+            )
+        )
+    if not names:
+        close()
+        raise FileProblem(_("{file} has no sheets.").format(file=path.name))
+
+
 def _streamed_sheet_rows(
     path: Path, sheet: str | None
 ) -> tuple[Iterator[tuple[int, list[object]]], str, Callable[[], None]]:
@@ -310,16 +327,7 @@ def _streamed_sheet_rows(
     except Exception as error:  # zip, XML and openpyxl's own errors
         raise _unreadable(path, error) from None
     names = list(workbook.sheetnames)
-    if sheet is not None and sheet not in names:
-        workbook.close()
-        raise FileProblem(
-            _("{file} has no sheet named “{sheet}”; its sheets are: {sheets}.").format(
-                file=path.name, sheet=sheet, sheets="、".join(names)
-            )
-        )
-    if not names:
-        workbook.close()
-        raise FileProblem(_("{file} has no sheets.").format(file=path.name))
+    _check_sheet(path, names, sheet, workbook.close)
     data: Any = workbook[sheet] if sheet is not None else workbook.worksheets[0]
 
     def rows() -> Iterator[tuple[int, list[object]]]:
@@ -362,16 +370,7 @@ def _spreadsheet_rows(
             )
         ) from None
     names = list(workbook.sheet_names)
-    if sheet is not None and sheet not in names:
-        workbook.close()
-        raise FileProblem(
-            _("{file} has no sheet named “{sheet}”; its sheets are: {sheets}.").format(
-                file=path.name, sheet=sheet, sheets="、".join(names)
-            )
-        )
-    if not names:
-        workbook.close()
-        raise FileProblem(_("{file} has no sheets.").format(file=path.name))
+    _check_sheet(path, names, sheet, workbook.close)
     try:
         data = (
             workbook.get_sheet_by_name(sheet)
