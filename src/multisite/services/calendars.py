@@ -45,7 +45,7 @@ from ..ical import SessionSeries, Todo, etag_for, render_calendar, render_todos
 from ..storage import feeds
 from ..storage import queries as q
 from ..storage.feeds import Fingerprint
-from ..storage.models import Agreement, Institution, Physician
+from ..storage.models import Agreement, FeedToken, Institution, Physician
 from . import Registry, ServiceError, WriteResult
 from .due import KINDS, due_items
 
@@ -379,20 +379,7 @@ class Calendars:
                 institution_id=inst.id if inst else None,
             )
             if replace and earlier:
-                now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-                for old in earlier:
-                    old.revoked_at = now
-                s.flush()
-                self.registry._audit(
-                    s,
-                    "revoke",
-                    "feed_token",
-                    phys.cert_no if phys else inst.code if inst else "",
-                    {"active_token_ids": [t.id for t in earlier]},
-                    {"active_token_ids": []},
-                    physician=phys.cert_no if phys else None,
-                    institution=inst.code if inst else None,
-                )
+                self._revoke(s, phys, inst, earlier)
             row = feeds.add_token(
                 s,
                 hash_token(token),
@@ -433,21 +420,31 @@ class Calendars:
             )
             if not tokens:
                 return WriteResult("unchanged", key)
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-            for token in tokens:
-                token.revoked_at = now
-            s.flush()
-            self.registry._audit(
-                s,
-                "revoke",
-                "feed_token",
-                key,
-                {"active_token_ids": [t.id for t in tokens]},
-                {"active_token_ids": []},
-                physician=phys.cert_no if phys else None,
-                institution=inst.code if inst else None,
-            )
+            self._revoke(s, phys, inst, tokens)
             return WriteResult("updated", key, notes=[str(len(tokens))])
+
+    def _revoke(
+        self,
+        s: Session,
+        phys: Physician | None,
+        inst: Institution | None,
+        tokens: Sequence[FeedToken],
+    ) -> None:
+        """Revoke ``tokens`` (the owner's active ones) now, with one audit row."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        for token in tokens:
+            token.revoked_at = now
+        s.flush()
+        self.registry._audit(
+            s,
+            "revoke",
+            "feed_token",
+            phys.cert_no if phys else inst.code if inst else "",
+            {"active_token_ids": [t.id for t in tokens]},
+            {"active_token_ids": []},
+            physician=phys.cert_no if phys else None,
+            institution=inst.code if inst else None,
+        )
 
     def _owner(
         self, s: Session, cert: str | None, institution: str | None
