@@ -1,6 +1,6 @@
 """The benchmark: each product operation timed against a baseline measured in the same run.
 
-    python bench/run.py [--engine sqlite|postgresql|both] [--physicians N] [--seed S]
+    python bench/run.py [--engine sqlite|postgresql|both] [--physicians N] [--seed S] [--no-nurses]
                         [--modules rules base …] [--only NAME …] [--repeat K]
 
 It builds (and caches) a demo region of N physicians on each engine asked for, then runs every
@@ -170,39 +170,49 @@ def multisite(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, check=True, capture_output=True, text=True)
 
 
-def _demo(url: str, physicians: int, seed: int, where: str) -> None:
+def _demo(url: str, physicians: int, seed: int, where: str, nurses: bool = True) -> None:
     print(f"building a demo region of {physicians:,} physicians ({where}) …", flush=True)
     started = time.perf_counter()
     command = [sys.executable, "-m", "multisite.cli", "--db", url, "demo",
                "--physicians", str(physicians), "--seed", str(seed)]  # fmt: skip
+    if not nurses:
+        command += ["--nurses-per-physician", "0"]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     print(f"  built in {time.perf_counter() - started:.1f} s", flush=True)
 
 
-def region(physicians: int, seed: int) -> Path:
+def _suffix(nurses: bool) -> str:
+    """How a cached region without nurses is told apart (``--no-nurses``)."""
+    return "" if nurses else "_nonurses"
+
+
+def region(physicians: int, seed: int, nurses: bool = True) -> Path:
     """The cached SQLite region (built by ``multisite demo`` the first time)."""
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"region-{physicians}-{seed}.db"
+    path = CACHE / f"region-{physicians}-{seed}{_suffix(nurses)}.db"
     if not path.exists():
         tmp = path.with_suffix(f".building-{os.getpid()}")
         tmp.unlink(missing_ok=True)
-        _demo(f"sqlite:///{tmp}", physicians, seed, f"cached in {path}")
+        _demo(f"sqlite:///{tmp}", physicians, seed, f"cached in {path}", nurses)
         os.replace(tmp, path)  # several runs may build at once: the last one wins
+        key = Path(f"{tmp}.idkey")  # the national-ID key the demo made beside the file
+        if key.exists():
+            os.replace(key, Path(f"{path}.idkey"))
     else:  # a region cached by an older version: bring its schema up to date
         init(f"sqlite:///{path}")
     return path
 
 
-def pg_region(physicians: int, seed: int) -> str:
+def pg_region(physicians: int, seed: int, nurses: bool = True) -> str:
     """The cached PostgreSQL region: the database ``multisite_bench_<N>_<seed>``, built by
     ``multisite demo`` into a database of another name and renamed when complete."""
-    name = f"multisite_bench_{physicians}_{seed}"
+    name = f"multisite_bench_{physicians}_{seed}{_suffix(nurses)}"
     if not _pg_exists(name):
         building = f"{name}_building"
         _pg_admin(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
         _pg_admin(f'CREATE DATABASE "{building}"')
         init(pg_url(building))
-        _demo(pg_url(building), physicians, seed, f"cached as the database {name}")
+        _demo(pg_url(building), physicians, seed, f"cached as the database {name}", nurses)
         _pg_admin(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
         import psycopg
 
@@ -213,13 +223,13 @@ def pg_region(physicians: int, seed: int) -> str:
     return name
 
 
-def make_env(engine: str, physicians: int, seed: int) -> Env:
+def make_env(engine: str, physicians: int, seed: int, nurses: bool = True) -> Env:
     scratch = CACHE / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     if engine == "sqlite":
-        path = region(physicians, seed)
+        path = region(physicians, seed, nurses)
         return Env(engine, physicians, seed, f"sqlite:///{path}", path, scratch)
-    template = pg_region(physicians, seed)
+    template = pg_region(physicians, seed, nurses)
     env = Env(engine, physicians, seed, "", None, scratch, template=template)
     env.url = _pg_copy(env, "region", template)  # nothing may connect to a template
     return env
@@ -311,6 +321,10 @@ def main() -> int:
     parser.add_argument("--engine", choices=(*ENGINES, "both"), default="both")
     parser.add_argument("--physicians", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-nurses", action="store_true",
+        help="a region of physicians only (demo --nurses-per-physician 0), cached apart",
+    )  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", nargs="*", help="run only cases whose name contains one of these")
     parser.add_argument("--modules", nargs="*", help="load only these bench/cases modules")
@@ -319,7 +333,7 @@ def main() -> int:
     engines = ENGINES if args.engine == "both" else (args.engine,)
     rows = []
     for engine in engines:
-        env = make_env(engine, args.physicians, args.seed)
+        env = make_env(engine, args.physicians, args.seed, nurses=not args.no_nurses)
         try:
             cases = load_cases(env, args.modules)
             if args.only:
