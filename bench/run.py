@@ -256,25 +256,33 @@ def load_cases(env: Env, modules: list[str] | None = None) -> list[Case]:
     return found
 
 
+def timed(fn: Callable[[], Any], setup: Callable[[], Any] | None) -> tuple[float, Any]:
+    """One run of ``fn`` (after ``setup``, untimed), garbage collection off while it runs."""
+    if setup is not None:
+        setup()
+    gc.collect()
+    gc.disable()  # as timeit does: a collection landing in one side only is noise
+    try:
+        started = time.perf_counter()
+        value = fn()
+        return time.perf_counter() - started, value
+    finally:
+        gc.enable()
+
+
 def best_of(
-    fn: Callable[[], Any], repeat: int, setup: Callable[[], Any] | None
-) -> tuple[float, Any]:
-    best = float("inf")
-    value: Any = None
+    sides: list[Callable[[], Any]], repeat: int, setup: Callable[[], Any] | None
+) -> list[tuple[float, Any]]:
+    """The best time (and last value) of each side over ``repeat`` rounds. The sides take
+    turns within a round (product, floor, product, floor …), so a change in the machine's
+    load during the case falls on both sides of the ratio, not on one."""
+    best: list[tuple[float, Any]] = [(float("inf"), None) for _ in sides]
     for _ in range(repeat):
-        if setup is not None:
-            setup()
-        value = None  # free the last result now, not inside the next timing
-        gc.collect()
-        gc.disable()  # as timeit does: a collection landing in one side only is noise
-        try:
-            started = time.perf_counter()
-            value = fn()
-            elapsed = time.perf_counter() - started
-        finally:
-            gc.enable()
-        best = min(best, elapsed)
-    return best, value
+        for index, fn in enumerate(sides):
+            best[index] = (best[index][0], None)  # free the last result before timing again
+            elapsed, value = timed(fn, setup)
+            best[index] = (min(best[index][0], elapsed), value)
+    return best
 
 
 def _seconds(value: float) -> str:
@@ -283,9 +291,10 @@ def _seconds(value: float) -> str:
 
 def run_case(case: Case, repeat: int) -> dict[str, Any]:
     k = case.repeat or repeat
-    t_product, v_product = best_of(case.product, k, case.setup)
-    t_base, v_base = best_of(case.baseline, k, case.setup)
-    t_older, v_older = best_of(case.older, k, case.setup) if case.older else (None, None)
+    sides = [case.product, case.baseline, *([case.older] if case.older else [])]
+    found = best_of(sides, k, case.setup)
+    (t_product, v_product), (t_base, v_base) = found[0], found[1]
+    t_older, v_older = found[2] if case.older else (None, None)
     target = (
         case.target if case.target is not None else (0.0 if case.kind == "rate" else float("inf"))
     )
