@@ -36,7 +36,7 @@ def cases(env: Env) -> list[Case]:
         state["db"] = Database(env.empty(f"demo_{next(_counter) % 2}"))
 
     def product() -> None:
-        demo.generate(Registry(state["db"], "bench"), size, env.seed, today=today)
+        demo.generate(Registry(state["db"], "bench"), size, env.seed, today=today, rows=False)
 
     def baseline() -> None:
         db = state["db"]

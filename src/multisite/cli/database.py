@@ -24,6 +24,11 @@ def register(sub: Any) -> None:
         metavar="X",
         help=_("nurses to build per physician (1.2, as in China's statistics; 0: none)"),
     )
+    demo.add_argument(
+        "--progress",
+        action="store_true",
+        help=_("report each stored chunk on stderr (also when it is not a terminal)"),
+    )
     summary = sub.add_parser("summary", help=_("counts of the registry"))
     summary.add_argument("--json", action="store_true")
 
@@ -50,8 +55,9 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
         registry,
         physicians=args.physicians,
         seed=args.seed,
-        progress=sys.stderr.isatty(),
+        progress=args.progress or sys.stderr.isatty(),
         nurses_per_physician=args.nurses_per_physician,
+        rows=False,  # nothing of a stored chunk is held: a region of millions in bounded memory
     )
     print_summary(ctx, registry.summary())
     return EXIT_OK

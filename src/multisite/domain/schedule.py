@@ -49,6 +49,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 WEEK = 7 * 24 * 60
 DAY = 24 * 60
@@ -622,8 +623,14 @@ def slots_text(slots: Iterable[Slot]) -> str:
     """The canonical text of a weekly pattern: ``"MO 08:00-12:00; FR 20:00-08:00"``, sorted.
 
     Stored beside an agreement so that whole-region sweeps can compare patterns without
-    reading every session row; :func:`slots_from_text` reads it back.
+    reading every session row; :func:`slots_from_text` reads it back. Patterns recur (a
+    region has a few hundred): each is written out once.
     """
+    return _slots_text(slots if isinstance(slots, tuple) else tuple(slots))
+
+
+@lru_cache(maxsize=4096)
+def _slots_text(slots: tuple[Slot, ...]) -> str:
     return "; ".join(str(s) for s in sorted(slots))
 
 

@@ -5,8 +5,9 @@ level 1–3 hospitals, community health centres and township hospitals; physicia
 Chinese names, categories, scopes and titles; about 20 % of them practise at one or two
 further institutions. Every generated agreement is checked with the rules engine before it
 is kept, so the region starts free of rule errors. Deterministic for a seed. :func:`build`
-makes the rows in memory; :func:`generate` writes them through the service's batch writes,
-the same path as an import.
+makes the rows in memory; :func:`generate` draws the same region and writes it through the
+service's batch writes, the same path as an import, a chunk of practitioners at a time (a
+region of a million in bounded memory).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
 
 from ..domain import identifiers as ids
@@ -25,7 +28,9 @@ from ..domain.facts import AgreementFact, InstitutionFact, PhysicianFact, Regist
 from ..domain.holidays import HolidayDay
 from ..domain.inputs import AgreementInput, InstitutionInput, PhysicianInput
 from ..domain.schedule import Slot, slots_text
-from ..domain.vocabulary import NURSE, NURSE_LEVEL, PHYSICIAN
+from ..domain.sweep import Sweeper
+from ..domain.sweep import evaluate as evaluate_quickly
+from ..domain.vocabulary import NURSE, NURSE_LEVEL
 from ..i18n import _
 from ..storage import batch as store
 from ..storage.models import (
@@ -300,24 +305,106 @@ class _Institutions:
 def build(physicians: int, seed: int, today: dt.date, nurses_per_physician: float = 0.0) -> Built:
     """Generate the rows of a region in memory (no database): the physicians, then
     ``round(nurses_per_physician × physicians)`` nurses (drawn after the physicians, so a
-    seed's physicians are the same with or without nurses)."""
+    seed's physicians are the same with or without nurses). Every row is held: for a region
+    of a million, :func:`generate` writes it in chunks instead."""
     rng = random.Random(seed)
-    places = _institutions(rng, max(12, physicians * 2 // 15))
+    places = _institutions(rng, _institution_count(physicians))
     built = Built(_regions(), places.rows, [], [], [], [], [], [], _holidays())
-    ctx = rules.RuleContext(_demo_policy())
-    serial: dict[str, int] = defaultdict(int)
-    for pid in range(1, physicians + 1):
-        fact, registration = _physician(rng, pid, places, serial, built)
-        kept = _agreements(rng, fact, registration, places, today, ctx, len(built.agreements))
-        for a in kept:
-            _keep_agreement(a, pid, built)
-    nurses = round(max(nurses_per_physician, 0.0) * physicians)
-    for pid in range(physicians + 1, physicians + nurses + 1):
-        fact, registration = _nurse(rng, pid, places, built)
-        kept = _agreements(rng, fact, registration, places, today, ctx, len(built.agreements))
-        for a in kept:
-            _keep_agreement(a, pid, built)
+    for drawn in _practitioners(rng, physicians, nurses_per_physician, places, today):
+        _keep_rows(drawn, built)
     return built
+
+
+def _institution_count(physicians: int) -> int:
+    return max(12, physicians * 2 // 15)
+
+
+@dataclass(slots=True)
+class _Drawn:
+    """One practitioner as drawn: their facts, registration and the agreements kept."""
+
+    fact: PhysicianFact
+    registration: RegistrationFact
+    agreements: list[AgreementFact]
+
+
+def _practitioners(
+    rng: random.Random,
+    physicians: int,
+    nurses_per_physician: float,
+    places: _Institutions,
+    today: dt.date,
+) -> Iterator[_Drawn]:
+    """The region's practitioners one at a time, in the order ``rng`` draws them: the
+    physicians (ids 1…), then the nurses. Contracts are numbered on across them. What is
+    held between two practitioners is small (serial counters), whatever the region's size."""
+    sweeper = Sweeper(rules.RuleContext(_demo_policy()), {}, set(), lambda _year: True)
+    serial: dict[str, int] = defaultdict(int)
+    numbered = 0
+    for pid in range(1, physicians + 1):
+        fact, registration = _physician(rng, pid, places, serial)
+        kept = _agreements(rng, fact, registration, places, today, sweeper, numbered)
+        numbered += len(kept)
+        yield _Drawn(fact, registration, kept)
+    nurses = round(max(nurses_per_physician, 0.0) * physicians)
+    mains = sorted(places.facts)
+    # A nurse's serial is her id while every id fits six digits (the regions built so far
+    # keep their numbers); a larger region numbers each year of first registration from 1.
+    serials: dict[int, int] | None = None if physicians + nurses <= NURSE_SERIALS else {}
+    for pid in range(physicians + 1, physicians + nurses + 1):
+        fact, registration = _nurse(rng, pid, places, mains, serials)
+        kept = _agreements(rng, fact, registration, places, today, sweeper, numbered)
+        numbered += len(kept)
+        yield _Drawn(fact, registration, kept)
+
+
+def _keep_rows(drawn: _Drawn, built: Built) -> None:
+    """The rows of one drawn practitioner, added to ``built``: physician (or nurse),
+    registration, its event, then each agreement's rows."""
+    fact, registration = drawn.fact, drawn.registration
+    pid, registered_on = fact.id, registration.registered_on
+    assert pid is not None
+    row: dict[str, Any] = {
+        "id": pid,
+        "cert_no": fact.cert_no,
+        "name": fact.name,
+        "initials": initials(fact.name),
+        "level": fact.level,
+        "category": fact.category,
+        "scopes": sorted(fact.scopes),
+        "title": fact.title,
+        "status": "registered",
+        "id_digest": None,
+        "practising_since": registered_on,
+        "failed_assessment_on": None,
+        "notes": {},
+        "updated_at": utcnow(),
+    }
+    if fact.profession == NURSE:
+        row["profession"] = NURSE
+    built.physicians.append(row)
+    built.registrations.append(
+        {
+            "id": pid,
+            "physician_id": pid,
+            "region_code": registration.region_code,
+            "main_institution_id": registration.main_institution_id,
+            "registered_on": registered_on,
+            "status": "registered",
+        }
+    )
+    built.events.append(
+        {
+            "registration_id": pid,
+            "status": "registered",
+            "on": registered_on,
+            "until": None,
+            "reason": "",
+            "recorded_at": utcnow(),
+        }
+    )
+    for a in drawn.agreements:
+        _keep_agreement(a, pid, built)
 
 
 NURSE_TITLE_SHARES = (
@@ -325,38 +412,32 @@ NURSE_TITLE_SHARES = (
 )  # fmt: skip
 
 
+NURSE_SERIALS = 999_999  # a 护士执业证书编号 ends in a six-digit serial
+
+
 def _nurse(
-    rng: random.Random, pid: int, places: _Institutions, built: Built
+    rng: random.Random,
+    pid: int,
+    places: _Institutions,
+    mains: list[int],
+    serials: dict[int, int] | None,
 ) -> tuple[PhysicianFact, RegistrationFact]:
-    """One nurse (护士) registered for the province at a main institution, added to ``built``
-    like a physician (no category or scopes)."""
-    main_id = rng.choice(sorted(places.facts))
+    """One nurse (护士) registered for the province at a main institution (one of ``mains``,
+    the institution ids in order), like a physician but without category or scopes. Her
+    certificate's serial is ``pid``, or with ``serials`` the next of her year."""
+    main_id = rng.choice(mains)
     year = rng.randint(1998, 2024)
-    cert = f"{year}{PROVINCE[0][:2]}{pid:06d}"
+    number = pid
+    if serials is not None:
+        number = serials[year] = serials.get(year, 0) + 1
+    if number > NURSE_SERIALS:
+        raise ServiceError(
+            _("The demo cannot number more than {n} nurses a year.").format(n=NURSE_SERIALS)
+        )
+    cert = f"{year}{PROVINCE[0][:2]}{number:06d}"
     registered_on = dt.date(year, rng.randint(1, 12), rng.randint(1, 28))
     name = _name(rng)
     title = _weighted(rng, NURSE_TITLE_SHARES)
-    built.physicians.append(
-        {
-            "id": pid, "cert_no": cert, "name": name, "initials": initials(name),
-            "level": NURSE_LEVEL, "category": "", "scopes": [], "title": title,
-            "status": "registered", "id_digest": None, "practising_since": registered_on,
-            "failed_assessment_on": None, "notes": {}, "updated_at": utcnow(),
-            "profession": NURSE,
-        }
-    )  # fmt: skip
-    built.registrations.append(
-        {
-            "id": pid, "physician_id": pid, "region_code": PROVINCE[0],
-            "main_institution_id": main_id, "registered_on": registered_on, "status": "registered",
-        }
-    )  # fmt: skip
-    built.events.append(
-        {
-            "registration_id": pid, "status": "registered", "on": registered_on, "until": None,
-            "reason": "", "recorded_at": utcnow(),
-        }
-    )  # fmt: skip
     registration = RegistrationFact(PROVINCE[0], main_id, registered_on)
     fact = PhysicianFact(
         pid, cert, name, NURSE_LEVEL, "", frozenset(), title,
@@ -430,10 +511,10 @@ def _institutions(rng: random.Random, count: int) -> _Institutions:
 
 
 def _physician(
-    rng: random.Random, pid: int, places: _Institutions, serial: dict[str, int], built: Built
+    rng: random.Random, pid: int, places: _Institutions, serial: dict[str, int]
 ) -> tuple[PhysicianFact, RegistrationFact]:
-    """One physician with their registration at a main institution of their scope, added to
-    ``built``; returned as facts (no agreements yet)."""
+    """One physician with their registration at a main institution of their scope, as facts
+    (no agreements yet)."""
     category = rng.choices(("临床", "中医", "口腔", "公共卫生"), (0.76, 0.12, 0.08, 0.04))[0]
     scope = rng.choice(SCOPE_CHOICES[category])
     hosts = places.by_scope_all.get(scope)
@@ -454,44 +535,6 @@ def _physician(
         cert = f"{3}{pid:014d}"
     registered_on = dt.date(year, rng.randint(1, 12), rng.randint(1, 28))
     name = _name(rng)
-    built.physicians.append(
-        {
-            "id": pid,
-            "cert_no": cert,
-            "name": name,
-            "initials": initials(name),
-            "level": level,
-            "category": category,
-            "scopes": [scope],
-            "title": title,
-            "status": "registered",
-            "id_digest": None,
-            "practising_since": registered_on,
-            "failed_assessment_on": None,
-            "notes": {},
-            "updated_at": utcnow(),
-        }
-    )
-    built.registrations.append(
-        {
-            "id": pid,
-            "physician_id": pid,
-            "region_code": region_code,
-            "main_institution_id": main_id,
-            "registered_on": registered_on,
-            "status": "registered",
-        }
-    )
-    built.events.append(
-        {
-            "registration_id": pid,
-            "status": "registered",
-            "on": registered_on,
-            "until": None,
-            "reason": "",
-            "recorded_at": utcnow(),
-        }
-    )
     registration = RegistrationFact(region_code, main_id, registered_on)
     fact = PhysicianFact(
         pid, cert, name, level, category, frozenset([scope]), title,
@@ -514,12 +557,13 @@ def _agreements(
     registration: RegistrationFact,
     places: _Institutions,
     today: dt.date,
-    ctx: rules.RuleContext,
+    sweeper: Sweeper,
     numbered: int,
 ) -> list[AgreementFact]:
     """The physician's primary agreement at their main institution and, for about a fifth of
-    them, one or two more elsewhere — each kept only if the rules raise nothing but CONSENT.
-    Contracts are numbered on from ``numbered``."""
+    them, one or two more elsewhere — each kept only if the rules raise nothing but CONSENT
+    (the rules whose precondition the facts do not clear: ``sweep.evaluate``, as the service
+    evaluates them). Contracts are numbered on from ``numbered``."""
     main = places.facts[registration.main_institution_id]
     (scope,) = physician.scopes or (_nurse_department(main),)
     assistant = physician.level == "执业助理医师"
@@ -561,7 +605,7 @@ def _agreements(
             round(sum(s.duration for s in extra) / 60, 1), rng.random() > 0.03, extra,
         )  # fmt: skip
         trial = replace(physician, agreements=(*kept, candidate))
-        found = rules.touching(rules.evaluate(trial, ctx), candidate.contract_no)
+        found = rules.touching(evaluate_quickly(trial, sweeper), candidate.contract_no)
         if all(v.code == "CONSENT" for v in found):
             kept.append(candidate)
     return kept
@@ -582,11 +626,7 @@ def _keep_agreement(a: AgreementFact, pid: int, built: Built) -> None:
             "end": a.end,
             "weekly_hours": a.weekly_hours,
             "consent": a.consent,
-            "liability": "医疗责任由执业机构承担，已购买医疗责任险",
-            "pay": "按次结算" if a.role == "additional" else "月薪",
-            "insurance": "医疗责任保险",
-            "tasks": "门诊诊疗" if a.role == "additional" else "门诊、住院诊疗",
-            "employment": "人事关系在主要执业机构",
+            **_terms(a.role),
             "status": "active",
             "terminated_on": None,
             "revision": 0,
@@ -667,6 +707,11 @@ TABLES = (
 )
 
 
+CHUNK = 50_000
+"""Practitioners :func:`generate` draws, stores (physicians, then their agreements) and
+forgets at a time: its memory is bounded by this and the institutions, not the region."""
+
+
 def generate(
     registry: Registry,
     physicians: int,
@@ -674,11 +719,20 @@ def generate(
     progress: bool = False,
     today: dt.date | None = None,
     nurses_per_physician: float = 0.0,
+    *,
+    chunk: int = CHUNK,
+    rows: bool = True,
 ) -> Built:
     """Fill an empty registry with a demo region, written through the service's batch writes
-    (the rules run again as they store it; every row gets its audit row). The ids in the
-    returned rows are the stored ones. ``nurses_per_physician`` (``multisite demo``: 1.2)
-    adds nurses through the same writes."""
+    (the rules run again as they store it; every row gets its audit row): the institutions,
+    then ``chunk`` practitioners at a time (physicians and registrations, then their
+    agreements, a transaction each), then the holidays. The same seed gives the same
+    region whatever the chunk. ``nurses_per_physician`` (``multisite demo``: 1.2) adds nurses
+    through the same writes. ``progress`` reports each chunk on stderr.
+
+    The returned rows carry the ids they were stored under. Without ``rows`` (a large
+    region) only the regions, institutions and holidays are returned: the practitioners'
+    lists stay empty and nothing of a stored chunk is held."""
     if physicians < 1:
         raise ServiceError(_("A demo region needs at least one physician."))
     existing = registry.summary()
@@ -690,15 +744,47 @@ def generate(
         )
     if progress:
         sys.stderr.write(_("Generating {n} physicians…").format(n=physicians) + "\n")
-    built = build(physicians, seed, today or dt.date.today(), nurses_per_physician)
-    _stored(registry.save_institutions(enumerate(_institution_inputs(built), start=1)))
-    _stored(registry.save_physicians(enumerate(_physician_inputs(built), start=1)))
-    _stored(registry.save_agreements(enumerate(_agreement_inputs(built), start=1)))
+    rng = random.Random(seed)
+    places = _institutions(rng, _institution_count(physicians))
+    built = Built(_regions(), places.rows, [], [], [], [], [], [], _holidays())
+    step = max(chunk, 1)
+    for start in range(0, len(places.rows), step):  # a million physicians: 133,333 of them
+        some = places.rows[start : start + step]
+        _stored(registry.save_institutions(enumerate(_institution_inputs(some), start + 1)))
+    drawn = _practitioners(rng, physicians, nurses_per_physician, places, today or dt.date.today())
+    total = physicians + round(max(nurses_per_physician, 0.0) * physicians)
+    done = contracts = 0
+    started = time.monotonic()
+    while batch := list(islice(drawn, step)):
+        _stored(registry.save_physicians(enumerate(_physician_inputs(batch, places), done + 1)))
+        deals = _agreement_inputs(batch)
+        _stored(registry.save_agreements(enumerate(deals, contracts + 1)))
+        done += len(batch)
+        contracts += sum(len(d.agreements) for d in batch)
+        if rows:
+            for one in batch:
+                _keep_rows(one, built)
+        del batch, deals
+        if progress:
+            _report(done, total, contracts, time.monotonic() - started)
     Calendars(registry).import_holidays(
         [HolidayDay(h["day"], h["kind"], h["name"]) for h in built.holidays]
     )
     _renumber(registry, built)
     return built
+
+
+def _report(done: int, total: int, contracts: int, seconds: float) -> None:
+    """One line on stderr after each chunk."""
+    line = _(
+        "Stored {done} of {total} practitioners and {contracts} contracts "
+        "({rate} practitioners a second)."
+    ).format(
+        done=f"{done:,}", total=f"{total:,}", contracts=f"{contracts:,}",
+        rate=f"{done / max(seconds, 1e-9):,.0f}",
+    )  # fmt: skip
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def _stored(result: BatchResult) -> None:
@@ -713,39 +799,45 @@ def _stored(result: BatchResult) -> None:
         )
 
 
-def _institution_inputs(built: Built) -> Iterator[InstitutionInput]:
-    for i in built.institutions:
+def _institution_inputs(rows: list[dict[str, Any]]) -> Iterator[InstitutionInput]:
+    for i in rows:
         yield InstitutionInput(
             i["code"], i["name"], i["kind"], i["county_code"], i["beds"], i["departments"],
             i["grassroots"], i["address"], licensed_on=i["licensed_on"],
         )  # fmt: skip
 
 
-def _physician_inputs(built: Built) -> Iterator[PhysicianInput]:
-    mains = {i["id"]: i["code"] for i in built.institutions}
-    regs = {r["physician_id"]: r for r in built.registrations}
-    for p in built.physicians:
-        reg = regs[p["id"]]
+def _physician_inputs(batch: list[_Drawn], places: _Institutions) -> Iterator[PhysicianInput]:
+    for one in batch:
+        p, reg = one.fact, one.registration
         yield PhysicianInput(
-            p["cert_no"], p["name"], p["level"], p["category"], p["scopes"], p["title"],
-            reg["region_code"], mains[reg["main_institution_id"]], reg["registered_on"],
-            practising_since=p["practising_since"], profession=p.get("profession", PHYSICIAN),
+            p.cert_no, p.name, p.level, p.category, sorted(p.scopes), p.title, reg.region_code,
+            places.facts[reg.main_institution_id].code, reg.registered_on,
+            practising_since=reg.registered_on, profession=p.profession,
         )  # fmt: skip
 
 
-def _agreement_inputs(built: Built) -> Iterator[AgreementInput]:
-    codes = {i["id"]: i["code"] for i in built.institutions}
-    certs = {p["id"]: p["cert_no"] for p in built.physicians}
-    slots: dict[int, list[Slot]] = defaultdict(list)
-    for x in built.sessions:
-        slots[x["agreement_id"]].append(Slot(x["weekday"], x["start_minute"], x["end_minute"]))
-    for a in built.agreements:
-        yield AgreementInput(
-            a["contract_no"], certs[a["physician_id"]], codes[a["institution_id"]], a["role"],
-            a["department"], a["start"], a["end"], tuple(slots[a["id"]]), a["weekly_hours"],
-            a["consent"], liability=a["liability"], pay=a["pay"], insurance=a["insurance"],
-            tasks=a["tasks"], employment=a["employment"],
-        )  # fmt: skip
+def _agreement_inputs(batch: list[_Drawn]) -> Iterator[AgreementInput]:
+    for one in batch:
+        for a in one.agreements:
+            terms = _terms(a.role)
+            yield AgreementInput(
+                a.contract_no, one.fact.cert_no, a.institution.code, a.role, a.department,
+                a.start, a.end, a.slots, a.weekly_hours, a.consent, liability=terms["liability"],
+                pay=terms["pay"], insurance=terms["insurance"], tasks=terms["tasks"],
+                employment=terms["employment"],
+            )  # fmt: skip
+
+
+def _terms(role: str) -> dict[str, str]:
+    """The terms every demo contract states (seed 004's), by its role."""
+    return {
+        "liability": "医疗责任由执业机构承担，已购买医疗责任险",
+        "pay": "按次结算" if role == "additional" else "月薪",
+        "insurance": "医疗责任保险",
+        "tasks": "门诊诊疗" if role == "additional" else "门诊、住院诊疗",
+        "employment": "人事关系在主要执业机构",
+    }
 
 
 def _renumber(registry: Registry, built: Built) -> None:
