@@ -20,9 +20,17 @@ from typing import Any
 import pytest
 from multisite.tui.app import MultisiteApp
 from multisite.tui.screens.due import DueScreen
+from multisite.tui.screens.help import HelpScreen
+from multisite.tui.screens.importing import ImportScreen
+from multisite.tui.screens.institutions import ContributorsScreen
 from multisite.tui.screens.physician import PhysicianScreen
+from multisite.tui.widgets.tick import TickBox
+from multisite.tui.widgets.virtual_table import VirtualTable, widths
+from rich.cells import cell_len
+from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Static
+from textual.widgets._footer import FooterKey
 
 from multisite import i18n
 from multisite.services import Registry, demo
@@ -178,8 +186,6 @@ async def open_screen(pilot: Pilot[Any], name: str, office: Path) -> None:
         await settle(pilot)
         await pilot.press("f6", "down")
     elif name == "import":
-        from multisite.tui.screens.importing import ImportScreen
-
         # relative to the working directory (see ``in_office``): the tree's root reads 来件,
         # not a temporary path that changes from run to run
         await app.push_screen(ImportScreen(Path(office.name)))
@@ -261,3 +267,182 @@ def test_due_screen_shows_each_reference_whole_at_80_columns(demo_db: Path, lang
     assert wanted <= room
     for reference in references:
         assert reference in text, (reference, text)
+
+
+def cut_off(app: MultisiteApp, text: str) -> list[str]:
+    """What a clerk would find cut on the screen shown: a table wider than its room (it
+    scrolls sideways), a column header or a fixed column's value clipped, a footer key not
+    whole on the last line, a clipped title bar, checkbox label or placeholder, a checkbox
+    that says its state by colour alone."""
+    screen = app.screen
+    found = []
+    for table in screen.query(DataTable):
+        room = table.scrollable_content_region.width
+        if table.virtual_size.width > room:
+            found.append(f"#{table.id} is {table.virtual_size.width} columns wide in {room}")
+        for column in table.columns.values():
+            width = column.content_width if column.auto_width else column.width
+            if cell_len(column.label.plain) > width:
+                found.append(f"#{table.id}: header {column.label.plain!r} in {width} columns")
+    for vtable in screen.query(VirtualTable):
+        room = vtable.scrollable_content_region.width
+        sizes = widths(vtable.columns, room)
+        if max(vtable.virtual_size.width, sum(sizes) + len(sizes)) > room:
+            found.append(f"#{vtable.id} is wider than its {room} columns")
+        header = getattr(vtable, "header", None)
+        if header is not None and header.laid_out != room:
+            found.append(f"#{vtable.id}: header laid out for {header.laid_out} columns")
+        top = vtable.scroll_offset.y
+        for index in range(top, min(vtable.count, top + vtable.size.height)):
+            cells = vtable.getter(index)
+            for cell, column, width in zip(cells, vtable.columns, sizes, strict=True):
+                value = cell.plain if isinstance(cell, Text) else cell
+                if column.width is not None and cell_len(value) > width:
+                    found.append(f"#{vtable.id}: {value!r} clipped to {width} ({column.label})")
+    lines = text.splitlines()
+    for footer in screen.query(Footer):
+        for key in footer.query(FooterKey):
+            label = " ".join(key.render().plain.split())
+            if label not in lines[-1] or key.region.right > footer.region.right:
+                found.append(f"footer key {label!r} not whole in {lines[-1]!r}")
+    if screen.query(Header) and "…" in lines[0]:
+        found.append(f"title bar clipped: {lines[0]!r}")
+    for box in screen.query(Checkbox):
+        if not isinstance(box, TickBox):
+            found.append(f"#{box.id} is a Checkbox: ticked and not differ by colour only")
+        elif box.get_content_width(box.size, box.size) > box.content_region.width:
+            found.append(f"#{box.id}: label {box.label.plain!r} clipped")
+    for field in screen.query(Input):
+        shown = field.display and not field.value and field.placeholder
+        if shown and cell_len(field.placeholder) >= field.content_region.width:
+            found.append(f"#{field.id}: placeholder {field.placeholder!r} clipped")
+    return found
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("name", SCREENS)
+def test_every_screen_fits_80_columns(
+    demo_db: Path, name: str, office: Path, language: str
+) -> None:
+    """Nothing on any screen at 80×24 needs scrolling sideways or is cut at the right edge:
+    the tables fit (no horizontal scrolling), the footer's keys are whole (f1 Help included),
+    column headers, kinds and statuses are not clipped, and every checkbox says its state by
+    its glyph. On the physician screen the head is one line and the violations are in view;
+    the help screen shows every key at once."""
+    i18n.set_language(language)
+    db = Database(f"sqlite:///{demo_db}")
+
+    async def run() -> tuple[str, list[str], list[str]]:
+        app = MultisiteApp(Registry(db, "窗口一"), today=TODAY, due_on_start=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_screen(pilot, name, office)
+            text = screen_text(app)
+            extra = []
+            screen = app.screen
+            if isinstance(screen, PhysicianScreen):
+                head = screen.query_one("#physician-head", Static)
+                if head.size.height != 1:
+                    extra.append(f"the physician's head takes {head.size.height} lines")
+                if i18n._("Violations and warnings") not in text:
+                    extra.append("the violations are below the fold")
+            if isinstance(screen, ContributorsScreen):
+                hint = i18n._("Enter opens the physician · Esc back")
+                extra += [] if hint in text else ["the contributors' hint is cut off"]
+            if isinstance(screen, HelpScreen):
+                extra += [f"{what!r} not in view" for _k, what in screen.keys if what not in text]
+                extra += [f"{k} not in view" for k in ("f7", "f8") if f" {k} " not in text]
+            return text, cut_off(app, text), extra
+
+    try:
+        text, problems, extra = asyncio.run(run())
+    finally:
+        i18n.set_language("en")
+        db.dispose()
+    assert problems + extra == [], text
+
+
+def test_physician_table_fits_when_the_screen_scrolls(demo_db: Path) -> None:
+    """On a shorter terminal the physician screen scrolls and its scrollbar takes two
+    columns: the institution column gives them up, the contracts table still fits."""
+    db = Database(f"sqlite:///{demo_db}")
+
+    async def run() -> tuple[int, int, int, str]:
+        app = MultisiteApp(Registry(db, "窗口一"), today=TODAY, due_on_start=False)
+        async with app.run_test(size=(80, 16)) as pilot:
+            await app.push_screen(PhysicianScreen(multi_site_cert(app.registry)))
+            await settle(pilot)
+            await settle(pilot)
+            scroll = app.screen.query_one("#physician")
+            table = app.screen.query_one("#agreements", DataTable)
+            return (
+                scroll.scrollable_content_region.width,
+                table.virtual_size.width,
+                table.scrollable_content_region.width,
+                screen_text(app),
+            )
+
+    try:
+        outer, wanted, room, text = asyncio.run(run())
+    finally:
+        db.dispose()
+    assert outer < 78  # the screen does scroll: its scrollbar took its columns
+    assert wanted <= room, text
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_institutions_fit_beside_their_scrollbar(demo_db: Path, language: str) -> None:
+    """Every institution (f three times: all of them) on a terminal too short for them: the
+    scrollbar takes two columns, the rows and their header give them up together, the kind at
+    the right edge is whole and nothing scrolls sideways."""
+    i18n.set_language(language)
+    db = Database(f"sqlite:///{demo_db}")
+
+    async def run() -> tuple[str, list[str], int]:
+        app = MultisiteApp(Registry(db, "窗口一"), today=TODAY, due_on_start=False)
+        async with app.run_test(size=(80, 12)) as pilot:
+            await pilot.press("f3")
+            await settle(pilot)
+            await pilot.press("f", "f", "f")
+            await settle(pilot)
+            text = screen_text(app)
+            table = app.screen.query_one(VirtualTable)
+            return text, cut_off(app, text), table.count - table.size.height
+
+    try:
+        text, problems, hidden = asyncio.run(run())
+    finally:
+        i18n.set_language("en")
+        db.dispose()
+    assert hidden > 0  # more rows than room: the scrollbar is there
+    assert problems == [], text
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_checkbox_says_ticked_or_not_by_its_glyph(
+    demo_db: Path, office: Path, language: str
+) -> None:
+    """The import's "partial" box reads [ ] and, once ticked with the space bar, [x]: not the
+    same mark in another colour."""
+    i18n.set_language(language)
+    db = Database(f"sqlite:///{demo_db}")
+    label = i18n._("partial: store good rows")
+
+    async def run() -> tuple[str, str]:
+        app = MultisiteApp(Registry(db, "窗口一"), today=TODAY, due_on_start=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await app.push_screen(ImportScreen(Path(office.name)))
+            await settle(pilot)
+            before = screen_text(app)
+            app.screen.query_one("#partial", Checkbox).focus()
+            await pilot.press("space")
+            await settle(pilot)
+            assert app.screen.query_one("#partial", Checkbox).value
+            return before, screen_text(app)
+
+    try:
+        before, after = asyncio.run(run())
+    finally:
+        i18n.set_language("en")
+        db.dispose()
+    assert f"[ ] {label}" in before and f"[x] {label}" not in before, before
+    assert f"[x] {label}" in after, after

@@ -50,3 +50,50 @@ def test_labels_follow_the_language(tmp_path) -> None:
     finally:
         i18n.set_language("en")
         db.dispose()
+
+
+def test_every_institution_kind_has_a_label_that_fits_its_column():
+    """The institutions table's kind column holds 8 cells: every kind of the national
+    standard and of the vocabulary gets a short label that fits (三级综合医院 → 三级综合), and
+    an unknown long kind loses its 医院 before it is clipped."""
+    import json
+    from pathlib import Path
+
+    from multisite.tui.screens.institutions import KIND_WIDTH, short_kind
+    from rich.cells import cell_len
+
+    data = Path(__file__).resolve().parent.parent / "src" / "multisite" / "data"
+    staffing = json.loads((data / "staffing_defaults.json").read_text(encoding="utf-8"))
+    vocabulary = json.loads((data / "vocabulary.json").read_text(encoding="utf-8"))
+    kinds = {k for k in staffing if not k.startswith("_")} | set(vocabulary["kinds"])
+    too_long = {k: short_kind(k) for k in kinds if cell_len(short_kind(k)) > KIND_WIDTH}
+    assert too_long == {}
+    assert short_kind("二级中医医院") == "二级中医"
+    assert short_kind("诊所") == "诊所"
+
+
+def test_contract_status_column_says_when_a_contract_starts_or_stops() -> None:
+    """The physician's contracts table reads each contract's state on the day, in the few
+    columns 80 leave it: one starting later "from MM-DD", one terminated with a later last
+    day "until MM-DD", otherwise active / ended / terminated."""
+    from multisite.tui.screens.physician import state_label
+
+    from multisite.services.contracts import ContractTerms
+    from multisite.services.views import AgreementLine
+
+    def line(start: dt.date, end: dt.date, terminated: dt.date | None = None) -> AgreementLine:
+        terms = ContractTerms(start, end, (), "", "", "", "", "")
+        return AgreementLine("HT-1", "C1", "医院", "additional", "内科", start, end, end,
+                             terminated, 8, 8, (), True, "active", terms)  # fmt: skip
+
+    day = dt.date(2026, 3, 2)
+    assert state_label(line(dt.date(2026, 3, 9), dt.date(2026, 12, 31)), day).plain == "from 03-09"
+    later = line(dt.date(2026, 1, 1), dt.date(2026, 3, 31), terminated=dt.date(2026, 3, 1))
+    assert state_label(later, day).plain == "until 03-31"
+    assert state_label(line(dt.date(2026, 1, 1), dt.date(2026, 12, 31)), day).plain == "active"
+    assert state_label(line(dt.date(2025, 1, 1), dt.date(2025, 12, 31)), day).plain == "ended"
+    i18n.set_language("zh")
+    try:
+        assert state_label(line(dt.date(2026, 3, 9), dt.date(2026, 12, 31)), day).plain == "自03-09"
+    finally:
+        i18n.set_language("en")

@@ -29,7 +29,7 @@ class MultisiteApp(App[None]):
     TITLE = "multisite"
     COMMANDS = App.COMMANDS | {ScreensProvider, PhysicianSearchProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(e.key, f"open('{e.name}')", e.title, show=False) for e in SCREENS),
+        *(Binding(e.key, f"open('{e.name}')", e.key_label, show=False) for e in SCREENS),
         Binding("f1", "help", N_("Help")),
         Binding("question_mark", "help", N_("Help"), key_display="?", show=False),
         Binding("ctrl+p", "command_palette", N_("Palette"), show=False),
@@ -43,7 +43,7 @@ class MultisiteApp(App[None]):
         self.due_on_start = due_on_start
         self.registry = registry
         self.today = today or dt.date.today()
-        self.sub_title = _("registry of multi-site physicians · clerk {clerk}").format(
+        self.sub_title = _("multi-site practice registry · clerk {clerk}").format(
             clerk=registry.clerk
         )
 

@@ -24,6 +24,11 @@ class ScreenEntry:
     key: str
     title: str  # N_-marked; translated where shown
     help: str
+    short: str = ""  # N_-marked; the help screen's name for it, when the title is long
+
+    @property
+    def key_label(self) -> str:
+        return self.short or self.title
 
     def load(self) -> type[Screen[None]]:
         module, _sep, cls = self.target.partition(":")
@@ -43,7 +48,7 @@ SCREENS: tuple[ScreenEntry, ...] = (
     ScreenEntry("credit", "credit:CreditScreen", "f6", N_("Credit"),
                 N_("the credit register: listings and points")),
     ScreenEntry("due", "due:DueScreen", "f7", N_("Due: contracts, filings, suspensions, validations"),
-                N_("what ends or falls due in the next days")),
+                N_("what ends or falls due in the next days"), N_("Due")),
     ScreenEntry("register", "registration:RegistrationScreen", "f8", N_("Register"),
                 N_("file a new physician or nurse: registration details, national ID")),
 )  # fmt: skip

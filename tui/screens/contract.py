@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Header, Input, Label, Select, Static
@@ -35,6 +35,7 @@ from ..labels import sessions_label
 from ..session import registry, today
 from ..widgets.footer import ClerkFooter
 from ..widgets.picker import InstitutionPicker
+from ..widgets.tick import TickBox
 from ..widgets.violations import ViolationList
 
 DEBOUNCE = 0.25  # seconds of quiet before the rules run
@@ -163,7 +164,7 @@ class ContractScreen(Screen[bool]):
                 )
                 yield _row(
                     "consent",
-                    Checkbox(
+                    TickBox(
                         _("primary institution consents"),
                         value=bool(a and a.consent),
                         id="consent",
@@ -173,11 +174,17 @@ class ContractScreen(Screen[bool]):
                 yield Static(_("Terms of the contract"), classes="section")
                 for term in TERMS:
                     yield _row(term, Input(v[term], id=term, compact=True))
-            with Vertical(id="rules-pane"):
+            with VerticalScroll(id="rules-pane"):  # Tab reaches it, arrows scroll
                 yield Static(_("Rules"), classes="section")
-                yield Static("", id="form-error", classes="error")
-                yield Static("", id="filing-note")
-                yield ViolationList(_("Fill in the form to run the rules."), id="preview")
+                for quiet in (
+                    Static("", id="form-error", classes="error"),
+                    Static("", id="filing-note"),
+                ):
+                    quiet.display = False  # shown when they have something to say
+                    yield quiet
+                preview = ViolationList(_("Fill in the form to run the rules."), id="preview")
+                preview.compact = True  # 32 columns: code and date over the message
+                yield preview
         yield ClerkFooter()
 
     def on_mount(self) -> None:
@@ -294,7 +301,9 @@ class ContractScreen(Screen[bool]):
             return
         self.previewed = found
         self.filing_note = note
-        self.query_one("#filing-note", Static).update(plain(note or ""))
+        filing_note = self.query_one("#filing-note", Static)
+        filing_note.update(plain(note or ""))
+        filing_note.display = bool(note)  # an empty line would push the rules down
         errors = sum(1 for v in found if v["severity"] == "error")
         self.query_one("#preview", ViolationList).show(
             found, empty=_("Clean: no rule objects to this contract.")
@@ -303,7 +312,9 @@ class ContractScreen(Screen[bool]):
 
     def _show_problem(self, message: str) -> None:
         self.problem = message
-        self.query_one("#form-error", Static).update(plain(message))
+        error = self.query_one("#form-error", Static)
+        error.update(plain(message))
+        error.display = bool(message)
 
     # -- saving --
 

@@ -10,19 +10,18 @@ import datetime as dt
 from typing import ClassVar
 
 from rich.cells import cell_len
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from multisite.escaping import printable
 from multisite.i18n import N_, _
 from multisite.services import Registry
 from multisite.services.due import KINDS, DueItem, due_items
 
 from ..session import clerk_app, registry, today
+from ..widgets.clip import clip
 from ..widgets.footer import ClerkFooter
 
 # The palette's entry for this screen
@@ -31,12 +30,6 @@ HELP = N_("what ends or falls due in the next days")
 WINDOWS = (7, 30, 90, 365)
 WEEK = 6  # today and the six days after it
 REFERENCE = 14  # a contract number as the demo and most offices write it: HT2025-0001234
-
-
-def clip(text: str, width: int) -> Text:
-    out = Text(printable(text), no_wrap=True, overflow="ellipsis")
-    out.truncate(width, overflow="ellipsis")
-    return out
 
 
 def due_this_week(app_registry: Registry, on: dt.date) -> bool:

@@ -25,6 +25,7 @@ from multisite.services.imports import ImportReport, run_import
 from ..forms import FormProblem
 from ..session import registry
 from ..widgets.footer import ClerkFooter
+from ..widgets.tick import TickBox
 
 KINDS = ("contracts", "physicians", "institutions", "credit")
 KIND_LABELS = {
@@ -110,7 +111,7 @@ class ImportScreen(Screen[None]):
                     id="kind",
                     compact=True,
                 )
-                yield Checkbox(_("partial: store the good rows"), id="partial", compact=True)
+                yield TickBox(_("partial: store good rows"), id="partial", compact=True)
                 yield Static(
                     _("Enter picks a file · Ctrl+R dry run · Ctrl+S commit"), classes="hint"
                 )

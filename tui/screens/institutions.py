@@ -16,14 +16,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from multisite.domain import regions
 from multisite.escaping import markup, plain, printable
 from multisite.i18n import N_, _
-from multisite.services.validation_base import REASONS, InstitutionBase, risk_label, validation_base
+from multisite.services.validation_base import REASONS, InstitutionBase, validation_base
 
 from ..labels import ROLE_SHORT, profession_label
 from ..session import clerk_app, registry, today
@@ -62,15 +62,62 @@ def keep(base: InstitutionBase, mode: str, text: str) -> bool:
     return wanted and (not text or text in base.name or base.institution.startswith(text.upper()))
 
 
+# The kind column is 8 cells (4 Chinese characters): the standard's longer kinds in short, as
+# clerks write them; the full kind is in the contributors' dialog. Other long kinds lose a
+# trailing 医院/部 (二级中医医院 → 二级中医) and are clipped with … past that.
+KIND_WIDTH = 8
+KIND_SHORT = {
+    "综合门诊部": "综合门诊",
+    "中医门诊部": "中医门诊",
+    "一级综合医院": "一级综合",
+    "二级综合医院": "二级综合",
+    "三级综合医院": "三级综合",
+    "社区卫生服务中心": "社区中心",
+    "社区卫生服务站": "社区站",
+    "乡镇卫生院": "卫生院",
+    "中医（综合）诊所": "中医综合",
+    "中医坐堂医诊所": "坐堂诊所",
+    "血液透析中心": "透析中心",
+    "医学检验实验室": "医学检验",
+}
+# A title minimum not met, by its grade (副主任医师 → 副高): "short 副高" fits the status column.
+TITLE_GRADE = {
+    "主任医师": "正高",
+    "副主任医师": "副高",
+    "主治医师": "中级",
+    "住院医师": "初级",
+    "医师": "初级",
+    "主任护师": "正高",
+    "副主任护师": "副高",
+    "主管护师": "中级",
+    "护师": "初级",
+    "护士": "初级",
+}
+
+
+def short_kind(kind: str) -> str:
+    if kind in KIND_SHORT:
+        return KIND_SHORT[kind]
+    for suffix in ("医院", "部"):
+        if cell_len(kind) > KIND_WIDTH and kind.endswith(suffix) and len(kind) > len(suffix) + 1:
+            kind = kind.removesuffix(suffix)
+    return kind
+
+
+def status_width() -> int:
+    """Room for "short" and one title grade ("不足 副高"), or the header."""
+    return max(cell_len(_("status")), cell_len(_("meets")), cell_len(_("short")) + 5)
+
+
 def columns() -> list[Column]:
     return [
         Column(_("institution"), None),
         Column(_("counted"), max(6, cell_len(_("counted"))), right=True),
         Column(_("minimum"), max(6, cell_len(_("minimum"))), right=True),
-        Column(_("status"), 8),
-        Column(_("nurses"), 11),
-        Column(_("at risk"), 15),
-        Column(_("kind"), 8),
+        Column(_("status"), status_width()),
+        Column(_("nurses"), max(12, cell_len(_("nurses")))),  # 12.5/10 short
+        Column(_("at risk"), max(13, cell_len(_("at risk")))),
+        Column(_("kind"), max(KIND_WIDTH, cell_len(_("kind")))),
     ]
 
 
@@ -79,28 +126,39 @@ def has_nurse_minimum(b: InstitutionBase) -> bool:
 
 
 def nurse_cell(b: InstitutionBase) -> Text:
-    """The nurse minimum beside the physicians' base: counted/required, met or short."""
+    """The nurse minimum beside the physicians' base: counted/required (one decimal, as the
+    physicians' minimum), and "short" when it is not met (the word, not only the colour)."""
     if not has_nurse_minimum(b):
         return Text("–", style="dim")
-    short = b.nurse_status == "short"
-    return Text(
-        f"{amount(b.nurse_counted, b.counting)}/{b.nurse_required:g} {_(b.nurse_status)}",
-        style="bold red" if short else "green",
-    )
+    numbers = f"{amount(b.nurse_counted, b.counting)}/{b.nurse_required:.1f}".removesuffix(".0")
+    if b.nurse_status == "short":
+        return Text(f"{numbers} {_('short')}", style="bold red")
+    return Text(numbers, style="green")
+
+
+def risk_cell(b: InstitutionBase) -> str:
+    """How many losses on record put it at risk (short already), or the first day they leave
+    it short: 28-01-01 (11), the year in two digits as in the physician's contracts."""
+    if not b.risk_count:
+        return ""
+    if b.status == "short" or b.risk_from is None:
+        return f"({b.risk_count})"
+    return f"{b.risk_from:%y-%m-%d} ({b.risk_count})"
 
 
 def cells(b: InstitutionBase) -> tuple[str | Text, ...]:
     status = Text(_(b.status), style="bold red" if b.status == "short" else "green")
     if b.title_short:
-        status.append(" " + "、".join(b.title_short), style="red")
+        grades = dict.fromkeys(TITLE_GRADE.get(t, t) for t in b.title_short)
+        status.append(" " + "、".join(grades), style="red")
     return (
         printable(b.name),
         amount(b.counted, b.counting),
         f"{b.required:.1f}".removesuffix(".0"),
         status,
         nurse_cell(b),
-        Text(risk_label(b), style="yellow"),
-        printable(b.kind),
+        Text(risk_cell(b), style="yellow"),
+        printable(short_kind(b.kind)),
     )
 
 
@@ -127,8 +185,9 @@ class InstitutionsScreen(Screen[None]):
         yield Input(
             placeholder=_("/ find by name or code · Enter opens"), id="inst-text", compact=True
         )
-        yield TableHeader(columns(), id="bases-header", classes="section")
-        yield VirtualTable(columns(), id="bases")
+        header = TableHeader(columns(), id="bases-header", classes="section")
+        yield header
+        yield VirtualTable(columns(), id="bases", header=header)
         yield Static(_("Computing validation bases…"), id="inst-status")
         yield ClerkFooter()
 
@@ -288,14 +347,16 @@ class ContributorsScreen(ModalScreen[None]):
             yield table
             if b.at_risk:
                 yield Static(_("At risk"), classes="section")
-                yield Static(
-                    "\n".join(
-                        f"{r.physician} · {markup(r.contract_no)} · "
-                        f"{_(REASONS.get(r.reason, r.reason))} · {r.ends_on} · "
-                        + _("counted after: {n}").format(n=amount(r.counted_after, b.counting))
-                        for r in b.at_risk
+                # one line each at 80 columns; the list scrolls (Tab) when it is long
+                with VerticalScroll(id="risks"):
+                    yield Static(
+                        "\n".join(
+                            f"{r.physician} · {markup(r.contract_no)} · "
+                            f"{_(REASONS.get(r.reason, r.reason))} · {r.ends_on} · "
+                            + _("after: {n}").format(n=amount(r.counted_after, b.counting))
+                            for r in b.at_risk
+                        )
                     )
-                )
             yield Static(_("Enter opens the physician · Esc back"), classes="hint")
         yield ClerkFooter()
 

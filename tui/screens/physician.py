@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from multisite.domain.holidays import HolidayCalendar
-from multisite.escaping import markup, plain, printable
+from multisite.escaping import markup, printable
 from multisite.i18n import N_, _
 from multisite.services import ServiceError
 from multisite.services.views import (
@@ -30,6 +30,7 @@ from multisite.storage import StorageError
 
 from ..labels import ROLE_SHORT, sessions_label
 from ..session import registry, today
+from ..widgets.clip import clip
 from ..widgets.footer import ClerkFooter
 from ..widgets.violations import ViolationList
 from ..widgets.week_grid import WeekGrid
@@ -48,17 +49,16 @@ def state_label(agreement: AgreementLine, day: dt.date) -> Text:
     if state == "active" and agreement.terminated_on is not None:
         # terminated with a last day still to come: in force until then
         return Text(_("until {day}").format(day=f"{agreement.end:%m-%d}"), style="yellow")
+    if state == "not yet started":
+        # its first day says more than "not yet started", in a third of the width
+        return Text(
+            _("from {day}").format(day=f"{agreement.start:%m-%d}"), style=STATE_STYLE[state]
+        )
     return Text(_(state), style=STATE_STYLE[state])
 
 
 def short_period(a: AgreementLine) -> str:
     return f"{a.start:%y-%m-%d}–{a.end:%y-%m-%d}"
-
-
-def clip(text: str, width: int) -> Text:
-    out = Text(printable(text), no_wrap=True, overflow="ellipsis")
-    out.truncate(width, overflow="ellipsis")
-    return out
 
 
 class PhysicianScreen(Screen[None]):
@@ -71,8 +71,11 @@ class PhysicianScreen(Screen[None]):
         Binding("s", "suspend", N_("Suspend")),
         Binding("c", "cancel_registration", N_("Cancel reg."), show=False),
         Binding("r", "reinstate", N_("Reinstate"), show=False),
-        Binding("left_square_bracket", "week(-1)", N_("Previous week"), key_display="["),
-        Binding("right_square_bracket", "week(1)", N_("Next week"), key_display="]"),
+        # the week grid's own line says [ ] 0; the footer keeps 80 columns for the rest
+        Binding(
+            "left_square_bracket", "week(-1)", N_("Previous week"), key_display="[", show=False
+        ),
+        Binding("right_square_bracket", "week(1)", N_("Next week"), key_display="]", show=False),
         Binding("0", "week(0)", N_("This week"), show=False),
         Binding("k", "credit", N_("Credit record"), show=False),
         Binding("d", "edit_registration", N_("Registration details"), show=False),
@@ -84,7 +87,7 @@ class PhysicianScreen(Screen[None]):
         self.card: PhysicianCard | None = None
         self.monday: dt.date | None = None
         self._holidays: HolidayCalendar | None = None
-        self.institution_width = 16
+        self.institution_width = 10  # fitted to the table's width once it is laid out
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -100,24 +103,64 @@ class PhysicianScreen(Screen[None]):
         yield ClerkFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#agreements", DataTable)
-        # fixed widths that add up to 80 columns: the institution takes what is left
-        states = [_(s) for s in STATE_STYLE] + [_("until {day}").format(day="12-31")]
-        widths = {
-            "contract": (_("contract"), 14),
-            "role": (_("type"), max(cell_len(_(r)) for r in ROLE_SHORT.values())),
-            "period": (_("period"), 17),
-            "hours": (_("h/week"), 7),
-            "status": (_("status"), max(map(cell_len, states))),
-        }
-        rest = 74 - sum(w for _label, w in widths.values()) - 2 * (len(widths) + 1)
-        for key, (label, width) in widths.items():
-            table.add_column(label, width=max(width, cell_len(label)), key=key)
-            if key == "contract":
-                self.institution_width = max(8, rest)
-                table.add_column(_("institution"), width=self.institution_width, key="institution")
+        self.query_one("#agreements", DataTable).focus()
         self.load()
-        table.focus()
+
+    def rows(self) -> list[tuple[str, Text, str, str, str, Text]]:
+        """The contracts table's cells, the institution clipped to its column."""
+        if self.card is None:
+            return []
+        day = today(self)
+        return [
+            (
+                printable(a.contract_no),
+                clip(a.institution_name, self.institution_width),
+                _(ROLE_SHORT.get(a.role, a.role)),
+                short_period(a),
+                f"{a.scheduled_hours:g}/{a.weekly_hours:g}",
+                state_label(a, day),
+            )
+            for a in self.card.agreements
+        ]
+
+    def columns(self) -> dict[str, tuple[str, int]]:
+        """Label and width of each column of the contracts table, in order: each as wide as
+        its header and this physician's values (the contract number at most 18), the
+        institution what the table has left (``institution_width``)."""
+        rows = self.rows()
+
+        def widest(column: int, label: str, most: int = 80) -> tuple[str, int]:
+            cells = [r[column] for r in rows]
+            values = [c.plain if isinstance(c, Text) else c for c in cells]
+            return label, max(cell_len(label), min(most, max(map(cell_len, values), default=0)))
+
+        label = _("institution")
+        return {
+            "contract": widest(0, _("contract"), 18),
+            "institution": (label, max(cell_len(label), self.institution_width)),
+            "role": widest(2, _("type")),
+            "period": widest(3, _("period")),
+            "hours": widest(4, _("h/week")),
+            "status": widest(5, _("status")),
+        }
+
+    def _fit_institution(self) -> None:
+        """Give the institution column what the table's width leaves (it changes with the
+        scrollbars: more than five contracts, or a screen taller than its room), so the
+        table never needs scrolling sideways; redraw the rows if it changed."""
+        table = self.query_one("#agreements", DataTable)
+        room = table.scrollable_content_region.width
+        if room <= 0 or self.card is None:
+            return
+        others = sum(w for k, (_l, w) in self.columns().items() if k != "institution")
+        padding = 2 * table.cell_padding * len(self.columns())
+        wanted = max(cell_len(_("institution")), 6, room - others - padding)
+        if wanted != self.institution_width:
+            self.institution_width = wanted
+            self._fill_table(self.card, today(self))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_institution)
 
     # -- reading --
 
@@ -134,7 +177,7 @@ class PhysicianScreen(Screen[None]):
         self.sub_title = printable(f"{card.name} {card.cert}")
         day = today(self)
         status = _("listed as dishonest") if card.listed_on(day) else ""
-        head = f"[b]{markup(card.name)}[/b] " + markup(" · ".join(self._head(card)))
+        head = f"[b]{markup(card.name)}[/b] · " + markup(" · ".join(self._head(card)))
         head += f" · [red]{status}[/]" if status else ""
         self.query_one("#physician-head", Static).update(head)
         self.query_one("#registrations", Static).update(printable(self._registrations(card, day)))
@@ -145,43 +188,44 @@ class PhysicianScreen(Screen[None]):
     def _fill_table(self, card: PhysicianCard, day: dt.date) -> None:
         table = self.query_one("#agreements", DataTable)
         kept = self.selected_contract()
-        table.clear()
-        width = self.institution_width
-        for a in card.agreements:
-            table.add_row(
-                plain(a.contract_no),
-                clip(a.institution_name, width),
-                _(ROLE_SHORT.get(a.role, a.role)),
-                short_period(a),
-                f"{a.scheduled_hours:g}/{a.weekly_hours:g}",
-                state_label(a, day),
-                key=a.contract_no,
-            )
+        table.clear(columns=True)
+        columns = self.columns()
+        for key, (label, width) in columns.items():
+            table.add_column(label, width=width, key=key)
+        contract = columns["contract"][1]
+        for row, a in zip(self.rows(), card.agreements, strict=True):
+            table.add_row(clip(row[0], contract), *row[1:], key=a.contract_no)
         if kept is not None and card.agreement(kept) is not None:
             table.move_cursor(row=table.get_row_index(kept), animate=False)
         self._describe_selected()
+        self.call_after_refresh(self._fit_institution)
 
     @staticmethod
     def _head(card: PhysicianCard) -> list[str]:
-        """Who: a nurse's line has her title and no physician's level, category or scopes."""
+        """Who, in one line at 80 columns: the status first, the scopes last (the certificate
+        is in the title bar). A nurse's line has her title and no physician's level, category
+        or scopes."""
+        parts = [_(card.status)]
         if card.nurse:
-            parts = [card.cert, _("nurse"), card.title]
+            parts += [_("nurse"), card.title]
         else:
-            parts = [card.cert, card.level, card.category, "、".join(card.scopes), card.title]
-        parts.append(_(card.status))
+            parts += [card.level, card.category, card.title, "、".join(card.scopes)]
         if card.id_masked:
             parts.append(_("ID {masked}").format(masked=card.id_masked))
-        return parts
+        return [p for p in parts if p]
 
     @staticmethod
     def _registrations(card: PhysicianCard, day: dt.date) -> str:
+        """A line per registration and per filing, short enough for one line at 80 columns
+        on most names: a registration's status only where it differs from the head's."""
         lines = []
         for r in card.registrations:
-            lines.append(
-                _("Registration {region} · main institution {main} · since {on} · {status}").format(
-                    region=r.region_name, main=r.main_name, on=r.registered_on, status=_(r.status)
-                )
+            line = _("Reg. {region} · main {main} · since {on}").format(
+                region=r.region_name, main=r.main_name, on=r.registered_on
             )
+            if r.status != card.status:
+                line += f" · {_(r.status)}"
+            lines.append(line)
             for e in r.history[-3:]:
                 if e.status == "registered":
                     continue
@@ -193,8 +237,8 @@ class PhysicianScreen(Screen[None]):
                 _("Filing {institution} · {scope} · {first}–{last} · {state}").format(
                     institution=f.institution_name,
                     scope=f.scope,
-                    first=f.valid_from,
-                    last=f.valid_to,
+                    first=f"{f.valid_from:%y-%m-%d}",
+                    last=f"{f.valid_to:%y-%m-%d}",
                     state=_(f.state_on(day)),
                 )
             )

@@ -198,7 +198,7 @@ class RegistrationScreen(Screen[bool]):
                         placeholder=(
                             _("kept: {masked}").format(masked=masked)
                             if masked
-                            else _("18 characters, checked as typed")
+                            else _("18 chars, checked as typed")
                         ),
                         id="id_number",
                         compact=True,
@@ -231,7 +231,7 @@ class RegistrationScreen(Screen[bool]):
                     Input(v["practising_since"], placeholder="YYYY-MM-DD", id="practising_since",
                           compact=True),
                 )  # fmt: skip
-            with Vertical(id="rules-pane"):
+            with VerticalScroll(id="rules-pane"):  # Tab reaches it, arrows scroll
                 yield Static(_("Checks"), classes="section")
                 yield Static("", id="form-error", classes="error")
                 yield Static(_("Fill in the form to run the checks."), id="checks")

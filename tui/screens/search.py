@@ -12,28 +12,22 @@ import time
 from typing import ClassVar
 
 from rich.cells import cell_len
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
-from multisite.escaping import markup, printable
+from multisite.escaping import markup
 from multisite.i18n import N_, _
 from multisite.services.search import PAGE, Page, find_physicians
 
 from ..labels import PROFESSION, profession_label
 from ..session import clerk_app, registry
+from ..widgets.clip import clip
 from ..widgets.footer import ClerkFooter
 
 STATUSES = ("registered", "suspended", "cancelled")
-
-
-def clip(text: str, width: int) -> Text:
-    out = Text(printable(text), no_wrap=True, overflow="ellipsis")
-    out.truncate(width, overflow="ellipsis")
-    return out
 
 
 class SearchScreen(Screen[None]):
@@ -71,7 +65,7 @@ class SearchScreen(Screen[None]):
         table = self.query_one("#results", DataTable)
         widths = {
             "cert": (_("certificate"), 15),  # 15 digits (a nurse's: 12)
-            "name": (_("name"), 8),
+            "name": (_("full name"), 8),  # 姓名 (a person's: "name" is 名称, an institution's)
             "profession": (_("profession"), max(cell_len(profession_label(p)) for p in PROFESSION)),
             "title": (_("title"), 10),
             "status": (_("status"), max(cell_len(_(s)) for s in STATUSES)),
@@ -82,7 +76,8 @@ class SearchScreen(Screen[None]):
         self.widths = {k: w for k, (_l, w) in widths.items()} | {"institution": max(rest, 8)}
         for key, (label, width) in widths.items():
             table.add_column(label, width=width, key=key)
-        table.add_column(_("main institution"), width=self.widths["institution"], key="inst")
+        # "main inst.": the column has 13 cells in English, 17 in Chinese (主要执业机构)
+        table.add_column(_("main inst."), width=self.widths["institution"], key="inst")
         self.query_one("#query", Input).focus()
 
     @on(Input.Changed, "#query")

@@ -16,7 +16,11 @@ from multisite.i18n import N_, _
 UNITS = (N_("terms"),)
 
 
-def render(violations: Sequence[Mapping[str, Any]], *, empty: str | None = None) -> Text:
+def render(
+    violations: Sequence[Mapping[str, Any]], *, empty: str | None = None, compact: bool = False
+) -> Text:
+    """``compact`` (a narrow pane): the code and its first date over the message, without the
+    severity word (✗ and ! say it), the measure and the contracts (the message says both)."""
     text = Text()
     if not violations:
         text.append(empty if empty is not None else _("No violations."), style="green")
@@ -29,6 +33,10 @@ def render(violations: Sequence[Mapping[str, Any]], *, empty: str | None = None)
             f"{'✗' if error else '!'} {v['code']}",
             style="bold red" if error else "bold yellow",
         )
+        if compact:
+            text.append(f" · {v['first_date']}", style="dim")
+            text.append(printable(f"\n  {v['message']}"))
+            continue
         text.append(f" {_(v['severity'])} · {v['first_date']}", style="dim")
         measure = v.get("measure")
         if measure:
@@ -42,8 +50,10 @@ def render(violations: Sequence[Mapping[str, Any]], *, empty: str | None = None)
 
 
 class ViolationList(Static):
-    """Shows a list of violation dicts (``Violation.as_json()``)."""
+    """Shows a list of violation dicts (``Violation.as_json()``); ``compact`` in a narrow pane."""
+
+    compact = False
 
     def show(self, violations: Sequence[Mapping[str, Any]], *, empty: str | None = None) -> None:
         self.violations = list(violations)
-        self.update(render(self.violations, empty=empty))
+        self.update(render(self.violations, empty=empty, compact=self.compact))

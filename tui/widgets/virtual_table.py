@@ -24,6 +24,8 @@ from textual.widgets import Static
 
 from multisite.i18n import N_
 
+from .clip import cut
+
 Cell = str | Text
 
 
@@ -37,8 +39,7 @@ class Column:
 def fit(cell: Cell, width: int, right: bool = False) -> Text:
     text = cell.copy() if isinstance(cell, Text) else Text(cell)
     text.no_wrap = True
-    if cell_len(text.plain) > width:
-        text.truncate(width, overflow="ellipsis")
+    text = cut(text, width)
     pad = width - cell_len(text.plain)
     if pad > 0:
         if right:
@@ -62,14 +63,18 @@ def line(cells: Sequence[Cell], columns: Sequence[Column], total: int) -> Text:
 
 
 class TableHeader(Static):
-    """The header line of a :class:`VirtualTable` (it does not scroll with the rows)."""
+    """The header line of a :class:`VirtualTable` (it does not scroll with the rows); the
+    table lays it out to its own width, which its scrollbar narrows."""
 
     def __init__(self, columns: Sequence[Column], **kwargs: str) -> None:
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self.columns = list(columns)
+        self.laid_out = 0
 
-    def on_resize(self) -> None:
-        self.update(line([c.label for c in self.columns], self.columns, self.size.width))
+    def show(self, width: int) -> None:
+        if width != self.laid_out:
+            self.laid_out = width
+            self.update(line([c.label for c in self.columns], self.columns, width))
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -98,12 +103,25 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
-    def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        id: str | None = None,
+        header: TableHeader | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.columns = list(columns)
+        self.header = header
         self.count = 0
         self.getter: Callable[[int], Sequence[Cell]] = lambda _i: ()
         self.empty = ""
+
+    @property
+    def room(self) -> int:
+        """The columns' room: the widget's width less its vertical scrollbar (the rows are
+        never wider, so the table never scrolls sideways)."""
+        return self.scrollable_content_region.width
 
     def set_rows(
         self, count: int, getter: Callable[[int], Sequence[Cell]], empty: str = ""
@@ -111,17 +129,23 @@ class VirtualTable(ScrollView, can_focus=True):
         self.count = count
         self.getter = getter
         self.empty = empty
-        self.virtual_size = Size(self.size.width, count)
+        self.virtual_size = Size(1, count)
         self.cursor = max(0, min(self.cursor, count - 1))
         self.refresh()
+        self.call_after_refresh(self._lay_out_header)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.count)
+        self.virtual_size = Size(1, self.count)
+        self.call_after_refresh(self._lay_out_header)
+
+    def _lay_out_header(self) -> None:
+        if self.header is not None and self.room > 0:
+            self.header.show(self.room)
 
     def render_line(self, y: int) -> Strip:
         _x, top = self.scroll_offset
         index = top + y
-        width = self.size.width
+        width = self.room
         if index >= self.count:
             if self.count == 0 and y == 0 and self.empty:
                 return Strip(list(Text(" " + self.empty, style="dim").render(self.app.console)))
