@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from multisite.tui.app import MultisiteApp
 from multisite.tui.screens.change import ChangeScreen
-from multisite.tui.screens.institutions import ContributorsScreen, InstitutionsScreen
+from multisite.tui.screens.institutions import ContributorsScreen, InstitutionsScreen, nurse_cell
 from multisite.tui.screens.physician import PhysicianScreen
 from multisite.tui.screens.registration import RegistrationScreen
 from textual.pilot import Pilot
@@ -24,6 +24,7 @@ from multisite.domain.vocabulary import CATEGORIES, NURSE_TITLES
 from multisite.services import Registry
 from multisite.services.imports import run_import
 from multisite.services.search import find_physicians
+from multisite.services.validation_base import validation_base
 
 from .clerk_cli import INSTITUTION_HEADERS, PHYSICIAN_HEADERS, credit_code, write_csv
 from .test_tui_screens import english_words
@@ -245,3 +246,28 @@ def test_an_institution_short_of_nurses_only_is_listed_as_short(
 
     row = asyncio.run(run())
     assert "3.0       3 meets" in row and "2.0/5 short" in row
+
+
+def test_nurses_where_no_nurse_minimum_applies_are_shown_from_the_stored_result_too(
+    office: Registry, tmp_path: Path
+) -> None:
+    """A clinic (诊所: no nurse minimum) where a nurse practises: the institutions list draws
+    her share the first time (computed) and the next time (the stored result), not "–"."""
+    clinic, nurse = credit_code("520102", 302), "202152000120"
+    load(office, tmp_path, "institutions", INSTITUTION_HEADERS, [
+        (clinic, "南明区花果园诊所", "诊所", 0, "520102", "内科", "否", "花果园2号"),
+    ])  # fmt: skip
+    load(office, tmp_path, "nurses", NURSE_HEADERS, [
+        (nurse, "刘静", "护师", "520000", clinic, "2021-07-01"),
+    ])  # fmt: skip
+    load(office, tmp_path, "contracts", CONTRACT_HEADERS, [
+        (f"N{nurse}", nurse, clinic, "主要", "内科", "2026-01-05", "2026-12-31", FULL_WEEK, "40"),
+    ])  # fmt: skip
+
+    def clinic_cell() -> str:
+        found = {b.institution: b for b in validation_base(office, TODAY, detail=False)}
+        return str(nurse_cell(found[clinic]))
+
+    computed, stored = clinic_cell(), clinic_cell()
+    assert computed.startswith("1.0/0")
+    assert stored == computed

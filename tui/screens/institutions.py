@@ -122,7 +122,7 @@ def columns() -> list[Column]:
 
 
 def has_nurse_minimum(b: InstitutionBase) -> bool:
-    return b.nurse_required > 0 or b.nurse_count > 0
+    return b.has_nurses
 
 
 def nurse_cell(b: InstitutionBase) -> Text:

@@ -169,7 +169,7 @@ def _detail(ctx: Context, b: InstitutionBase) -> None:
         ),
         markup=True,
     )
-    if b.nurse_required or b.nurse_count:
+    if b.has_nurses:
         ctx.out.print(
             _("Nurses: required {required:g}, counted {counted:g}: {status}.").format(
                 required=b.nurse_required,

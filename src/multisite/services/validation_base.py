@@ -183,6 +183,12 @@ class InstitutionBase:
     nurse_count: int = 0  # nurses practising there on the date
 
     @property
+    def has_nurses(self) -> bool:
+        """A nurse minimum applies or nurses practise there. A stored result of the region's
+        table keeps the nurses' count, not their number, so that count is read too."""
+        return self.nurse_required > 0 or self.nurse_count > 0 or self.nurse_counted > 0
+
+    @property
     def nurse_shortfall(self) -> float:
         gap = self.nurse_required - self.nurse_counted
         return round(gap, 4) if gap > EPSILON else 0.0
