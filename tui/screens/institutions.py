@@ -127,9 +127,12 @@ def has_nurse_minimum(b: InstitutionBase) -> bool:
 
 def nurse_cell(b: InstitutionBase) -> Text:
     """The nurse minimum beside the physicians' base: counted/required (one decimal, as the
-    physicians' minimum), and "short" when it is not met (the word, not only the colour)."""
+    physicians' minimum), and "short" when it is not met (the word, not only the colour);
+    counted/– where nurses practise and the kind has no nurse minimum."""
     if not has_nurse_minimum(b):
         return Text("–", style="dim")
+    if b.nurse_required <= 0:
+        return Text(f"{amount(b.nurse_counted, b.counting)}/–", style="dim")
     numbers = f"{amount(b.nurse_counted, b.counting)}/{b.nurse_required:.1f}".removesuffix(".0")
     if b.nurse_status == "short":
         return Text(f"{numbers} {_('short')}", style="bold red")
