@@ -237,3 +237,24 @@ async def suspend(region: Registry) -> None:
         physician = app.screen
         assert isinstance(physician, PhysicianScreen)
         assert physician.card is not None and physician.card.status == "suspended"
+
+
+def test_closing_the_physician_screen_at_once_does_not_stop_the_app(region: Registry) -> None:
+    """A clerk opens a physician and presses Esc before the screen has been drawn: the table's
+    width is fitted after the next refresh, which must find the screen gone and do nothing."""
+
+    async def run() -> type:
+        app = MultisiteApp(region, today=TODAY, due_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(3):
+                app.open_physician(DR_ZHANG)
+                while not (isinstance(app.screen, PhysicianScreen) and app.screen.card):
+                    await asyncio.sleep(0.001)  # loaded: the refit waits for the next refresh
+                app.pop_screen()  # before that refresh
+                await settle(pilot)
+            await pilot.press("z")  # the app still answers keys
+            await settle(pilot)
+            return type(app.screen)
+
+    # a crashed app would leave the pilot waiting: a minute is the most the steps may take
+    assert asyncio.run(asyncio.wait_for(run(), 60)) is SearchScreen

@@ -147,8 +147,12 @@ class PhysicianScreen(Screen[None]):
     def _fit_institution(self) -> None:
         """Give the institution column what the table's width leaves (it changes with the
         scrollbars: more than five contracts, or a screen taller than its room), so the
-        table never needs scrolling sideways; redraw the rows if it changed."""
-        table = self.query_one("#agreements", DataTable)
+        table never needs scrolling sideways; redraw the rows if it changed. It runs after a
+        refresh: the clerk may have closed the screen by then, and nothing is left to fit."""
+        found = self.query("#agreements").results(DataTable)
+        table = next(found, None)
+        if table is None:  # closed: its widgets are gone
+            return
         room = table.scrollable_content_region.width
         if room <= 0 or self.card is None:
             return
