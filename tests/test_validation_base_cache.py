@@ -682,3 +682,25 @@ def test_a_report_does_not_wait_for_a_long_write_to_keep_its_results(
     if registry.db.dialect == "sqlite":  # one writer at a time: the results were not kept
         assert marks_of(registry, institution_id(registry, CLINIC)) >= 1
     # (PostgreSQL kept them: the open transaction held nothing the report writes)
+
+
+def test_a_cold_report_of_more_institutions_than_a_statement_takes(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A province recounted cold asks for every institution (133,333 in the million-physician
+    region: more bind parameters than PostgreSQL takes). Past ``MANY`` ids the rows are read
+    whole and those asked for kept: the report is the same, and a few ids still get only
+    their own institutions."""
+    two_sites(registry)
+    first = fresh_summary(registry)
+    execute(registry, "UPDATE base_cache SET valid_until = NULL")  # every result stale
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "MANY", 1)
+        assert fresh_summary(registry) == first
+        hospital = institution_id(registry, HOSPITAL)
+        with registry.db.read() as s:
+            asked = [hospital, institution_id(registry, CLINIC)]
+            assert {i.code for i in store.institutions(s, asked)} == {HOSPITAL, CLINIC}
+            found = store.contributions(s, ON, asked)
+            assert found and {row[0] for row in found} <= set(asked)
+            assert {row[0] for row in store.contributions(s, ON, [hospital])} == {hospital}

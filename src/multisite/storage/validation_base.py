@@ -61,6 +61,21 @@ def effective_end() -> Any:
     )
 
 
+MANY = 5000
+"""More ids than this are not sent as a list of bind parameters (a statement takes at most
+65,535 on PostgreSQL, 32,766 on SQLite; a province of 100,000 institutions recounted cold asks
+for them all): the rows are read whole and those asked for kept."""
+
+
+def _asked(ids: Iterable[int] | None) -> tuple[set[int] | None, list[int] | None]:
+    """The ids asked for (None: every row), and the list to send as parameters (None: read
+    every row and keep those asked for)."""
+    if ids is None:
+        return None, None
+    wanted = set(ids)
+    return wanted, sorted(wanted) if len(wanted) <= MANY else None
+
+
 def contributions(
     s: Session,
     on: dt.date,
@@ -81,14 +96,17 @@ def contributions(
         type_coerce(end, String),
         Agreement.weekly_minutes,
     ).where(Agreement.start <= on, end >= on, Agreement.status != "draft")
-    if institution_ids is not None:
-        query = query.where(Agreement.institution_id.in_(sorted(set(institution_ids))))
+    wanted, listed = _asked(institution_ids)
+    if listed is not None:
+        query = query.where(Agreement.institution_id.in_(listed))
     if without_contract is not None:
         query = query.where(Agreement.contract_no != without_contract)
     days: dict[Any, dt.date] = {}  # the few distinct last days, decoded once each
     out: list[ContributionRow] = []
     append = out.append
     for inst, phys, contract, role, end, minutes in _plain_rows(s, query):  # ~400k rows
+        if wanted is not None and inst not in wanted:
+            continue
         day = days.get(end)
         if day is None:
             day = days[end] = end if isinstance(end, dt.date) else dt.date.fromisoformat(end)
@@ -403,9 +421,10 @@ def institutions(s: Session, institution_ids: Iterable[int] | None = None) -> li
         Institution.county_code,
         Institution.licensed_on,
     ).order_by(Institution.code)
-    if institution_ids is not None:
-        query = query.where(Institution.id.in_(sorted(set(institution_ids))))
-    return [InstitutionRow(*r) for r in s.execute(query)]
+    wanted, listed = _asked(institution_ids)
+    if listed is not None:
+        query = query.where(Institution.id.in_(listed))
+    return [InstitutionRow(*r) for r in s.execute(query) if wanted is None or r[0] in wanted]
 
 
 class Person(NamedTuple):
