@@ -121,15 +121,11 @@ def columns() -> list[Column]:
     ]
 
 
-def has_nurse_minimum(b: InstitutionBase) -> bool:
-    return b.has_nurses
-
-
 def nurse_cell(b: InstitutionBase) -> Text:
     """The nurse minimum beside the physicians' base: counted/required (one decimal, as the
     physicians' minimum), and "short" when it is not met (the word, not only the colour);
     counted/– where nurses practise and the kind has no nurse minimum."""
-    if not has_nurse_minimum(b):
+    if not b.has_nurses:
         return Text("–", style="dim")
     if b.nurse_required <= 0:
         return Text(f"{amount(b.nurse_counted, b.counting)}/–", style="dim")
@@ -312,7 +308,7 @@ class ContributorsScreen(ModalScreen[None]):
                     on=b.next_validation,
                 )
             )
-            if has_nurse_minimum(b):
+            if b.has_nurses:
                 yield Static(
                     _("Nurses: counted {counted} of {required} · {status}").format(
                         counted=amount(b.nurse_counted, b.counting),
