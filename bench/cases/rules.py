@@ -5,14 +5,17 @@ physician's sessions)."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 from run import Case, Env  # type: ignore[import-not-found]
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from multisite.domain.sessions_text import parse_sessions
 from multisite.services import AgreementInput, Registry
 from multisite.storage import Database
 from multisite.storage.models import Agreement, Institution, Physician
+
+CHANGED = 300  # agreements a region's clerks change in a day (as in the validation-base cases)
 
 
 def cases(env: Env) -> list[Case]:
@@ -21,6 +24,24 @@ def cases(env: Env) -> list[Case]:
 
     def sweep() -> int:
         return len(registry.check())
+
+    # The sweep keeps its per-physician verdicts (sweep_cache) and judges again only those
+    # whose rows changed: timed with nothing changed, after a day of clerks' changes, and cold.
+    with db.engine.connect() as connection:
+        agreement_ids = [row[0] for row in connection.execute(text("SELECT id FROM agreement"))]
+    rng = random.Random(7)
+
+    def a_day_of_changes() -> None:
+        sweep()
+        with db.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE agreement SET weekly_minutes = weekly_minutes WHERE id = :id"),
+                [{"id": i} for i in rng.sample(agreement_ids, CHANGED)],
+            )
+
+    def nothing_kept() -> None:
+        with db.engine.begin() as connection:
+            connection.execute(text("DELETE FROM sweep_key"))
 
     raw = env.raw()
     mark = "?" if env.engine == "sqlite" else "%s"
@@ -72,8 +93,17 @@ def cases(env: Env) -> list[Case]:
 
     driver = "sqlite3" if env.engine == "sqlite" else "psycopg"
     return [
-        Case("whole-region check", sweep, read_sessions, target=1.5,
-             note=f"floor: one SELECT of every session row ({driver}, fetched)"),
+        Case("whole-region check", sweep, read_sessions, target=1.5, setup=sweep,
+             note=f"floor: one SELECT of every session row ({driver}, fetched); the "
+                  "verdicts kept by the last check, nothing changed since"),
+        Case(f"whole-region check after {CHANGED} contracts changed", sweep, read_sessions,
+             target=None, setup=a_day_of_changes,
+             note=f"{CHANGED} agreements rewritten since the last check: their physicians "
+                  "judged again"),
+        Case("whole-region check, cold (every physician judged)", sweep, read_sessions,
+             target=None, setup=nothing_kept, repeat=1,
+             note="as after a policy change or an upgrade: the precondition query over every "
+                  "agreement, the verdicts stored"),
         Case("check one new contract", check_one, physician_sessions, target=3.0, repeat=20,
              note=f"floor: one indexed SELECT of that physician's sessions ({driver})"),
     ]  # fmt: skip

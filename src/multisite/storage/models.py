@@ -127,6 +127,36 @@ class BaseStale(Base):
     institution_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
 
 
+class SweepCache(Base):
+    """Derived data: a physician the whole-region sweep flagged for the full rules under the
+    fingerprint in ``sweep_key``; a physician absent here was cleared. ``sweep_stale`` marks
+    (triggers, revision 0014) say whose verdict is stale. Not registry data: no audit rows."""
+
+    __tablename__ = "sweep_cache"
+    physician_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("physician.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+
+
+class SweepKey(Base):
+    """The one row saying what the verdicts in ``sweep_cache`` were reached under."""
+
+    __tablename__ = "sweep_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(64))
+
+
+class SweepStale(Base):
+    """A mark written by a trigger: the physician's verdict in ``sweep_cache`` is stale."""
+
+    __tablename__ = "sweep_stale"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    physician_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+
+
 class TravelBuffer(Base):
     """A travel buffer between two institutions overriding the region's default."""
 

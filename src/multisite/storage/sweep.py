@@ -1,11 +1,14 @@
 """The reads of the whole-region sweep: one row per physician with the rules' row-level
-preconditions tested in SQL (:func:`physician_rows`), and the few physicians that always need
-the full rules (see ``multisite.domain.sweep``)."""
+preconditions tested in SQL (:func:`physician_rows`), the few physicians that always need
+the full rules (see ``multisite.domain.sweep``), and the verdicts kept between sweeps with
+the marks triggers write when a physician's rows change (:func:`sweep_state`,
+:func:`save_sweep`; revision 0014)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -14,8 +17,10 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
     false,
     func,
+    insert,
     literal,
     not_,
     or_,
@@ -34,6 +39,9 @@ from .models import (
     Physician,
     Registration,
     RegistrationEvent,
+    SweepCache,
+    SweepKey,
+    SweepStale,
 )
 
 PhysicianRow = tuple[int, int, str | None, str | None]
@@ -41,13 +49,29 @@ PhysicianRow = tuple[int, int, str | None, str | None]
 joined by ``|``, the first two digits of the registration's region: its province)."""
 
 
+def listed_institutions(s: Session) -> list[int]:
+    """The institutions ever on the dishonesty list (the CREDIT precondition's)."""
+    listed = s.scalars(
+        select(CreditListing.institution_id)
+        .distinct()
+        .where(CreditListing.institution_id.is_not(None))
+    )
+    return sorted(i for i in listed if i is not None)
+
+
 def physician_rows(
-    s: Session, limits: Mapping[str, SweepLimits], default: SweepLimits
+    s: Session,
+    limits: Mapping[str, SweepLimits],
+    default: SweepLimits,
+    listed: list[int],
+    physician_ids: Iterable[int] | None = None,
 ) -> list[PhysicianRow]:
-    """One row per practitioner with a live (not draft) agreement, the preconditions of every
-    rule that reads the agreement rows (``Rule.clears``) tested in the database under the
-    limits of the physician's province (``limits``; ``default`` elsewhere), and the weekly
-    patterns the schedule rules' precondition reads (``Sweeper.patterns_risky``).
+    """One row per practitioner with a live (not draft) agreement (of ``physician_ids``
+    only, when given), the preconditions of every rule that reads the agreement rows
+    (``Rule.clears``) tested in the database under the limits of the physician's province
+    (``limits``; ``default`` elsewhere; ``listed``: the institutions ever on the dishonesty
+    list), and the weekly patterns the schedule rules' precondition reads
+    (``Sweeper.patterns_risky``).
 
     A row marked 1 needs the full rules; so does a physician whose several agreements share an
     institution (the always-on union of their patterns is judged as if each were at its own
@@ -55,19 +79,78 @@ def physician_rows(
     one registration are judged by these rows: :func:`always_full` sends the others (and the
     suspended, the listed and those outside their filings) to the full rules. The rows are the
     driver's plain tuples: this read is the sweep's bulk."""
-    listed = s.scalars(
-        select(CreditListing.institution_id)
-        .distinct()
-        .where(CreditListing.institution_id.is_not(None))
-    )
-    wanted = [i for i in listed if i is not None]
-    query = _physician_query(s.get_bind().dialect.name, limits, default, wanted)
+    query = _physician_query(s.get_bind().dialect.name, limits, default, listed)
+    if physician_ids is None:
+        return _plain(s, query)
+    wanted = sorted(set(physician_ids))
+    rows: list[PhysicianRow] = []
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows += _plain(s, query.where(Agreement.physician_id.in_(chunk)))
+    return rows
+
+
+CHUNK = 5000  # ids per statement (well under any engine's bound-parameter limit)
+
+
+def _plain(s: Session, query: Any) -> list[PhysicianRow]:
     result = s.connection().execute(query)
     try:
         rows: list[PhysicianRow] = list(result.cursor.fetchall())
         return rows
     finally:
         result.close()
+
+
+@dataclass(frozen=True)
+class SweepState:
+    """What the last sweep kept, as read before the data: the fingerprint its verdicts hold
+    under (None: none kept), the physicians it flagged, and the stale marks (mark id,
+    physician id) written since."""
+
+    key: str | None
+    flagged: set[int]
+    marks: list[tuple[int, int | None]]
+
+    @property
+    def stale(self) -> set[int]:
+        return {pid for _mark, pid in self.marks if pid is not None}
+
+
+def sweep_state(s: Session) -> SweepState:
+    """The marks first (a mark committed after this read stays for the next sweep), then the
+    fingerprint and the flagged physicians."""
+    marks = [(m, p) for m, p in s.execute(select(SweepStale.id, SweepStale.physician_id))]
+    key = s.scalar(select(SweepKey.key).where(SweepKey.id == 1))
+    flagged = set(s.scalars(select(SweepCache.physician_id))) if key is not None else set()
+    return SweepState(key, flagged, marks)
+
+
+def save_sweep(
+    s: Session,
+    key: str,
+    *,
+    everyone: bool,
+    decided: Mapping[int, bool],
+    marks: list[int],
+) -> None:
+    """Keep the verdicts reached under ``key``: ``decided`` (physician → flagged) for
+    ``everyone`` (every verdict there is: the kept ones are replaced) or for the physicians
+    it names; then delete the stale ``marks`` they answer (those read before the data)."""
+    flagged = [{"physician_id": pid} for pid, flag in sorted(decided.items()) if flag]
+    if everyone:
+        s.execute(delete(SweepCache))
+        s.execute(delete(SweepKey))
+        s.execute(insert(SweepKey), [{"id": 1, "key": key}])
+    else:
+        ids = sorted(decided)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            s.execute(delete(SweepCache).where(SweepCache.physician_id.in_(chunk)))
+    for start in range(0, len(flagged), CHUNK):
+        s.execute(insert(SweepCache), flagged[start : start + CHUNK])
+    for start in range(0, len(marks), CHUNK):
+        s.execute(delete(SweepStale).where(SweepStale.id.in_(marks[start : start + CHUNK])))
 
 
 def _by_province(
