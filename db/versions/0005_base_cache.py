@@ -30,6 +30,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from multisite.migrations.triggers import create_row_trigger, drop_row_trigger
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -137,36 +139,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_base_stale_institution_id", "base_stale", ["institution_id"])
-    postgresql = op.get_bind().dialect.name == "postgresql"
     for (table, operation), statements in TRIGGERS.items():
-        name = _name(table, operation)
         event = operation
         if operation == "UPDATE" and table in COLUMNS:
             event = f"UPDATE OF {COLUMNS[table]}"
-        if postgresql:
-            body = ";\n  ".join(statements)
-            op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$"
-            )
-            op.execute(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {name}()"
-            )
-        else:
-            body = "".join(f"{s};\n" for s in statements)
-            op.execute(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN\n{body}END"
-            )
+        create_row_trigger(_name(table, operation), event, table, statements)
 
 
 def downgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
     for table, operation in TRIGGERS:
-        name = _name(table, operation)
-        op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgresql else ""))
-        if postgresql:
-            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+        drop_row_trigger(_name(table, operation), table)
     op.drop_index("ix_base_stale_institution_id", table_name="base_stale")
     op.drop_table("base_stale")
     op.drop_index("ix_base_cache_report", table_name="base_cache")

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from multisite.migrations.triggers import create_row_trigger, drop_row_trigger
+
 revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
@@ -86,34 +88,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_sweep_stale_physician_id", "sweep_stale", ["physician_id"])
-    postgresql = op.get_bind().dialect.name == "postgresql"
     for (table, operation), (columns, statements) in TRIGGERS.items():
-        name = _name(table, operation)
         event = f"UPDATE OF {columns}" if columns else operation
-        if postgresql:
-            body = ";\n  ".join(statements)
-            op.execute(
-                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$"
-            )
-            op.execute(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {name}()"
-            )
-        else:
-            body = "".join(f"{s};\n" for s in statements)
-            op.execute(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN\n{body}END"
-            )
+        create_row_trigger(_name(table, operation), event, table, statements)
 
 
 def downgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
     for table, operation in TRIGGERS:
-        name = _name(table, operation)
-        op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgresql else ""))
-        if postgresql:
-            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+        drop_row_trigger(_name(table, operation), table)
     op.drop_index("ix_sweep_stale_physician_id", table_name="sweep_stale")
     op.drop_table("sweep_stale")
     op.drop_table("sweep_key")
