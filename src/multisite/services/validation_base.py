@@ -47,7 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter, itemgetter
@@ -312,12 +312,21 @@ def apply_by(validation: dt.date) -> dt.date:
 
 def share_of(policy: Policy, minutes: int, primary: bool) -> float:
     """The share one physician counts at one institution under the region's policy."""
+    return sharer(policy)(minutes, primary)
+
+
+def sharer(policy: Policy) -> Callable[[int, bool], float]:
+    """:func:`share_of` under ``policy``, its counting mode looked up once: (weekly minutes,
+    whether main institution) → share. A cold report calls it for every practitioner."""
     if policy.counting == "primary_only":
-        return 1.0 if primary else 0.0
+        return lambda _minutes, primary: 1.0 if primary else 0.0
     if policy.counting == "headcount":
-        return 1.0 if minutes >= policy.min_weekly_hours * 60 - EPSILON else 0.0
+        least = policy.min_weekly_hours * 60 - EPSILON
+        return lambda minutes, _primary: 1.0 if minutes >= least else 0.0
     week = policy.standard_week_hours * 60
-    return min(1.0, minutes / week) if week > 0 else 0.0
+    if week <= 0:
+        return lambda _minutes, _primary: 0.0
+    return lambda minutes, _primary: min(1.0, minutes / week)
 
 
 @dataclass(slots=True)
@@ -424,7 +433,7 @@ def _read_inputs(
             regional[pid].append((within, ("suspended", start, until)))
         stored = staffing_table(queries.staffing_rows(s))
         people = store.physicians(s, {row[1] for row in rows})
-        starts = store.next_starts(s, [i.id for i in institutions], on)
+        starts = store.next_starts(s, institution_ids, on)
     return _Inputs(institutions, rows, dict(regional), stored, people, starts)
 
 
@@ -472,25 +481,28 @@ class _Standard(NamedTuple):
     required: float
     minima: Mapping[str, int]  # title minima
     validation: dt.date  # the next validation day
+    share: Callable[[int, bool], float]  # the policy's share_of (see sharer)
 
 
 def _standard(
     inst: store.InstitutionRow,
     on: dt.date,
-    policies: Mapping[str, Policy],
+    policies: Mapping[str, tuple[Policy, Callable[[int, bool], float]]],
     stored: dict[tuple[str, str], Staffing],
     vocabulary: Any,
 ) -> _Standard:
     kind = vocabulary.kind(inst.kind)
     staffing = staffing_for(inst.kind, inst.county, stored)
     beds = inst.beds or 0
+    policy, share = policies[inst.county[:2] + "0000"]
     return _Standard(
         kind,
-        policies[inst.county[:2] + "0000"],
+        policy,
         staffing,
         staffing.required(beds) if staffing else 0.0,
         staffing.title_minimum if staffing else {},
         next_validation(inst.licensed_on, beds, on, kind),
+        share,
     )
 
 
@@ -522,26 +534,30 @@ def _tally(
     """Each practitioner's share under the policy; a physician the kind's minimum does not
     count (GP-only, five years of practice) is shown with a share of 0."""
     tally = _Tally()
-    policy, kind = standard.policy, standard.kind
+    kind = standard.kind
+    share_of_stake = standard.share
+    everyone_counts = kind.counts not in NOT_COUNTED  # no GP-only or five-year minimum
     for pid, stake in site.stakes.items():
         person = people.get(pid, NOBODY)
         if person.profession == NURSE:
-            share = share_of(policy, stake.minutes, stake.primary)
+            share = share_of_stake(stake.minutes, stake.primary)
             tally.nurses_counted += share
             if listed:
                 tally.contributors.append(_contributor(person, stake, share, "", NURSE))
             continue
         tally.physicians[pid] = stake
-        missing = not_counted(kind, person, on)
+        missing = "" if everyone_counts else not_counted(kind, person, on)
         if missing:
             tally.excluded.add(pid)
             starts = practising_from(kind, person.level, person.practising_since)
             if starts is not None and on < starts < tally.counts_from:
                 tally.counts_from = starts
-        share = 0.0 if missing else share_of(policy, stake.minutes, stake.primary)
-        tally.counted += share
-        if share > 0:
-            tally.counted_titles.append(person.title)
+            share = 0.0
+        else:
+            share = share_of_stake(stake.minutes, stake.primary)
+            tally.counted += share
+            if share > 0:
+                tally.counted_titles.append(person.title)
         if listed:
             tally.contributors.append(_contributor(person, stake, share, missing))
     return tally
@@ -580,7 +596,7 @@ def _evaluate_one(
         if pid in regional
     }
     risks = _risks(
-        tally.physicians, stretches, standard.policy, on, standard.validation, counted,
+        tally.physicians, stretches, standard.share, on, standard.validation, counted,
         standard.required, minima, inputs.people, tally.excluded,
     )  # fmt: skip
     found = tally.contributors
@@ -636,7 +652,10 @@ def _evaluate(
     ``contributors=False`` lists no contributors (the counts, title minima and risks stay)."""
     inputs = _read_inputs(registry, on, institution_ids, without_contract, without_physician)
     provinces = {i.county[:2] + "0000" for i in inputs.institutions}
-    policies = {province: registry.policy(province) for province in sorted(provinces)}
+    policies = {}
+    for province in sorted(provinces):
+        policy = registry.policy(province)
+        policies[province] = policy, sharer(policy)
     vocabulary = shipped()
     sites = _sites(inputs, on)
     out = []
@@ -875,7 +894,7 @@ def _keep(
 def _risks(
     stakes: dict[int, _Stake],
     stretches: dict[int, list[tuple[str, dt.date, dt.date | None]]],
-    policy: Policy,
+    share_of_stake: Callable[[int, bool], float],  # the policy's (sharer)
     on: dt.date,
     validation: dt.date,
     counted: float,
@@ -899,7 +918,7 @@ def _risks(
         return []
 
     def share(pid: int, minutes: int, primary: bool) -> float:
-        return 0.0 if pid in excluded else share_of(policy, minutes, primary)
+        return 0.0 if pid in excluded else share_of_stake(minutes, primary)
 
     current = {pid: share(pid, stake.minutes, stake.primary) for pid, stake in stakes.items()}
     rank = {pid: TITLE_RANK.get(people.get(pid, NOBODY)[2], -1) for pid in stakes}

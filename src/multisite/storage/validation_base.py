@@ -19,10 +19,14 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ARRAY,
     Date,
+    Integer,
     LargeBinary,
     String,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     delete,
@@ -61,19 +65,17 @@ def effective_end() -> Any:
     )
 
 
-MANY = 5000
-"""More ids than this are not sent as a list of bind parameters (a statement takes at most
-65,535 on PostgreSQL, 32,766 on SQLite; a province of 100,000 institutions recounted cold asks
-for them all): the rows are read whole and those asked for kept."""
-
-
-def _asked(ids: Iterable[int] | None) -> tuple[set[int] | None, list[int] | None]:
-    """The ids asked for (None: every row), and the list to send as parameters (None: read
-    every row and keep those asked for)."""
-    if ids is None:
-        return None, None
-    wanted = set(ids)
-    return wanted, sorted(wanted) if len(wanted) <= MANY else None
+def _among(s: Session, column: Any, ids: Iterable[int]) -> Any:
+    """``column`` among ``ids`` as **one** bound parameter: an array on PostgreSQL (``= ANY``),
+    a JSON array on SQLite (``IN (SELECT value FROM json_each(?))``). The statement is the same
+    whatever the number of ids: compiled once, no limit on bind parameters (65,535 on
+    PostgreSQL, 32,766 on SQLite: a province of 100,000 institutions recounted cold asks for
+    them all), and no statement per chunk of ids."""
+    values = sorted(set(ids))
+    if s.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, ARRAY(Integer)))
+    listed = func.json_each(bindparam(None, json.dumps(values), String)).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def contributions(
@@ -96,22 +98,16 @@ def contributions(
         type_coerce(end, String),
         Agreement.weekly_minutes,
     ).where(Agreement.start <= on, end >= on, Agreement.status != "draft")
-    wanted, listed = _asked(institution_ids)
-    if listed is not None:
-        query = query.where(Agreement.institution_id.in_(listed))
+    if institution_ids is not None:
+        query = query.where(_among(s, Agreement.institution_id, institution_ids))
     if without_contract is not None:
         query = query.where(Agreement.contract_no != without_contract)
-    days: dict[Any, dt.date] = {}  # the few distinct last days, decoded once each
-    out: list[ContributionRow] = []
-    append = out.append
-    for inst, phys, contract, role, end, minutes in _plain_rows(s, query):  # ~400k rows
-        if wanted is not None and inst not in wanted:
-            continue
-        day = days.get(end)
-        if day is None:
-            day = days[end] = end if isinstance(end, dt.date) else dt.date.fromisoformat(end)
-        append((inst, phys, contract, role, day, int(minutes or 0)))
-    return out
+    rows = _plain_rows(s, query)  # ~400k rows at 300,000 physicians
+    if s.get_bind().dialect.name == "postgresql":
+        return rows  # the driver's tuples: dates as dates already
+    # SQLite: the few distinct last days, decoded once each
+    days = {end: dt.date.fromisoformat(end) for end in {row[4] for row in rows}}
+    return [(inst, pid, no, role, days[end], minutes) for inst, pid, no, role, end, minutes in rows]
 
 
 CACHE_VALUES = [
@@ -242,10 +238,10 @@ def _held(
 ) -> tuple[list[ReportRow], list[int]]:
     """The rows of ``columns`` that hold for ``on`` (``documented``: with a JSON document,
     which the table's cold recount does not keep), and the institutions without one."""
-    wanted = sorted(set(institution_ids)) if institution_ids is not None else None
     everyone = select(Institution.id)
-    if wanted is not None:
-        everyone = everyone.where(Institution.id.in_(wanted))
+    if institution_ids is not None:
+        institution_ids = sorted(set(institution_ids))
+        everyone = everyone.where(_among(s, Institution.id, institution_ids))
     if marks.everything or not keys:
         return [], list(s.scalars(everyone))
     cache = BaseCache.__table__.c
@@ -261,8 +257,8 @@ def _held(
     query = select(cache.institution_id, *columns).where(
         cache.valid_from <= day, cache.valid_until >= day, cache.policy_key == expected
     )
-    if wanted is not None:
-        query = query.where(cache.institution_id.in_(wanted))
+    if institution_ids is not None:
+        query = query.where(_among(s, cache.institution_id, institution_ids))
     if documented:
         query = query.where(cache.document.is_not(None))
     rows = _plain_rows(s, query.order_by(cache.code) if ordered else query, binary)
@@ -310,11 +306,12 @@ def _plain_executemany(s: Session, statement: Any, rows: list[dict[str, Any]]) -
     sqlite = connection.dialect.name == "sqlite"
     names = list(compiled.positiontup) if compiled.positiontup is not None else None
     if names is not None:  # SQLite: dates as ISO text, every other value as it is
-        dated = {n for n in names if isinstance(statement.table.c[n].type, Date)}
-        params: Any = [
-            tuple(_driver_value(row[n], sqlite) if n in dated else row[n] for n in names)
-            for row in rows
-        ]
+        values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        dated = [i for i, n in enumerate(names) if isinstance(statement.table.c[n].type, Date)]
+        params: Any = [list(values(row)) for row in rows]
+        for row in params:
+            for i in dated:
+                row[i] = _driver_value(row[i], sqlite)
     else:
         params = rows  # psycopg binds every value as it is
     cursor = connection.connection.cursor()
@@ -362,23 +359,22 @@ def save_cache(s: Session, rows: list[dict[str, Any]], marks: list[int]) -> int:
     return stored
 
 
-def next_starts(s: Session, institution_ids: Iterable[int], on: dt.date) -> dict[int, dt.date]:
-    """Per institution, the first start after ``on`` of an agreement (the base may change)."""
-    wanted = sorted(set(institution_ids))
-    out: dict[int, dt.date] = {}
-    for chunk in range(0, len(wanted), 5000):
-        query = (
-            select(Agreement.institution_id, type_coerce(func.min(Agreement.start), String))
-            .where(
-                Agreement.institution_id.in_(wanted[chunk : chunk + 5000]),
-                Agreement.start > on,
-                Agreement.status != "draft",
-            )
-            .group_by(Agreement.institution_id)
-        )
-        for inst, day in s.connection().execute(query):
-            out[inst] = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
-    return out
+def next_starts(
+    s: Session, institution_ids: Iterable[int] | None, on: dt.date
+) -> dict[int, dt.date]:
+    """Per institution (every one without ``institution_ids``), the first start after ``on``
+    of an agreement (the base may change)."""
+    query = (
+        select(Agreement.institution_id, type_coerce(func.min(Agreement.start), String))
+        .where(Agreement.start > on, Agreement.status != "draft")
+        .group_by(Agreement.institution_id)
+    )
+    if institution_ids is not None:
+        query = query.where(_among(s, Agreement.institution_id, institution_ids))
+    return {
+        inst: day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+        for inst, day in _plain_rows(s, query)
+    }
 
 
 def inactivities(s: Session) -> list[tuple[int, str, str, dt.date, dt.date | None]]:
@@ -421,10 +417,9 @@ def institutions(s: Session, institution_ids: Iterable[int] | None = None) -> li
         Institution.county_code,
         Institution.licensed_on,
     ).order_by(Institution.code)
-    wanted, listed = _asked(institution_ids)
-    if listed is not None:
-        query = query.where(Institution.id.in_(listed))
-    return [InstitutionRow(*r) for r in s.execute(query) if wanted is None or r[0] in wanted]
+    if institution_ids is not None:
+        query = query.where(_among(s, Institution.id, institution_ids))
+    return [InstitutionRow(*r) for r in s.execute(query)]
 
 
 class Person(NamedTuple):
@@ -442,9 +437,8 @@ class Person(NamedTuple):
 
 
 def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, Person]:
-    """id → :class:`Person`, in chunks of ids; one scan of the table when more than 50,000
-    are asked for (scopes and dates read as text and decoded once per distinct value)."""
-    wanted = sorted(set(physician_ids))
+    """id → :class:`Person`, in one statement (scopes and dates read as text and decoded once
+    per distinct value)."""
     first_registered = (
         select(func.min(Registration.registered_on))
         .where(Registration.physician_id == Physician.id)
@@ -460,25 +454,18 @@ def physicians(s: Session, physician_ids: Iterable[int]) -> dict[int, Person]:
         cast(Physician.scopes, String),
         cast(func.coalesce(Physician.practising_since, first_registered), String),
         Physician.profession,
-    )
-    if len(wanted) > 50_000:  # most of a region: one scan beats that many lookups
-        rows = _plain_rows(s, query)
-    else:
-        rows = []
-        for chunk in range(0, len(wanted), 5000):
-            rows += _plain_rows(s, query.where(Physician.id.in_(wanted[chunk : chunk + 5000])))
-    found = set(wanted)
-    decoded: dict[str | None, frozenset[str]] = {}
-    out: dict[int, Person] = {}
-    for pid, cert, name, title, level, scopes, since, profession in rows:
-        if pid not in found:
-            continue
-        scope_set = decoded.get(scopes)
-        if scope_set is None:
-            scope_set = decoded[scopes] = frozenset(json.loads(scopes or "[]"))
-        start = dt.date.fromisoformat(since[:10]) if since else None
-        out[pid] = Person(cert, name, title, level, scope_set, start, profession)
-    return out
+    ).where(_among(s, Physician.id, physician_ids))
+    rows = _plain_rows(s, query)
+    # the few distinct scope lists and start days, decoded once each
+    scopes = {text: frozenset(json.loads(text or "[]")) for text in {row[5] for row in rows}}
+    since: dict[str | None, dt.date | None] = {
+        text: dt.date.fromisoformat(text[:10]) if text else None
+        for text in {row[6] for row in rows}
+    }
+    return {
+        row[0]: Person(row[1], row[2], row[3], row[4], scopes[row[5]], since[row[6]], row[7])
+        for row in rows
+    }
 
 
 def provinces(s: Session) -> list[str]:
