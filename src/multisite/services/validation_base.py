@@ -911,7 +911,7 @@ def _risks(
         for contract, _role, end, _minutes in stake.agreements:
             if end < validation:
                 losses.append((end, 0, "agreement_ends", contract, pid))
-        lapse = _lapse(stretches.get(pid, []), on, validation)
+        lapse = _lapse(stretches[pid], on, validation) if pid in stretches else None
         if lapse is not None:
             losses.append((lapse - dt.timedelta(days=1), 1, "registration_lapses", None, pid))
     if not losses:
