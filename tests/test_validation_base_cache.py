@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 import multisite.services.validation_base
 from multisite.services import InstitutionInput, PhysicianInput, Registry, ServiceError, demo
+from multisite.services.imports import run_import
 from multisite.services.validation_base import report_json, validation_base
 from multisite.storage import Database
 from multisite.storage import validation_base as store
@@ -32,6 +34,7 @@ from tests.factories import (
     build_region,
     primary,
 )
+from tests.offices import PROVINCE, make_office
 from tests.test_validation_base import ON, clinic_doctor, two_sites
 
 DAY = dt.timedelta(days=1)
@@ -684,23 +687,49 @@ def test_a_report_does_not_wait_for_a_long_write_to_keep_its_results(
     # (PostgreSQL kept them: the open transaction held nothing the report writes)
 
 
-def test_a_cold_report_of_more_institutions_than_a_statement_takes(
-    registry: Registry, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_cold_report_of_more_institutions_than_a_statement_takes(registry: Registry) -> None:
     """A province recounted cold asks for every institution (133,333 in the million-physician
-    region: more bind parameters than PostgreSQL takes). Past ``MANY`` ids the rows are read
-    whole and those asked for kept: the report is the same, and a few ids still get only
-    their own institutions."""
+    region: more bind parameters than PostgreSQL takes, 65,535). The ids go to the database as
+    one bound array: the report is the same, and only the rows of the ids asked for are read."""
     two_sites(registry)
     first = fresh_summary(registry)
     execute(registry, "UPDATE base_cache SET valid_until = NULL")  # every result stale
-    with monkeypatch.context() as patch:
-        patch.setattr(store, "MANY", 1)
-        assert fresh_summary(registry) == first
-        hospital = institution_id(registry, HOSPITAL)
+    assert fresh_summary(registry) == first
+    hospital, clinic = institution_id(registry, HOSPITAL), institution_id(registry, CLINIC)
+    nobody = list(range(10**7, 10**7 + 70_000))  # ids of nothing: more than a statement takes
+    with registry.db.read() as s:
+        asked = [hospital, clinic, *nobody]
+        assert {i.code for i in store.institutions(s, asked)} == {HOSPITAL, CLINIC}
+        found = store.contributions(s, ON, asked)
+        assert found and {row[0] for row in found} <= {hospital, clinic}
+        assert {row[0] for row in store.contributions(s, ON, [hospital])} == {hospital}
+        assert set(store.next_starts(s, asked, ON - 365 * DAY)) <= {hospital, clinic}
+        practitioners = {row[1] for row in found}
+        assert set(store.physicians(s, [*practitioners, *nobody])) == practitioners
+
+
+@pytest.mark.parametrize("counting", ["fte", "headcount", "primary_only"])
+def test_an_office_fed_region_counts_the_same_cold_warm_and_in_detail(
+    registry: Registry, tmp_path: Path, counting: str
+) -> None:
+    """A region fed by its offices' files (tests/offices.py: every kind, 注册/暂停/注销,
+    contracts starting and ending through the year): on days before, during and after the
+    suspensions, the cancellation and the contracts' ends, the report recounted cold (every
+    stored result stale) equals the detailed computation, its `base --json`, and the report
+    served warm from the stored results."""
+    office = make_office()
+    paths = office.write(tmp_path)
+    for kind, what in (("institutions", "institutions"), ("physicians", "physicians"),
+                       ("contracts", "contracts"), ("contracts_more", "contracts")):  # fmt: skip
+        run_import(registry, what, paths[kind], mode="partial")
+    registry.set_policy(PROVINCE, {"counting": counting})
+    for on in (dt.date(2026, 1, 5), dt.date(2026, 4, 1), dt.date(2026, 6, 30), dt.date(2026, 9, 1)):
+        execute(registry, "UPDATE base_cache SET valid_until = NULL")  # cold: nothing holds
+        cold = fresh_summary(registry, on)  # checked against the detailed computation
+        assert any(row["contributor_count"] for row in cold.values()), on
         with registry.db.read() as s:
-            asked = [hospital, institution_id(registry, CLINIC)]
-            assert {i.code for i in store.institutions(s, asked)} == {HOSPITAL, CLINIC}
-            found = store.contributions(s, ON, asked)
-            assert found and {row[0] for row in found} <= set(asked)
-            assert {row[0] for row in store.contributions(s, ON, [hospital])} == {hospital}
+            held, missing = store.report_rows(
+                s, on, multisite.services.validation_base._policy_keys(s), store.stale_marks(s)
+            )
+        assert missing == [] and len(held) == len(cold), on  # every result was kept
+        assert fresh_summary(registry, on) == cold, on  # warm: read from the stored results
