@@ -511,6 +511,7 @@ class _Tally:
     """The count at one institution: the physicians' base and title holders, nurses apart."""
 
     physicians: dict[int, _Stake] = field(default_factory=dict)  # nurses left out
+    shares: dict[int, float] = field(default_factory=dict)  # the physicians'
     excluded: set[int] = field(default_factory=set)  # physicians shown, not counted
     counted: float = 0.0
     counted_titles: list[str] = field(default_factory=list)  # of the physicians counted
@@ -558,6 +559,7 @@ def _tally(
             tally.counted += share
             if share > 0:
                 tally.counted_titles.append(person.title)
+        tally.shares[pid] = share
         if listed:
             tally.contributors.append(_contributor(person, stake, share, missing))
     return tally
@@ -596,7 +598,7 @@ def _evaluate_one(
         if pid in regional
     }
     risks = _risks(
-        tally.physicians, stretches, standard.share, on, standard.validation, counted,
+        tally.physicians, tally.shares, titles, stretches, standard.share, on, standard.validation, counted,
         standard.required, minima, inputs.people, tally.excluded,
     )  # fmt: skip
     found = tally.contributors
@@ -893,6 +895,8 @@ def _keep(
 
 def _risks(
     stakes: dict[int, _Stake],
+    shares: Mapping[int, float],
+    titled: Mapping[str, int],
     stretches: dict[int, list[tuple[str, dt.date, dt.date | None]]],
     share_of_stake: Callable[[int, bool], float],  # the policy's (sharer)
     on: dt.date,
@@ -905,7 +909,8 @@ def _risks(
 ) -> list[Risk]:
     """Losses before ``validation`` in date order, with the base left after each. A risk is
     a loss that takes something away (share, or a title counted toward a title minimum) and
-    leaves the institution below its minimum or below a title minimum."""
+    leaves the institution below its minimum or below a title minimum. ``shares`` and
+    ``titled`` are the count on ``on``: each physician's share, the title minima's holders."""
     losses: list[tuple[dt.date, int, str, str | None, int]] = []  # day, kind order, …
     for pid, stake in stakes.items():
         for contract, _role, end, _minutes in stake.agreements:
@@ -916,17 +921,18 @@ def _risks(
             losses.append((lapse - dt.timedelta(days=1), 1, "registration_lapses", None, pid))
     if not losses:
         return []
+    losers = {loss[4] for loss in losses}  # only their shares and titles ever change
+    rank = {pid: TITLE_RANK.get(people.get(pid, NOBODY)[2], -1) for pid in losers}
+    if _never_short(losses, shares, rank, titled, counted, required, minima):
+        return []
 
     def share(pid: int, minutes: int, primary: bool) -> float:
         return 0.0 if pid in excluded else share_of_stake(minutes, primary)
 
-    current = {pid: share(pid, stake.minutes, stake.primary) for pid, stake in stakes.items()}
-    rank = {pid: TITLE_RANK.get(people.get(pid, NOBODY)[2], -1) for pid in stakes}
-    titled = title_counts(minima, [people.get(p, NOBODY)[2] for p, v in current.items() if v > 0])
-    if _never_short(losses, current, rank, titled, counted, required, minima):
-        return []
+    current = {pid: shares[pid] for pid in losers}
+    titled = dict(titled)
     losses.sort(key=lambda x: (x[0], x[1], x[3] or "", x[4]))
-    remaining = {pid: {a[0]: a for a in stake.agreements} for pid, stake in stakes.items()}
+    remaining = {pid: {a[0]: a for a in stakes[pid].agreements} for pid in losers}
     total = counted
     out: list[Risk] = []
     # the losses of one day happen together: which of them is listed first changes nothing
