@@ -432,7 +432,8 @@ def _read_inputs(
             pid, start, until, within = without_physician
             regional[pid].append((within, ("suspended", start, until)))
         stored = staffing_table(queries.staffing_rows(s))
-        people = store.physicians(s, {row[1] for row in rows})
+        # region-wide, the practitioners in force are most of the physicians on file
+        people = store.physicians(s, {row[1] for row in rows}, most=institution_ids is None)
         starts = store.next_starts(s, institution_ids, on)
     return _Inputs(institutions, rows, dict(regional), stored, people, starts)
 
