@@ -753,8 +753,10 @@ def _summary(
         ) in rows
     ]  # fmt: skip
     if missing:
+        # none held (a cold report): every institution, read whole rather than by their ids
+        asked = None if institution_ids is None and not rows else missing
         fresh = _refresh(
-            registry, on, missing, marks, covered_all=institution_ids is None, detail=False
+            registry, on, asked, marks, covered_all=institution_ids is None, detail=False
         )
         for e in fresh:  # as the stored rows read: counts, no lists
             e.base.contributors, e.base.at_risk, e.base.title_counts = (), (), NO_TITLES
@@ -781,15 +783,15 @@ def risk_label(base: InstitutionBase) -> str:
 def _refresh(
     registry: Registry,
     on: dt.date,
-    missing: list[int],
+    missing: list[int] | None,
     marks: store.StaleMarks,
     *,
     covered_all: bool,
     detail: bool,
 ) -> list[Evaluated]:
-    """Compute the institutions without a stored result that holds, and keep them. The
-    table (``detail=False``) lists no contributors and keeps no JSON document: `base --json`
-    computes the documents it finds missing, and keeps them."""
+    """Compute the institutions without a stored result that holds (None: every one), and
+    keep them. The table (``detail=False``) lists no contributors and keeps no JSON document:
+    `base --json` computes the documents it finds missing, and keeps them."""
     fresh = _evaluate(registry, on, missing, contributors=detail)
     _keep(registry, on, fresh, marks, covered_all=covered_all)
     return fresh
@@ -811,7 +813,8 @@ def report_json_chunks(registry: Registry, on: dt.date | None = None) -> Iterato
         rows, missing = store.report_documents(s, on, keys, marks)
     documents: list[tuple[str, bytes]] = [(code, bytes(doc)) for _id, code, doc in rows]
     if missing:
-        fresh = _refresh(registry, on, missing, marks, covered_all=True, detail=True)
+        asked = missing if rows else None  # none held: every institution, read whole
+        fresh = _refresh(registry, on, asked, marks, covered_all=True, detail=True)
         documents += [(e.base.institution, _document(e.base).encode()) for e in fresh]
         documents.sort(key=itemgetter(0))
     yield b"["
