@@ -572,8 +572,9 @@ def recounts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     evaluate = module._evaluate
 
     def spy(registry_: Registry, on: dt.date, ids: list[int] | None, *a: object, **k: object):
-        recomputed.extend(ids or [])
-        return evaluate(registry_, on, ids, *a, **k)  # type: ignore[arg-type]
+        found = evaluate(registry_, on, ids, *a, **k)  # type: ignore[arg-type]
+        recomputed.extend(e.id for e in found)  # (ids None: every institution)
+        return found
 
     monkeypatch.setattr(module, "_evaluate", spy)
     return recomputed
