@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import json
 import random
 from collections import defaultdict
@@ -578,6 +579,35 @@ def recounts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(module, "_evaluate", spy)
     return recomputed
+
+
+def test_a_recount_leaves_the_garbage_collector_as_it_found_it(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recount pauses Python's cyclic collector (it walked the recount's objects for
+    nothing); the collector is on again afterwards, even when the recount fails, and stays
+    off for a caller who had switched it off."""
+    import multisite.services.validation_base as module
+
+    two_sites(registry)
+    assert gc.isenabled()
+    assert validation_base(registry, ON)
+    assert gc.isenabled()
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("broken")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "_sites", broken)
+        with pytest.raises(RuntimeError):
+            validation_base(registry, ON)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert validation_base(registry, ON)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_results_counted_with_another_shipped_staffing_table_are_not_served(
