@@ -601,8 +601,8 @@ def _evaluate_one(
         if pid in regional
     }
     risks = _risks(
-        tally.physicians, tally.shares, titles, stretches, standard.share, on, standard.validation, counted,
-        standard.required, minima, inputs.people, tally.excluded,
+        tally.physicians, tally.shares, titles, stretches, standard.share, on,
+        standard.validation, counted, standard.required, minima, inputs.people, tally.excluded,
     )  # fmt: skip
     found = tally.contributors
     found.sort(
