@@ -1,25 +1,36 @@
 """Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
 
-PostgreSQL tests use a fresh schema per test in the ``test`` database (dropped afterwards).
-They are skipped when no server is reachable, unless ``MULTISITE_REQUIRE_PG`` is set (CI),
-in which case an unreachable server fails them.
+A test that asks for ``database`` (or ``registry``) gets a copy of a registry migrated once per
+test worker: on SQLite a copy of the migrated file, on PostgreSQL a database created from a
+migrated template database (``CREATE DATABASE … TEMPLATE …``); each copy gets its own
+national-ID key file, as ``multisite init`` gives a new registry. A test that asks only for
+``db_url`` gets an empty database (PostgreSQL: a fresh schema in the ``test`` database), so
+``init`` and the migrations themselves still run from nothing. Everything a test creates is
+dropped afterwards. PostgreSQL tests are skipped when no server is reachable, unless
+``MULTISITE_REQUIRE_PG`` is set (CI), in which case an unreachable server fails them.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from multisite import i18n
 from multisite.services import Registry
-from multisite.storage import Database, upgrade
+from multisite.storage import Database, keys, upgrade
 
 PG_SERVER = os.environ.get("MULTISITE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# the schema of the migrated PostgreSQL template, and so of every copy of it
+TEMPLATE_SCHEMA = "registry"
 
 
 def _pg_available() -> str | None:
@@ -54,15 +65,131 @@ def no_developer_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))
 
 
+def _pg_database_url(name: str, schema: str | None = None) -> str:
+    url = sa.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    return f"{url}?options=-csearch_path%3D{schema}" if schema else url
+
+
+class MigratedRegistries:
+    """Registries at the newest schema revision, migrated once per test worker and copied for
+    each test (built on first use: a worker that runs no storage test migrates nothing)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.sqlite_template: Path | None = None
+        self.pg_template: str | None = None
+        self._admin: sa.Engine | None = None
+        self._drops: queue.Queue[str | None] = queue.Queue()
+        self._dropper: threading.Thread | None = None
+
+    # --- SQLite: a copy of the migrated file ---------------------------------------------
+
+    def sqlite_copy(self, path: Path) -> None:
+        if self.sqlite_template is None:
+            template = self.folder / "template.db"
+            db = Database(f"sqlite:///{template}")
+            upgrade(db.engine)
+            db.dispose()  # the last connection closed: the WAL is checkpointed into the file
+            assert not Path(f"{template}-wal").exists()
+            template.with_name(template.name + keys.SUFFIX).unlink()  # each copy gets its own
+            self.sqlite_template = template
+        shutil.copy2(self.sqlite_template, path)  # the mode too: owner only (0600), as init
+
+    # --- PostgreSQL: a database created from a migrated template database -----------------
+
+    @property
+    def admin(self) -> sa.Engine:
+        if self._admin is None:
+            self._admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+        return self._admin
+
+    def _pg_template(self) -> str:
+        if self.pg_template is None:
+            name = f"ms_template_{uuid.uuid4().hex[:12]}"
+            with self.admin.connect() as connection:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            self.pg_template = name
+            owner = sa.create_engine(_pg_database_url(name), isolation_level="AUTOCOMMIT")
+            with owner.connect() as connection:
+                connection.exec_driver_sql(f'CREATE SCHEMA "{TEMPLATE_SCHEMA}"')
+            owner.dispose()
+            key = self.folder / "template-pg-id.key"  # upgrade makes the key a variable names
+            previous = os.environ.get(keys.ENV_KEY_FILE)
+            os.environ[keys.ENV_KEY_FILE] = str(key)
+            try:
+                db = Database(_pg_database_url(name, TEMPLATE_SCHEMA))
+                upgrade(db.engine)
+                db.dispose()  # CREATE DATABASE … TEMPLATE needs nobody connected to it
+            finally:
+                if previous is None:
+                    os.environ.pop(keys.ENV_KEY_FILE, None)
+                else:
+                    os.environ[keys.ENV_KEY_FILE] = previous
+        return self.pg_template
+
+    @contextmanager
+    def pg_copy(self) -> Iterator[str]:
+        template = self._pg_template()
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        try:
+            yield _pg_database_url(name, TEMPLATE_SCHEMA)
+        finally:
+            self._drop_later(name)
+
+    def _drop_later(self, name: str) -> None:
+        """Dropped by a thread of its own: a DROP DATABASE waits on the disk, the next test
+        need not."""
+        if self._dropper is None:
+            self._dropper = threading.Thread(target=self._drop_all, daemon=True)
+            self._dropper.start()
+        self._drops.put(name)
+
+    def _drop_all(self) -> None:
+        while (name := self._drops.get()) is not None:
+            with self.admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self._dropper is not None:
+            self._drops.put(None)
+            self._dropper.join()
+        if self.pg_template is not None:
+            with self.admin.connect() as connection:
+                connection.exec_driver_sql(
+                    f'DROP DATABASE IF EXISTS "{self.pg_template}" WITH (FORCE)'
+                )
+        if self._admin is not None:
+            self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedRegistries]:
+    registries = MigratedRegistries(tmp_path_factory.mktemp("migrated"))
+    try:
+        yield registries
+    finally:
+        registries.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(
-    request: pytest.FixtureRequest, tmp_path, pg_reason, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    tmp_path,
+    pg_reason,
+    monkeypatch: pytest.MonkeyPatch,
+    migrated: MigratedRegistries,
 ) -> Iterator[str]:
-    """A URL of an empty database, on each backend in turn (a PostgreSQL registry's national-ID
-    key file is named in the environment, as a deployment does; SQLite keeps it beside the
-    database file)."""
+    """A URL of a database, on each backend in turn: empty, or (for a test that uses
+    ``database``) a copy of a migrated registry. A PostgreSQL registry's national-ID key file is
+    named in the environment, as a deployment does; SQLite keeps it beside the database file."""
+    schema_wanted = "database" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.db'}"
+        path = tmp_path / "registry.db"
+        if schema_wanted:
+            migrated.sqlite_copy(path)
+        yield f"sqlite:///{path}"
         return
     if pg_reason is not None:
         if os.environ.get("MULTISITE_REQUIRE_PG"):
@@ -70,8 +197,8 @@ def db_url(
                 f"PostgreSQL is required (MULTISITE_REQUIRE_PG) but unreachable: {pg_reason}"
             )
         pytest.skip(f"PostgreSQL unreachable: {pg_reason}")
-    monkeypatch.setenv("MULTISITE_ID_KEY_FILE", str(tmp_path / "pg-id.key"))
-    with fresh_pg_schema() as url:
+    monkeypatch.setenv(keys.ENV_KEY_FILE, str(tmp_path / "pg-id.key"))
+    with migrated.pg_copy() if schema_wanted else fresh_pg_schema() as url:
         yield url
 
 
@@ -92,8 +219,9 @@ def fresh_pg_schema() -> Iterator[str]:
 
 @pytest.fixture
 def database(db_url: str) -> Iterator[Database]:
+    """A registry at the newest schema revision (see ``db_url``), with its own key file."""
+    keys.ensure_key(db_url)
     db = Database(db_url)
-    upgrade(db.engine)
     yield db
     db.dispose()
 
