@@ -190,8 +190,9 @@ async def _asgi_get(app, path: str) -> int:
 
 
 # 100,000 in the acceptance run (MULTISITE_SCAN_TOKENS=100000, about a minute on two
-# cores); the everyday suite scans 20,000 to stay within its time budget.
-SCAN = int(os.environ.get("MULTISITE_SCAN_TOKENS", "20000"))
+# cores); the everyday suite scans 4,800 (every one a 404 all the same, with the subscriber
+# served meanwhile) to stay within its time budget.
+SCAN = int(os.environ.get("MULTISITE_SCAN_TOKENS", "4800"))
 
 
 @pytest.mark.slow
