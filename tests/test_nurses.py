@@ -325,7 +325,7 @@ def test_the_nurse_minimum_is_an_editable_staffing_row(cli: Cli):
 # --- the sweep's shortcut holds for nurses too ----------------------------------------------------
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(physicians(), st.sampled_from([defaults(), STRICT]))
 def test_a_nurse_the_shortcut_clears_has_no_violation(p: PhysicianFact, policy):
     """The same random practitioners as ``test_sweep``'s, as nurses (no scopes): the sweep

@@ -204,7 +204,7 @@ SWEEPER = Sweeper(CTX, {}, set(), lambda year: 2004 <= year <= 2026)
 STRICT = dataclasses.replace(POLICY, max_institutions=2, eligibility_gate=True, min_rest_hours=10)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(physicians(), st.sampled_from([POLICY, STRICT]))
 def test_a_physician_the_shortcut_clears_has_no_violation(p: PhysicianFact, policy):
     ctx = rules.RuleContext(policy, unknown_holiday_years=lambda a, b: [
@@ -219,7 +219,7 @@ def test_a_physician_the_shortcut_clears_has_no_violation(p: PhysicianFact, poli
         assert found == []
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(physicians(), st.sampled_from([POLICY, STRICT]))
 def test_a_rule_whose_precondition_clears_finds_nothing(p: PhysicianFact, policy):
     """Each precondition is sound on its own: the rules at risk find all there is, so the
