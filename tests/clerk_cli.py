@@ -141,7 +141,8 @@ GX_CONTRACTS = [
 
 
 def guangxi(cli: Cli) -> Cli:
-    """``init`` an empty database and import the Guangxi office's three files into it."""
+    """``init`` the database (empty, or a registry at the newest revision) and import the Guangxi
+    office's three files into it."""
     cli.ok("init")
     cli.load("institutions", INSTITUTION_HEADERS, GX_INSTITUTIONS)
     cli.load("physicians", PHYSICIAN_HEADERS, GX_PHYSICIANS)

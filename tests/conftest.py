@@ -229,3 +229,10 @@ def database(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def registry(database: Database) -> Registry:
     return Registry(database, clerk="测试员")
+
+
+@pytest.fixture
+def registry_url(database: Database) -> str:
+    """The URL of a migrated registry (``database``'s), for tests that drive the command line
+    from ``init`` on: there ``init`` finds the newest revision and only checks it."""
+    return database.url

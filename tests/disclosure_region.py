@@ -62,9 +62,9 @@ DUE = [
 
 
 def inner_mongolia(cli: Cli) -> Cli:
-    """``init`` an empty database, import the three office files, then: 其其格 suspended until
-    2027-03-31, 张伟's contract terminated on 2027-04-01 (the day after the window), 张伟
-    listed until 2027-03-05 and the clinic until 2027-04-30 (after the window)."""
+    """``init`` the database (empty or migrated), import the three office files, then: 其其格
+    suspended until 2027-03-31, 张伟's contract terminated on 2027-04-01 (the day after the
+    window), 张伟 listed until 2027-03-05 and the clinic until 2027-04-30 (after the window)."""
     cli.ok("init")
     cli.load("institutions", (*INSTITUTION_HEADERS, "登记日期"), INSTITUTIONS)
     cli.load("physicians", PHYSICIAN_HEADERS, PHYSICIANS)

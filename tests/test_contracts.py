@@ -29,8 +29,8 @@ ROW = ("GX-A-WEI", DR_WEI, GX_CLINIC, "其他", "内科", "2024-01-01", "2026-12
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = guangxi(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    cli = guangxi(Cli(registry_url, capsys, tmp_path))
     cli.load("contracts", TERM_HEADERS, [(*ROW, *TERMS.values())])
     return cli
 

@@ -24,8 +24,8 @@ AUTHORITY = "广西壮族自治区卫生健康委员会"
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return guangxi(Cli(registry_url, capsys, tmp_path))
 
 
 def credit_errors(cli: Cli, *args: str) -> list[dict[str, object]]:

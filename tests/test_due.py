@@ -13,8 +13,8 @@ from .disclosure_region import BATER, CENTRE, DUE, ON, WULAN, inner_mongolia
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return inner_mongolia(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return inner_mongolia(Cli(registry_url, capsys, tmp_path))
 
 
 def listed(cli: Cli, *args: str) -> list[tuple[object, ...]]:

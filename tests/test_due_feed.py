@@ -21,8 +21,8 @@ from .disclosure_region import BATER, CENTRE, HOSPITAL, inner_mongolia
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = inner_mongolia(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    cli = inner_mongolia(Cli(registry_url, capsys, tmp_path))
     today = dt.date.today()
     # a Sunday clinic of 巴特尔 at the centre that ends in 20 days (the feed follows the clock)
     cli.load("contracts", CONTRACT_HEADERS, [

@@ -20,8 +20,8 @@ CLINIC_NAME = "兴宁区朝阳内科诊所"
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return guangxi(Cli(registry_url, capsys, tmp_path))
 
 
 def follow_on(contract: str, start: str, end: str) -> list[tuple[object, ...]]:

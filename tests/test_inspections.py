@@ -24,8 +24,8 @@ CODES = sorted([HOSPITAL, CLINIC, CENTRE, DENTAL])
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = inner_mongolia(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    cli = inner_mongolia(Cli(registry_url, capsys, tmp_path))
     for name, unit in (("王强", "呼和浩特市卫生监督所"), ("赵敏", "呼和浩特市卫生监督所"),
                        ("孙磊", "内蒙古自治区卫生健康委员会"), ("刘洋", "回民区卫生健康局")):  # fmt: skip
         cli.ok("inspect", "inspectors", "add", name, "--unit", unit, "--region", "150000")

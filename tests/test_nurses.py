@@ -52,8 +52,8 @@ GZ_NURSES = [
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = Cli(db_url, capsys, tmp_path)
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    cli = Cli(registry_url, capsys, tmp_path)
     cli.ok("init")
     cli.load("institutions", INSTITUTION_HEADERS, GZ_INSTITUTIONS)
     cli.load("physicians", PHYSICIAN_HEADERS, GZ_PHYSICIANS)

@@ -18,8 +18,8 @@ WEEK_35 = "周一 08:00-15:00；周二 08:00-15:00；周三 08:00-15:00；周四
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = Cli(db_url, capsys, tmp_path)
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    cli = Cli(registry_url, capsys, tmp_path)
     cli.ok("init")
     cli.load(
         "institutions",

@@ -24,8 +24,8 @@ from .disclosure_region import BATER, CENTRE, CLINIC, HOSPITAL, QIQIGE, ZHANG, i
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return inner_mongolia(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return inner_mongolia(Cli(registry_url, capsys, tmp_path))
 
 
 def client_for(db_url: str, limit: RateLimit | None = None) -> Iterator[TestClient]:

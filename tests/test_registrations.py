@@ -12,8 +12,8 @@ from .clerk_cli import DR_MO, DR_WEI, GX_HOSPITAL, Cli, guangxi
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return guangxi(Cli(registry_url, capsys, tmp_path))
 
 
 def registration_errors(cli: Cli, cert: str) -> dict[str, str]:

@@ -40,8 +40,8 @@ DR_NONG = "145450000000021"  # main institution: the clinic (兴宁区 450102)
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return guangxi(Cli(registry_url, capsys, tmp_path))
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from .clerk_cli import DR_LU, DR_WEI, Cli, guangxi
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(db_url, capsys, tmp_path))
+def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return guangxi(Cli(registry_url, capsys, tmp_path))
 
 
 def occurrences(cli: Cli, cert: str, lo: dt.date, hi: dt.date) -> list[dt.date]:
