@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from ..domain.inputs import TERMS
 from ..domain.sweep import SweepLimits
 from ..domain.vocabulary import SCOPES
+from .batch import _chunks
 from .models import (
     Agreement,
     CreditListing,
@@ -82,15 +83,10 @@ def physician_rows(
     query = _physician_query(s.get_bind().dialect.name, limits, default, listed)
     if physician_ids is None:
         return _plain(s, query)
-    wanted = sorted(set(physician_ids))
     rows: list[PhysicianRow] = []
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
+    for chunk in _chunks(sorted(set(physician_ids))):
         rows += _plain(s, query.where(Agreement.physician_id.in_(chunk)))
     return rows
-
-
-CHUNK = 5000  # ids per statement (well under any engine's bound-parameter limit)
 
 
 def _plain(s: Session, query: Any) -> list[PhysicianRow]:
@@ -143,14 +139,12 @@ def save_sweep(
         s.execute(delete(SweepKey))
         s.execute(insert(SweepKey), [{"id": 1, "key": key}])
     else:
-        ids = sorted(decided)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
+        for chunk in _chunks(sorted(decided)):
             s.execute(delete(SweepCache).where(SweepCache.physician_id.in_(chunk)))
-    for start in range(0, len(flagged), CHUNK):
-        s.execute(insert(SweepCache), flagged[start : start + CHUNK])
-    for start in range(0, len(marks), CHUNK):
-        s.execute(delete(SweepStale).where(SweepStale.id.in_(marks[start : start + CHUNK])))
+    for rows in _chunks(flagged):
+        s.execute(insert(SweepCache), rows)
+    for chunk in _chunks(marks):
+        s.execute(delete(SweepStale).where(SweepStale.id.in_(chunk)))
 
 
 def _by_province(
