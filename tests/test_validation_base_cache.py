@@ -6,6 +6,7 @@ computed from data that changed meanwhile is never stored. Both backends."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -733,3 +734,55 @@ def test_an_office_fed_region_counts_the_same_cold_warm_and_in_detail(
             )
         assert missing == [] and len(held) == len(cold), on  # every result was kept
         assert fresh_summary(registry, on) == cold, on  # warm: read from the stored results
+
+
+@pytest.mark.parametrize("counting", ["fte", "headcount", "primary_only"])
+def test_the_database_sums_the_count_as_the_agreement_rows_give_it(
+    registry: Registry, tmp_path: Path, counting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The region's table counted by the database (the agreements stay there) equals the
+    count from the agreement rows, field by field, for every institution of an office-fed
+    region (GP-only kinds, 诊所 with five years of practice, 执业助理医师, title minima, two
+    contracts at one institution, terminations, drafts), in each counting mode, on days before,
+    during and after the contracts' ends. The losses' walk is switched off here, so that
+    every institution without a suspension or cancellation on record is counted by the
+    database alone (the risks of an institution meeting its minimum aside: those are the
+    walk's), and the walk only where a suspension or cancellation not over by then stops
+    someone. Short already, its risks are counted by the database too, and equal."""
+    module = multisite.services.validation_base
+    office = make_office()
+    paths = office.write(tmp_path)
+    for kind, what in (("institutions", "institutions"), ("physicians", "physicians"),
+                       ("contracts", "contracts"), ("contracts_more", "contracts")):  # fmt: skip
+        run_import(registry, what, paths[kind], mode="partial")
+    registry.set_policy(PROVINCE, {"counting": counting})
+    # the suspensions and cancellations are the walk's: gone here, so the database counts
+    execute(registry, "DELETE FROM registration_event WHERE status <> 'registered'")
+    monkeypatch.setattr(module, "_safe", lambda _count, _standard, _on: True)
+    walked: list[int] = []
+    walk = module._evaluate_all
+
+    def recording(inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        walked.extend(i.id for i in inputs.institutions)
+        return walk(inputs, *args, **kwargs)
+
+    monkeypatch.setattr(module, "_evaluate_all", recording)
+    by_database = 0
+    for on in (dt.date(2026, 1, 5), dt.date(2026, 4, 1), dt.date(2026, 6, 30), dt.date(2026, 9, 1)):
+        walked.clear()
+        summed = module._evaluate_counts(registry, on, None)
+        by_walk = set(walked)
+        rows = module._evaluate_rows(registry, on, None, contributors=False)
+        assert [e.id for e in summed] == [e.id for e in rows]
+        for got, want in zip(summed, rows, strict=True):
+            if got.id in by_walk:
+                continue
+            by_database += 1
+            assert (got.until, got.policy_key, got.county) == (
+                want.until, want.policy_key, want.county,
+            ), (on, want.base.institution)  # fmt: skip
+            expected = dataclasses.replace(want.base, at_risk=[])  # (the table lists none)
+            if want.base.status == "meets":  # its risks are the walk's, switched off here
+                expected = dataclasses.replace(expected, risk_count=0, risk_from=None)
+            assert got.base == expected, (on, got.base.institution)
+    assert by_database >= 20  # the database counted a good part of them

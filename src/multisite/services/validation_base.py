@@ -47,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -72,7 +73,10 @@ from ..domain.staffing import (
     staffing_table,
 )
 from ..domain.vocabulary import (
+    COUNTS,
+    GENERAL_PRACTICE,
     INSTITUTION_KINDS,
+    LEVELS,
     NURSE,
     TITLES,
     Kind,
@@ -323,12 +327,45 @@ def sharer(policy: Policy) -> Callable[[int, bool], float]:
     if policy.counting == "primary_only":
         return lambda _minutes, primary: 1.0 if primary else 0.0
     if policy.counting == "headcount":
-        least = policy.min_weekly_hours * 60 - EPSILON
+        least = least_minutes(policy)
         return lambda minutes, _primary: 1.0 if minutes >= least else 0.0
-    week = policy.standard_week_hours * 60
+    week = week_minutes(policy)
     if week <= 0:
         return lambda _minutes, _primary: 0.0
     return lambda minutes, _primary: min(1.0, minutes / week)
+
+
+def least_minutes(policy: Policy) -> int:
+    """headcount: the fewest weekly minutes (whole) that count a practitioner."""
+    return math.ceil(policy.min_weekly_hours * 60 - EPSILON)
+
+
+def week_minutes(policy: Policy) -> float:
+    """fte: the standard week in minutes (a share is minutes ÷ this, at most 1)."""
+    return policy.standard_week_hours * 60
+
+
+Portions = Callable[[int, bool], tuple[int, int]]
+
+
+def portions(policy: Policy) -> Portions:
+    """A practitioner's share as two integers, (whole shares, minutes of a share below one):
+    what the counts add up, on either engine or here, so that every way of counting sums
+    exactly the same. :func:`count_of` turns the sums into the base."""
+    if policy.counting == "primary_only":
+        return lambda _minutes, primary: (1 if primary else 0, 0)
+    if policy.counting == "headcount":
+        least = least_minutes(policy)
+        return lambda minutes, _primary: (1 if minutes >= least else 0, 0)
+    week = week_minutes(policy)
+    if week <= 0:
+        return lambda _minutes, _primary: (0, 0)
+    return lambda minutes, _primary: (1, 0) if minutes >= week else (0, minutes)
+
+
+def count_of(whole: int, minutes: int, week: float) -> float:
+    """The base of ``whole`` shares and ``minutes`` of shares below one (fte: ÷ ``week``)."""
+    return round(whole + minutes / week, 4) if minutes else float(whole)
 
 
 @dataclass(slots=True)
@@ -418,25 +455,27 @@ class _Inputs:
 
 
 def _read_inputs(
-    registry: Registry,
+    s: Session,
     on: dt.date,
     institution_ids: list[int] | None,
-    without_contract: str | None,
-    without_physician: tuple[int, dt.date, dt.date, str | None] | None,
+    without_contract: str | None = None,
+    without_physician: tuple[int, dt.date, dt.date, str | None] | None = None,
+    institutions: list[store.InstitutionRow] | None = None,
 ) -> _Inputs:
-    with registry.db.read() as s:
+    """Read in the transaction ``s`` (``institutions``: those rows, read already)."""
+    if institutions is None:
         institutions = store.institutions(s, institution_ids)
-        rows = store.contributions(s, on, institution_ids, without_contract)
-        regional: dict[int, list[tuple[str | None, Stretch]]] = defaultdict(list)
-        for pid, region, status, start, until in store.inactivities(s):
-            regional[pid].append((region, (status, start, until)))
-        if without_physician is not None:
-            pid, start, until, within = without_physician
-            regional[pid].append((within, ("suspended", start, until)))
-        stored = staffing_table(queries.staffing_rows(s))
-        # region-wide, the practitioners in force are most of the physicians on file
-        people = store.physicians(s, {row[1] for row in rows}, most=institution_ids is None)
-        starts = store.next_starts(s, institution_ids, on)
+    rows = store.contributions(s, on, institution_ids, without_contract)
+    regional: dict[int, list[tuple[str | None, Stretch]]] = defaultdict(list)
+    for pid, region, status, start, until in store.inactivities(s):
+        regional[pid].append((region, (status, start, until)))
+    if without_physician is not None:
+        pid, start, until, within = without_physician
+        regional[pid].append((within, ("suspended", start, until)))
+    stored = staffing_table(queries.staffing_rows(s))
+    # region-wide, the practitioners in force are most of the physicians on file
+    people = store.physicians(s, {row[1] for row in rows}, most=institution_ids is None)
+    starts = store.next_starts(s, institution_ids, on)
     return _Inputs(institutions, rows, dict(regional), stored, people, starts)
 
 
@@ -485,27 +524,48 @@ class _Standard(NamedTuple):
     minima: Mapping[str, int]  # title minima
     validation: dt.date  # the next validation day
     share: Callable[[int, bool], float]  # the policy's share_of (see sharer)
+    portions: Portions  # the same share as two integers (see portions)
+    week: float  # fte: the standard week in minutes
+
+
+class _Province(NamedTuple):
+    """A province's counting policy with its functions, looked up once per report."""
+
+    policy: Policy
+    share: Callable[[int, bool], float]
+    portions: Portions
+    week: float
+
+
+def _provinces(s: Session, institutions: Iterable[store.InstitutionRow]) -> dict[str, _Province]:
+    found = {}
+    for province in sorted({i.county[:2] + "0000" for i in institutions}):
+        policy = Registry.policy_in(s, province)
+        found[province] = _Province(policy, sharer(policy), portions(policy), week_minutes(policy))
+    return found
 
 
 def _standard(
     inst: store.InstitutionRow,
     on: dt.date,
-    policies: Mapping[str, tuple[Policy, Callable[[int, bool], float]]],
+    policies: Mapping[str, _Province],
     stored: dict[tuple[str, str], Staffing],
     vocabulary: Any,
 ) -> _Standard:
     kind = vocabulary.kind(inst.kind)
     staffing = staffing_for(inst.kind, inst.county, stored)
     beds = inst.beds or 0
-    policy, share = policies[inst.county[:2] + "0000"]
+    province = policies[inst.county[:2] + "0000"]
     return _Standard(
         kind,
-        policy,
+        province.policy,
         staffing,
         staffing.required(beds) if staffing else 0.0,
         staffing.title_minimum if staffing else {},
         next_validation(inst.licensed_on, beds, on, kind),
-        share,
+        province.share,
+        province.portions,
+        province.week,
     )
 
 
@@ -516,9 +576,11 @@ class _Tally:
     physicians: dict[int, _Stake] = field(default_factory=dict)  # nurses left out
     shares: dict[int, float] = field(default_factory=dict)  # the physicians'
     excluded: set[int] = field(default_factory=set)  # physicians shown, not counted
-    counted: float = 0.0
+    whole: int = 0  # the physicians' count: whole shares and minutes of shares below one
+    minutes: int = 0
     counted_titles: list[str] = field(default_factory=list)  # of the physicians counted
-    nurses_counted: float = 0.0
+    nurse_whole: int = 0
+    nurse_minutes: int = 0
     counts_from: dt.date = dt.date.max  # a physician shown, not counted, counts from that day
     contributors: list[Contributor] = field(default_factory=list)  # when asked for
 
@@ -539,13 +601,15 @@ def _tally(
     count (GP-only, five years of practice) is shown with a share of 0."""
     tally = _Tally()
     kind = standard.kind
-    share_of_stake = standard.share
+    share_of_stake, portions_of = standard.share, standard.portions
     everyone_counts = kind.counts not in NOT_COUNTED  # no GP-only or five-year minimum
     for pid, stake in site.stakes.items():
         person = people.get(pid, NOBODY)
         if person.profession == NURSE:
             share = share_of_stake(stake.minutes, stake.primary)
-            tally.nurses_counted += share
+            whole, minutes = portions_of(stake.minutes, stake.primary)
+            tally.nurse_whole += whole
+            tally.nurse_minutes += minutes
             if listed:
                 tally.contributors.append(_contributor(person, stake, share, "", NURSE))
             continue
@@ -559,7 +623,9 @@ def _tally(
             share = 0.0
         else:
             share = share_of_stake(stake.minutes, stake.primary)
-            tally.counted += share
+            whole, minutes = portions_of(stake.minutes, stake.primary)
+            tally.whole += whole
+            tally.minutes += minutes
             if share > 0:
                 tally.counted_titles.append(person.title)
         tally.shares[pid] = share
@@ -590,7 +656,7 @@ def _evaluate_one(
 ) -> Evaluated:
     """One institution's base: the count, the title minima, the losses at risk."""
     tally = _tally(site, standard, inputs.people, on, listed)
-    counted = round(tally.counted, 4)
+    counted = count_of(tally.whole, tally.minutes, standard.week)
     minima = standard.minima
     titles = title_counts(minima, tally.counted_titles) if minima else {}
     short_titles = [t for t, n in minima.items() if titles[t] < n]
@@ -631,7 +697,7 @@ def _evaluate_one(
         title_short=short_titles,
         county=inst.county,
         nurse_required=staffing.nurses_required(counted) if staffing else 0.0,
-        nurse_counted=round(tally.nurses_counted, 4),
+        nurse_counted=count_of(tally.nurse_whole, tally.nurse_minutes, standard.week),
         nurse_confirmed=staffing.nurse_confirmed if staffing else True,
         nurse_count=len(site.stakes) - len(tally.physicians),
     )
@@ -651,25 +717,198 @@ def _evaluate(
     *,
     contributors: bool = True,
 ) -> list[Evaluated]:
-    """The base of each institution from the agreement rows, with the last day the result
-    holds unchanged (the first change on record: an agreement ending or starting, a
-    suspension starting or ending, the validation day) and the policy it was counted under.
-    ``contributors=False`` lists no contributors (the counts, title minima and risks stay)."""
-    with _collector_paused():
-        inputs = _read_inputs(registry, on, institution_ids, without_contract, without_physician)
-        provinces = {i.county[:2] + "0000" for i in inputs.institutions}
-        policies = {}
-        for province in sorted(provinces):
-            policy = registry.policy(province)
-            policies[province] = policy, sharer(policy)
-        vocabulary = shipped()
-        sites = _sites(inputs, on)
-        out = []
-        for inst in inputs.institutions:
-            standard = _standard(inst, on, policies, inputs.staffing, vocabulary)
-            site = sites.get(inst.id, NO_SITE)
-            out.append(_evaluate_one(inst, site, standard, inputs, on, contributors))
+    """The base of each institution, with the last day the result holds unchanged (the
+    first change on record: an agreement ending or starting, a suspension starting or
+    ending, the validation day) and the policy it was counted under. ``contributors=False``
+    lists no contributors (the counts, title minima and risks stay): the database then sums
+    the counts (:func:`_evaluate_counts`) unless a contract or a suspension is supposed."""
+    if not contributors and without_contract is None and without_physician is None:
+        return _evaluate_counts(registry, on, institution_ids)
+    return _evaluate_rows(
+        registry, on, institution_ids, without_contract, without_physician,
+        contributors=contributors,
+    )  # fmt: skip
+
+
+def _evaluate_rows(
+    registry: Registry,
+    on: dt.date,
+    institution_ids: list[int] | None,
+    without_contract: str | None = None,
+    without_physician: tuple[int, dt.date, dt.date, str | None] | None = None,
+    *,
+    contributors: bool = True,
+) -> list[Evaluated]:
+    """:func:`_evaluate` from the agreement rows, read into Python and counted here."""
+    with _collector_paused(), registry.db.read() as s:
+        inputs = _read_inputs(s, on, institution_ids, without_contract, without_physician)
+        policies = _provinces(s, inputs.institutions)
+        return _evaluate_all(inputs, policies, on, contributors)
+
+
+def _evaluate_all(
+    inputs: _Inputs, policies: Mapping[str, _Province], on: dt.date, contributors: bool
+) -> list[Evaluated]:
+    vocabulary = shipped()
+    sites = _sites(inputs, on)
+    out = []
+    for inst in inputs.institutions:
+        standard = _standard(inst, on, policies, inputs.staffing, vocabulary)
+        site = sites.get(inst.id, NO_SITE)
+        out.append(_evaluate_one(inst, site, standard, inputs, on, contributors))
     return out
+
+
+# --- the region's table counted by the database ------------------------------------------------
+
+RULES = {counts: n for n, counts in enumerate(COUNTS)}  # as storage.counts numbers them
+MODES = {"fte": 0, "headcount": 1, "primary_only": 2}
+PRACTISING = Kind("", counts="practising_physicians")
+
+
+def _practised_by(on: dt.date) -> dt.date:
+    """The last start of practice from which an 执业医师 counts on ``on`` where years of
+    practice are asked for (as :func:`practising_from` dates it, 29 February included)."""
+    try:
+        day = on.replace(year=on.year - 5)
+    except ValueError:  # 29 February
+        day = on.replace(year=on.year - 5, day=28)
+    while (practising_from(PRACTISING, LEVELS[0], day + ONE_DAY) or dt.date.max) <= on:
+        day += ONE_DAY
+    while (practising_from(PRACTISING, LEVELS[0], day) or dt.date.max) > on:
+        day -= ONE_DAY
+    return day
+
+
+def _evaluate_counts(
+    registry: Registry, on: dt.date, institution_ids: list[int] | None
+) -> list[Evaluated]:
+    """The region's table (counts, title minima, risks; no contributors listed) with the
+    count summed by the database (``storage.counts``): the agreement rows stay there. Where a
+    practitioner has a suspension or cancellation not over by then, or the losses before the
+    validation day could leave the institution short one at a time (see
+    :func:`_counted_base`), the institution is counted here from its agreement rows, as the
+    detailed report counts. Both ways sum the same integers (:func:`portions`): the results
+    are equal."""
+    vocabulary = shipped()
+    with _collector_paused(), registry.db.read() as s:
+        institutions = store.institutions(s, institution_ids)
+        policies = _provinces(s, institutions)
+        stored = staffing_table(queries.staffing_rows(s))
+        standards = [_standard(i, on, policies, stored, vocabulary) for i in institutions]
+        params = [
+            store.CountParams(
+                inst.id, standard.validation, RULES.get(standard.kind.counts, 0),
+                MODES[standard.policy.counting], standard.week, least_minutes(standard.policy),
+            )
+            for inst, standard in zip(institutions, standards, strict=True)
+        ]  # fmt: skip
+        found = {
+            c.institution_id: c
+            for c in store.counts(
+                s, on, params, practised_by=_practised_by(on), level=LEVELS[0],
+                scope=GENERAL_PRACTICE, nurse=NURSE, ranks=TITLE_RANK,
+            )
+        }  # fmt: skip
+        starts = store.next_starts(s, institution_ids, on)
+        out, walked = [], []
+        for inst, standard in zip(institutions, standards, strict=True):
+            count = found.get(inst.id)
+            evaluated = None
+            if count is None or not count.inactive:
+                evaluated = _counted_base(inst, standard, count, starts.get(inst.id), on)
+            if evaluated is None:
+                walked.append(inst)
+            else:
+                out.append(evaluated)
+        if walked:
+            ids = [inst.id for inst in walked]
+            inputs = _read_inputs(s, on, ids, institutions=walked)
+            out.extend(_evaluate_all(inputs, policies, on, contributors=False))
+    out.sort(key=lambda e: e.base.institution)
+    return out
+
+
+def _safe(count: store.Counted, standard: _Standard, on: dt.date) -> bool:
+    """What stays on the validation day at least (every physician losing an agreement before
+    it losing all they count there) meets the minimum, and every title minimum: no loss can
+    leave it short. With a margin for the losses' walk (:func:`_risks`), which rounds its
+    count to four decimals after each day of losses: at most half of 0.0001 a day."""
+    left = count_of(count.whole_v, count.minutes_v, standard.week)
+    walk = ((standard.validation - on).days + 1) * 0.00005
+    return left >= standard.required + walk + SAFETY and all(
+        count.ranks_v[TITLE_RANK[title]] >= least for title, least in standard.minima.items()
+    )
+
+
+def _counted_base(
+    inst: store.InstitutionRow,
+    standard: _Standard,
+    count: store.Counted | None,
+    next_start: dt.date | None,
+    on: dt.date,
+) -> Evaluated | None:
+    """One institution's table row from the database's count (None: nobody practises there),
+    as :func:`_evaluate_one` makes it from the agreement rows; None when its losses before
+    the validation day must be walked one by one (:func:`_risks`). Short already, every loss
+    of a physician counted is a risk (the count only goes down): with one agreement each,
+    one risk each, the first on the first of their last days."""
+    count = count or NO_COUNT
+    value = count_of(count.whole, count.minutes, standard.week)
+    minima = standard.minima
+    titles = {title: count.ranks[TITLE_RANK[title]] for title in minima}
+    short_titles = [title for title, least in minima.items() if titles[title] < least]
+    staffing, required = standard.staffing, standard.required
+    status = "meets" if value + EPSILON >= required and not short_titles else "short"
+    risks, first_risk = 0, None
+    if count.lost or count.lost_many:
+        if status == "meets" and not _safe(count, standard, on):
+            return None
+        if status == "short":
+            if count.lost_many:  # a physician's share may stay whole as one of several ends
+                return None
+            risks, first_risk = count.lost, count.first_loss
+    base = InstitutionBase(
+        inst.code, inst.name, inst.kind, inst.beds or 0, required, minima, value,
+        round(max(0.0, required - value), 4), status, standard.validation, [], [],
+        staffing.confirmed if staffing else False, standard.policy.counting,
+        contributor_count=count.physicians, risk_count=risks,
+        risk_from=first_risk + ONE_DAY if first_risk else None, title_counts=titles,
+        title_short=short_titles, county=inst.county,
+        nurse_required=staffing.nurses_required(value) if staffing else 0.0,
+        nurse_counted=count_of(count.nurse_whole, count.nurse_minutes, standard.week),
+        nurse_confirmed=staffing.nurse_confirmed if staffing else True,
+        nurse_count=count.nurses,
+    )  # fmt: skip
+    until = min(count.holds, standard.validation)
+    if count.later is not None:
+        starts = practising_from(standard.kind, LEVELS[0], count.later)
+        if starts is not None and starts > on:
+            until = min(until, starts - ONE_DAY)
+    if next_start is not None:
+        until = min(until, next_start - ONE_DAY)
+    return Evaluated(inst.id, base, until, policy_key(standard.policy), inst.county, False)
+
+
+NO_COUNT = store.Counted(
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    (0, 0, 0, 0),
+    0,
+    0,
+    (0, 0, 0, 0),
+    0,
+    False,
+    None,
+    dt.date.max,
+    None,
+    False,
+)
 
 
 @contextmanager
@@ -708,8 +947,9 @@ def title_counts(minima: Mapping[str, int], titles: Iterable[str]) -> dict[str, 
 # Bump when the computation changes: stored results of an older version are then stale.
 # 4: GP-only and 5-year minima, cycles by kind; 5: a suspension stops counting only within
 # its registration's region; 6: the stored document names the county and its region;
-# 7: nurses count toward the nurse minimum, not the physician base
-COMPUTATION = 7
+# 7: nurses count toward the nurse minimum, not the physician base; 8: shares summed as
+# whole shares and minutes (exact, the same in SQL)
+COMPUTATION = 8
 
 
 def policy_key(policy: Policy) -> str:

@@ -20,10 +20,14 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ARRAY,
+    Column,
     Date,
+    Float,
     Integer,
     LargeBinary,
+    MetaData,
     String,
+    Table,
     and_,
     any_,
     bindparam,
@@ -32,7 +36,9 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
+    text,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -507,3 +513,234 @@ def physician_id(s: Session, cert: str) -> int | None:
 
 def institution_id(s: Session, code: str) -> int | None:
     return s.scalar(select(Institution.id).where(Institution.code == code))
+
+
+# --- the count itself in SQL (the region's table, cold) ----------------------------------------
+
+
+class CountParams(NamedTuple):
+    """What one institution is counted under, for :func:`counts`."""
+
+    id: int
+    validation: dt.date  # its next validation day: the losses before it are the risks'
+    rule: int  # who counts: 0 everyone, 1 general practitioners, 2 执业医师 of five years
+    mode: int  # 0 fte, 1 headcount, 2 primary_only
+    week: float  # fte: the standard week in minutes (≤ 0: nobody counts anything)
+    least: int  # headcount: the fewest weekly minutes that count
+
+
+class Counted(NamedTuple):
+    """One institution's count on a day, as :func:`counts` sums it. A share is kept as two
+    integers, whole shares and the minutes of shares below one (fte: ``minutes ÷ week``), so
+    that the sum is exact whichever engine adds it up; ``…_v``: what is left on the validation
+    day of the agreements in force today (the losses before it taken away)."""
+
+    institution_id: int
+    physicians: int  # the physicians practising there (counted or only shown)
+    nurses: int
+    whole: int  # the physicians counted
+    minutes: int
+    nurse_whole: int
+    nurse_minutes: int
+    ranks: tuple[int, int, int, int]  # physicians counted (share > 0) of each title rank or above
+    whole_v: int
+    minutes_v: int
+    ranks_v: tuple[int, int, int, int]
+    lost: int  # physicians counted with an agreement there ending before the validation day
+    lost_many: bool  # one of several agreements of a physician counted ends before it
+    first_loss: dt.date | None  # the first of those agreements' last days
+    holds: dt.date  # the first last day of an agreement in force
+    later: dt.date | None  # the earliest start of practice of an 执业医师 not yet counted
+    inactive: bool  # a practitioner there has a suspension or cancellation not over by then
+
+
+COUNT_PARAMS = Table(
+    "count_params",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("validation", Date),
+    Column("rule", Integer),
+    Column("mode", Integer),
+    Column("week", Float),
+    Column("least", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _parameters(s: Session, params: list[CountParams]) -> Any:
+    """``params`` as a table (id, validation, rule, mode, week, least) to join by id.
+
+    PostgreSQL: one array per column, unnested together (hash-joined). SQLite: a temporary
+    table of this connection (``temp`` is the connection's own: writing it takes no lock on
+    the registry, and works on a read-only file), found by its primary key; SQLite would scan
+    a table made of JSON once per row joined."""
+    if s.get_bind().dialect.name == "postgresql":
+        columns = list(zip(*params, strict=True)) if params else [()] * 6
+        types: tuple[Any, ...] = (Integer, Date, Integer, Integer, Float, Integer)
+        arrays: list[Any] = [
+            bindparam(None, list(values), ARRAY(kind))
+            for values, kind in zip(columns, types, strict=True)
+        ]
+        unnested = func.unnest(*arrays).table_valued(*CountParams._fields)
+        return select(unnested.render_derived(with_types=False)).subquery("counted_under")
+    connection = s.connection()
+    COUNT_PARAMS.create(connection, checkfirst=True)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute("DELETE FROM temp.count_params")
+        cursor.executemany(
+            "INSERT INTO temp.count_params VALUES (?, ?, ?, ?, ?, ?)",
+            [(p[0], p[1].isoformat(), *p[2:]) for p in params],
+        )
+    finally:
+        cursor.close()
+    return COUNT_PARAMS
+
+
+def _has_scope(s: Session, scopes: Any, scope: str) -> Any:
+    """Whether the JSON list ``scopes`` holds ``scope`` (as ``scope in json.loads(text)``)."""
+    if s.get_bind().dialect.name == "postgresql":
+        element = func.json_array_elements_text(scopes).table_valued("value")
+    else:
+        element = func.json_each(scopes).table_valued("value")
+    return select(literal(1)).select_from(element).where(element.c.value == scope).exists()
+
+
+def counts(
+    s: Session,
+    on: dt.date,
+    params: list[CountParams],
+    *,
+    practised_by: dt.date,
+    level: str,
+    scope: str,
+    nurse: str,
+    ranks: dict[str, int],
+) -> list[Counted]:
+    """Per institution of ``params`` with an agreement in force on ``on``, its count, summed
+    by the database in one statement (the agreements never leave it): each practitioner's
+    agreements there grouped (``ix_agreement_in_force`` is in that order), their share under
+    the institution's mode, who counts under its rule (``scope`` among the scopes; ``level``
+    with a start of practice, else the first registration's date, on or before
+    ``practised_by``), the title ``ranks`` of those counted, the same on the validation day.
+    PostgreSQL plans it without JIT compilation (a one-off statement: compiling costs more
+    than it saves)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SET LOCAL jit = off"))
+    a, p = Agreement, _parameters(s, params)
+    end = effective_end()
+    stakes = (  # in the order of ix_agreement_in_force: grouped as it is read
+        select(
+            a.institution_id.label("i"),
+            a.physician_id.label("pid"),
+            func.count().label("n"),
+            func.sum(a.weekly_minutes).label("m"),
+            func.max(case((a.role == "primary", 1), else_=0)).label("prim"),
+            func.min(end).label("first_end"),
+        )
+        .where(a.start <= on, end >= on, a.status != "draft")
+        .group_by(a.institution_id, a.physician_id)
+        .subquery("stakes")
+    )
+    r, e, ph = Registration, RegistrationEvent, Physician
+    inactive = (
+        select(r.physician_id)
+        .join(e, e.registration_id == r.id)
+        .where(e.status.in_(("suspended", "cancelled")), or_(e.until.is_(None), e.until >= on))
+        .distinct()
+        .subquery("inactive")
+    )
+    since = func.coalesce(
+        ph.practising_since,
+        select(func.min(r.registered_on)).where(r.physician_id == ph.id).scalar_subquery(),
+    )
+    st, under = stakes.c, p.c
+    counts_there = case(
+        (under.rule == 0, 1),
+        (under.rule == 1, case((_has_scope(s, ph.scopes, scope), 1), else_=0)),
+        (and_(ph.level == level, since <= practised_by), 1),
+        else_=0,
+    )
+
+    def portions(m: Any, prim: Any) -> tuple[Any, Any]:
+        """(whole shares, minutes of a share below one) of one practitioner there."""
+        whole = case(
+            (under.mode == 0, case((and_(under.week > 0, m >= under.week), 1), else_=0)),
+            (under.mode == 1, case((m >= under.least, 1), else_=0)),
+            else_=prim,
+        )
+        part = case((and_(under.mode == 0, under.week > 0, m < under.week), m), else_=0)
+        return whole, part
+
+    whole, part = portions(st.m, st.prim)
+    # what stays on the validation day, at least: all of it if no agreement ends before
+    lasting = st.first_end >= under.validation
+    whole_v, part_v = portions(case((lasting, st.m), else_=0), case((lasting, st.prim), else_=0))
+    rows = (
+        select(
+            st.i,
+            case((ph.profession == nurse, 1), else_=0).label("nurse"),
+            counts_there.label("counts"),
+            whole.label("whole"),
+            part.label("part"),
+            whole_v.label("whole_v"),
+            part_v.label("part_v"),
+            case(ranks, value=ph.title, else_=-1).label("rank"),
+            (st.first_end < under.validation).label("ending"),
+            (st.n > 1).label("many"),
+            st.first_end,
+            case((and_(under.rule == 2, ph.level == level), since)).label("since"),
+            case((inactive.c.physician_id.is_(None), 0), else_=1).label("inactive"),
+        )
+        .join(p, under.id == st.i)
+        .join(ph, ph.id == st.pid)
+        .outerjoin(inactive, inactive.c.physician_id == st.pid)
+        .cte("practitioners")
+        .prefix_with("MATERIALIZED")  # each row's columns once, not once per sum naming them
+    )
+    x = rows.c
+    doctor = and_(x.nurse == 0, x.counts == 1)
+    shared = and_(doctor, or_(x.whole > 0, x.part > 0))
+    shared_v = and_(doctor, or_(x.whole_v > 0, x.part_v > 0))
+
+    def total(where: Any, value: Any = 1) -> Any:
+        return func.coalesce(func.sum(case((where, value), else_=0)), 0)
+
+    query = select(
+        x.i,
+        total(x.nurse == 0),
+        total(x.nurse == 1),
+        total(doctor, x.whole),
+        total(doctor, x.part),
+        total(x.nurse == 1, x.whole),
+        total(x.nurse == 1, x.part),
+        *(total(and_(shared, x.rank >= n)) for n in range(4)),
+        total(doctor, x.whole_v),
+        total(doctor, x.part_v),
+        *(total(and_(shared_v, x.rank >= n)) for n in range(4)),
+        total(and_(shared, x.ending)),
+        func.max(case((and_(shared, x.ending, x.many), 1), else_=0)),
+        func.min(case((and_(shared, x.ending), x.first_end))),
+        func.min(x.first_end),
+        func.min(case((and_(x.nurse == 0, x.counts == 0), x.since))),
+        func.max(x.inactive),
+    ).group_by(x.i)
+    out = []
+    for row in _plain_rows(s, query):
+        (i, doctors, nurses, whole_n, minutes, nurse_whole, nurse_minutes, r0, r1, r2, r3,
+         whole_vn, minutes_v, v0, v1, v2, v3, lost, lost_many, first_loss, holds, later,
+         inactive_n) = row  # fmt: skip
+        out.append(
+            Counted(
+                i, int(doctors), int(nurses), int(whole_n), int(minutes), int(nurse_whole),
+                int(nurse_minutes), (int(r0), int(r1), int(r2), int(r3)), int(whole_vn),
+                int(minutes_v), (int(v0), int(v1), int(v2), int(v3)), int(lost),
+                bool(lost_many), _day(first_loss) if first_loss else None, _day(holds),
+                _day(later) if later else None, bool(inactive_n),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
