@@ -627,6 +627,7 @@ def counts(
     than it saves)."""
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text("SET LOCAL jit = off"))
+        s.execute(text("SET LOCAL work_mem = '64MB'"))  # its sorts and hashes in memory
     a, p = Agreement, _parameters(s, params)
     end = effective_end()
     stakes = (  # in the order of ix_agreement_in_force: grouped as it is read
