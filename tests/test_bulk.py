@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import String, cast, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from multisite.storage import Database, bulk
 from multisite.storage.models import AuditEntry, Institution, Region
@@ -87,3 +88,22 @@ def test_raw_inserts_store_what_core_stores(database: Database) -> None:
     assert short["beds"] == 0 and short["grassroots"] is False and short["notes"] == {}
     audits = _stored(database, AuditEntry, "entity_key", ["entity_key", "institution_code"])
     assert audits[:2] == audits[2:]
+
+
+@pytest.mark.parametrize("then", ["statement", "commit"])
+def test_a_bulk_insert_the_database_refuses_is_raised_and_stores_nothing(
+    database: Database, then: str
+) -> None:
+    """A bulk insert may finish while the writer goes on; a row the database refuses (a key
+    stored already) still fails the write — at the next statement or at the commit — and the
+    transaction stores none of its rows."""
+    with database.write() as s:
+        s.add(Region(code="510104", name="锦江区", level="county"))
+        s.flush()
+        bulk.insert_rows(s, Institution, [_institution("DUP-1")])
+    with pytest.raises(IntegrityError), database.write() as s:
+        bulk.insert_rows(s, Institution, [_institution("NEW-1"), _institution("DUP-1")])
+        if then == "statement":
+            s.execute(select(Institution.code)).all()
+    with database.read() as s:
+        assert list(s.scalars(select(Institution.code))) == ["DUP-1"]

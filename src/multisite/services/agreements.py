@@ -34,7 +34,7 @@ from ..i18n import _
 from ..storage import batch as store
 from ..storage import bulk
 from ..storage import queries as q
-from ..storage.audit import audit_row, snapshot
+from ..storage.audit import audit_row, locked_head, snapshot
 from ..storage.models import WorkSession, utcnow
 from .filings import Filings, _Who, describe
 from .filings import done as filing_done
@@ -543,7 +543,10 @@ class Agreements(Filings):
         audits: list[dict[str, Any]],
         now: dt.datetime,
     ) -> None:
-        """Insert the created agreements gathered so far, their sessions and audit rows."""
+        """Insert the created agreements gathered so far, their sessions and audit rows.
+        The chain's head is locked first, so that the audit rows are built and hashed while
+        the agreements are being stored (``storage.bulk`` finishes them in the background)."""
+        head = locked_head(s) if audits or creates else None
         numbers = store.insert_agreements(s, [row for _p, _w, row in creates])
         sessions: list[dict[str, Any]] = []
         for p, who, row in creates:
@@ -555,7 +558,7 @@ class Agreements(Filings):
                           physician=who.cert_no, institution=p.code, at=now)
             )  # fmt: skip
         bulk.insert_rows(s, WorkSession, sessions)
-        self._append_audit(s, audits)
+        self._append_audit(s, audits, head)
         creates.clear()
         audits.clear()
 

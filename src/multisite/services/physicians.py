@@ -29,7 +29,7 @@ from ..i18n import _
 from ..storage import batch as store
 from ..storage import bulk, feeds
 from ..storage import queries as q
-from ..storage.audit import audit_row, row_snapshot, snapshot
+from ..storage.audit import audit_row, locked_head, row_snapshot, snapshot
 from ..storage.models import (
     FeedToken,
     Institution,
@@ -275,11 +275,15 @@ class Physicians(RegistryCore):
         for start in range(0, len(creates), CREATE_CHUNK):
             chunk = creates[start : start + CREATE_CHUNK]
             now = utcnow()
+            # The chain's head is locked first: each table's rows are then built (and the
+            # audit rows hashed) while the previous table's are being stored (``bulk``).
+            head = locked_head(s)
             pids = bulk.reserve_ids(s, Physician, len(chunk))
             rids = bulk.reserve_ids(s, Registration, len(chunk))
             people = [
                 _physician_row(pid, one, now) for pid, (one, _main) in zip(pids, chunk, strict=True)
             ]
+            bulk.insert_rows(s, Physician, people)
             regs = [
                 {
                     "id": rid,
@@ -291,7 +295,21 @@ class Physicians(RegistryCore):
                 }
                 for rid, pid, (one, main) in zip(rids, pids, chunk, strict=True)
             ]
-            bulk.insert_rows(s, Physician, people)
+            audits = [
+                audit_row(
+                    self.clerk,
+                    "create",
+                    "physician",
+                    person["cert_no"],
+                    None,
+                    row_snapshot(Physician, person)
+                    | {"region": reg["region_code"], "main_institution": main.code},
+                    physician=person["cert_no"],
+                    institution=main.code,
+                    at=now,
+                )
+                for person, reg, (_one, main) in zip(people, regs, chunk, strict=True)
+            ]
             bulk.insert_rows(s, Registration, regs)
             bulk.insert_rows(
                 s,
@@ -302,24 +320,8 @@ class Physicians(RegistryCore):
                     for reg in regs
                 ],
             )  # fmt: skip
-            self._append_audit(
-                s,
-                [
-                    audit_row(
-                        self.clerk,
-                        "create",
-                        "physician",
-                        person["cert_no"],
-                        None,
-                        row_snapshot(Physician, person)
-                        | {"region": reg["region_code"], "main_institution": main.code},
-                        physician=person["cert_no"],
-                        institution=main.code,
-                        at=now,
-                    )
-                    for person, reg, (_one, main) in zip(people, regs, chunk, strict=True)
-                ],
-            )
+            self._append_audit(s, audits, head)
+            del people, regs, audits
             for pid, rid, (one, _main) in zip(pids, rids, chunk, strict=True):
                 if one.data.status != "registered":  # an imported 暂停/注销: its history
                     phys, reg = s.get(Physician, pid), s.get(Registration, rid)

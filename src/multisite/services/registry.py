@@ -582,14 +582,17 @@ class RegistryCore:
               "institution_code": institution}],
         )  # fmt: skip
 
-    def _append_audit(self, s: Session, rows: Sequence[dict[str, Any]]) -> None:
-        """Authorize and append audit rows (built by ``audit_row``) in the writing transaction."""
+    def _append_audit(
+        self, s: Session, rows: Sequence[dict[str, Any]], head: tuple[int, str] | None = None
+    ) -> None:
+        """Authorize and append audit rows (built by ``audit_row``) in the writing transaction
+        (``head``: the chain's head the caller locked, see ``storage.audit.append_audit``)."""
         if not rows:
             return
         self._authorize(s, rows)
         if self.acting.delegated:
             rows = [{**r, "principal": self.acting.principal} for r in rows]
-        append_audit(s, rows)
+        append_audit(s, rows, head)
 
     # -- shared helpers --
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..i18n import _
-from . import keys, security
+from . import bulk, keys, security
 from .models import utcnow
 
 T = TypeVar("T")
@@ -61,6 +61,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 32 MB of page cache (SQLite's default is 2 MB): a batch's inserts touch the pages of
+    # every index of the tables they write (the audit log's five); a 100,000-contract import
+    # on the 60,000-physician region took 27 s of processor time with 2 MB, 23.6 s with 32 MB
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 
 
@@ -93,6 +97,7 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(parsed, pool_pre_ping=True)
+        bulk.watch(engine)  # a bulk insert finishing in the background is waited for
     except (exc.NoSuchModuleError, exc.ArgumentError, ImportError) as error:
         raise StorageError(
             _("The database URL {url} names a driver this installation does not have.").format(

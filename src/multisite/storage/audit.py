@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, text
@@ -98,8 +99,13 @@ CHAINED = (
 )
 
 
+@lru_cache(maxsize=64)  # a batch's rows share their time
 def _stamp(value: dt.datetime) -> str:
     return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+# json.dumps with these arguments, without building an encoder for every row
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
 def canonical(row: Any) -> str:
@@ -108,11 +114,17 @@ def canonical(row: Any) -> str:
     get = row.__getitem__ if isinstance(row, dict) else row._mapping.__getitem__
     values = [get(k) for k in CHAINED]
     values[1] = _stamp(values[1])
-    return json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _encode(values)
 
 
 def chain_hash(previous: str, row: Any) -> str:
     return hashlib.sha256(f"{previous}\n{canonical(row)}".encode()).hexdigest()
+
+
+def locked_head(s: Session) -> tuple[int, str]:
+    """The chain's head (last id, last hash), locked for the rest of the transaction: a writer
+    may take it before building its rows, and hand it to :func:`append_audit`."""
+    return _head(s)
 
 
 def _head(s: Session) -> tuple[int, str]:
@@ -124,12 +136,15 @@ def _head(s: Session) -> tuple[int, str]:
     return int(found[0]), str(found[1])
 
 
-def append_audit(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+def append_audit(
+    s: Session, rows: Sequence[dict[str, Any]], head: tuple[int, str] | None = None
+) -> None:
     """Append audit rows built by :func:`audit_row` to the chain, in the writing transaction
-    (one executemany a chunk, one head update)."""
+    (one head update, one bulk insert). ``head``: the head the caller locked
+    (:func:`locked_head`) with nothing appended since; else it is locked here."""
     if not rows:
         return
-    last_id, last_hash = _head(s)
+    last_id, last_hash = _head(s) if head is None else head
     chained: list[dict[str, Any]] = []
     for row in rows:
         last_id += 1
@@ -137,11 +152,15 @@ def append_audit(s: Session, rows: Sequence[dict[str, Any]]) -> None:
         linked.setdefault("principal", None)
         last_hash = linked["chain"] = chain_hash(last_hash, linked)
         chained.append(linked)
+    move = text("UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1")
+    if len(chained) < bulk.RAW_FROM:  # a clerk's write: its rows, then the head
+        bulk.insert_rows(s, AuditEntry, chained)
+        s.connection().execute(move, {"i": last_id, "h": last_hash})
+        return
+    # A batch's: the head first, so that the rows' bulk insert may finish in the background
+    # while the writer goes on (``bulk``); both are in the same transaction either way.
+    s.connection().execute(move, {"i": last_id, "h": last_hash})
     bulk.insert_rows(s, AuditEntry, chained)
-    s.connection().execute(
-        text("UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1"),
-        {"i": last_id, "h": last_hash},
-    )
 
 
 def insert_audit(s: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Integer, String, any_, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from ..domain.facts import InstitutionFact
@@ -39,6 +40,16 @@ CHUNK = 5000
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _among(s: Session, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one bound array rather than one
+    parameter per value, which psycopg converts afresh for every statement of thousands of
+    them (~10 ms a 5,000-key statement on the client, a sixth of a physician import)."""
+    if s.get_bind().dialect.name == "postgresql":
+        kind = Integer() if isinstance(column.type, Integer) else String()
+        return column == any_(bindparam(None, list(values), ARRAY(kind)))
+    return column.in_(values)
 
 
 class KeyLedger(MutableMapping[str, int]):
@@ -100,7 +111,8 @@ def institution_facts(s: Session, codes: Iterable[str] | None = None) -> dict[st
     found: dict[str, InstitutionFact] = {}
     for chunk in _chunks(sorted(set(codes))):
         found.update(
-            (f.code, f) for f in q.institution_facts_where(s, Institution.code.in_(chunk)).values()
+            (f.code, f)
+            for f in q.institution_facts_where(s, _among(s, Institution.code, chunk)).values()
         )
     return found
 
@@ -111,15 +123,23 @@ def physician_ids(s: Session, certs: Iterable[str], *, lock: bool = False) -> di
     found: dict[str, int] = {}
     postgres = s.get_bind().dialect.name == "postgresql"
     for chunk in _chunks(wanted):
-        query = select(Physician.cert_no, Physician.id).where(Physician.cert_no.in_(chunk))
+        query = select(Physician.cert_no, Physician.id)
         if lock and postgres:
-            locked = query.order_by(Physician.id).with_for_update()
-            found.update({cert: pid for cert, pid in s.execute(locked)})
-            if all(cert in found for cert in chunk):
+            locked = query.where(_among(s, Physician.cert_no, chunk))
+            found.update(
+                {
+                    cert: pid
+                    for cert, pid in s.execute(locked.order_by(Physician.id).with_for_update())
+                }
+            )
+            chunk = [cert for cert in chunk if cert not in found]
+            if not chunk:
                 continue
-            # rows row-level security keeps from a locking read: read them unlocked (the
-            # service refuses writing them, naming the clerk's region)
-        found.update({cert: pid for cert, pid in s.execute(query)})
+            # new certificates, or rows row-level security keeps from a locking read: read
+            # them unlocked (the service refuses writing the latter, naming the clerk's region)
+        found.update(
+            {cert: pid for cert, pid in s.execute(query.where(_among(s, Physician.cert_no, chunk)))}
+        )
     return found
 
 
@@ -158,7 +178,7 @@ def agreements_by_contract(s: Session, contracts: Iterable[str]) -> dict[str, St
                 Agreement.status,
                 Agreement.revision,
                 *(getattr(Agreement, term) for term in TERMS),
-            ).where(Agreement.contract_no.in_(chunk))
+            ).where(_among(s, Agreement.contract_no, chunk))
         )
         for no, aid, pid, iid, role, dept, start, end, hours, consent, status, rev, *terms in rows:
             found[no] = StoredAgreement(
@@ -192,7 +212,7 @@ def registrations_and_filings(
     for chunk in _chunks(list(ids)):
         reg_rows = s.execute(
             select(Registration.id, Registration.physician_id, Registration.region_code)
-            .where(Registration.physician_id.in_(chunk))
+            .where(_among(s, Registration.physician_id, chunk))
             .order_by(Registration.id)
         ).all()
         for rid, pid, region in reg_rows:
@@ -207,7 +227,7 @@ def registrations_and_filings(
                     Filing.valid_from,
                     Filing.valid_to,
                 )
-                .where(Filing.registration_id.in_(reg_chunk))
+                .where(_among(s, Filing.registration_id, reg_chunk))
                 .order_by(Filing.valid_to, Filing.valid_from, Filing.id)
             ):
                 filings[(rid, iid)] = StoredFiling(fid, rid, iid, start, end)
@@ -219,7 +239,7 @@ def existing_keys(s: Session, model: Any, column: Any, keys: Iterable[str]) -> d
     wanted = sorted(set(keys))
     found: dict[str, Any] = {}
     for chunk in _chunks(wanted):
-        for obj in s.scalars(select(model).where(column.in_(chunk))):
+        for obj in s.scalars(select(model).where(_among(s, column, chunk))):
             found[getattr(obj, column.key)] = obj
     return found
 
@@ -299,5 +319,5 @@ def missing_regions(s: Session, codes: Iterable[str]) -> list[str]:
     wanted = sorted(set(codes))
     found: set[str] = set()
     for chunk in _chunks(wanted):
-        found.update(s.scalars(select(Region.code).where(Region.code.in_(chunk))))
+        found.update(s.scalars(select(Region.code).where(_among(s, Region.code, chunk))))
     return [code for code in wanted if code not in found]

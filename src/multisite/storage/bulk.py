@@ -12,13 +12,30 @@ A handful of rows (a clerk's single write) still goes through Core.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, func, insert, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+try:  # psycopg is a dependency, but SQLite alone needs nothing of it
+    from psycopg.copy import QueuedLibpqWriter
+except ImportError:  # pragma: no cover
+    QueuedLibpqWriter = None  # type: ignore[assignment,misc]
 
 CHUNK = 20_000
 RAW_FROM = 100  # fewer rows (a clerk's single write): Core, whose per-row cost is then nothing
@@ -55,18 +72,41 @@ def insert_rows(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
             found[index] = convert(found[index])
         return found
 
+    settle(connection.info)  # one write at a time on the connection
     raw_connection: Any = connection.connection.dbapi_connection
     refused: Any = dialect.loaded_dbapi.IntegrityError  # the driver's own
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     quoted = dialect.identifier_preparer.format_table(table)
     if dialect.name == "postgresql":
         statement = f"COPY {quoted} ({names}) FROM STDIN"
+        cursor = raw_connection.cursor()
+        # The rows are formatted here while psycopg's writer thread sends them; the server's
+        # work on the last of them is waited for in the background (see ``_later``).
+        manager = cursor.copy(statement, writer=QueuedLibpqWriter(cursor))
         try:
-            with raw_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            copy = manager.__enter__()
+            try:
                 for row in rows:
                     copy.write_row(values(row))
+            except BaseException as error:
+                manager.__exit__(type(error), error, error.__traceback__)
+                raise
         except refused as error:  # raised as Core raises it (a unique key, the exclusion guard)
+            cursor.close()
             raise IntegrityError(statement, None, error) from error
+        except BaseException:
+            cursor.close()
+            raise
+
+        def finish() -> None:
+            try:
+                manager.__exit__(None, None, None)
+            except refused as error:
+                raise IntegrityError(statement, None, error) from error
+            finally:
+                cursor.close()
+
+        _later(connection, finish)
         return
     marks = ", ".join("?" for _ in columns)
     cursor = raw_connection.cursor()
@@ -80,8 +120,96 @@ def insert_rows(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
         cursor.close()
 
 
+# --- writing in the background -------------------------------------------------------------
+#
+# On PostgreSQL a bulk insert formats its rows (psycopg's writer thread sends them as they come)
+# and returns while the server stores the last of them: the end of COPY is waited for in a
+# thread of its own, without the GIL, so the caller's next Python work — the next table's
+# rows, the audit chain's hashes, the next chunk of a file — runs meanwhile. (SQLite's
+# executemany stays in the caller's thread: it takes the GIL back for every row, and in a
+# thread of its own it cost more processor time than it saved.) Whatever next uses the connection waits for it first: every statement,
+# commit, rollback and savepoint through SQLAlchemy (the engine events of :func:`watch`), the
+# next bulk insert and the raw driver's readers (:func:`settle`). An error of the insert (a
+# unique key another clerk stored meanwhile, the exclusion guard) is raised there, as
+# SQLAlchemy's IntegrityError; a rollback discards it with the transaction.
+
+_LATER = "multisite_bulk_later"
+
+
+class _Later:
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.error: BaseException | None = None
+        self._work = work
+        self.thread = threading.Thread(target=self._run, name="multisite-bulk", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as error:  # handed to the thread that waits
+            self.error = error
+        finally:
+            del self._work
+
+
+def _later(connection: Any, work: Callable[[], None]) -> None:
+    later = _Later(work)
+    connection.info[_LATER] = later
+    later.thread.start()
+
+
+def settle(info: dict[Any, Any], *, raising: bool = True) -> None:
+    """Wait for the connection's bulk insert still running (``info``: its ``.info``), and
+    raise its error (unless ``raising`` is False: the transaction is being rolled back)."""
+    later = info.pop(_LATER, None)
+    if later is None:
+        return
+    later.thread.join()
+    if later.error is not None and raising:
+        raise later.error
+
+
+def settled(s: Session) -> Connection:
+    """The session's connection, its bulk insert done (before the raw driver reads)."""
+    connection = s.connection()
+    settle(connection.info)
+    return connection
+
+
+def watch(engine: Engine) -> None:
+    """Make every use of ``engine``'s connections wait for their bulk insert first."""
+
+    def first(conn: Any, *_args: Any) -> None:
+        settle(conn.info)
+
+    def dropping(conn: Any, *_args: Any) -> None:
+        settle(conn.info, raising=False)
+
+    def reset(_dbapi: Any, record: Any, _state: Any) -> None:
+        settle(record.info, raising=False)
+
+    for name in ("before_cursor_execute", "commit", "savepoint", "release_savepoint"):
+        event.listen(engine, name, first)
+    for name in ("rollback", "rollback_savepoint"):
+        event.listen(engine, name, dropping)
+    event.listen(engine.pool, "reset", reset)
+
+
 def _processor(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
+    convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if convert is None or not isinstance(column.type, Date | DateTime):
+        return convert
+    # A batch's dates and timestamps repeat (a chunk's rows share their ``now``, contracts
+    # their periods): each distinct value is formatted once per call (SQLite stores them
+    # as text; the formatting was ~4% of a contract import).
+    seen: dict[Any, Any] = {}
+
+    def once(value: Any) -> Any:
+        found = seen.get(value, seen)
+        if found is seen:
+            found = seen[value] = convert(value)
+        return found
+
+    return once
 
 
 def _python_default(column: Column[Any]) -> Callable[[], Any] | None:

@@ -15,7 +15,7 @@ from ..domain.facts import (
     PhysicianFact,
 )
 from ..domain.schedule import Slot
-from . import facts
+from . import bulk, facts
 from .models import (
     Agreement,
     AuditEntry,
@@ -203,7 +203,7 @@ def contract_facts(db: OneStatement, cert: str, code: str, contract_no: str) -> 
 
 def driver_of(s: Session) -> Any:
     """The driver's connection (``sqlite3`` / ``psycopg``) under the session's transaction."""
-    return s.connection().connection.driver_connection
+    return bulk.settled(s).connection.driver_connection
 
 
 def lock_physician_by_cert(s: Session, cert: str) -> int | None:

@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from . import bulk
 from .models import (
     Agreement,
     BaseCache,
@@ -284,7 +285,7 @@ def _plain_rows(s: Session, query: Any, binary: bool = False) -> list[ReportRow]
     """Run ``query`` on the DBAPI cursor: plain tuples, no result-row objects per row.
     Parameters go to the driver as they are (no SQLAlchemy type processing). ``binary``:
     PostgreSQL sends the results in binary (bytea as it is, not hex text twice its size)."""
-    connection = s.connection()
+    connection = bulk.settled(s)
     compiled = query.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )
@@ -307,7 +308,7 @@ def _plain_executemany(s: Session, statement: Any, rows: list[dict[str, Any]]) -
     """Run ``statement`` once per row on the DBAPI cursor (no per-row parameter processing
     by SQLAlchemy: 40,000 base rows are stored in a fraction of the time). Returns the rows
     written."""
-    connection = s.connection()
+    connection = bulk.settled(s)
     compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
     sqlite = connection.dialect.name == "sqlite"
     names = list(compiled.positiontup) if compiled.positiontup is not None else None
