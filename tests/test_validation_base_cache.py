@@ -711,13 +711,21 @@ def test_a_cold_report_of_more_institutions_than_a_statement_takes(registry: Reg
 
 @pytest.mark.parametrize("counting", ["fte", "headcount", "primary_only"])
 def test_an_office_fed_region_counts_the_same_cold_warm_and_in_detail(
-    registry: Registry, tmp_path: Path, counting: str
+    registry: Registry, tmp_path: Path, counting: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A region fed by its offices' files (tests/offices.py: every kind, 注册/暂停/注销,
     contracts starting and ending through the year): on days before, during and after the
     suspensions, the cancellation and the contracts' ends, the report recounted cold (every
     stored result stale) equals the detailed computation, its `base --json`, and the report
-    served warm from the stored results."""
+    served warm from the stored results.
+
+    Then the count the database sums (the agreements stay there) equals the count from the
+    agreement rows, field by field, for every institution (GP-only kinds, 诊所 with five
+    years of practice, 执业助理医师, title minima, two contracts at one institution,
+    terminations, drafts): with the losses' walk switched off, every institution without a
+    suspension or cancellation on record is counted by the database alone (the risks of an
+    institution meeting its minimum aside: those are the walk's; short already, its risks
+    are counted by the database too, and equal)."""
     office = make_office()
     paths = office.write(tmp_path)
     for kind, what in (("institutions", "institutions"), ("physicians", "physicians"),
@@ -734,30 +742,9 @@ def test_an_office_fed_region_counts_the_same_cold_warm_and_in_detail(
             )
         assert missing == [] and len(held) == len(cold), on  # every result was kept
         assert fresh_summary(registry, on) == cold, on  # warm: read from the stored results
-
-
-@pytest.mark.parametrize("counting", ["fte", "headcount", "primary_only"])
-def test_the_database_sums_the_count_as_the_agreement_rows_give_it(
-    registry: Registry, tmp_path: Path, counting: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The region's table counted by the database (the agreements stay there) equals the
-    count from the agreement rows, field by field, for every institution of an office-fed
-    region (GP-only kinds, 诊所 with five years of practice, 执业助理医师, title minima, two
-    contracts at one institution, terminations, drafts), in each counting mode, on days before,
-    during and after the contracts' ends. The losses' walk is switched off here, so that
-    every institution without a suspension or cancellation on record is counted by the
-    database alone (the risks of an institution meeting its minimum aside: those are the
-    walk's), and the walk only where a suspension or cancellation not over by then stops
-    someone. Short already, its risks are counted by the database too, and equal."""
-    module = multisite.services.validation_base
-    office = make_office()
-    paths = office.write(tmp_path)
-    for kind, what in (("institutions", "institutions"), ("physicians", "physicians"),
-                       ("contracts", "contracts"), ("contracts_more", "contracts")):  # fmt: skip
-        run_import(registry, what, paths[kind], mode="partial")
-    registry.set_policy(PROVINCE, {"counting": counting})
     # the suspensions and cancellations are the walk's: gone here, so the database counts
     execute(registry, "DELETE FROM registration_event WHERE status <> 'registered'")
+    module = multisite.services.validation_base
     monkeypatch.setattr(module, "_safe", lambda _count, _standard, _on: True)
     walked: list[int] = []
     walk = module._evaluate_all
