@@ -806,7 +806,8 @@ def _evaluate_counts(
         found = {
             c.institution_id: c
             for c in store.counts(
-                s, on, params, practised_by=_practised_by(on), level=LEVELS[0],
+                s, on, params, every=institution_ids is None,
+                practised_by=_practised_by(on), level=LEVELS[0],
                 scope=GENERAL_PRACTICE, nurse=NURSE, ranks=TITLE_RANK,
             )
         }  # fmt: skip
