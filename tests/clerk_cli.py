@@ -7,7 +7,9 @@ that are not the demo's (Guangxi 45xxxx, Inner Mongolia 15xxxx, Sichuan 51xxxx).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,16 +69,25 @@ class Outcome:
 
 class Cli:
     """``multisite --db URL --lang en …`` in this process (the same ``main`` the console
-    script runs), its exit code and output captured."""
+    script runs), its exit code and output captured (by ``capsys`` in a test; without it, as a
+    module's ``BUILD_REGISTRY`` runs, by redirecting ``sys.stdout`` and ``sys.stderr``)."""
 
-    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[str], folder: Path) -> None:
+    def __init__(
+        self, db_url: str, capsys: pytest.CaptureFixture[str] | None, folder: Path
+    ) -> None:
         self.db_url = db_url
         self.capsys = capsys
         self.folder = folder
 
     def __call__(self, *args: str, lang: str = "en") -> Outcome:
+        argv = ["--db", self.db_url, "--lang", lang, "--clerk", "窗口一", *map(str, args)]
+        if self.capsys is None:
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(argv)
+            return Outcome(code, out.getvalue(), err.getvalue())
         self.capsys.readouterr()
-        code = main(["--db", self.db_url, "--lang", lang, "--clerk", "窗口一", *map(str, args)])
+        code = main(argv)
         captured = self.capsys.readouterr()
         return Outcome(code, captured.out, captured.err)
 
@@ -148,3 +159,9 @@ def guangxi(cli: Cli) -> Cli:
     cli.load("physicians", PHYSICIAN_HEADERS, GX_PHYSICIANS)
     cli.load("contracts", CONTRACT_HEADERS, GX_CONTRACTS)
     return cli
+
+
+def guangxi_office(url: str, folder: Path) -> None:
+    """``guangxi`` as a module's ``BUILD_REGISTRY`` (see conftest): built once per test worker
+    and engine, copied for each test."""
+    guangxi(Cli(url, None, folder))

@@ -3,7 +3,11 @@
 A test that asks for ``database`` (or ``registry``) gets a copy of a registry migrated once per
 test worker: on SQLite a copy of the migrated file, on PostgreSQL a database created from a
 migrated template database (``CREATE DATABASE … TEMPLATE …``); each copy gets its own
-national-ID key file, as ``multisite init`` gives a new registry. A test that asks only for
+national-ID key file, as ``multisite init`` gives a new registry. A test that asks for
+``built_registry_url`` gets, the same way, a copy of the registry its module's
+``BUILD_REGISTRY(url, folder)`` built once per test worker and engine on a migrated one (an
+office's files imported, a demo region), with the key file it was built with: the state the
+module's tests start from is set up once, not in every test. A test that asks only for
 ``db_url`` gets an empty database (PostgreSQL: a fresh schema in the ``test`` database), so
 ``init`` and the migrations themselves still run from nothing. Everything a test creates is
 dropped afterwards. PostgreSQL tests are skipped when no server is reachable, unless
@@ -17,7 +21,7 @@ import queue
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,6 +82,9 @@ class MigratedRegistries:
         self.folder = folder
         self.sqlite_template: Path | None = None
         self.pg_template: str | None = None
+        # registries built by a module's BUILD_REGISTRY: its name → (file or database, key file)
+        self.sqlite_built: dict[str, tuple[Path, Path]] = {}
+        self.pg_built: dict[str, tuple[str, Path]] = {}
         self._admin: sa.Engine | None = None
         self._drops: queue.Queue[str | None] = queue.Queue()
         self._dropper: threading.Thread | None = None
@@ -94,6 +101,28 @@ class MigratedRegistries:
             template.with_name(template.name + keys.SUFFIX).unlink()  # each copy gets its own
             self.sqlite_template = template
         shutil.copy2(self.sqlite_template, path)  # the mode too: owner only (0600), as init
+
+    def sqlite_built_copy(self, path: Path, build: Build) -> None:
+        """A copy of the registry ``build`` made from a migrated one, with its key file."""
+        name = _build_name(build)
+        if name not in self.sqlite_built:
+            folder = self.folder / f"built-{len(self.sqlite_built)}-sqlite"
+            folder.mkdir()
+            template = folder / "registry.db"
+            self.sqlite_copy(template)
+            url = f"sqlite:///{template}"
+            key = keys.ensure_key(url)
+            assert key is not None
+            build(url, folder)
+            db = Database(url)
+            with db.engine.connect() as connection:  # everything in the file, nothing in a WAL
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.dispose()  # the last connection closed (the build's own closed theirs)
+            assert not Path(f"{template}-wal").exists()
+            self.sqlite_built[name] = (template, key)
+        template, key = self.sqlite_built[name]
+        shutil.copy2(template, path)
+        shutil.copy2(key, path.with_name(path.name + keys.SUFFIX))
 
     # --- PostgreSQL: a database created from a migrated template database -----------------
 
@@ -127,9 +156,46 @@ class MigratedRegistries:
                     os.environ[keys.ENV_KEY_FILE] = previous
         return self.pg_template
 
+    def _pg_built(self, build: Build) -> tuple[str, Path]:
+        name = _build_name(build)
+        if name not in self.pg_built:
+            template = f"ms_built_{uuid.uuid4().hex[:12]}"
+            with self.admin.connect() as connection:
+                connection.exec_driver_sql(
+                    f'CREATE DATABASE "{template}" TEMPLATE "{self._pg_template()}"'
+                )
+            folder = self.folder / f"built-{len(self.pg_built)}-postgresql"
+            folder.mkdir()
+            key = folder / "pg-id.key"
+            url = _pg_database_url(template, TEMPLATE_SCHEMA)
+            previous = os.environ.get(keys.ENV_KEY_FILE)
+            os.environ[keys.ENV_KEY_FILE] = str(key)
+            try:
+                keys.ensure_key(url)
+                build(url, folder)
+            finally:
+                if previous is None:
+                    os.environ.pop(keys.ENV_KEY_FILE, None)
+                else:
+                    os.environ[keys.ENV_KEY_FILE] = previous
+            with self.admin.connect() as connection:  # a template has nobody connected to it
+                connection.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{template}' AND pid <> pg_backend_pid()"
+                )
+            self.pg_built[name] = (template, key)
+        return self.pg_built[name]
+
     @contextmanager
-    def pg_copy(self) -> Iterator[str]:
-        template = self._pg_template()
+    def pg_copy(self, build: Build | None = None, key_file: Path | None = None) -> Iterator[str]:
+        """A database created from the migrated template, or from the registry ``build``
+        made (its key file copied to ``key_file``)."""
+        if build is None:
+            template = self._pg_template()
+        else:
+            template, key = self._pg_built(build)
+            assert key_file is not None
+            shutil.copy2(key, key_file)
         name = f"t_{uuid.uuid4().hex[:12]}"
         with self.admin.connect() as connection:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
@@ -155,13 +221,27 @@ class MigratedRegistries:
         if self._dropper is not None:
             self._drops.put(None)
             self._dropper.join()
-        if self.pg_template is not None:
-            with self.admin.connect() as connection:
-                connection.exec_driver_sql(
-                    f'DROP DATABASE IF EXISTS "{self.pg_template}" WITH (FORCE)'
-                )
+        for name in [*(template for template, _key in self.pg_built.values()), self.pg_template]:
+            if name is not None:
+                with self.admin.connect() as connection:
+                    connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if self._admin is not None:
             self._admin.dispose()
+
+
+Build = Callable[[str, Path], object]
+
+
+def _build_name(build: Build) -> str:
+    return f"{build.__module__}.{build.__qualname__}"
+
+
+def _build_wanted(request: pytest.FixtureRequest) -> Build | None:
+    """The module's ``BUILD_REGISTRY`` when the test asks for ``built_registry_url``."""
+    if "built_registry_url" not in request.fixturenames:
+        return None
+    build: Build = request.module.BUILD_REGISTRY
+    return build
 
 
 @pytest.fixture(scope="session")
@@ -185,9 +265,12 @@ def db_url(
     ``database``) a copy of a migrated registry. A PostgreSQL registry's national-ID key file is
     named in the environment, as a deployment does; SQLite keeps it beside the database file."""
     schema_wanted = "database" in request.fixturenames
+    build = _build_wanted(request)
     if request.param == "sqlite":
         path = tmp_path / "registry.db"
-        if schema_wanted:
+        if build is not None:
+            migrated.sqlite_built_copy(path, build)
+        elif schema_wanted:
             migrated.sqlite_copy(path)
         yield f"sqlite:///{path}"
         return
@@ -197,7 +280,12 @@ def db_url(
                 f"PostgreSQL is required (MULTISITE_REQUIRE_PG) but unreachable: {pg_reason}"
             )
         pytest.skip(f"PostgreSQL unreachable: {pg_reason}")
-    monkeypatch.setenv(keys.ENV_KEY_FILE, str(tmp_path / "pg-id.key"))
+    key_file = tmp_path / "pg-id.key"
+    monkeypatch.setenv(keys.ENV_KEY_FILE, str(key_file))
+    if build is not None:
+        with migrated.pg_copy(build, key_file) as url:
+            yield url
+        return
     with migrated.pg_copy() if schema_wanted else fresh_pg_schema() as url:
         yield url
 
@@ -235,4 +323,11 @@ def registry(database: Database) -> Registry:
 def registry_url(database: Database) -> str:
     """The URL of a migrated registry (``database``'s), for tests that drive the command line
     from ``init`` on: there ``init`` finds the newest revision and only checks it."""
+    return database.url
+
+
+@pytest.fixture
+def built_registry_url(database: Database) -> str:
+    """The URL of a copy of the registry the test module's ``BUILD_REGISTRY(url, folder)``
+    built, once per test worker and engine, from a migrated one (see ``db_url``)."""
     return database.url

@@ -10,6 +10,7 @@ rules as a clerk reads them — not computed by the product.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from .clerk_cli import (
     CONTRACT_HEADERS,
@@ -78,3 +79,9 @@ def inner_mongolia(cli: Cli) -> Cli:
     cli.ok("credit", "add", "institution", CLINIC, "--from", "2026-06-01", "--to", "2027-04-30",
            "--reason", "超范围执业", "--authority", "呼和浩特市卫生健康委员会")  # fmt: skip
     return cli
+
+
+def inner_mongolia_office(url: str, folder: Path) -> None:
+    """``inner_mongolia`` as a module's ``BUILD_REGISTRY`` (see conftest): built once per test
+    worker and engine, copied for each test."""
+    inner_mongolia(Cli(url, None, folder))

@@ -28,11 +28,20 @@ ROW = ("GX-A-WEI", DR_WEI, GX_CLINIC, "其他", "内科", "2024-01-01", "2026-12
        "周五 14:00-17:00", 3, "是")  # fmt: skip
 
 
-@pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = guangxi(Cli(registry_url, capsys, tmp_path))
+def guangxi_with_terms(url: str, folder: Path) -> None:
+    """The Guangxi office, its clinic contract filed again with the seven terms: built once per
+    test worker and engine (``BUILD_REGISTRY``), copied for each test."""
+    cli = guangxi(Cli(url, None, folder))
     cli.load("contracts", TERM_HEADERS, [(*ROW, *TERMS.values())])
-    return cli
+
+
+BUILD_REGISTRY = guangxi_with_terms
+
+
+@pytest.fixture
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The Guangxi office with the terms, a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def test_contract_show_gives_the_seven_terms(cli: Cli):

@@ -17,15 +17,19 @@ from .clerk_cli import (
     GX_CLINIC,
     GX_HOSPITAL,
     Cli,
-    guangxi,
+    guangxi_office,
 )
 
 AUTHORITY = "广西壮族自治区卫生健康委员会"
 
 
+BUILD_REGISTRY = guangxi_office
+
+
 @pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(registry_url, capsys, tmp_path))
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The Guangxi office (``BUILD_REGISTRY``), a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def credit_errors(cli: Cli, *args: str) -> list[dict[str, object]]:

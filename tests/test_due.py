@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from .clerk_cli import Cli
-from .disclosure_region import BATER, CENTRE, DUE, ON, WULAN, inner_mongolia
+from .disclosure_region import BATER, CENTRE, DUE, ON, WULAN, inner_mongolia_office
+
+BUILD_REGISTRY = inner_mongolia_office
 
 
 @pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return inner_mongolia(Cli(registry_url, capsys, tmp_path))
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The Inner Mongolia office (``BUILD_REGISTRY``), a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def listed(cli: Cli, *args: str) -> list[tuple[object, ...]]:

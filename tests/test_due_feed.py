@@ -17,12 +17,14 @@ from multisite.services.calendars import Calendars
 from multisite.storage import Database
 
 from .clerk_cli import CONTRACT_HEADERS, Cli
-from .disclosure_region import BATER, CENTRE, HOSPITAL, inner_mongolia
+from .disclosure_region import BATER, CENTRE, HOSPITAL, inner_mongolia_office
+
+BUILD_REGISTRY = inner_mongolia_office
 
 
 @pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = inner_mongolia(Cli(registry_url, capsys, tmp_path))
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    cli = Cli(built_registry_url, capsys, tmp_path)  # the office (BUILD_REGISTRY), a copy
     today = dt.date.today()
     # a Sunday clinic of 巴特尔 at the centre that ends in 20 days (the feed follows the clock)
     cli.load("contracts", CONTRACT_HEADERS, [

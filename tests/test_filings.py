@@ -14,14 +14,18 @@ from multisite.domain.sessions_text import parse_sessions
 from multisite.services import AgreementInput, Registry
 from multisite.storage import Database
 
-from .clerk_cli import CONTRACT_HEADERS, DR_LU, GX_CLINIC, Cli, guangxi
+from .clerk_cli import CONTRACT_HEADERS, DR_LU, GX_CLINIC, Cli, guangxi_office
 
 CLINIC_NAME = "兴宁区朝阳内科诊所"
 
 
+BUILD_REGISTRY = guangxi_office
+
+
 @pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(registry_url, capsys, tmp_path))
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The Guangxi office (``BUILD_REGISTRY``), a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def follow_on(contract: str, start: str, end: str) -> list[tuple[object, ...]]:

@@ -23,13 +23,22 @@ from .test_trust import roles as clerk_roles  # noqa: F401 (a fixture: the clerk
 CODES = sorted([HOSPITAL, CLINIC, CENTRE, DENTAL])
 
 
-@pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = inner_mongolia(Cli(registry_url, capsys, tmp_path))
+def inspected_region(url: str, folder: Path) -> None:
+    """The Inner Mongolia office and four inspectors: built once per test worker and engine
+    (``BUILD_REGISTRY``), copied for each test."""
+    cli = inner_mongolia(Cli(url, None, folder))
     for name, unit in (("王强", "呼和浩特市卫生监督所"), ("赵敏", "呼和浩特市卫生监督所"),
                        ("孙磊", "内蒙古自治区卫生健康委员会"), ("刘洋", "回民区卫生健康局")):  # fmt: skip
         cli.ok("inspect", "inspectors", "add", name, "--unit", unit, "--region", "150000")
-    return cli
+
+
+BUILD_REGISTRY = inspected_region
+
+
+@pytest.fixture
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The inspected region, a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def audit_rows(cli: Cli) -> int:

@@ -51,14 +51,23 @@ GZ_NURSES = [
 ]
 
 
-@pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = Cli(registry_url, capsys, tmp_path)
+def guangzhou_office(url: str, folder: Path) -> None:
+    """The office's institutions, physicians and nurses imported: built once per test worker
+    and engine (``BUILD_REGISTRY``), copied for each test."""
+    cli = Cli(url, None, folder)
     cli.ok("init")
     cli.load("institutions", INSTITUTION_HEADERS, GZ_INSTITUTIONS)
     cli.load("physicians", PHYSICIAN_HEADERS, GZ_PHYSICIANS)
     cli.load("nurses", NURSE_HEADERS, GZ_NURSES)
-    return cli
+
+
+BUILD_REGISTRY = guangzhou_office
+
+
+@pytest.fixture
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The office's registry, a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def report_rows(path: Path) -> list[dict[str, str]]:

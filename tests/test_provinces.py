@@ -17,9 +17,10 @@ NM_DR = "115150000000002"
 WEEK_35 = "周一 08:00-15:00；周二 08:00-15:00；周三 08:00-15:00；周四 08:00-15:00；周五 08:00-15:00"
 
 
-@pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    cli = Cli(registry_url, capsys, tmp_path)
+def two_provinces(url: str, folder: Path) -> None:
+    """A Guangxi and an Inner Mongolia hospital, a physician and a primary contract at each:
+    built once per test worker and engine (``BUILD_REGISTRY``), copied for each test."""
+    cli = Cli(url, None, folder)
     cli.ok("init")
     cli.load(
         "institutions",
@@ -46,7 +47,15 @@ def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -
             ("NM-2026-001", NM_DR, NM_HOSPITAL, "主要", "内科", "2026-01-01", "2026-12-31", WEEK_35, 35, ""),
         ],
     )  # fmt: skip
-    return cli
+
+
+BUILD_REGISTRY = two_provinces
+
+
+@pytest.fixture
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The two provinces' registry, a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def codes(found: list[dict[str, object]], cert: str) -> set[object]:

@@ -26,22 +26,23 @@ from multisite.services import Registry
 from multisite.services.calendars import Calendars
 from multisite.storage import Database
 
-from .clerk_cli import Cli
-from .disclosure_region import BATER, CENTRE, HOSPITAL, inner_mongolia
+from .disclosure_region import BATER, CENTRE, HOSPITAL, inner_mongolia_office
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
+BUILD_REGISTRY = inner_mongolia_office
+
 
 @pytest.fixture
-def site(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Iterator[str]:
+def site(built_registry_url: str) -> Iterator[str]:
+    """The Inner Mongolia office (``BUILD_REGISTRY``, a copy for each test) served."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("MULTISITE_REQUIRE_BROWSER"):
             pytest.fail("Chromium is required (MULTISITE_REQUIRE_BROWSER) but not installed")
         pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
-    inner_mongolia(Cli(db_url, capsys, tmp_path))
-    db = Database(db_url)
+    db = Database(built_registry_url)
     registry = Registry(db)
     app = create_app(Calendars(registry), extra_routes=public_routes(registry))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

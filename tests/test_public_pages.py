@@ -20,12 +20,15 @@ from multisite.services.calendars import Calendars
 from multisite.storage import Database
 
 from .clerk_cli import INSTITUTION_HEADERS, PHYSICIAN_HEADERS, Cli, credit_code
-from .disclosure_region import BATER, CENTRE, CLINIC, HOSPITAL, QIQIGE, ZHANG, inner_mongolia
+from .disclosure_region import BATER, CENTRE, CLINIC, HOSPITAL, QIQIGE, ZHANG, inner_mongolia_office
+
+BUILD_REGISTRY = inner_mongolia_office
 
 
 @pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return inner_mongolia(Cli(registry_url, capsys, tmp_path))
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The Inner Mongolia office (``BUILD_REGISTRY``), a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def client_for(db_url: str, limit: RateLimit | None = None) -> Iterator[TestClient]:

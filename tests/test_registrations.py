@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from .clerk_cli import DR_MO, DR_WEI, GX_HOSPITAL, Cli, guangxi
+from .clerk_cli import DR_MO, DR_WEI, GX_HOSPITAL, Cli, guangxi_office
+
+BUILD_REGISTRY = guangxi_office
 
 
 @pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(registry_url, capsys, tmp_path))
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The Guangxi office (``BUILD_REGISTRY``), a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def registration_errors(cli: Cli, cert: str) -> dict[str, str]:

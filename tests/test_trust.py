@@ -25,7 +25,7 @@ from .clerk_cli import (
     GX_HOSPITAL,
     PHYSICIAN_HEADERS,
     Cli,
-    guangxi,
+    guangxi_office,
     write_csv,
 )
 
@@ -39,9 +39,13 @@ ID_LU = national_id("45010219750615234")
 DR_NONG = "145450000000021"  # main institution: the clinic (兴宁区 450102)
 
 
+BUILD_REGISTRY = guangxi_office
+
+
 @pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(registry_url, capsys, tmp_path))
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The Guangxi office (``BUILD_REGISTRY``), a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 @pytest.fixture

@@ -15,12 +15,15 @@ from multisite.services import Registry
 from multisite.services.calendars import Calendars, hash_token
 from multisite.storage import Database
 
-from .clerk_cli import DR_LU, DR_WEI, Cli, guangxi
+from .clerk_cli import DR_LU, DR_WEI, Cli, guangxi_office
+
+BUILD_REGISTRY = guangxi_office
 
 
 @pytest.fixture
-def cli(registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
-    return guangxi(Cli(registry_url, capsys, tmp_path))
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    """The Guangxi office (``BUILD_REGISTRY``), a copy for each test."""
+    return Cli(built_registry_url, capsys, tmp_path)
 
 
 def occurrences(cli: Cli, cert: str, lo: dt.date, hi: dt.date) -> list[dt.date]:

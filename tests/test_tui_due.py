@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from multisite.tui.app import MultisiteApp
@@ -20,14 +19,15 @@ from multisite import i18n
 from multisite.services import Registry
 from multisite.storage import Database
 
-from .clerk_cli import Cli
-from .disclosure_region import BATER, CLINIC, DUE, ON, ZHANG, inner_mongolia
+from .disclosure_region import BATER, CLINIC, DUE, ON, ZHANG, inner_mongolia_office
+
+BUILD_REGISTRY = inner_mongolia_office
 
 
 @pytest.fixture
-def region(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path):
-    inner_mongolia(Cli(db_url, capsys, tmp_path))
-    db = Database(db_url)
+def region(built_registry_url: str):
+    """The Inner Mongolia office (``BUILD_REGISTRY``), a copy for each test."""
+    db = Database(built_registry_url)
     yield Registry(db, "窗口一")
     db.dispose()
 

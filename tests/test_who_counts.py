@@ -59,9 +59,9 @@ def cert(n: int) -> str:
     return f"1454501{n:08d}"
 
 
-@pytest.fixture
-def guangxi(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    """Four institutions, six 内科 physicians at the centre, two at the clinic."""
+def guangxi_centre(db_url: str, tmp_path: Path) -> None:
+    """Four institutions, six 内科 physicians at the centre, two at the clinic: built once per
+    test worker and engine (``BUILD_REGISTRY``), copied for each test."""
     start(db_url)
     institutions = write(
         tmp_path / "机构.csv",
@@ -104,8 +104,15 @@ def guangxi(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
         ],
     )  # fmt: skip
     assert main(["--db", db_url, "import", "contracts", str(contracts)]) == 0
-    capsys.readouterr()
-    return db_url
+
+
+BUILD_REGISTRY = guangxi_centre
+
+
+@pytest.fixture
+def guangxi(built_registry_url: str) -> str:
+    """The centre's registry (``BUILD_REGISTRY``), a copy for each test."""
+    return built_registry_url
 
 
 def base_json(db_url: str, capsys: pytest.CaptureFixture[str], institution: str) -> dict:
