@@ -721,8 +721,11 @@ def _evaluate(
     first change on record: an agreement ending or starting, a suspension starting or
     ending, the validation day) and the policy it was counted under. ``contributors=False``
     lists no contributors (the counts, title minima and risks stay): the database then sums
-    the counts (:func:`_evaluate_counts`) unless a contract or a suspension is supposed."""
-    if not contributors and without_contract is None and without_physician is None:
+    the counts (:func:`_evaluate_counts`) of many institutions, unless a contract or a
+    suspension is supposed; a few (a day's changes) are counted from their agreement rows,
+    which costs less than the one statement's setting up."""
+    many = institution_ids is None or len(institution_ids) >= SUMMED_FROM
+    if many and not contributors and without_contract is None and without_physician is None:
         return _evaluate_counts(registry, on, institution_ids)
     return _evaluate_rows(
         registry, on, institution_ids, without_contract, without_physician,
@@ -762,6 +765,10 @@ def _evaluate_all(
 # --- the region's table counted by the database ------------------------------------------------
 
 RULES = {counts: n for n, counts in enumerate(COUNTS)}  # as storage.counts numbers them
+# From this many institutions the database sums the counts (300 recounted after a day's
+# changes on the 60k region: 0.17 s from their rows, 0.24 s summed on SQLite; 0.23 / 0.29 s
+# on PostgreSQL; every institution, 8,000: 1.5x faster summed, both engines).
+SUMMED_FROM = 2000
 MODES = {"fte": 0, "headcount": 1, "primary_only": 2}
 PRACTISING = Kind("", counts="practising_physicians")
 
