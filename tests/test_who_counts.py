@@ -10,11 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from multisite.cli.main import main
 from multisite.domain.identifiers import credit_check_char
 from multisite.domain.sessions_text import parse_sessions
-from multisite.domain.vocabulary import Kind, shipped
+from multisite.domain.vocabulary import Kind, practising_from, shipped
 from multisite.services import (
     AgreementInput,
     InstitutionInput,
@@ -22,7 +24,7 @@ from multisite.services import (
     Registry,
     ServiceError,
 )
-from multisite.services.validation_base import apply_by, next_validation
+from multisite.services.validation_base import _practised_by, apply_by, next_validation
 
 ON = dt.date.today()
 
@@ -403,3 +405,21 @@ def test_grassroots_hours_count_the_days_that_have_passed_and_plan_the_rest(guan
     assert planned.get(str(ON.year), 0) == 8.0 * weekdays(ON + dt.timedelta(days=1), year_end)
     assert planned[str(end.year)] == 8.0 * weekdays(dt.date(end.year, 1, 1), end)
     assert str(end.year) not in shown["grassroots_hours"]  # years to come are planned only
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(dt.date(2000, 1, 1), dt.date(2060, 12, 31)),
+    st.dates(dt.date(1990, 1, 1), dt.date(2060, 12, 31)),
+)
+@example(dt.date(2025, 2, 28), dt.date(2020, 2, 29))  # five years on from a 29 February
+@example(dt.date(2024, 2, 29), dt.date(2019, 2, 28))
+@example(dt.date(2024, 2, 29), dt.date(2019, 3, 1))
+def test_the_database_counts_the_five_years_as_the_rule_does(on: dt.date, since: dt.date) -> None:
+    """The cold report's database count takes an 执业医师 at a 诊所 as counted when their start
+    of practice is on or before one day (``_practised_by``); that is exactly when five years
+    of practice are complete by the rule (``practising_from``), 29 February included."""
+    clinic = Kind("诊所", counts="practising_physicians")
+    completed = practising_from(clinic, "执业医师", since)
+    assert completed is not None
+    assert (since <= _practised_by(on)) == (completed <= on)
