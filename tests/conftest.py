@@ -240,7 +240,9 @@ def _build_wanted(request: pytest.FixtureRequest) -> Build | None:
     """The module's ``BUILD_REGISTRY`` when the test asks for ``built_registry_url``."""
     if "built_registry_url" not in request.fixturenames:
         return None
-    build: Build = request.module.BUILD_REGISTRY
+    build: Build | None = getattr(request.module, "BUILD_REGISTRY", None)
+    if build is None:  # a fixture taken from another module brings that module's build along
+        pytest.fail(f"{request.module.__name__} asks for built_registry_url: import BUILD_REGISTRY")
     return build
 
 

@@ -7,7 +7,14 @@ import datetime as dt
 import json
 
 from multisite.cli.main import main
-from tests.test_who_counts import HOSPITAL, ON, cert, guangxi, write  # noqa: F401
+from tests.test_who_counts import (  # noqa: F401 (guangxi: a fixture, and the registry it copies)
+    BUILD_REGISTRY,
+    HOSPITAL,
+    ON,
+    cert,
+    guangxi,
+    write,
+)
 
 HEADER = ["合同编号", "执业证书编码", "机构代码", "执业类型", "科室", "起始日期", "终止日期",
           "排班", "约定周工时", "主要机构同意"]  # fmt: skip
