@@ -61,10 +61,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # 32 MB of page cache (SQLite's default is 2 MB): a batch's inserts touch the pages of
+    # 16 MB of page cache (SQLite's default is 2 MB): a batch's inserts touch the pages of
     # every index of the tables they write (the audit log's five); a 100,000-contract import
-    # on the 60,000-physician region took 27 s of processor time with 2 MB, 23.6 s with 32 MB
-    cursor.execute("PRAGMA cache_size=-32768")
+    # on the 60,000-physician region took 27.0 s of processor time with 2 MB, 24.4 s with
+    # 16 MB, 23.6 s with 32 MB — which took a million-row .xlsx import to 315 MB (limit 300)
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 

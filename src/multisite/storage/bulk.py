@@ -32,11 +32,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-try:  # psycopg is a dependency, but SQLite alone needs nothing of it
-    from psycopg.copy import QueuedLibpqWriter
-except ImportError:  # pragma: no cover
-    QueuedLibpqWriter = None  # type: ignore[assignment,misc]
-
 CHUNK = 20_000
 RAW_FROM = 100  # fewer rows (a clerk's single write): Core, whose per-row cost is then nothing
 
@@ -78,6 +73,8 @@ def insert_rows(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
     quoted = dialect.identifier_preparer.format_table(table)
     if dialect.name == "postgresql":
+        from psycopg.copy import QueuedLibpqWriter  # here: a SQLite registry never loads it
+
         statement = f"COPY {quoted} ({names}) FROM STDIN"
         cursor = raw_connection.cursor()
         # The rows are formatted here while psycopg's writer thread sends them; the server's
