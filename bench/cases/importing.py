@@ -77,8 +77,8 @@ def contracts_file(env: Env, path: Path) -> int:
         serial = 0
         for facts in q.all_physician_facts(s):
             primary = next((a for a in facts.agreements if a.role == "primary"), None)
-            if primary is None or not facts.registrations:
-                continue
+            if primary is None or not facts.registrations or not facts.scopes:
+                continue  # (a nurse has no scopes: the file is physicians' contracts)
             region = facts.registrations[0].region_code
             scope = next(iter(facts.scopes))
             used = {a.institution.id for a in facts.agreements} | {
