@@ -32,7 +32,6 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
-    any_,
     bindparam,
     case,
     cast,
@@ -43,7 +42,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 
 from ..domain.facts import (
@@ -58,6 +56,7 @@ from ..domain.facts import (
 )
 from ..domain.inputs import TERMS
 from ..domain.schedule import Slot
+from .among import among
 from .models import (
     Agreement,
     CreditListing,
@@ -340,7 +339,7 @@ def facts_for(
         Physician.id, Physician.cert_no, Physician.name, Physician.level, Physician.category,
         cast(Physician.scopes, String), Physician.title, Physician.practising_since,
         Physician.failed_assessment_on, Physician.profession,
-    ).where(_among(connection, Physician.id, ids)))  # fmt: skip
+    ).where(among(connection, Physician.id, ids)))  # fmt: skip
     listed = listings_of(connection, physician_ids=ids)[0]
     for pid, cert, name, level, category, scopes, title, since, failed, profession in people:
         yield PhysicianFact(
@@ -348,14 +347,6 @@ def facts_for(
             day(since), day(failed), tuple(registrations.get(pid, ())),
             tuple(filings.get(pid, ())), tuple(agreements.get(pid, ())), profession,
         )  # fmt: skip
-
-
-def _among(connection: Any, column: Any, values: list[int]) -> Any:
-    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter rather than one per
-    value (psycopg converts a statement with thousands of them afresh each time)."""
-    if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, ARRAY(Integer)))
-    return column.in_(values)
 
 
 def _rows(connection: Any, query: Any) -> list[Any]:
@@ -375,7 +366,7 @@ def _registrations_of(
     r = Registration
     rows = _rows(connection, select(
         r.id, r.physician_id, r.region_code, r.main_institution_id, r.registered_on
-    ).where(_among(connection, r.physician_id, ids)).order_by(r.id))  # fmt: skip
+    ).where(among(connection, r.physician_id, ids)).order_by(r.id))  # fmt: skip
     owner = {row[0]: row[1] for row in rows}
     events: dict[int, list[Inactivity]] = defaultdict(list)
     filings: dict[int, list[FilingFact]] = defaultdict(list)
@@ -384,11 +375,11 @@ def _registrations_of(
         wanted = list(owner)
         for reg_id, status, on, until in _rows(connection, select(
             e.registration_id, e.status, e.on, e.until
-        ).where(_among(connection, e.registration_id, wanted), e.status.in_(INACTIVE))):  # fmt: skip
+        ).where(among(connection, e.registration_id, wanted), e.status.in_(INACTIVE))):  # fmt: skip
             events[reg_id].append(Inactivity(status, day(on), day(until)))  # type: ignore[arg-type]
         for reg_id, inst, scope, start, end, ended in _rows(connection, select(
             f.registration_id, f.institution_id, f.scope, f.valid_from, f.valid_to, f.ended_on
-        ).where(_among(connection, f.registration_id, wanted))):  # fmt: skip
+        ).where(among(connection, f.registration_id, wanted))):  # fmt: skip
             filings[owner[reg_id]].append(FilingFact(inst, scope, day(start), day(end), day(ended)))  # type: ignore[arg-type]
     registrations: dict[int, list[RegistrationFact]] = defaultdict(list)
     for reg_id, pid, region, main, registered in rows:
@@ -406,17 +397,17 @@ def _agreements_of(
     rows = _rows(connection, select(
         a.id, a.physician_id, a.contract_no, a.institution_id, a.role, a.department, a.start,
         a.end, a.terminated_on, a.weekly_hours, a.consent, a.status, missing_terms_mask(),
-    ).where(_among(connection, a.physician_id, ids)).order_by(a.id))  # fmt: skip
+    ).where(among(connection, a.physician_id, ids)).order_by(a.id))  # fmt: skip
     slots: dict[int, list[Slot]] = defaultdict(list)
     for agreement_id, weekday, start, end in _rows(connection, select(
         w.agreement_id, w.weekday, w.start_minute, w.end_minute
-    ).where(_among(connection, w.physician_id, ids)).order_by(w.id)):  # fmt: skip
+    ).where(among(connection, w.physician_id, ids)).order_by(w.id)):  # fmt: skip
         slots[agreement_id].append(Slot(weekday, start, end))
     missing = {row[3] for row in rows} - institutions.keys()
     if missing:
         wanted = sorted(missing)
         institutions.update(
-            institution_facts(connection, _among(connection, Institution.id, wanted))
+            institution_facts(connection, among(connection, Institution.id, wanted))
         )
     found: dict[int, list[AgreementFact]] = defaultdict(list)
     for (
@@ -474,8 +465,8 @@ def listings_of(
     for chunk in range(0, max(len(people), len(places)), 5000):
         some_people, some_places = people[chunk : chunk + 5000], places[chunk : chunk + 5000]
         query = select(c.physician_id, c.institution_id, c.start, c.until).where(
-            _among(connection, c.physician_id, some_people)
-            | _among(connection, c.institution_id, some_places)
+            among(connection, c.physician_id, some_people)
+            | among(connection, c.institution_id, some_places)
         )
         for pid, iid, start, until in _rows(connection, query.order_by(c.start, c.id)):
             listing = Listing(day(start), day(until))  # type: ignore[arg-type]

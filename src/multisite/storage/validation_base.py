@@ -29,7 +29,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    any_,
     bindparam,
     case,
     cast,
@@ -46,6 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from . import bulk
+from .among import among
 from .models import (
     Agreement,
     BaseCache,
@@ -72,19 +72,6 @@ def effective_end() -> Any:
     )
 
 
-def _among(s: Session, column: Any, ids: Iterable[int]) -> Any:
-    """``column`` among ``ids`` as **one** bound parameter: an array on PostgreSQL (``= ANY``),
-    a JSON array on SQLite (``IN (SELECT value FROM json_each(?))``). The statement is the same
-    whatever the number of ids: compiled once, no limit on bind parameters (65,535 on
-    PostgreSQL, 32,766 on SQLite: a province of 100,000 institutions recounted cold asks for
-    them all), and no statement per chunk of ids."""
-    values = sorted(set(ids))
-    if s.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, ARRAY(Integer)))
-    listed = func.json_each(bindparam(None, json.dumps(values), String)).table_valued("value")
-    return column.in_(select(listed.c.value))
-
-
 def contributions(
     s: Session,
     on: dt.date,
@@ -106,7 +93,7 @@ def contributions(
         Agreement.weekly_minutes,
     ).where(Agreement.start <= on, end >= on, Agreement.status != "draft")
     if institution_ids is not None:
-        query = query.where(_among(s, Agreement.institution_id, institution_ids))
+        query = query.where(among(s, Agreement.institution_id, institution_ids))
     if without_contract is not None:
         query = query.where(Agreement.contract_no != without_contract)
     rows = _plain_rows(s, query)  # ~400k rows at 300,000 physicians
@@ -248,7 +235,7 @@ def _held(
     everyone = select(Institution.id)
     if institution_ids is not None:
         institution_ids = sorted(set(institution_ids))
-        everyone = everyone.where(_among(s, Institution.id, institution_ids))
+        everyone = everyone.where(among(s, Institution.id, institution_ids))
     if marks.everything or not keys:
         return [], list(s.scalars(everyone))
     cache = BaseCache.__table__.c
@@ -265,7 +252,7 @@ def _held(
         cache.valid_from <= day, cache.valid_until >= day, cache.policy_key == expected
     )
     if institution_ids is not None:
-        query = query.where(_among(s, cache.institution_id, institution_ids))
+        query = query.where(among(s, cache.institution_id, institution_ids))
     if documented:
         query = query.where(cache.document.is_not(None))
     rows = _plain_rows(s, query.order_by(cache.code) if ordered else query, binary)
@@ -377,7 +364,7 @@ def next_starts(
         .group_by(Agreement.institution_id)
     )
     if institution_ids is not None:
-        query = query.where(_among(s, Agreement.institution_id, institution_ids))
+        query = query.where(among(s, Agreement.institution_id, institution_ids))
     return {
         inst: day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
         for inst, day in _plain_rows(s, query)
@@ -425,7 +412,7 @@ def institutions(s: Session, institution_ids: Iterable[int] | None = None) -> li
         Institution.licensed_on,
     ).order_by(Institution.code)
     if institution_ids is not None:
-        query = query.where(_among(s, Institution.id, institution_ids))
+        query = query.where(among(s, Institution.id, institution_ids))
     return [InstitutionRow(*r) for r in s.execute(query)]
 
 
@@ -466,13 +453,13 @@ def physicians(
     if most:
         rows = [row for row in _plain_rows(s, query) if row[0] in wanted]
     else:
-        rows = _plain_rows(s, query.where(_among(s, Physician.id, wanted)))
+        rows = _plain_rows(s, query.where(among(s, Physician.id, wanted)))
     unknown = [row[0] for row in rows if not row[6]]
     first: dict[int, str] = {}
     if unknown:
         registered = (
             select(Registration.physician_id, cast(func.min(Registration.registered_on), String))
-            .where(_among(s, Registration.physician_id, unknown))
+            .where(among(s, Registration.physician_id, unknown))
             .group_by(Registration.physician_id)
         )
         first = dict(_plain_rows(s, registered))
@@ -642,7 +629,7 @@ def counts(
         func.min(end).label("first_end"),
     ).where(a.start <= on, end >= on, a.status != "draft")
     if not every:  # a few institutions: their agreements only, by the index
-        grouped = grouped.where(_among(s, a.institution_id, [given.id for given in params]))
+        grouped = grouped.where(among(s, a.institution_id, [given.id for given in params]))
     # in the order of ix_agreement_in_force: grouped as it is read
     stakes = grouped.group_by(a.institution_id, a.physician_id).subquery("stakes")
     r, e, ph = Registration, RegistrationEvent, Physician
