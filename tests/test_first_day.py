@@ -127,7 +127,7 @@ def test_a_migration_carries_status_history_and_practice_dates(registry, tmp_pat
                 .join(Physician.registrations)
                 .join(RegistrationEvent)
                 .where(RegistrationEvent.status != "registered")
-            ).tuples()
+            )
         }
         since = s.scalar(select(Physician.practising_since).where(Physician.cert_no == WANG))
     assert events == {
