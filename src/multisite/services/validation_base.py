@@ -634,16 +634,56 @@ def _tally(
     return tally
 
 
-def _until(site: _Site, tally: _Tally, standard: _Standard, next_start: dt.date | None) -> dt.date:
+def _until(
+    holds: dt.date, counts_from: dt.date, standard: _Standard, next_start: dt.date | None
+) -> dt.date:
     """The last day the result holds: nothing on record changes it before (an agreement ending
     or starting, a suspension starting or ending, a physician starting to count, the
-    validation day)."""
-    until = min(site.holds, standard.validation)
-    if tally.counts_from != dt.date.max:
-        until = min(until, tally.counts_from - ONE_DAY)
+    validation day). ``holds``: the site's; ``counts_from``: the first day a physician shown
+    there starts to count (``date.max``: none)."""
+    until = min(holds, standard.validation)
+    if counts_from != dt.date.max:
+        until = min(until, counts_from - ONE_DAY)
     if next_start is not None:
         until = min(until, next_start - ONE_DAY)
     return until
+
+
+def _short_of(minima: Mapping[str, int], titles: Mapping[str, int]) -> list[str]:
+    """The titles whose minimum the counted holders miss."""
+    return [title for title, least in minima.items() if titles[title] < least]
+
+
+def _status(counted: float, standard: _Standard, short_titles: Sequence[str]) -> str:
+    return "meets" if counted + EPSILON >= standard.required and not short_titles else "short"
+
+
+def _base(
+    inst: store.InstitutionRow,
+    standard: _Standard,
+    counted: float,
+    titles: Mapping[str, int],
+    short_titles: list[str],
+    nurses: tuple[float, int],  # counted, how many
+    contributor_count: int,
+    contributors: Sequence[Contributor] = (),
+    risks: Sequence[Risk] = (),
+    risk_count: int = 0,
+    risk_from: dt.date | None = None,
+) -> InstitutionBase:
+    """One institution's result from its count: what the staffing table asks of it beside."""
+    staffing, required = standard.staffing, standard.required
+    return InstitutionBase(
+        inst.code, inst.name, inst.kind, inst.beds or 0, required, standard.minima, counted,
+        round(max(0.0, required - counted), 4), _status(counted, standard, short_titles),
+        standard.validation, contributors, risks, staffing.confirmed if staffing else False,
+        standard.policy.counting, contributor_count=contributor_count, risk_count=risk_count,
+        risk_from=risk_from, title_counts=titles, title_short=short_titles, county=inst.county,
+        nurse_required=staffing.nurses_required(counted) if staffing else 0.0,
+        nurse_counted=nurses[0],
+        nurse_confirmed=staffing.nurse_confirmed if staffing else True,
+        nurse_count=nurses[1],
+    )  # fmt: skip
 
 
 def _evaluate_one(
@@ -659,7 +699,7 @@ def _evaluate_one(
     counted = count_of(tally.whole, tally.minutes, standard.week)
     minima = standard.minima
     titles = title_counts(minima, tally.counted_titles) if minima else {}
-    short_titles = [t for t, n in minima.items() if titles[t] < n]
+    short_titles = _short_of(minima, titles)
     regional = inputs.regional
     stretches = {
         pid: _stretches_at(regional, pid, inst.county)
@@ -674,34 +714,15 @@ def _evaluate_one(
     found.sort(
         key=lambda c: (c.profession != "physician", -c.share, c.role != "primary", c.physician)
     )
-    staffing, required = standard.staffing, standard.required
-    base = InstitutionBase(
-        inst.code,
-        inst.name,
-        inst.kind,
-        inst.beds or 0,
-        required,
-        minima,
-        counted,
-        round(max(0.0, required - counted), 4),
-        "meets" if counted + EPSILON >= required and not short_titles else "short",
-        standard.validation,
-        found,
-        risks,
-        staffing.confirmed if staffing else False,
-        standard.policy.counting,
-        contributor_count=len(tally.physicians),
-        risk_count=len(risks),
-        risk_from=risks[0].ends_on + ONE_DAY if risks else None,
-        title_counts=titles,
-        title_short=short_titles,
-        county=inst.county,
-        nurse_required=staffing.nurses_required(counted) if staffing else 0.0,
-        nurse_counted=count_of(tally.nurse_whole, tally.nurse_minutes, standard.week),
-        nurse_confirmed=staffing.nurse_confirmed if staffing else True,
-        nurse_count=len(site.stakes) - len(tally.physicians),
+    nurses = (
+        count_of(tally.nurse_whole, tally.nurse_minutes, standard.week),
+        len(site.stakes) - len(tally.physicians),
     )
-    until = _until(site, tally, standard, inputs.next_starts.get(inst.id))
+    base = _base(
+        inst, standard, counted, titles, short_titles, nurses, len(tally.physicians), found,
+        risks, len(risks), risks[0].ends_on + ONE_DAY if risks else None,
+    )  # fmt: skip
+    until = _until(site.holds, tally.counts_from, standard, inputs.next_starts.get(inst.id))
     return Evaluated(inst.id, base, until, policy_key(standard.policy), inst.county, listed)
 
 
@@ -865,9 +886,8 @@ def _counted_base(
     value = count_of(count.whole, count.minutes, standard.week)
     minima = standard.minima
     titles = {title: count.ranks[TITLE_RANK[title]] for title in minima}
-    short_titles = [title for title, least in minima.items() if titles[title] < least]
-    staffing, required = standard.staffing, standard.required
-    status = "meets" if value + EPSILON >= required and not short_titles else "short"
+    short_titles = _short_of(minima, titles)
+    status = _status(value, standard, short_titles)
     risks, first_risk = 0, None
     if count.lost or count.lost_many:
         if status == "meets" and not _safe(count, standard, on):
@@ -876,47 +896,24 @@ def _counted_base(
             if count.lost_many:  # a physician's share may stay whole as one of several ends
                 return None
             risks, first_risk = count.lost, count.first_loss
-    base = InstitutionBase(
-        inst.code, inst.name, inst.kind, inst.beds or 0, required, minima, value,
-        round(max(0.0, required - value), 4), status, standard.validation, [], [],
-        staffing.confirmed if staffing else False, standard.policy.counting,
-        contributor_count=count.physicians, risk_count=risks,
-        risk_from=first_risk + ONE_DAY if first_risk else None, title_counts=titles,
-        title_short=short_titles, county=inst.county,
-        nurse_required=staffing.nurses_required(value) if staffing else 0.0,
-        nurse_counted=count_of(count.nurse_whole, count.nurse_minutes, standard.week),
-        nurse_confirmed=staffing.nurse_confirmed if staffing else True,
-        nurse_count=count.nurses,
+    nurses = count_of(count.nurse_whole, count.nurse_minutes, standard.week), count.nurses
+    base = _base(
+        inst, standard, value, titles, short_titles, nurses, count.physicians, [], [],
+        risk_count=risks, risk_from=first_risk + ONE_DAY if first_risk else None,
     )  # fmt: skip
-    until = min(count.holds, standard.validation)
-    if count.later is not None:
+    counts_from = dt.date.max
+    if count.later is not None:  # the earliest an 执业医师 shown there starts to count
         starts = practising_from(standard.kind, LEVELS[0], count.later)
         if starts is not None and starts > on:
-            until = min(until, starts - ONE_DAY)
-    if next_start is not None:
-        until = min(until, next_start - ONE_DAY)
+            counts_from = starts
+    until = _until(count.holds, counts_from, standard, next_start)
     return Evaluated(inst.id, base, until, policy_key(standard.policy), inst.county, False)
 
 
 NO_COUNT = store.Counted(
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    (0, 0, 0, 0),
-    0,
-    0,
-    (0, 0, 0, 0),
-    0,
+    0, 0, 0, 0, 0, 0, 0, (0, 0, 0, 0), 0, 0, (0, 0, 0, 0), 0, False, None, dt.date.max, None,
     False,
-    None,
-    dt.date.max,
-    None,
-    False,
-)
+)  # fmt: skip
 
 
 @contextmanager
