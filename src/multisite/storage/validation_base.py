@@ -633,13 +633,12 @@ def counts(
     # in the order of ix_agreement_in_force: grouped as it is read
     stakes = grouped.group_by(a.institution_id, a.physician_id).subquery("stakes")
     r, e, ph = Registration, RegistrationEvent, Physician
-    inactive = (
-        select(r.physician_id)
-        .join(e, e.registration_id == r.id)
-        .where(e.status.in_(("suspended", "cancelled")), or_(e.until.is_(None), e.until >= on))
-        .distinct()
-        .subquery("inactive")
+    stopped = select(e.registration_id).where(
+        e.status.in_(("suspended", "cancelled")), or_(e.until.is_(None), e.until >= on)
     )
+    # from the few events that stop someone to their registrations (SQLite would otherwise
+    # walk every registration, looking up its events)
+    inactive = select(r.physician_id).where(r.id.in_(stopped)).distinct().subquery("inactive")
     since = func.coalesce(
         ph.practising_since,
         select(func.min(r.registered_on)).where(r.physician_id == ph.id).scalar_subquery(),
