@@ -415,19 +415,33 @@ def _lapse(
     return min(starts) if starts else None
 
 
+@dataclass(frozen=True, slots=True)
+class Supposing:
+    """What a report supposes that is not on record: a contract (its number) ended before the
+    day, or a physician's registration in a region (None: every one) suspended from one day
+    to another: (physician id, first day, last day, region)."""
+
+    contract: str | None = None
+    suspension: tuple[int, dt.date, dt.date, str | None] | None = None
+
+    @property
+    def nothing(self) -> bool:
+        return self.contract is None and self.suspension is None
+
+
+AS_ON_RECORD = Supposing()
+
+
 def _compute(
     registry: Registry,
     on: dt.date,
     institution_ids: list[int] | None,
-    without_contract: str | None = None,
-    without_physician: tuple[int, dt.date, dt.date, str | None] | None = None,
+    supposing: Supposing = AS_ON_RECORD,
     detail: bool = True,
 ) -> list[InstitutionBase]:
-    if not detail and without_contract is None and without_physician is None:
+    if not detail and supposing.nothing:
         return _summary(registry, on, institution_ids)
-    evaluated = _evaluate(
-        registry, on, institution_ids, without_contract, without_physician, contributors=detail
-    )
+    evaluated = _evaluate(registry, on, institution_ids, supposing, contributors=detail)
     return [e.base for e in evaluated]
 
 
@@ -458,19 +472,18 @@ def _read_inputs(
     s: Session,
     on: dt.date,
     institution_ids: list[int] | None,
-    without_contract: str | None = None,
-    without_physician: tuple[int, dt.date, dt.date, str | None] | None = None,
+    supposing: Supposing = AS_ON_RECORD,
     institutions: list[store.InstitutionRow] | None = None,
 ) -> _Inputs:
     """Read in the transaction ``s`` (``institutions``: those rows, read already)."""
     if institutions is None:
         institutions = store.institutions(s, institution_ids)
-    rows = store.contributions(s, on, institution_ids, without_contract)
+    rows = store.contributions(s, on, institution_ids, supposing.contract)
     regional: dict[int, list[tuple[str | None, Stretch]]] = defaultdict(list)
     for pid, region, status, start, until in store.inactivities(s):
         regional[pid].append((region, (status, start, until)))
-    if without_physician is not None:
-        pid, start, until, within = without_physician
+    if supposing.suspension is not None:
+        pid, start, until, within = supposing.suspension
         regional[pid].append((within, ("suspended", start, until)))
     stored = staffing_table(queries.staffing_rows(s))
     # region-wide, the practitioners in force are most of the physicians on file
@@ -733,8 +746,7 @@ def _evaluate(
     registry: Registry,
     on: dt.date,
     institution_ids: list[int] | None,
-    without_contract: str | None = None,
-    without_physician: tuple[int, dt.date, dt.date, str | None] | None = None,
+    supposing: Supposing = AS_ON_RECORD,
     *,
     contributors: bool = True,
 ) -> list[Evaluated]:
@@ -746,26 +758,22 @@ def _evaluate(
     suspension is supposed; a few (a day's changes) are counted from their agreement rows,
     which costs less than the one statement's setting up."""
     many = institution_ids is None or len(institution_ids) >= SUMMED_FROM
-    if many and not contributors and without_contract is None and without_physician is None:
+    if many and not contributors and supposing.nothing:
         return _evaluate_counts(registry, on, institution_ids)
-    return _evaluate_rows(
-        registry, on, institution_ids, without_contract, without_physician,
-        contributors=contributors,
-    )  # fmt: skip
+    return _evaluate_rows(registry, on, institution_ids, supposing, contributors=contributors)
 
 
 def _evaluate_rows(
     registry: Registry,
     on: dt.date,
     institution_ids: list[int] | None,
-    without_contract: str | None = None,
-    without_physician: tuple[int, dt.date, dt.date, str | None] | None = None,
+    supposing: Supposing = AS_ON_RECORD,
     *,
     contributors: bool = True,
 ) -> list[Evaluated]:
     """:func:`_evaluate` from the agreement rows, read into Python and counted here."""
     with _collector_paused(), registry.db.read() as s:
-        inputs = _read_inputs(s, on, institution_ids, without_contract, without_physician)
+        inputs = _read_inputs(s, on, institution_ids, supposing)
         policies = _provinces(s, inputs.institutions)
         return _evaluate_all(inputs, policies, on, contributors)
 
@@ -1299,7 +1307,7 @@ def validation_base(
     on = on or dt.date.today()
     wanted = _institution_ids(registry, institution)
     contract = _contract(registry, without)[2] if without is not None else None
-    return _compute(registry, on, wanted, without_contract=contract, detail=detail)
+    return _compute(registry, on, wanted, Supposing(contract=contract), detail=detail)
 
 
 def impact_of_termination(
@@ -1308,7 +1316,7 @@ def impact_of_termination(
     """(before, after) for the institution of the contract if it ended before ``on``."""
     inst_id, _pid, contract = _contract(registry, contract_no)
     before = _compute(registry, on, [inst_id])
-    after = _compute(registry, on, [inst_id], without_contract=contract)
+    after = _compute(registry, on, [inst_id], Supposing(contract=contract))
     return list(zip(before, after, strict=True))
 
 
@@ -1332,5 +1340,5 @@ def impact_of_suspension(
     if not where:
         return []
     before = _compute(registry, start, where)
-    after = _compute(registry, start, where, without_physician=(pid, start, until, region))
+    after = _compute(registry, start, where, Supposing(suspension=(pid, start, until, region)))
     return [(b, a) for b, a in zip(before, after, strict=True) if b.contributors or a.contributors]
