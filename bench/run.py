@@ -85,7 +85,7 @@ class Env:
         if self.engine == "postgresql":
             return _pg_copy(self, name, self.template), None
         assert self.path is not None
-        target = self.scratch / f"{name}.db"
+        target = self.scratch / f"{COPY_PREFIX}_{name}.db"  # (two people's runs keep apart)
         for suffix in ("", "-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
         shutil.copyfile(self.path, target)
@@ -96,7 +96,7 @@ class Env:
         if self.engine == "postgresql":
             url = _pg_copy(self, name, None)
         else:
-            target = self.scratch / f"{name}.db"
+            target = self.scratch / f"{COPY_PREFIX}_{name}.db"
             for suffix in ("", "-wal", "-shm"):
                 Path(str(target) + suffix).unlink(missing_ok=True)
             url = f"sqlite:///{target}"
