@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import String, cast, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from multisite.storage import Database, bulk
+from multisite.storage import Database, audit, bulk
 from multisite.storage.models import AuditEntry, Institution, Region
 
 
@@ -107,3 +107,34 @@ def test_a_bulk_insert_the_database_refuses_is_raised_and_stores_nothing(
             s.execute(select(Institution.code)).all()
     with database.read() as s:
         assert list(s.scalars(select(Institution.code))) == ["DUP-1"]
+
+
+def test_a_batch_of_audit_rows_hashes_what_it_stores_and_the_chain_verifies(
+    database: Database,
+) -> None:
+    """A batch's audit rows serialise ``before`` and ``after`` once, for the hash and the
+    column: what is read back is what a clerk's write (through Core) stores, and the chain
+    recomputed from the stored rows holds."""
+    rows = [
+        _audit("BATCH-1", None),
+        _audit("BATCH-2", {"名称": "诊所\t一号\n", "b": [1, 2.5, None], "a": {"z": True}}),
+        {**_audit("BATCH-3", {"x": "\\\"'"}), "principal": "管理员", "physician_cert": "1" * 15},
+    ]
+    with database.write() as s:
+        audit.append_audit(s, rows)  # RAW_FROM is 1 here: the batch's path
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(bulk, "RAW_FROM", 100)
+    try:
+        with database.write() as s:
+            audit.append_audit(s, [{**r, "entity_key": f"CORE-{n}"} for n, r in enumerate(rows)])
+    finally:
+        monkeypatch.undo()
+    with database.read() as s:
+        assert audit.verify_chain(s) == (6, None)
+        stored = s.execute(
+            select(
+                AuditEntry.entity_key, AuditEntry.principal, AuditEntry.before, AuditEntry.after
+            ).order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(r[1:]) for r in stored[:3]] == [tuple(r[1:]) for r in stored[3:]]
+    assert [r[2] for r in stored[:3]] == [r["before"] for r in rows]

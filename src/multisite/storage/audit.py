@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import select, text
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from . import bulk
 from . import queries as q
+from .bulk import Encoded
 from .models import Agreement, AuditEntry, utcnow
 
 
@@ -55,14 +56,22 @@ def snapshot(entity: Any) -> dict[str, Any]:
     return data
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})  # JSON's own: no _plain needed
+
+
+@cache
+def _audited(model: Any) -> tuple[str, ...]:
+    return tuple(c.key for c in model.__table__.columns if c.key not in SKIP_IN_AUDIT)
+
+
 def row_snapshot(model: Any, row: dict[str, Any]) -> dict[str, Any]:
     """The audit snapshot of a row inserted in bulk (every column given), shaped as
     :func:`snapshot` shapes the stored entity (no read back)."""
-    return {
-        column.key: _plain(row[column.key])
-        for column in model.__table__.columns
-        if column.key not in SKIP_IN_AUDIT
-    }
+    data: dict[str, Any] = {}
+    for key in _audited(model):
+        value = row[key]
+        data[key] = value if type(value) in _AS_IS else _plain(value)
+    return data
 
 
 def audit_row(
@@ -121,6 +130,26 @@ def chain_hash(previous: str, row: Any) -> str:
     return hashlib.sha256(f"{previous}\n{canonical(row)}".encode()).hexdigest()
 
 
+_NULL = Encoded("null")  # what the JSON columns store for None (as Core stores it)
+
+
+def _linked(row: dict[str, Any], row_id: int, previous: str) -> dict[str, Any]:
+    """``row`` numbered and hashed after ``previous``, its ``before`` and ``after`` serialised
+    once for both: :func:`canonical`'s text is the array of the other columns followed by
+    these two texts (JSON arrays are their items' texts joined by commas), and the same texts
+    are what the columns store (``Encoded``)."""
+    before, after = row["before"], row["after"]
+    texts = [_NULL if v is None else Encoded(_encode(v)) for v in (before, after)]
+    head = _encode(
+        [row_id, _stamp(row["at"]), row["clerk"], row.get("principal"), row["action"],
+         row["entity"], row["entity_key"], row["physician_cert"], row["institution_code"]]
+    )  # fmt: skip
+    content = f"{head[:-1]},{texts[0]},{texts[1]}]"
+    chain = hashlib.sha256(f"{previous}\n{content}".encode()).hexdigest()
+    return {**row, "id": row_id, "principal": row.get("principal"), "chain": chain,
+            "before": texts[0], "after": texts[1]}  # fmt: skip
+
+
 def locked_head(s: Session) -> tuple[int, str]:
     """The chain's head (last id, last hash), locked for the rest of the transaction: a writer
     may take it before building its rows, and hand it to :func:`append_audit`."""
@@ -145,18 +174,23 @@ def append_audit(
     if not rows:
         return
     last_id, last_hash = _head(s) if head is None else head
-    chained: list[dict[str, Any]] = []
-    for row in rows:
-        last_id += 1
-        linked = {**row, "id": last_id}
-        linked.setdefault("principal", None)
-        last_hash = linked["chain"] = chain_hash(last_hash, linked)
-        chained.append(linked)
     move = text("UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1")
-    if len(chained) < bulk.RAW_FROM:  # a clerk's write: its rows, then the head
+    chained: list[dict[str, Any]] = []
+    if len(rows) < bulk.RAW_FROM:  # a clerk's write (through Core): its rows, then the head
+        for row in rows:
+            last_id += 1
+            linked = {**row, "id": last_id}
+            linked.setdefault("principal", None)
+            last_hash = linked["chain"] = chain_hash(last_hash, linked)
+            chained.append(linked)
         bulk.insert_rows(s, AuditEntry, chained)
         s.connection().execute(move, {"i": last_id, "h": last_hash})
         return
+    for row in rows:
+        last_id += 1
+        linked = _linked(row, last_id, last_hash)
+        last_hash = linked["chain"]
+        chained.append(linked)
     # A batch's: the head first, so that the rows' bulk insert may finish in the background
     # while the writer goes on (``bulk``); both are in the same transaction either way.
     s.connection().execute(move, {"i": last_id, "h": last_hash})
