@@ -239,7 +239,8 @@ class Database:
         self._reader = sessionmaker(self.engine, autoflush=False, expire_on_commit=False)
         self._writer = sessionmaker(writer, autoflush=False, expire_on_commit=False)
         self._local = threading.local()
-        self._autocommit: Engine | None = None  # PostgreSQL: statement_reader's engine
+        self._autocommit: Engine | None = None  # one_statement's engine
+        self._generation = 0  # dispose() counts: a thread's held connection of an older one goes
 
     def _pending(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] | None = getattr(self._local, "pending", None)
@@ -325,19 +326,37 @@ class Database:
         connection (``sqlite3`` / ``psycopg``) in autocommit: a single statement sees one
         consistent snapshot by itself, so no BEGIN, no ROLLBACK and (PostgreSQL) no pool ping
         cost a round trip. The one-contract check reads this way (``storage.facts.read_one``).
-        A connection found dead is replaced and the read tried once more."""
+
+        Each thread keeps its connection checked out of the statement engine's pool between
+        reads (a checkout and checkin through the pool cost about as much as the statement on
+        SQLite); it holds no transaction, so every read sees what is committed. A connection
+        found dead is replaced and the read tried once more; :meth:`dispose` lets go of them."""
         engine = self._statement_engine()
         for attempt in (1, 2):
-            raw = engine.raw_connection()
+            raw = self._held_connection(engine)
             try:
                 return read(raw.driver_connection, engine.dialect)
             except engine.dialect.loaded_dbapi.OperationalError:
+                self._local.held = None
                 raw.invalidate()
+                raw.close()
                 if attempt == 2:
                     raise
-            finally:
-                raw.close()
         raise AssertionError("unreachable")
+
+    def _held_connection(self, engine: Engine) -> Any:
+        """This thread's connection of the statement engine (checked out once, kept)."""
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            raw, generation, pid = held
+            if generation == self._generation and pid == os.getpid():
+                return raw
+            self._local.held = None
+            if pid == os.getpid():
+                raw.invalidate()  # disposed since: closed, not returned to that pool
+        raw = engine.raw_connection()
+        self._local.held = (raw, self._generation, os.getpid())
+        return raw
 
     def _statement_engine(self) -> Engine:
         """An engine of its own for :meth:`one_statement`: its connections are in autocommit
@@ -357,6 +376,13 @@ class Database:
         return self._autocommit
 
     def dispose(self) -> None:
+        """Close the pooled connections; the statement connections threads hold are closed
+        by their next read (this thread's at once)."""
+        self._generation += 1
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            self._local.held = None
+            held[0].close()
         self.engine.dispose()
         if self._autocommit is not None:
             self._autocommit.dispose()
