@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cache
 
 from .inputs import TERMS
 from .schedule import Pattern, Slot
@@ -54,6 +55,7 @@ class InstitutionFact:
         return bool(self.listings)
 
 
+@cache
 def terms_from_mask(mask: int) -> tuple[str, ...]:
     """The terms whose bit is set in ``mask`` (bit i: ``inputs.TERMS[i]``, the contract terms
     seed 004 asks for, is empty)."""

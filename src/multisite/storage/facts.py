@@ -23,7 +23,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -191,12 +192,20 @@ def _one_statement(dialect: Dialect, by_cert: bool) -> tuple[str, Any]:
     text, order = str(compiled), compiled.positiontup
     if order is None:  # PostgreSQL: psycopg's %(name)s as the server's own $1, $2, …
         text, order = _numbered(text)
+    template = [defaults[name] for name in order]  # the constants' values in place
+    keyed = [(index, name) for index, name in enumerate(order) if name in KEYS]
 
-    def parameters(keys: Mapping[str, Any]) -> Any:
-        values = {**defaults, **keys}
-        return tuple(values[name] for name in order)
+    def parameters(keys: Mapping[str, Any]) -> list[Any]:
+        values = template.copy()
+        for index, name in keyed:
+            values[index] = keys[name]
+        return values
 
     return text, parameters
+
+
+KEYS = frozenset(("cert", "pid", "code", "contract"))
+"""The parameters of :func:`_one_statement` a read names (the others are its constants)."""
 
 
 def _numbered(text: str) -> tuple[str, list[str]]:
@@ -228,12 +237,8 @@ def read_one(
     the driver's connection ``driver``."""
     sql, parameters = _one_statement(dialect, physician_id is None)
     keys = {"cert": cert, "pid": physician_id, "code": code, "contract": contract}
-    if dialect.name == "postgresql":
-        import psycopg  # the PostgreSQL driver: only there
-
-        cursor = psycopg.RawCursor(driver)  # $1 placeholders, sent as they are
-    else:
-        cursor = driver.cursor()
+    # PostgreSQL: a raw cursor sends the $1 placeholders as they are
+    cursor = _raw_cursor()(driver) if dialect.name == "postgresql" else driver.cursor()
     try:
         cursor.execute(sql, parameters(keys))
         rows = cursor.fetchall()
@@ -242,39 +247,77 @@ def read_one(
     return _one_from(rows, code)
 
 
+@cache
+def _raw_cursor() -> Any:
+    import psycopg  # the PostgreSQL driver: imported only there
+
+    return psycopg.RawCursor
+
+
 def _one_from(rows: list[Any], code: str | None) -> OneRead:
-    by_kind: dict[int, list[Any]] = defaultdict(list)
+    """The facts of :func:`read_one`'s tagged rows, sorted out in one pass (the check of one
+    contract runs this once: no grouping it does not need)."""
+    head = owner = None
+    registered: list[Any] = []
+    inactive: list[Any] = []
+    filed: list[Any] = []
+    listed: list[Any] = []
+    sessions: list[Any] = []
+    found: list[Any] = []
     for row in rows:
-        by_kind[row[0]].append(row)
-    listings = _listings(by_kind[LISTING])
+        kind = row[0]
+        if kind == SESSION:
+            sessions.append(row)
+        elif kind == INSTITUTION:
+            found.append(row)
+        elif kind == PHYSICIAN:
+            head = row
+        elif kind == REGISTRATION:
+            registered.append(row)
+        elif kind == FILING:
+            filed.append(row)
+        elif kind == LISTING:
+            listed.append(row)
+        elif kind == INACTIVITY:
+            inactive.append(row)
+        elif owner is None:  # OWNER
+            owner = row[1]
+    people, at = _listings(listed) if listed else ({}, {})
     places = {
         r[1]: InstitutionFact(r[1], r[8], r[9], r[10], r[11], strings(r[12]), bool(r[19]),
-                              listings[1].get(r[1], ()), r[2] or 0)
-        for r in by_kind[INSTITUTION]
+                              at.get(r[1], ()), r[2] or 0)
+        for r in found
     }  # fmt: skip
-    owner = by_kind[OWNER][0][1] if by_kind[OWNER] else None
-    picked = next((f for f in places.values() if f.code == code), None)
-    head = by_kind[PHYSICIAN]
-    if not head:
+    picked = None
+    for fact in places.values():
+        if fact.code == code:
+            picked = fact
+            break
+    if head is None:
         return OneRead(None, picked, owner)
-    p = head[0]
-    inactive: dict[int, list[Inactivity]] = defaultdict(list)
-    for r in by_kind[INACTIVITY]:
-        inactive[r[1]].append(Inactivity(r[8], day(r[15]), day(r[16])))  # type: ignore[arg-type]
+    p = head
+    stretches: dict[int, list[Inactivity]] = {}
+    for r in inactive:
+        stretches.setdefault(r[1], []).append(Inactivity(r[8], day(r[15]), day(r[16])))  # type: ignore[arg-type]
+    if len(registered) > 1:
+        registered.sort(key=_second)
     registrations = tuple(
-        RegistrationFact(r[8], r[2], day(r[15]), tuple(inactive.get(r[1], ())))  # type: ignore[arg-type]
-        for r in sorted(by_kind[REGISTRATION], key=lambda r: r[1])
+        RegistrationFact(r[8], r[2], day(r[15]), tuple(stretches.get(r[1], ())))  # type: ignore[arg-type]
+        for r in registered
     )
     filings = tuple(
         FilingFact(r[1], r[8], day(r[15]), day(r[16]), day(r[17]))  # type: ignore[arg-type]
-        for r in by_kind[FILING]
+        for r in filed
     )
     physician = PhysicianFact(
-        p[1], p[8], p[9], p[10], p[11], strings(p[12]), p[13], listings[0].get(p[1], ()),
-        day(p[15]), day(p[16]), registrations, filings,
-        _agreements_from(by_kind[SESSION], places), p[14],
+        p[1], p[8], p[9], p[10], p[11], strings(p[12]), p[13], people.get(p[1], ()),
+        day(p[15]), day(p[16]), registrations, filings, _agreements_from(sessions, places),
+        p[14],
     )  # fmt: skip
     return OneRead(physician, picked, owner)
+
+
+_second = itemgetter(1)
 
 
 def _listings(
@@ -302,26 +345,41 @@ def _agreements_from(
 ) -> tuple[AgreementFact, ...]:
     """The agreements of session rows (one per session, or one with no session), ordered by
     start and id, their sessions in the order they were stored."""
-    slots: dict[int, list[tuple[int, Slot]]] = defaultdict(list)
     heads: dict[int, Any] = {}
+    timed: list[Any] = []
     for r in rows:
-        heads.setdefault(r[1], r)
+        if r[1] not in heads:
+            heads[r[1]] = r
         if r[3] is not None:
-            slots[r[1]].append((r[7], Slot(r[3], r[4], r[5])))
+            timed.append(r)
+    if len(timed) > 1:
+        timed.sort(key=_session_id)
+    slots: dict[int, list[Slot]] = {}
+    for r in timed:
+        slots.setdefault(r[1], []).append(_slot(r[3], r[4], r[5]))
     found = []
     for r in heads.values():
         start, end, terminated = day(r[15]), day(r[16]), day(r[17])
         assert start is not None and end is not None
         effective = terminated if terminated is not None and terminated < end else end
-        ordered = tuple(slot for _id, slot in sorted(slots.get(r[1], ()), key=lambda x: x[0]))
         found.append(
             AgreementFact(
                 r[1], r[8], places[r[2]], r[9], r[10], start, effective, r[18] or 0.0,
-                flag(r[19]), ordered, r[11], terms_from_mask(r[6]),
+                flag(r[19]), tuple(slots.get(r[1], ())), r[11], terms_from_mask(r[6]),
             )
         )  # fmt: skip
-    found.sort(key=lambda a: (a.start, a.id or 0))
+    if len(found) > 1:
+        found.sort(key=_start_and_id)
     return tuple(found)
+
+
+_session_id = itemgetter(7)
+_slot = lru_cache(maxsize=1 << 12)(Slot)
+"""A weekly session's slot: the same few recur, each checked once (``Slot`` validates)."""
+
+
+def _start_and_id(a: AgreementFact) -> tuple[dt.date, int]:
+    return a.start, a.id or 0
 
 
 # --- many physicians ---------------------------------------------------------------------------
