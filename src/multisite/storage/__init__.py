@@ -240,7 +240,10 @@ class Database:
         self._writer = sessionmaker(writer, autoflush=False, expire_on_commit=False)
         self._local = threading.local()
         self._autocommit: Engine | None = None  # one_statement's engine
-        self._generation = 0  # dispose() counts: a thread's held connection of an older one goes
+        # one_statement's connections between reads, checked out of its engine's pool (any
+        # thread takes one; a thread that ends holds none): (connection, dispose count, pid)
+        self._spare: list[tuple[Any, int, int]] = []
+        self._generation = 0  # dispose() counts: a spare connection of an older one is closed
 
     def _pending(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] | None = getattr(self._local, "pending", None)
@@ -327,36 +330,44 @@ class Database:
         consistent snapshot by itself, so no BEGIN, no ROLLBACK and (PostgreSQL) no pool ping
         cost a round trip. The one-contract check reads this way (``storage.facts.read_one``).
 
-        Each thread keeps its connection checked out of the statement engine's pool between
-        reads (a checkout and checkin through the pool cost about as much as the statement on
-        SQLite); it holds no transaction, so every read sees what is committed. A connection
-        found dead is replaced and the read tried once more; :meth:`dispose` lets go of them."""
+        Between reads the connections stay checked out of the statement engine's pool, in a
+        list of spares any thread takes one from and gives it back to (a checkout and checkin
+        through the pool cost about as much as the statement on SQLite; the TUI reads from a
+        new thread each time, so the spares are not the threads'). A spare holds no
+        transaction: every read sees what is committed. A connection found dead is replaced
+        and the read tried once more; :meth:`dispose` closes the spares."""
         engine = self._statement_engine()
         for attempt in (1, 2):
-            raw = self._held_connection(engine)
+            raw, generation = self._spare_connection(engine)
             try:
-                return read(raw.driver_connection, engine.dialect)
+                found = read(raw.driver_connection, engine.dialect)
             except engine.dialect.loaded_dbapi.OperationalError:
-                self._local.held = None
                 raw.invalidate()
                 raw.close()
                 if attempt == 2:
                     raise
+                continue
+            except BaseException:
+                raw.close()  # back to the pool, which rolls back nothing (autocommit)
+                raise
+            self._spare.append((raw, generation, os.getpid()))
+            return found
         raise AssertionError("unreachable")
 
-    def _held_connection(self, engine: Engine) -> Any:
-        """This thread's connection of the statement engine (checked out once, kept)."""
-        held = getattr(self._local, "held", None)
-        if held is not None:
-            raw, generation, pid = held
+    def _spare_connection(self, engine: Engine) -> tuple[Any, int]:
+        """A spare connection of the statement engine (list.pop: one taker each), or a new
+        one from its pool; spares from before a dispose() or from another process are
+        dropped."""
+        while self._spare:
+            try:
+                raw, generation, pid = self._spare.pop()
+            except IndexError:  # another thread took the last one
+                break
             if generation == self._generation and pid == os.getpid():
-                return raw
-            self._local.held = None
+                return raw, generation
             if pid == os.getpid():
                 raw.invalidate()  # disposed since: closed, not returned to that pool
-        raw = engine.raw_connection()
-        self._local.held = (raw, self._generation, os.getpid())
-        return raw
+        return engine.raw_connection(), self._generation
 
     def _statement_engine(self) -> Engine:
         """An engine of its own for :meth:`one_statement`: its connections are in autocommit
@@ -376,13 +387,16 @@ class Database:
         return self._autocommit
 
     def dispose(self) -> None:
-        """Close the pooled connections; the statement connections threads hold are closed
-        by their next read (this thread's at once)."""
+        """Close the pooled connections and the spare statement connections (one in use
+        meanwhile is dropped when it comes back)."""
         self._generation += 1
-        held = getattr(self._local, "held", None)
-        if held is not None:
-            self._local.held = None
-            held[0].close()
+        while self._spare:
+            try:
+                raw, _generation, pid = self._spare.pop()
+            except IndexError:
+                break
+            if pid == os.getpid():
+                raw.invalidate()
         self.engine.dispose()
         if self._autocommit is not None:
             self._autocommit.dispose()
