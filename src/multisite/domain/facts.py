@@ -162,6 +162,15 @@ class PhysicianFact:
             return self.practising_since
         return min((r.registered_on for r in self.registrations), default=None)
 
+    def with_filings(self, filings: tuple[FilingFact, ...]) -> PhysicianFact:
+        """These facts with ``filings`` instead (``dataclasses.replace`` without its
+        generality: the write path's check makes these for every contract)."""
+        return PhysicianFact(
+            self.id, self.cert_no, self.name, self.level, self.category, self.scopes,
+            self.title, self.listings, self.practising_since, self.failed_assessment_on,
+            self.registrations, filings, self.agreements, self.profession,
+        )  # fmt: skip
+
     def with_agreement(self, agreement: AgreementFact) -> PhysicianFact:
         """These facts as they would be after filing (or replacing) ``agreement``."""
         others = tuple(a for a in self.agreements if a.contract_no != agreement.contract_no)

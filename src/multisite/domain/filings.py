@@ -110,7 +110,7 @@ def with_plan(p: PhysicianFact, planned: FilingPlan | None) -> PhysicianFact:
     if planned is None:
         return p
     kept = tuple(f for f in p.filings if f != planned.before)
-    return replace(p, filings=(*kept, planned.fact))
+    return p.with_filings((*kept, planned.fact))
 
 
 def plan_all(

@@ -31,8 +31,10 @@ def credit_check_char(first17: str) -> str:
     return CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 
+@lru_cache(maxsize=65536)
 def credit_code_shape_ok(code: str) -> bool:
-    """18 characters from the GB 32100 alphabet (no I, O, S, V, Z)."""
+    """18 characters from the GB 32100 alphabet (no I, O, S, V, Z) (remembered, as
+    :func:`clean`)."""
     return len(code) == 18 and all(c in CREDIT_ALPHABET for c in code)
 
 
@@ -135,8 +137,10 @@ def nurse_cert_ok(cert: str) -> bool:
     )
 
 
+@lru_cache(maxsize=65536)
 def profession_of_cert(cert: str) -> str | None:
-    """``physician`` for a 15-digit 医师执业证书编码, ``nurse`` for a 护士执业证书编号, else None."""
+    """``physician`` for a 15-digit 医师执业证书编码, ``nurse`` for a 护士执业证书编号, else None
+    (remembered, as :func:`clean`)."""
     if cert_no_ok(cert):
         return "physician"
     if nurse_cert_ok(cert):

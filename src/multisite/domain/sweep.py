@@ -190,7 +190,7 @@ class Sweeper:
         does not clear the physician. Each precondition is sound on its own, so the rules
         left out find nothing; the region sweep evaluates only these for a physician it
         flagged."""
-        every = tuple(r for r in RULES if p.profession in r.professions)
+        every = rules.applying_to(p.profession)
         if facts_always_full(p):
             return every
         live = [r for r in self._rows(p) if r.status != "draft"]

@@ -30,7 +30,7 @@ from ..domain.inputs import KEY_CONFLICT, TERMS, UNKNOWN, AgreementInput
 from ..domain.schedule import Slot, slots_text
 from ..domain.text import FREE_TEXT, IDENTIFIER_TEXT, NAME_TEXT
 from ..domain.vocabulary import ROLES
-from ..i18n import _
+from ..i18n import N_, _
 from ..storage import batch as store
 from ..storage import bulk
 from ..storage import queries as q
@@ -92,6 +92,17 @@ class _Pending:
     filing: FilingPlan | None = None  # the filing (备案) its save files, extends or renews
 
 
+AGREEMENT_TEXTS = (
+    ("department", NAME_TEXT, N_("The department"), "department"),
+    ("tasks", FREE_TEXT, N_("The tasks"), "free_text"),
+    ("liability", FREE_TEXT, N_("The liability terms"), "free_text"),
+    ("pay", FREE_TEXT, N_("The pay terms"), "free_text"),
+    ("insurance", FREE_TEXT, N_("The insurance terms"), "free_text"),
+    ("employment", FREE_TEXT, N_("The employment terms"), "free_text"),
+)
+"""An agreement's texts besides its number: (field, kind, label, length key)."""
+
+
 def check_agreement_fields(data: AgreementInput) -> tuple[str, str, str]:
     """The contract number, certificate and credit code of ``data``, its fields checked
     (FieldError naming the field otherwise)."""
@@ -100,16 +111,10 @@ def check_agreement_fields(data: AgreementInput) -> tuple[str, str, str]:
         raise FieldError(_("The contract number is empty."), "contract_no")
     stored_texts(
         ("contract_no", IDENTIFIER_TEXT, _("The contract number"), contract, "contract_no"),
-        ("department", NAME_TEXT, _("The department"), data.department, "department"),
         *(
-            (name, FREE_TEXT, label, getattr(data, name), "free_text")
-            for name, label in (
-                ("tasks", _("The tasks")),
-                ("liability", _("The liability terms")),
-                ("pay", _("The pay terms")),
-                ("insurance", _("The insurance terms")),
-                ("employment", _("The employment terms")),
-            )
+            (name, kind, _(label), value, limit)
+            for name, kind, label, limit in AGREEMENT_TEXTS
+            if (value := getattr(data, name))  # an empty text is not checked: not labelled
         ),
         *notes_texts(data.notes),
     )

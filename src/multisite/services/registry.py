@@ -171,6 +171,8 @@ def stored_texts(*fields: TextField) -> None:
 
 def notes_texts(notes: Mapping[str, object]) -> list[TextField]:
     """The fields of a notes mapping (unknown columns kept from an import)."""
+    if not notes:
+        return []
     label = _("The note")
     fields: list[TextField] = []
     for key, value in notes.items():

@@ -11,6 +11,7 @@ summary. A new rule is one ``Rule`` object in the module of its kind, listed her
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from ..facts import PhysicianFact
 from .contract_rules import CONSENT, CONTRACT_HOURS, HOLIDAY_DATA, TERMS
@@ -95,6 +96,7 @@ def evaluate(p: PhysicianFact, ctx: RuleContext, only: Sequence[Rule] = RULES) -
     return found
 
 
+@cache
 def applying_to(profession: str) -> tuple[Rule, ...]:
     """The rules that bind a practitioner of ``profession`` (physician, nurse)."""
     return tuple(rule for rule in RULES if profession in rule.professions)
