@@ -245,6 +245,12 @@ class Database:
         self._spare: list[tuple[Any, int, int]] = []
         self._generation = 0  # dispose() counts: a spare connection of an older one is closed
 
+    @property
+    def in_memory(self) -> bool:
+        """An in-memory SQLite database: each connection has a database of its own, so work
+        cannot be shared out between connections."""
+        return self.dialect == "sqlite" and self.engine.url.database in (None, "", ":memory:")
+
     def _pending(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] | None = getattr(self._local, "pending", None)
         if found is None:

@@ -599,7 +599,7 @@ def counts(
     on: dt.date,
     params: list[CountParams],
     *,
-    every: bool,
+    span: tuple[int, int] | None,
     practised_by: dt.date,
     level: str,
     scope: str,
@@ -612,7 +612,9 @@ def counts(
     the institution's mode, who counts under its rule (``scope`` among the scopes; ``level``
     with a start of practice, else the first registration's date, on or before
     ``practised_by``), the title ``ranks`` of those counted, the same on the validation day.
-    ``every``: ``params`` name every institution (else only their agreements are read).
+    ``span``: the institutions' ids lie in this range (both ends included) and the
+    agreements read are those of the range, by the index (None: those of each institution
+    named, looked up one by one; either way only the institutions named are counted).
     PostgreSQL plans it without JIT compilation (a one-off statement: compiling costs more
     than it saves)."""
     if s.get_bind().dialect.name == "postgresql":
@@ -628,8 +630,10 @@ def counts(
         func.max(case((a.role == "primary", 1), else_=0)).label("prim"),
         func.min(end).label("first_end"),
     ).where(a.start <= on, end >= on, a.status != "draft")
-    if not every:  # a few institutions: their agreements only, by the index
+    if span is None:  # a few institutions: their agreements only, by the index
         grouped = grouped.where(among(s, a.institution_id, [given.id for given in params]))
+    else:
+        grouped = grouped.where(a.institution_id.between(*span))
     # in the order of ix_agreement_in_force: grouped as it is read
     stakes = grouped.group_by(a.institution_id, a.physician_id).subquery("stakes")
     r, e, ph = Registration, RegistrationEvent, Physician
