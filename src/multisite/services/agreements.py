@@ -34,7 +34,7 @@ from ..i18n import N_, _
 from ..storage import batch as store
 from ..storage import bulk
 from ..storage import queries as q
-from ..storage.audit import audit_row, locked_head, snapshot
+from ..storage.audit import audit_row, locked_head, snapshot, store_linked
 from ..storage.models import WorkSession, utcnow
 from .filings import Filings, _Who, describe
 from .filings import done as filing_done
@@ -516,7 +516,7 @@ class Agreements(Filings):
                     **values,
                 }
                 creates.append((p, who, row))
-                if len(creates) >= WRITE_CHUNK:  # bounded memory: write as we go
+                if len(creates) >= WRITE_CHUNK and number < total:  # (the last: with filings)
                     self._insert_created(s, creates, audits, now)
             else:
                 values.update({t: text for t, text in named.items() if text is not None})
@@ -535,10 +535,8 @@ class Agreements(Filings):
                 )  # fmt: skip
             if number % 5000 == 0:
                 tick("write", number, total)
-        self._insert_created(s, creates, audits, now)
-        self._write_filings(
-            s, [(p.filing, who) for p, who, _w in accepted if p.filing is not None], now
-        )
+        plans = [(p.filing, who) for p, who, _w in accepted if p.filing is not None]
+        self._insert_created(s, creates, audits, now, plans)
         tick("write", total, total)
 
     def _insert_created(
@@ -547,23 +545,38 @@ class Agreements(Filings):
         creates: list[tuple[_Pending, _Who, dict[str, Any]]],
         audits: list[dict[str, Any]],
         now: dt.datetime,
+        plans: list[tuple[FilingPlan, _Who]] | None = None,
     ) -> None:
-        """Insert the created agreements gathered so far, their sessions and audit rows.
-        The chain's head is locked first, so that the audit rows are built and hashed while
-        the agreements are being stored (``storage.bulk`` finishes them in the background)."""
-        head = locked_head(s) if audits or creates else None
-        numbers = store.insert_agreements(s, [row for _p, _w, row in creates])
+        """Insert the created agreements gathered so far, their sessions, the filings
+        ``plans`` file, extend or renew (with their history) and the audit rows of all.
+
+        Every statement comes first — the chain's head locked, the ids drawn, the filings
+        read — then the agreements are sent, and the other rows are built (the audit rows
+        hashed) while the database stores them: on PostgreSQL each COPY is finished in the
+        background and only the next use of the connection waits for it (``storage.bulk``),
+        so the writer's work and the server's overlap instead of taking turns."""
+        plans = plans or []
+        if not (creates or audits or plans):
+            return
+        head = locked_head(s)
+        ids = store.agreement_ids(s, len(creates))
+        filed = self._filing_writes(s, plans, now)
+        rows = [{**row, "id": aid} for aid, (_p, _w, row) in zip(ids, creates, strict=True)]
+        store.insert_agreements(s, rows)
         sessions: list[dict[str, Any]] = []
-        for p, who, row in creates:
-            aid = numbers[p.contract_no]
+        for aid, (p, who, row) in zip(ids, creates, strict=True):
             sessions.extend(_session_rows(p, who.id, aid, 0))
             audits.append(
                 audit_row(self.clerk, "create", "agreement", p.contract_no, None,
                           _created_snapshot(aid, row, p.fact.slots if p.fact else ()),
                           physician=who.cert_no, institution=p.code, at=now)
             )  # fmt: skip
+        del rows
+        written = filed.build(self.clerk, audits)
         bulk.insert_rows(s, WorkSession, sessions)
-        self._append_audit(s, audits, head)
+        linked = self._link_audit(s, audits, head)  # hashed while the sessions are stored
+        self._store_filings(s, written)
+        store_linked(s, linked)
         creates.clear()
         audits.clear()
 

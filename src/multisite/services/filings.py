@@ -143,6 +143,60 @@ class _Who(NamedTuple):
     cert_no: str
 
 
+@dataclass
+class FilingWrites:
+    """The filings of a batch's saves, read and numbered (``Filings._filing_writes``):
+    ``created`` new filings (plan, physician, registration id) with their ``ids``, ``changed``
+    stored ones extended or renewed (stored already)."""
+
+    created: list[tuple[FilingPlan, _Who, int]]
+    changed: list[tuple[FilingPlan, _Who, store.StoredFiling]]
+    ids: list[int]
+    now: dt.datetime
+
+    def build(
+        self, clerk: str, audits: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The new filings' rows and every filing's history step (file, extend, renew); the
+        audit row of each step is appended to ``audits``."""
+        now, today = self.now, self.now.date()
+        filings: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+
+        def record(filing_id: int, p: FilingPlan, who: _Who, start: dt.date, end: dt.date,
+                   before: dict[str, Any] | None) -> None:  # fmt: skip
+            events.append({
+                "filing_id": filing_id, "action": ACTIONS[p.action], "on": today,
+                "valid_from": start, "valid_to": end, "authority": "", "number": "",
+                "reason": "", "contract_no": p.contract_no, "recorded_at": now,
+            })  # fmt: skip
+            after = {"institution_id": p.institution_id, "valid_from": start.isoformat(),
+                     "valid_to": end.isoformat(), "action": ACTIONS[p.action],
+                     "contract_no": p.contract_no}  # fmt: skip
+            audits.append(
+                audit_row(clerk, AUDIT_ACTIONS[p.action], "filing", str(filing_id),
+                          before, after, physician=who.cert_no,
+                          institution=p.institution_code, at=now)
+            )  # fmt: skip
+
+        for filing_id, (p, who, rid) in zip(self.ids, self.created, strict=True):
+            filings.append({
+                "id": filing_id, "registration_id": rid, "institution_id": p.institution_id,
+                "scope": p.scope, "valid_from": p.valid_from, "valid_to": p.valid_to,
+                "authority": "", "filed_on": today, "number": "", "ended_on": None,
+                "end_reason": "",
+            })  # fmt: skip
+            record(filing_id, p, who, p.valid_from, p.valid_to, None)
+        for p, who, old in self.changed:
+            before = {
+                "valid_from": old.valid_from.isoformat(),
+                "valid_to": old.valid_to.isoformat(),
+            }
+            start, end = min(old.valid_from, p.valid_from), max(old.valid_to, p.valid_to)
+            record(old.id, p, who, start, end, before)
+        return filings, events
+
+
 class Filings(RegistryCore):
     def filings(self, cert: str) -> list[FilingView]:
         """Every filing of a physician, newest validity last per institution."""
@@ -270,32 +324,27 @@ class Filings(RegistryCore):
 
     # -- the write path's part: a contract's save files, extends or renews --
 
-    def _write_filings(
+    def _filing_writes(
         self, s: Session, plans: list[tuple[FilingPlan, _Who]], now: dt.datetime
-    ) -> None:
-        """Write the filings a batch's saves planned (``domain.filings.plan``): new filings
-        inserted, stored ones extended or renewed, each step in the filing's history and the
-        audit log — in the batch's transaction, with a few executemany statements."""
+    ) -> FilingWrites:
+        """The filings a batch's saves planned (``domain.filings.plan``), ready to be stored:
+        the registrations and stored filings read, the new filings' ids drawn and the stored
+        ones extended or renewed (executemany) — every statement of the write but the
+        inserts, so that the writer may build the rows (:meth:`FilingWrites.build`) while the
+        database stores what it sent before (``storage.bulk``)."""
         if not plans:
-            return
+            return FilingWrites([], [], [], now)
         regs, stored = store.registrations_and_filings(s, sorted({who.id for _p, who in plans}))
-        today = now.date()
-        created: list[tuple[FilingPlan, _Who, dict[str, Any]]] = []
+        created: list[tuple[FilingPlan, _Who, int]] = []
         changed: list[tuple[FilingPlan, _Who, store.StoredFiling]] = []
         for planned, who in plans:
             rid = next(r for r, region in regs[who.id] if region == planned.region_code)
             old = stored.get((rid, planned.institution_id))
             if planned.action == FILE or old is None:
-                row = {
-                    "registration_id": rid, "institution_id": planned.institution_id,
-                    "scope": planned.scope, "valid_from": planned.valid_from,
-                    "valid_to": planned.valid_to, "authority": "", "filed_on": today,
-                    "number": "", "ended_on": None, "end_reason": "",
-                }  # fmt: skip
-                created.append((planned, who, row))
+                created.append((planned, who, rid))
             else:
                 changed.append((planned, who, old))
-        ids = store.insert_filings(s, [row for _p, _w, row in created])
+        ids = store.filing_ids(s, len(created))
         store.widen_filings(
             s,
             [
@@ -303,36 +352,15 @@ class Filings(RegistryCore):
                 for p, _who, old in changed
             ],
         )
-        events: list[dict[str, Any]] = []
-        audits: list[dict[str, Any]] = []
+        return FilingWrites(created, changed, ids, now)
 
-        def record(filing_id: int, p: FilingPlan, who: _Who, start: dt.date, end: dt.date,
-                   before: dict[str, Any] | None) -> None:  # fmt: skip
-            events.append({
-                "filing_id": filing_id, "action": ACTIONS[p.action], "on": today,
-                "valid_from": start, "valid_to": end, "authority": "", "number": "",
-                "reason": "", "contract_no": p.contract_no, "recorded_at": now,
-            })  # fmt: skip
-            after = {"institution_id": p.institution_id, "valid_from": start.isoformat(),
-                     "valid_to": end.isoformat(), "action": ACTIONS[p.action],
-                     "contract_no": p.contract_no}  # fmt: skip
-            audits.append(
-                audit_row(self.clerk, AUDIT_ACTIONS[p.action], "filing", str(filing_id),
-                          before, after, physician=who.cert_no,
-                          institution=p.institution_code, at=now)
-            )  # fmt: skip
-
-        for filing_id, (p, who, _row) in zip(ids, created, strict=True):
-            record(filing_id, p, who, p.valid_from, p.valid_to, None)
-        for p, who, old in changed:
-            before = {
-                "valid_from": old.valid_from.isoformat(),
-                "valid_to": old.valid_to.isoformat(),
-            }
-            start, end = min(old.valid_from, p.valid_from), max(old.valid_to, p.valid_to)
-            record(old.id, p, who, start, end, before)
+    def _store_filings(
+        self, s: Session, rows: tuple[list[dict[str, Any]], list[dict[str, Any]]]
+    ) -> None:
+        """Insert the new filings and every filing's history step (:meth:`FilingWrites.build`)."""
+        filings, events = rows
+        store.insert_filings(s, filings)
         bulk.insert_rows(s, FilingEvent, events)
-        self._append_audit(s, audits)
 
     # -- shared --
 

@@ -42,7 +42,7 @@ from ..i18n import N_, _
 from ..storage import Database, keys, security
 from ..storage import batch as store
 from ..storage import queries as q
-from ..storage.audit import append_audit, audit_row
+from ..storage.audit import Linked, audit_row, link_audit, store_linked
 from ..storage.models import AuditEntry, Clerk, Region
 
 
@@ -589,12 +589,20 @@ class RegistryCore:
     ) -> None:
         """Authorize and append audit rows (built by ``audit_row``) in the writing transaction
         (``head``: the chain's head the caller locked, see ``storage.audit.append_audit``)."""
+        if rows:
+            store_linked(s, self._link_audit(s, rows, head))
+
+    def _link_audit(
+        self, s: Session, rows: Sequence[dict[str, Any]], head: tuple[int, str] | None = None
+    ) -> Linked:
+        """Authorize audit rows and number and hash them (``storage.audit.link_audit``), to
+        be stored later in the writing transaction (``storage.audit.store_linked``)."""
         if not rows:
-            return
+            return Linked([], head or (0, ""))  # nothing to store
         self._authorize(s, rows)
         if self.acting.delegated:
             rows = [{**r, "principal": self.acting.principal} for r in rows]
-        append_audit(s, rows, head)
+        return link_audit(s, rows, head)
 
     # -- shared helpers --
 

@@ -165,36 +165,64 @@ def _head(s: Session) -> tuple[int, str]:
     return int(found[0]), str(found[1])
 
 
-def append_audit(
+@dataclass(frozen=True)
+class Linked:
+    """Audit rows numbered and hashed after the chain's head (:func:`link_audit`), to be
+    stored by :func:`store_linked` in the same transaction; ``head`` is the chain's new end."""
+
+    rows: list[dict[str, Any]]
+    head: tuple[int, str]
+
+
+def link_audit(
     s: Session, rows: Sequence[dict[str, Any]], head: tuple[int, str] | None = None
-) -> None:
-    """Append audit rows built by :func:`audit_row` to the chain, in the writing transaction
-    (one head update, one bulk insert). ``head``: the head the caller locked
-    (:func:`locked_head`) with nothing appended since; else it is locked here."""
-    if not rows:
-        return
+) -> Linked:
+    """Number and hash audit rows built by :func:`audit_row` after the chain's head:
+    ``head`` the caller locked (:func:`locked_head`) with nothing appended since, else it is
+    locked here. Nothing is written: a batch's writer hashes while the database stores its
+    other rows, then stores these."""
     last_id, last_hash = _head(s) if head is None else head
-    move = text("UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1")
     chained: list[dict[str, Any]] = []
-    if len(rows) < bulk.RAW_FROM:  # a clerk's write (through Core): its rows, then the head
+    if len(rows) < bulk.RAW_FROM:  # a clerk's write (through Core, which serialises the JSON)
         for row in rows:
             last_id += 1
             linked = {**row, "id": last_id}
             linked.setdefault("principal", None)
             last_hash = linked["chain"] = chain_hash(last_hash, linked)
             chained.append(linked)
-        bulk.insert_rows(s, AuditEntry, chained)
+    else:
+        for row in rows:
+            last_id += 1
+            linked = _linked(row, last_id, last_hash)
+            last_hash = linked["chain"]
+            chained.append(linked)
+    return Linked(chained, (last_id, last_hash))
+
+
+def store_linked(s: Session, linked: Linked) -> None:
+    """Insert the rows :func:`link_audit` linked and move the chain's head past them."""
+    if not linked.rows:
+        return
+    move = text("UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1")
+    last_id, last_hash = linked.head
+    if len(linked.rows) < bulk.RAW_FROM:  # a clerk's write: its rows, then the head
+        bulk.insert_rows(s, AuditEntry, linked.rows)
         s.connection().execute(move, {"i": last_id, "h": last_hash})
         return
-    for row in rows:
-        last_id += 1
-        linked = _linked(row, last_id, last_hash)
-        last_hash = linked["chain"]
-        chained.append(linked)
     # A batch's: the head first, so that the rows' bulk insert may finish in the background
     # while the writer goes on (``bulk``); both are in the same transaction either way.
     s.connection().execute(move, {"i": last_id, "h": last_hash})
-    bulk.insert_rows(s, AuditEntry, chained)
+    bulk.insert_rows(s, AuditEntry, linked.rows)
+
+
+def append_audit(
+    s: Session, rows: Sequence[dict[str, Any]], head: tuple[int, str] | None = None
+) -> None:
+    """Append audit rows built by :func:`audit_row` to the chain, in the writing transaction
+    (one head update, one bulk insert). ``head``: the head the caller locked
+    (:func:`locked_head`) with nothing appended since; else it is locked here."""
+    if rows:
+        store_linked(s, link_audit(s, rows, head))
 
 
 def insert_audit(s: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -241,16 +241,14 @@ def region_codes(s: Session) -> set[str]:
 # --- writes ----------------------------------------------------------------------------------
 
 
-def insert_agreements(s: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert agreement rows in bulk with ids drawn beforehand; contract → id."""
-    if not rows:
-        return {}
-    numbered = [
-        {**row, "id": aid}
-        for aid, row in zip(bulk.reserve_ids(s, Agreement, len(rows)), rows, strict=True)
-    ]
-    bulk.insert_rows(s, Agreement, numbered)
-    return {row["contract_no"]: row["id"] for row in numbered}
+def agreement_ids(s: Session, count: int) -> list[int]:
+    """Ids for ``count`` new agreements (:func:`insert_agreements`)."""
+    return bulk.reserve_ids(s, Agreement, count)
+
+
+def insert_agreements(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert agreement rows in bulk, each with its id drawn by :func:`agreement_ids`."""
+    bulk.insert_rows(s, Agreement, rows)
 
 
 def replace_agreement(
@@ -271,12 +269,14 @@ def replace_agreement(
     bulk.insert_rows(s, WorkSession, sessions)
 
 
-def insert_filings(s: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert filing rows in bulk with ids drawn beforehand; their ids, in the order of
-    ``rows``."""
-    ids = bulk.reserve_ids(s, Filing, len(rows))
-    bulk.insert_rows(s, Filing, [{**row, "id": fid} for fid, row in zip(ids, rows, strict=True)])
-    return ids
+def filing_ids(s: Session, count: int) -> list[int]:
+    """Ids for ``count`` new filings (:func:`insert_filings`)."""
+    return bulk.reserve_ids(s, Filing, count)
+
+
+def insert_filings(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert filing rows in bulk, each with its id drawn by :func:`filing_ids`."""
+    bulk.insert_rows(s, Filing, rows)
 
 
 def widen_filings(s: Session, widened: Sequence[tuple[int, dt.date, dt.date]]) -> None:
