@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .facts import AgreementFact, FilingFact, PhysicianFact
+from .facts import AgreementFact, FilingFact, PhysicianFact, RegistrationFact
 from .identifiers import region_contains
 
 DAY = dt.timedelta(days=1)
@@ -78,15 +78,19 @@ def plan(p: PhysicianFact, a: AgreementFact) -> FilingPlan | None:
     """The filing saving ``a`` needs, or None: a primary agreement (the main institution needs
     no filing), an institution outside every registered region (OUT_OF_REGION says so), a
     filing that already covers the period, or one ended by a decision (PERIOD says so)."""
+    return _plan(p.registrations, p.filings, a)
+
+
+def _plan(
+    registrations: tuple[RegistrationFact, ...], filings: tuple[FilingFact, ...], a: AgreementFact
+) -> FilingPlan | None:
     if a.role != "additional" or a.status == "draft" or a.start > a.end:
         return None
     county = a.institution.county_code
-    registration = next(
-        (r for r in p.registrations if region_contains(r.region_code, county)), None
-    )
+    registration = next((r for r in registrations if region_contains(r.region_code, county)), None)
     if registration is None:
         return None
-    here = [f for f in p.filings if f.institution_id == a.institution.id]
+    here = [f for f in filings if f.institution_id == a.institution.id]
     if covered(here, a.start, a.end):
         return None
     newest = latest(here)
@@ -120,13 +124,16 @@ def plan_all(
     filings planned before it; one plan per institution (a later agreement at the same
     institution widens the earlier plan). Returns the facts with every plan in place."""
     plans: dict[int, FilingPlan] = {}
+    filings = p.filings
     for a in agreements:
-        planned = plan(p, a)
+        planned = _plan(p.registrations, filings, a)
         if planned is None:
             continue
-        p = with_plan(p, planned)
+        filings = (*(f for f in filings if f != planned.before), planned.fact)  # (with_plan)
         earlier = plans.get(planned.institution_id)
         if earlier is not None:  # the stored filing it changes, and the first reason, stay
             planned = replace(earlier, valid_from=planned.valid_from, valid_to=planned.valid_to)
         plans[planned.institution_id] = planned
+    if filings is not p.filings:  # the facts made once, not once a plan
+        p = replace(p, filings=filings)
     return p, list(plans.values())

@@ -200,14 +200,20 @@ class Encoded(str):
     __slots__ = ()
 
 
+_EMPTY: dict[type, str] = {dict: "{}", list: "[]"}  # as json.dumps writes them (Core's text)
+
+
 def _processor(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
     convert = column.type.dialect_impl(dialect).bind_processor(dialect)
     if isinstance(column.type, JSON):
         serialise = convert
 
         def json_value(value: Any) -> Any:
-            if type(value) is Encoded:
+            kind = type(value)
+            if kind is Encoded:
                 return str(value)
+            if not value and kind in _EMPTY:  # most rows' notes and warnings
+                return _EMPTY[kind]
             return value if serialise is None else serialise(value)
 
         return json_value
