@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -112,7 +113,10 @@ class BaseCache(Base):
     title_short: Mapped[str | None] = mapped_column(String(64), default=None)
     nurse_required: Mapped[float | None] = mapped_column(Float, default=None)
     nurse_counted: Mapped[float | None] = mapped_column(Float, default=None)
-    document: Mapped[str | None] = mapped_column(Text, default=None)  # as `base --json` prints it
+    # the JSON document as `base --json` prints it, UTF-8, LZ4-compressed by the client (its
+    # size first: :func:`multisite.storage.validation_base.pack`); PostgreSQL stores it
+    # as it is (STORAGE EXTERNAL, revision 0015): nothing to decompress on the server
+    packed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     __table_args__ = (
         # the report reads this index alone, in code order: all its columns are here
         Index("ix_base_cache_report", *REPORT_INDEX),
