@@ -516,7 +516,9 @@ def _changes(
 ) -> tuple[AuditChange, ...]:
     old, new = before or {}, after or {}
     found = []
-    for key in list(old) + [k for k in new if k not in old]:
+    # in the order of the field names, however the row's JSON was written (a batch stores
+    # its snapshots with the keys sorted, as the chain hashes them; a single write as built)
+    for key in sorted(old.keys() | new.keys()):
         if key in _HIDDEN_FIELDS or old.get(key) == new.get(key):
             continue
         what = _ID_FIELDS.get(key)
