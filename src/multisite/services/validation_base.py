@@ -872,20 +872,22 @@ def _count_in_parts(
 ) -> list[Future[list[store.Counted]]]:
     """``storage.counts`` of ``params`` in ``PARTS`` parts of consecutive institutions, each
     in a thread with a transaction of its own: the database sums the parts at once (the
-    driver lets go of the interpreter while it waits; a PostgreSQL server counts each part in
-    a process of its own; an in-memory SQLite database, one part). ``every``: ``params`` name every institution, so each part reads
-    its range of the agreements' index. A part counted from a later snapshot than another
-    is as right: anything written after the report read the ``base_stale`` marks leaves a
-    mark of its own, and its institutions are recounted by the next report."""
+    driver lets go of the interpreter while it waits; a PostgreSQL server counts each part
+    in a process of its own; an in-memory SQLite database, one part). ``every``: ``params``
+    name every institution, so each part reads its range of the agreements' index. A part
+    counted from a later snapshot than another is as right: anything written after the
+    report read the ``base_stale`` marks leaves a mark of its own, and its institutions are
+    recounted by the next report."""
     ordered = sorted(params)
     n, k = len(ordered), 1 if registry.db.in_memory else PARTS
     parts = [ordered[i * n // k : (i + 1) * n // k] for i in range(k)]
+    practised_by = _practised_by(on)
 
     def count(part: list[store.CountParams]) -> list[store.Counted]:
         span = (part[0].id, part[-1].id) if every else None
         with registry.db.read() as s:
             return store.counts(
-                s, on, part, span=span, practised_by=_practised_by(on), level=LEVELS[0],
+                s, on, part, span=span, practised_by=practised_by, level=LEVELS[0],
                 scope=GENERAL_PRACTICE, nurse=NURSE, ranks=TITLE_RANK,
             )  # fmt: skip
 
@@ -1172,7 +1174,7 @@ def cache_rows(fresh: list[Evaluated], on: dt.date) -> list[dict[str, Any]]:
             "title_short": ",".join(e.base.title_short) or None,
             "nurse_required": e.base.nurse_required,
             "nurse_counted": e.base.nurse_counted,
-            "document": _document(e.base) if e.detailed else None,
+            "packed": store.pack(_document(e.base)) if e.detailed else None,
         }
         for e in fresh
         if e.until >= on

@@ -343,11 +343,7 @@ def _text(column: Any, cast_dates: bool) -> Any:
 def save_cache(s: Session, rows: list[dict[str, Any]], marks: list[int]) -> int:
     """Store computed bases and delete the stale ``marks`` they answer (exactly those read
     before computing: a mark written meanwhile stays). Returns how many rows were stored.
-    A row's ``document`` (JSON text or None) is stored packed (:func:`pack`): the rows
-    are changed in place, ``document`` replaced by ``packed``."""
-    for row in rows:
-        document = row.pop("document")
-        row["packed"] = None if document is None else pack(document)
+    A row's JSON document is given as :func:`pack` keeps it (``packed``, or None)."""
     table: Any = BaseCache.__table__
     insert: Any = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[
         s.get_bind().dialect.name
