@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import String, cast, insert, select
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import String, cast, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from multisite.storage import Database, audit, bulk
@@ -138,3 +140,66 @@ def test_a_batch_of_audit_rows_hashes_what_it_stores_and_the_chain_verifies(
         ).all()
     assert [tuple(r[1:]) for r in stored[:3]] == [tuple(r[1:]) for r in stored[3:]]
     assert [r[2] for r in stored[:3]] == [r["before"] for r in rows]
+
+
+def _alike_float(x: float) -> bool:
+    """A float both encoders write alike (they differ below 1e-4 and for NaN and infinities)."""
+    return x == 0 or abs(x) >= 1e-4
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False).filter(_alike_float),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text() | st.integers(), inner, max_size=4),
+    max_leaves=24,
+)  # fmt: skip
+
+
+@given(JSON_VALUES)
+def test_the_chain_text_is_json_text_sorted_and_compact(value: object) -> None:
+    """The audit chain's JSON (orjson where it can) is the text json.dumps(sort_keys=True,
+    ensure_ascii=False, separators=(",", ":")) writes: integers of any size, keys that are
+    not text, Chinese, control characters and quotes included; what json refuses (keys of
+    text and numbers mixed: it cannot sort them) is refused alike."""
+    try:
+        expected = audit._encode_json(value)
+    except TypeError:
+        with pytest.raises(TypeError):
+            audit._encode(value)
+        return
+    assert audit._encode(value) == expected
+
+
+def test_a_chain_hashed_by_the_older_encoder_still_verifies_and_a_change_breaks_it(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows written before the chain's text came from orjson were hashed by json's text, which
+    differs for a float below 1e-4 (1e-05, not 0.00001): they verify, and a row changed
+    afterwards is still found."""
+    tiny = {"weekly_hours": 1e-05, "名称": "诊所"}
+    with monkeypatch.context() as patched:
+        patched.setattr(audit, "_encode", audit._encode_json)  # as the older code wrote
+        with database.write() as s:
+            audit.append_audit(s, [_audit("OLD-1", tiny), _audit("OLD-2", None)])
+    with database.write() as s:
+        audit.append_audit(s, [_audit("NEW-1", tiny)])
+    with database.read() as s:
+        assert audit.verify_chain(s) == (3, None)
+    sqlite = database.engine.dialect.name == "sqlite"
+    unguard = (
+        ["DROP TRIGGER audit_entry_no_update", "DROP TRIGGER audit_entry_no_delete"]
+        if sqlite
+        else ["ALTER TABLE audit_entry DISABLE TRIGGER USER"]
+    )
+    with database.write() as s:
+        first = s.scalar(select(AuditEntry.id).order_by(AuditEntry.id))
+        for statement in unguard:
+            s.execute(text(statement))
+        changed = '{"weekly_hours":2e-05,"名称":"诊所"}'  # as json wrote it, the hours changed
+        s.execute(
+            text('UPDATE audit_entry SET "before" = :b WHERE id = :i'), {"b": changed, "i": first}
+        )
+    with database.read() as s:
+        checked, broken = audit.verify_chain(s)
+    assert checked == 0 and broken is not None and broken.row == first
