@@ -115,8 +115,8 @@ def test_a_batch_of_audit_rows_hashes_what_it_stores_and_the_chain_verifies(
     database: Database,
 ) -> None:
     """A batch's audit rows serialise ``before`` and ``after`` once, for the hash and the
-    column: what is read back is what a clerk's write (through Core) stores, and the chain
-    recomputed from the stored rows holds."""
+    column: what is read back is what a clerk's single write stores, as the same text, and
+    the chain recomputed from the stored rows holds."""
     rows = [
         _audit("BATCH-1", None),
         _audit("BATCH-2", {"名称": "诊所\t一号\n", "b": [1, 2.5, None], "a": {"z": True}}),
@@ -135,10 +135,13 @@ def test_a_batch_of_audit_rows_hashes_what_it_stores_and_the_chain_verifies(
         assert audit.verify_chain(s) == (6, None)
         stored = s.execute(
             select(
-                AuditEntry.entity_key, AuditEntry.principal, AuditEntry.before, AuditEntry.after
+                AuditEntry.entity_key, AuditEntry.principal, AuditEntry.before, AuditEntry.after,
+                cast(AuditEntry.before, String).label("bt"), cast(AuditEntry.after, String).label("at"),
             ).order_by(AuditEntry.id)
-        ).all()
+        ).all()  # fmt: skip
     assert [tuple(r[1:]) for r in stored[:3]] == [tuple(r[1:]) for r in stored[3:]]
+    assert [tuple(r[4:]) for r in stored[:3]] == [tuple(r[4:]) for r in stored[3:]]
+    assert stored[4][4] == '{"a":{"z":true},"b":[1,2.5,null],"名称":"诊所\\t一号\\n"}'
     assert [r[2] for r in stored[:3]] == [r["before"] for r in rows]
 
 

@@ -210,19 +210,11 @@ def link_audit(
     other rows, then stores these."""
     last_id, last_hash = _head(s) if head is None else head
     chained: list[dict[str, Any]] = []
-    if len(rows) < bulk.RAW_FROM:  # a clerk's write (through Core, which serialises the JSON)
-        for row in rows:
-            last_id += 1
-            linked = {**row, "id": last_id}
-            linked.setdefault("principal", None)
-            last_hash = linked["chain"] = chain_hash(last_hash, linked)
-            chained.append(linked)
-    else:
-        for row in rows:
-            last_id += 1
-            linked = _linked(row, last_id, last_hash)
-            last_hash = linked["chain"]
-            chained.append(linked)
+    for row in rows:
+        last_id += 1
+        linked = _linked(row, last_id, last_hash)
+        last_hash = linked["chain"]
+        chained.append(linked)
     return Linked(chained, (last_id, last_hash))
 
 
@@ -232,14 +224,13 @@ def store_linked(s: Session, linked: Linked) -> None:
         return
     move = text("UPDATE audit_head SET last_id = :i, last_hash = :h WHERE id = 1")
     last_id, last_hash = linked.head
-    if len(linked.rows) < bulk.RAW_FROM:  # a clerk's write: its rows, then the head
-        bulk.insert_rows(s, AuditEntry, linked.rows)
-        s.connection().execute(move, {"i": last_id, "h": last_hash})
-        return
-    # A batch's: the head first, so that the rows' bulk insert may finish in the background
-    # while the writer goes on (``bulk``); both are in the same transaction either way.
+    # The head first, so that a batch's bulk insert may finish in the background while the
+    # writer goes on (``bulk``); both are in the same transaction either way. Every row goes
+    # by the raw path, a clerk's single one too: its ``before`` and ``after`` are stored as
+    # the text the chain hashed (Core would write its own JSON text: a clerk's change and an
+    # import's read the same, but were stored as two texts of it).
     s.connection().execute(move, {"i": last_id, "h": last_hash})
-    bulk.insert_rows(s, AuditEntry, linked.rows)
+    bulk.insert_rows(s, AuditEntry, linked.rows, raw=True)
 
 
 def append_audit(

@@ -37,13 +37,16 @@ CHUNK = 20_000
 RAW_FROM = 100  # fewer rows (a clerk's single write): Core, whose per-row cost is then nothing
 
 
-def insert_rows(s: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts of column values, the same keys in every row) in one go."""
+def insert_rows(
+    s: Session, model: Any, rows: Sequence[dict[str, Any]], *, raw: bool = False
+) -> None:
+    """Insert ``rows`` (dicts of column values, the same keys in every row) in one go.
+    ``raw``: by the raw driver however few they are (``Encoded`` values stored as they are)."""
     if not rows:
         return
     table = model.__table__
     connection = s.connection()
-    if len(rows) < RAW_FROM:
+    if len(rows) < RAW_FROM and not raw:
         connection.execute(insert(table), list(rows))
         return
     dialect = connection.dialect
