@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 
-import httpx
+import httpx2 as httpx
 import pytest
 import uvicorn
 
