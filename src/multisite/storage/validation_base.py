@@ -312,9 +312,14 @@ def _plain_executemany(s: Session, statement: Any, rows: list[dict[str, Any]]) -
         values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
         dated = [i for i, n in enumerate(names) if isinstance(statement.table.c[n].type, Date)]
         params: Any = [list(values(row)) for row in rows]
+        texts: dict[Any, Any] = {}  # a report's rows share a few dates: each formatted once
         for row in params:
             for i in dated:
-                row[i] = _driver_value(row[i], sqlite)
+                day = row[i]
+                found = texts.get(day)
+                if found is None:
+                    found = texts[day] = _driver_value(day, sqlite)
+                row[i] = found
     else:
         params = rows  # psycopg binds every value as it is
     cursor = connection.connection.cursor()
