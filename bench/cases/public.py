@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
+import httpx2 as httpx
 from run import Case, Env  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
