@@ -59,3 +59,9 @@ class SafeConsole(Console):
 
     def render_str(self, text: str, **options: Any) -> Text:
         return super().render_str(printable(text), **options)
+
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``| head``): the command line's ``main`` ends quietly, with
+        one exit code whichever way the output was written (Rich's own exits with 1, which
+        means violations found)."""
+        raise BrokenPipeError

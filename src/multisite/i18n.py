@@ -9,6 +9,7 @@ The language is chosen once per process by ``--lang`` or, failing that, by the l
 
 from __future__ import annotations
 
+import errno
 import gettext
 import os
 from pathlib import Path
@@ -73,3 +74,29 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now."""
     return message
+
+
+# The operating system's reasons, in the clerk's language (``strerror`` is English whatever
+# the locale: "/x.ics：No such file or directory。" stood in a Chinese sentence).
+OS_REASONS = {
+    errno.ENOENT: N_("no such file or folder"),
+    errno.EISDIR: N_("it is a folder"),
+    errno.ENOTDIR: N_("a part of the path is not a folder"),
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("permission denied"),
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EDQUOT: N_("the disk quota is used up"),
+    errno.EROFS: N_("the file system is read-only"),
+    errno.EEXIST: N_("it exists already"),
+    errno.EFBIG: N_("the file is too large"),
+    errno.ENAMETOOLONG: N_("the name is too long"),
+}
+
+
+def os_reason(error: BaseException) -> str:
+    """Why an operating-system call failed, in the language in force (its ``strerror`` when
+    the reason is not one of ``OS_REASONS``, or the error itself)."""
+    number = getattr(error, "errno", None)
+    if number in OS_REASONS:
+        return _(OS_REASONS[number])
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__

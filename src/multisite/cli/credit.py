@@ -96,7 +96,7 @@ def _print_change(ctx: Context, change: ListingChange) -> None:
 def _print_record(ctx: Context, listings: Any, points: Any) -> None:
     today = dt.date.today()
     t = table(
-        _("listing"), _("subject"), _("name"), _("from"), _("to"), _("reason"), _("authority"),
+        _("listing no."), _("subject"), _("name"), _("from"), _("to"), _("reason"), _("authority"),
         _("decision"), _("today"), title=_("Dishonesty listings (失信/黑名单)"),
     )  # fmt: skip
     for x in listings:

@@ -68,7 +68,7 @@ def cmd_inspect(args: argparse.Namespace, ctx: Context) -> int:
             if args.json:
                 ctx.json([x.as_json() for x in found])
                 return EXIT_OK
-            t = table(_("id"), _("name"), _("unit"), _("region"), _("active"),
+            t = table(_("id"), _("name"), _("unit"), _("jurisdiction"), _("active"),
                       title=_("Inspectors"))  # fmt: skip
             for x in found:
                 t.add_row(str(x.id), x.name, x.unit, x.region, _("yes") if x.active else _("no"))

@@ -1,14 +1,17 @@
 """The ``multisite`` command line (SPEC §6). Every command goes through the service layer.
 
 Exit codes: 0 success / nothing found; 1 violations found (``check``) or rows rejected
-(``import``); 2 bad usage or bad input. Errors are one sentence on stderr, never a traceback.
+(``import``); 2 bad usage or bad input; 141 the reader of the output went away (``| head``).
+Errors are one sentence on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy.exc import DBAPIError
 
@@ -71,13 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         i18n.set_language("en")
     context: Context | None = None
     try:
-        args = build_parser().parse_args(argv)
-        if not args.command:
-            build_parser().print_help()
-            return EXIT_USAGE
+        with _argparse_speaks_our_language():
+            args = build_parser().parse_args(argv)
+            if not args.command:
+                build_parser().print_help()
+                return EXIT_USAGE
         context = Context(args)
         handler = COMMANDS[args.command]
-        return handler(args, context)
+        code = handler(args, context)
+        sys.stdout.flush()  # a reader gone shows here, not as Python's complaint at exit
+        return code
     except UsageError as error:
         return _fail(_("Bad usage: {problem}.").format(problem=str(error).rstrip(".")))
     except (ServiceError, StorageError, PolicyError) as error:
@@ -88,9 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MULTISITE_DEBUG"):
             raise
         return _fail(database_refusal(error))
+    except BrokenPipeError:
+        return _reader_gone()
     except OSError as error:
         return _fail(
-            _("{file}: {reason}.").format(file=error.filename or "", reason=error.strerror)
+            _("{file}: {reason}.").format(file=error.filename or "", reason=i18n.os_reason(error))
         )
     except Exception as error:  # the last guard: one sentence, never a traceback
         if os.environ.get("MULTISITE_DEBUG"):
@@ -104,6 +112,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if context is not None:
             context.close()
+
+
+@contextlib.contextmanager
+def _argparse_speaks_our_language() -> Iterator[None]:
+    """argparse's own sentences (``argument --on: …``, ``the following arguments are
+    required: cert``, ``usage:``) through the product's catalogues while the command line is
+    parsed: under ``--lang zh`` a clerk read them in English inside a Chinese sentence."""
+    saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
 
 
 def database_refusal(error: DBAPIError) -> str:
@@ -131,6 +153,19 @@ def _peek_lang(argv: list[str]) -> str | None:
         if arg.startswith("--lang="):
             return arg.split("=", 1)[1]
     return None
+
+
+EXIT_PIPE = 128 + 13  # as a program killed by SIGPIPE: the reader of the output went away
+
+
+def _reader_gone() -> int:
+    """``multisite … | head``: the reader stopped reading. Nothing to say (nobody reads it);
+    what is still buffered goes nowhere instead of failing again when Python exits."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_PIPE
 
 
 def _fail(message: str) -> int:

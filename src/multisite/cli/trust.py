@@ -59,7 +59,7 @@ def cmd_clerk(args: argparse.Namespace, ctx: Context) -> int:
             ]
         )  # fmt: skip
         return EXIT_OK
-    t = table(_("clerk"), _("role"), _("region"), _("enabled"), _("added"), _("by"))
+    t = table(_("clerk"), _("clerk role"), _("jurisdiction"), _("enabled"), _("added"), _("by"))
     for c in clerks:
         t.add_row(
             c.name, _(c.role), c.region_name, _("yes") if c.enabled else _("no"), c.created_at,

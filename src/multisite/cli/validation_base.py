@@ -289,7 +289,7 @@ def _without(args: argparse.Namespace, ctx: Context) -> int:
             f"{after.required:g}",
             f"{before.counted:g}",
             f"{after.counted:g}",
-            _status(after),
+            Text.from_markup(_status(after)),  # our own markup; the names stay text
         )
     ctx.out.print(t)
     return EXIT_OK

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-from multisite.i18n import _
+from multisite.i18n import _, os_reason
 
 from ..domain.text import ValueProblem, clean
 from . import limits
@@ -570,8 +570,12 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     if len(found) != len(pairs):
         seen: set[str] = set()
         key = next(k for k, _v in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise ValueError(f"the key {json.dumps(key, ensure_ascii=False)} appears twice")
+        raise _RepeatedKey(json.dumps(key, ensure_ascii=False))
     return found
+
+
+class _RepeatedKey(ValueError):
+    """A JSON object naming one key twice (the key as JSON text)."""
 
 
 def _json_record(number: int, text: str | None) -> tuple[dict[str, object] | None, str | None]:
@@ -585,6 +589,14 @@ def _json_record(number: int, text: str | None) -> tuple[dict[str, object] | Non
         record = json.loads(text, object_pairs_hook=_unique_keys)
     except RecursionError:
         record, too_deep = None, True
+    except _RepeatedKey as error:
+        return None, _("Line {line}: the key {key} appears twice.").format(
+            line=number, key=error.args[0]
+        )
+    except json.JSONDecodeError as error:  # its reason is English: the place says enough
+        return None, _(
+            "Line {line} is not valid JSON (the error is at character {column})."
+        ).format(line=number, column=error.pos + 1)
     except ValueError as error:
         return None, _("Line {line} is not valid JSON ({error}).").format(
             line=number, error=getattr(error, "msg", str(error))
@@ -747,7 +759,7 @@ def read_table(path: str | Path, sheet: str | None = None, *, kind: str | None =
             )
     except OSError as error:
         raise FileProblem(
-            _("{file} cannot be read: {error}.").format(file=path.name, error=error.strerror)
+            _("{file} cannot be read: {error}.").format(file=path.name, error=os_reason(error))
         ) from None
     raise FileProblem(
         _("{file} is not a file type that can be imported: use .csv, .xlsx or .jsonl.").format(

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from ..domain.rules import ERROR, WARNING
 from ..escaping import spreadsheet_cell
-from ..i18n import _
+from ..i18n import _, os_reason
 
 REPORT_COLUMNS = ("row", "column", "code", "severity", "message")
 KEPT = 10_000
@@ -127,7 +127,7 @@ class ReportTarget:
         except OSError as error:
             raise ReportProblem(
                 _("The report cannot be written to {folder}: {reason}.").format(
-                    folder=folder, reason=error.strerror or error
+                    folder=folder, reason=os_reason(error)
                 )
             ) from None
         os.close(fd)
@@ -187,7 +187,7 @@ class ReportTarget:
         if self._failed is not None:
             raise ReportProblem(
                 _("The report could not be written to {path}: {reason}.").format(
-                    path=self.path, reason=self._failed.strerror or self._failed
+                    path=self.path, reason=os_reason(self._failed)
                 )
             )
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..i18n import _
+from ..i18n import _, os_reason
 from ..storage import Database
 from ..storage.backup import (
     PG_MAGIC,
@@ -82,9 +82,7 @@ def restore(db: Database, source: str | Path, *, force: bool = False) -> str:
             head = handle.read(16)
     except OSError as error:
         raise BackupError(
-            _("Cannot read the backup {file}: {reason}.").format(
-                file=path, reason=error.strerror or error
-            )
+            _("Cannot read the backup {file}: {reason}.").format(file=path, reason=os_reason(error))
         ) from error
     kind = "sqlite" if head == SQLITE_MAGIC else "postgresql" if head[:5] == PG_MAGIC else None
     if kind is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from ..i18n import _
+from ..i18n import _, os_reason
 
 ENV_KEY_FILE = "MULTISITE_ID_KEY_FILE"
 SUFFIX = ".idkey"
@@ -90,7 +90,7 @@ def load_key(url: str) -> bytes:
     except (OSError, UnicodeDecodeError) as error:
         raise IdKeyError(
             _("Cannot read the national-ID key file {file}: {reason}.").format(
-                file=path, reason=getattr(error, "strerror", None) or error
+                file=path, reason=os_reason(error)
             )
         ) from None
     if len(key) < 32:

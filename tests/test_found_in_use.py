@@ -1,0 +1,122 @@
+"""What using the product as its users do found (a clerk at the command line and in the TUI,
+an office's files, the public pages), each held here by the test that failed before its fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from multisite.cli.main import main
+from multisite.importing.readers import read_table
+from multisite.services import Registry
+
+from .office import (
+    DOCTORS,
+    contract,
+    open_office,
+    write_jsonl,
+)
+from .test_validation_base import two_sites
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def test_ending_a_contract_shows_the_status_in_words_not_markup(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``base --without`` printed ``[red]short[/]``: its status cell went in as text."""
+    two_sites(registry)
+    args = ["--lang", "en", "base", "--without", "A-1", "--on", "2026-03-02"]
+    assert main(["--db", registry.db.url, *args]) == 0
+    out = capsys.readouterr().out
+    assert "short" in out and "[red]" not in out and "[/]" not in out
+
+
+def test_output_to_a_reader_that_went_away_ends_quietly(tmp_path: Path, command: list[str]):
+    """``multisite … | head``: JSON said "：Broken pipe。" (exit 2), a table exited 1 (which
+    means violations found). Now both end without a word, as a program killed by SIGPIPE."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MULTISITE_")}
+    cli = [sys.executable, "-m", "multisite.cli", "--db", url]
+    subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        done = subprocess.run(
+            [*cli, *command], env=env, stdout=write, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_argparse_speaks_chinese_under_lang_zh(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad date, a missing argument, an unknown command: the sentence was Chinese around
+    argparse's English (``用法错误：argument --on: …``, ``the following arguments are required``)."""
+    bad_date = "用法错误：参数 --on：2026-13-01 不是形如 2026-01-05 的日期。"
+    cases = {
+        ("base", "--on", "2026-13-01"): bad_date,
+        ("physician", "show"): "用法错误：缺少必需的参数：cert。",
+        ("base", "--bogus"): "用法错误：无法识别的参数：--bogus。",
+    }
+    for args, sentence in cases.items():
+        assert main(["--lang", "zh", *args]) == 2
+        assert capsys.readouterr().err.strip() == sentence
+    assert main(["--lang", "en", "base", "--on", "2026-13-01"]) == 2
+    assert "argument --on: 2026-13-01 is not a date" in capsys.readouterr().err
+
+
+def test_the_operating_systems_reasons_are_in_the_clerks_language(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ical … -o /tmp`` said "/tmp：Is a directory。", a missing backup "…：No such file or
+    directory。": ``strerror`` is English whatever the locale."""
+    open_office(registry, tmp_path)
+    url = registry.db.url
+    assert (
+        main(["--lang", "zh", "--db", url, "ical", "physician", DOCTORS[0], "-o", str(tmp_path)])
+        == 2
+    )
+    assert capsys.readouterr().err.strip() == f"{tmp_path}：这是一个文件夹。"
+    missing = tmp_path / "无此备份.bak"
+    assert main(["--lang", "zh", "--db", url, "restore", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"无法读取备份文件 {missing}：文件或文件夹不存在。"
+    assert main(["--lang", "en", "--db", url, "restore", str(missing)]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_the_clerk_list_says_role_and_jurisdiction_not_practice_type_and_place(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``clerk list`` headed its columns 执业类型 and 执业地点 (a contract's role, a
+    practitioner's region) and ``credit show`` its ids 项名单 (the unit of a measure)."""
+    assert main(["--lang", "zh", "--db", registry.db.url, "clerk", "list"]) == 0
+    header = capsys.readouterr().out
+    assert "角色" in header and "辖区" in header
+    assert "执业类型" not in header and "执业地点" not in header
+    open_office(registry, tmp_path)
+    zh = ["--lang", "zh", "--db", registry.db.url]
+    listing = ["--from", "2026-05-06", "--reason", "违规", "--authority", "某卫健委"]
+    assert main([*zh, "credit", "add", "physician", DOCTORS[0], *listing]) == 0
+    capsys.readouterr()
+    assert main([*zh, "credit", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "记录编号" in shown and "项名单" not in shown
+
+
+# --- reading files -------------------------------------------------------------------------
+
+
+def test_a_broken_json_line_is_told_in_the_clerks_language(tmp_path: Path) -> None:
+    """json's own reason (``Expecting property name enclosed in double quotes``) stood in
+    the middle of the Chinese sentence; the place in the line says as much in any language."""
+    lines = [contract("A", DOCTORS[0]), "{bad json", '{"合同编号": "B", "合同编号": "C"}']
+    with read_table(write_jsonl(tmp_path / "c.jsonl", lines), kind="contracts") as table:
+        _good, broken, repeated = list(table)
+    assert broken.problem is not None and repeated.problem is not None
+    assert broken.problem.message == "Line 2 is not valid JSON (the error is at character 2)."
+    assert repeated.problem.message == 'Line 3: the key "合同编号" appears twice.'
