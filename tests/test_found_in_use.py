@@ -54,6 +54,21 @@ def test_output_to_a_reader_that_went_away_ends_quietly(tmp_path: Path, command:
     assert (done.returncode, done.stderr) == (141, "")
 
 
+def test_points_past_any_record_are_one_sentence(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--points 99999999999999999999 was an internal error (OverflowError) on SQLite."""
+    open_office(registry, tmp_path)
+    for points in ("101", "99999999999999999999"):
+        code = main(
+            ["--db", registry.db.url, "credit", "points", DOCTORS[0], "--on", "2026-05-06",
+             "--points", points, "--reason", "x", "--authority", "y"]
+        )  # fmt: skip
+        err = capsys.readouterr().err.strip()
+        assert (code, err) == (2, "Points must be at most 100 in one record.")
+    assert registry.credit_record(physician=DOCTORS[0]).points == ()
+
+
 def test_argparse_speaks_chinese_under_lang_zh(capsys: pytest.CaptureFixture[str]) -> None:
     """A bad date, a missing argument, an unknown command: the sentence was Chinese around
     argparse's English (``用法错误：argument --on: …``, ``the following arguments are required``)."""

@@ -37,6 +37,9 @@ from .registry import (
 )
 
 SUBJECTS = ("physician", "institution")
+# One record's points: a scoring cycle is 12; the bound keeps a typo (or a number past the
+# database's integer) a sentence instead of an internal error.
+MAX_POINTS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +288,10 @@ class Credit(RegistryCore):
         """不良执业行为记分: record points against a physician."""
         if points <= 0:
             raise ServiceError(_("Points must be a whole number above 0."))
+        if points > MAX_POINTS:  # 99999999999999999999 was an internal error
+            raise ServiceError(
+                _("Points must be at most {most} in one record.").format(most=MAX_POINTS)
+            )
         if not reason.strip():
             raise ServiceError(_("Points need a reason."))
         if not authority.strip():
