@@ -3,6 +3,8 @@ an office's files, the public pages), each held here by the test that failed bef
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -11,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from multisite.cli.main import main
+from multisite.domain import rules
+from multisite.domain.facts import Inactivity, RegistrationFact
 from multisite.importing.readers import read_table
 from multisite.services import Registry
 
@@ -20,6 +24,8 @@ from .office import (
     open_office,
     write_jsonl,
 )
+from .test_rule_book import HOSPITAL as HOSPITAL_FACT
+from .test_rule_book import context, physician
 from .test_validation_base import two_sites
 
 # --- the command line ----------------------------------------------------------------------
@@ -121,6 +127,25 @@ def test_the_clerk_list_says_role_and_jurisdiction_not_practice_type_and_place(
     assert main([*zh, "credit", "show"]) == 0
     shown = capsys.readouterr().out
     assert "记录编号" in shown and "项名单" not in shown
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+
+def test_a_lifted_suspension_measures_only_its_own_days() -> None:
+    """Suspended 10–20 December, reinstated on the 15th: the contract to 31 December has five
+    days without a registration, not the 22 from the 10th to its end."""
+    lifted = RegistrationFact(
+        "450000", HOSPITAL_FACT.id, dt.date(2015, 1, 1),
+        (Inactivity("suspended", dt.date(2026, 12, 10), dt.date(2026, 12, 14)),),
+    )  # fmt: skip
+    cancelled = dataclasses.replace(
+        lifted, inactive=(Inactivity("cancelled", dt.date(2026, 12, 10), None),)
+    )
+    for registration, days in ((lifted, 5), (cancelled, 22)):
+        fact = physician(registrations=(registration,))
+        [found] = [v for v in rules.evaluate(fact, context()) if v.code == "REGISTRATION"]
+        assert (found.first_date, found.measure, found.unit) == (dt.date(2026, 12, 10), days, "d")
 
 
 # --- reading files -------------------------------------------------------------------------

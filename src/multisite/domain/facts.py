@@ -109,6 +109,24 @@ class RegistrationFact:
         gaps = [max(i.start, start) for i in self.inactive if _meets(i, start, end)]
         return min(gaps) if gaps else None
 
+    def gaps(self, start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+        """The stretches of [start, end] this registration does not cover (before it was
+        registered, suspended, cancelled), in order, merged, each as (first, last) day."""
+        stretches = []
+        if self.registered_on > start:
+            stretches.append((start, min(end, self.registered_on - dt.timedelta(days=1))))
+        for i in self.inactive:
+            if _meets(i, start, end):
+                last = end if i.until is None else min(i.until, end)
+                stretches.append((max(i.start, start), last))
+        merged: list[tuple[dt.date, dt.date]] = []
+        for first, last in sorted(stretches):
+            if merged and first <= merged[-1][1] + dt.timedelta(days=1):
+                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+            else:
+                merged.append((first, last))
+        return merged
+
     def active_on(self, day: dt.date) -> bool:
         return self.first_gap(day, day) is None
 

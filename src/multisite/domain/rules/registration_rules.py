@@ -47,7 +47,7 @@ def registration(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
                 p,
                 [a],
                 first,
-                (a.end - first).days + 1,
+                _days_uncovered(regs, a.start, a.end),
                 "d",
                 _(
                     "{contract} runs from {start} to {end} but the registration is not active "
@@ -188,6 +188,22 @@ def primary(p: PhysicianFact, ctx: RuleContext) -> Iterator[Violation]:
                     "Additional agreement {contract} has no active primary agreement on {day}."
                 ).format(contract=a.contract_no, day=first.isoformat()),
             )
+
+
+def _days_uncovered(regs: Sequence[RegistrationFact], start: dt.date, end: dt.date) -> int:
+    """The days of [start, end] on which none of ``regs`` is active (all of them without
+    any): a suspension that ends before the agreement does leaves only its own days."""
+    if start > end:
+        return 0
+    left = [(start, end)]
+    for r in regs:  # what no registration so far covers, narrowed by each one's gaps
+        left = [
+            (max(a, c), min(b, d))
+            for a, b in left
+            for c, d in r.gaps(start, end)
+            if max(a, c) <= min(b, d)
+        ]
+    return sum((b - a).days + 1 for a, b in left)
 
 
 def _first_uncovered(
