@@ -3,6 +3,7 @@ an office's files, the public pages), each held here by the test that failed bef
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import os
@@ -11,17 +12,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from multisite.cli.main import main
 from multisite.domain import rules
 from multisite.domain.facts import Inactivity, RegistrationFact
+from multisite.escaping import spreadsheet_cell
+from multisite.feed import create_app
 from multisite.importing.readers import read_table
+from multisite.public import RateLimit, public_routes
 from multisite.services import Registry
+from multisite.services.calendars import Calendars
 
 from .office import (
+    CONTRACT_HEADERS,
     DOCTORS,
+    HOSPITAL,
     contract,
     open_office,
+    write_csv,
     write_jsonl,
 )
 from .test_rule_book import HOSPITAL as HOSPITAL_FACT
@@ -146,6 +155,50 @@ def test_a_lifted_suspension_measures_only_its_own_days() -> None:
         fact = physician(registrations=(registration,))
         [found] = [v for v in rules.evaluate(fact, context()) if v.code == "REGISTRATION"]
         assert (found.first_date, found.measure, found.unit) == (dt.date(2026, 12, 10), days, "d")
+
+
+# --- what the product writes: reports and pages --------------------------------------------
+
+
+def test_a_report_echoes_no_control_character_of_a_rejected_cell(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """The --report CSV echoed ESC sequences, NUL and a right-to-left override as the file
+    had them (the terminal's table did not)."""
+    open_office(registry, tmp_path)
+    rows = [
+        ["GX-1", DOCTORS[0], HOSPITAL, "主要", "\x1b[31m内科\x1b[0m", "2026-01-05", "2026-12-31",
+         "周一 08:00-12:00", "4"],
+        ["GX-2", DOCTORS[1], HOSPITAL, "主要", "内\u202e科", "2026-01-05", "2026-12-31",
+         "周二 08:00-12:00", "4", "\x1b]0;title\x07=1+1"],
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "合同.csv", [*CONTRACT_HEADERS, "备注"], rows)
+    report = tmp_path / "报告.csv"
+    args = ["--db", registry.db.url, "import", "contracts", str(path), "--dry-run", "--report"]
+    assert main([*args, str(report)]) == 1
+    text = report.read_text(encoding="utf-8-sig")
+    assert not any(ch in text for ch in "\x1b\x07\x00\u202e"), text
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        cells = [cell for line in csv.reader(handle) for cell in line]
+    assert "[31m内科[0m" in cells and "'=1+1" not in cells and "]0;title=1+1" in cells
+    assert spreadsheet_cell("\x1b=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert spreadsheet_cell("\r\x00@SUM(1)") == "'@SUM(1)"
+
+
+def test_the_public_pages_echo_no_control_character(registry: Registry, tmp_path: Path) -> None:
+    """A search for ``\\x1b[31m…`` came back in the search box with the ESC, NUL and BEL as
+    typed (autoescaping leaves them)."""
+    open_office(registry, tmp_path)
+    app = create_app(
+        Calendars(registry), extra_routes=public_routes(registry, RateLimit(burst=1000))
+    )
+    with TestClient(app, base_url="http://testserver") as client:
+        for query in ("\x1b[31m韦医生", "\x00\x00", "\u202e韦医\x07生"):
+            answer = client.get("/", params={"q": query})
+            assert answer.status_code in (200, 400)
+            assert not any(ch in answer.text for ch in "\x1b\x00\x07\u202e"), answer.text
+        found = client.get("/", params={"q": "\x1b韦医生"}).text
+        assert 'value="韦医生"' in found and DOCTORS[0] in found
 
 
 # --- reading files -------------------------------------------------------------------------

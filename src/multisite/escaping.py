@@ -7,8 +7,9 @@ written is made harmless where it goes.
 * **Rich / Textual markup**: :func:`markup` escapes ``[`` so ``[/]`` in a name is text, not a
   tag; :func:`plain` gives a ``Text`` that is never parsed as markup. :class:`SafeConsole` is
   the CLI's console: markup off unless asked for, and every string printable.
-* **spreadsheets** (CSV, xlsx): :func:`spreadsheet_cell` neutralises a cell that Excel would
-  evaluate (beginning with ``=``, ``+``, ``-``, ``@``, tab or CR) by prefixing ``'``.
+* **spreadsheets** (CSV, xlsx): :func:`spreadsheet_cell` drops the same control characters
+  and neutralises a cell that Excel would evaluate (beginning with ``=``, ``+``, ``-``,
+  ``@``, tab or CR) by prefixing ``'``.
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ def plain(text: object, style: str = "") -> Text:
 
 
 def spreadsheet_cell(value: Any) -> Any:
-    """A cell for a CSV or xlsx the product writes: text that a spreadsheet would take for a
-    formula gets a leading apostrophe; anything else is written as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """A cell for a CSV or xlsx the product writes: text without the control characters a
+    terminal would act on (a report echoes the rejected cells, and is read with ``cat`` as
+    often as with Excel), and text that a spreadsheet would take for a formula gets a leading
+    apostrophe; anything else is written as it is."""
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 

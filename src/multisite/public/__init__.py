@@ -33,12 +33,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from .. import i18n
+from ..escaping import printable
 from ..feed import etag_matches
 from ..i18n import N_
 from ..services import Registry
@@ -173,11 +175,23 @@ class RateLimit:
         return wait
 
 
+def _printable(value: Any) -> Any:
+    """Every value a page shows, without control characters (autoescaping leaves ESC, NUL
+    or a bidirectional override as they are: a search for ``\x1b[31m…`` came back in the
+    search box as it was typed)."""
+    if isinstance(value, Markup):
+        return Markup(printable(value))
+    if isinstance(value, str):
+        return printable(value)
+    return value
+
+
 def public_routes(registry: Registry, rate_limit: RateLimit | None = None) -> list[BaseRoute]:
     """The routes of the public pages, to be served beside the feeds."""
     env = Environment(
         loader=FunctionLoader(_template),
         autoescape=True,
+        finalize=_printable,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -250,6 +264,8 @@ def public_routes(registry: Registry, rate_limit: RateLimit | None = None) -> li
     async def search(request: Request, as_json: bool) -> Response:
         lang = language(request)
         text = request.query_params.get("q")
+        if text is not None:  # no stored name holds one: the page shows what was searched
+            text = printable(text)
         if text is None:
             if as_json:
                 return problem(request, lang, "short", True, 400)
