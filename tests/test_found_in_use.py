@@ -3,6 +3,7 @@ an office's files, the public pages), each held here by the test that failed bef
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import datetime as dt
@@ -12,7 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from multisite.tui.app import MultisiteApp
+from multisite.tui.screens.registration import RegistrationScreen
 from starlette.testclient import TestClient
+from textual.widgets import Select
 
 from multisite.cli.main import main
 from multisite.domain import rules
@@ -35,6 +39,8 @@ from .office import (
 )
 from .test_rule_book import HOSPITAL as HOSPITAL_FACT
 from .test_rule_book import context, physician
+from .test_tui_flows import SIZE, TODAY
+from .test_tui_registration import pane, settle, type_into
 from .test_validation_base import two_sites
 
 # --- the command line ----------------------------------------------------------------------
@@ -51,6 +57,7 @@ def test_ending_a_contract_shows_the_status_in_words_not_markup(
     assert "short" in out and "[red]" not in out and "[/]" not in out
 
 
+@pytest.mark.parametrize("command", [["summary", "--json"], ["--lang", "zh", "summary"]])
 def test_output_to_a_reader_that_went_away_ends_quietly(tmp_path: Path, command: list[str]):
     """``multisite … | head``: JSON said "：Broken pipe。" (exit 2), a table exited 1 (which
     means violations found). Now both end without a word, as a program killed by SIGPIPE."""
@@ -213,3 +220,36 @@ def test_a_broken_json_line_is_told_in_the_clerks_language(tmp_path: Path) -> No
     assert broken.problem is not None and repeated.problem is not None
     assert broken.problem.message == "Line 2 is not valid JSON (the error is at character 2)."
     assert repeated.problem.message == 'Line 3: the key "合同编号" appears twice.'
+
+
+# --- the clerks' UI ------------------------------------------------------------------------
+
+
+def test_a_typed_part_of_a_name_asks_to_choose_a_match_not_to_file_the_institution(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """The form showed the matches under 主要执业机构 and said "Unknown main institution 兴宁:
+    file it first" beside them, until the clerk picked one with ↓ and Enter."""
+    open_office(registry, tmp_path)
+
+    async def run() -> tuple[str, str]:
+        app = MultisiteApp(registry, today=TODAY, due_on_start=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("f8")
+            await settle(pilot)
+            assert isinstance(app.screen, RegistrationScreen)
+            await type_into(pilot, "#cert", DOCTORS[7])
+            await type_into(pilot, "#name", "蒙志强")
+            await type_into(pilot, "#scopes", "内科")
+            app.screen.query_one("#title", Select).value = "主治医师"
+            await type_into(pilot, "#region", "450000")
+            await type_into(pilot, "#institution-query", "兴宁")
+            await settle(pilot, 0.4)
+            before = pane(app)
+            await pilot.press("down", "enter")
+            await settle(pilot, 0.4)
+            return before, pane(app)
+
+    before, after = asyncio.run(run())
+    assert "choose one of the 2 matches under it" in before and "Unknown" not in before, before
+    assert "choose one" not in after and "✗" not in after, after

@@ -58,11 +58,18 @@ class InstitutionPicker(Vertical):
         """The chosen institution's code, or what the clerk typed."""
         return self.hit.code if self.hit else self.query_one(Input).value.strip()
 
+    @property
+    def unchosen_matches(self) -> int:
+        """How many institutions the list offers for what was typed while none is chosen
+        (0 once one is, or when nothing matches)."""
+        return 0 if self.hit is not None else len(self._hits)
+
     @on(Input.Changed, "#institution-query")
     def _typed(self, event: Input.Changed) -> None:
         if self.hit is not None and event.value == self.hit.code:
             return
         self.hit = None
+        self._hits = []
         self.query_one("#institution-chosen", Static).update("")
         self.lookup(event.value, pick_exact=True)
 
