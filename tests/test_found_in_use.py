@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from multisite.tui.app import MultisiteApp
+from multisite.tui.screens.change import describe_impact
 from multisite.tui.screens.registration import RegistrationScreen
 from starlette.testclient import TestClient
 from textual.widgets import Select
@@ -27,6 +28,7 @@ from multisite.importing.readers import read_table
 from multisite.public import RateLimit, public_routes
 from multisite.services import Registry
 from multisite.services.calendars import Calendars
+from multisite.services.validation_base import InstitutionBase
 
 from .office import (
     CONTRACT_HEADERS,
@@ -253,3 +255,19 @@ def test_a_typed_part_of_a_name_asks_to_choose_a_match_not_to_file_the_instituti
     before, after = asyncio.run(run())
     assert "choose one of the 2 matches under it" in before and "Unknown" not in before, before
     assert "choose one" not in after and "✗" not in after, after
+
+
+def test_the_terminate_preview_lists_a_base_that_moves_less_than_a_tenth() -> None:
+    """Terminating a 1-hour contract (0.025 of a standard week) left every one-decimal figure
+    as it was, and the preview said "no institution changes" though the base changed."""
+    before = InstitutionBase(
+        "H" * 18, "某医院", "二级综合医院", 300, 75.0, {}, 1.7, 73.3, "short",
+        dt.date(2027, 1, 15),
+    )  # fmt: skip
+    after = dataclasses.replace(before, counted=1.6875, shortfall=73.3125)
+    text = describe_impact([(before, after)], dt.date(2026, 12, 21))
+    assert "no institution changes" not in text and "1.70 → 1.69" in text, text
+    moved = dataclasses.replace(before, counted=1.6)  # a tenth: shown as before
+    assert "1.7 → 1.6" in describe_impact([(before, moved)], dt.date(2026, 12, 21))
+    same = describe_impact([(before, before)], dt.date(2026, 12, 21))
+    assert "no institution changes" in same

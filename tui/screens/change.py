@@ -43,9 +43,7 @@ ALL = "*"
 def describe_impact(pairs: Sequence[tuple[InstitutionBase, InstitutionBase]], on: dt.date) -> str:
     """One labelled line per institution whose counted base or status changes, worst first."""
     changed = [
-        (b, a)
-        for b, a in pairs
-        if round(b.counted, 1) != round(a.counted, 1) or b.status != a.status
+        (b, a) for b, a in pairs if abs(b.counted - a.counted) > 1e-9 or b.status != a.status
     ]
     head = _("Validation bases on {day}:").format(day=on.isoformat())
     if not changed:
@@ -56,11 +54,12 @@ def describe_impact(pairs: Sequence[tuple[InstitutionBase, InstitutionBase]], on
         drop = after.status == "short" and before.status != "short"
         mark = "[b red]▼ " if drop else ("[yellow]" if after.status == "short" else "")
         close = "[/]" if mark else ""
+        counted = _apart(before.counted, after.counted)
         lines.append(
             f"{mark}{markup(after.name)}: "
             + _("counted {before} → {after} of minimum {required} · {old} → {new}").format(
-                before=f"{before.counted:.1f}",
-                after=f"{after.counted:.1f}",
+                before=counted[0],
+                after=counted[1],
                 required=f"{after.required:.1f}",
                 old=_(before.status),
                 new=_(after.status),
@@ -68,6 +67,17 @@ def describe_impact(pairs: Sequence[tuple[InstitutionBase, InstitutionBase]], on
             + close
         )
     return "\n".join(lines)
+
+
+def _apart(before: float, after: float) -> tuple[str, str]:
+    """The two figures with one decimal, or as many more (up to four) as it takes to tell
+    them apart: a 1-hour contract (0.025 of a standard week) moved no one-decimal figure, and
+    the dialog said "no institution changes"."""
+    for digits in (1, 2, 3, 4):
+        shown = f"{before:.{digits}f}", f"{after:.{digits}f}"
+        if shown[0] != shown[1]:
+            break
+    return shown
 
 
 TITLES = {
