@@ -147,6 +147,21 @@ def test_the_clerk_list_says_role_and_jurisdiction_not_practice_type_and_place(
     assert "记录编号" in shown and "项名单" not in shown
 
 
+def test_a_staffing_figure_past_any_standard_is_one_sentence(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``staffing set 510000 诊所 --min 1e300`` was stored, and ``base`` asked every clinic
+    for 1e+300 physicians."""
+    open_office(registry, tmp_path)
+    url = registry.db.url
+    for option, value in (("--min", "1e300"), ("--per-bed", "11"), ("--min-nurses", "1e6")):
+        assert main(["--db", url, "staffing", "set", "450000", "诊所", option, value]) == 2
+        assert "must be at most" in capsys.readouterr().err
+    assert main(["--db", url, "staffing", "set", "450000", "诊所", "--min", "2"]) == 0, (
+        capsys.readouterr()
+    )
+
+
 # --- the rules -----------------------------------------------------------------------------
 
 

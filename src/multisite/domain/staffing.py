@@ -103,6 +103,16 @@ def staffing_defaults() -> dict[str, Staffing]:
 NURSE_KEYS = ("min_nurses", "nurses_per_physician")
 
 
+# The largest value of each figure a staffing row may hold: far past any 医疗机构基本标准 (the
+# largest kinds ask 0.3 physicians and about 1 nurse a bed), near enough to catch a typo.
+MOST = {
+    "min_physicians": 100_000,
+    "per_bed": 10,
+    "min_nurses": 100_000,
+    "nurses_per_physician": 100,
+}
+
+
 def check_values(
     minimum: Any,
     per_bed: Any,
@@ -125,6 +135,12 @@ def check_values(
             or value < 0
         ):
             raise StaffingError(_("Staffing value {name} must be a number ≥ 0.").format(name=name))
+        if value is not None and value > MOST[name]:  # --min 1e300 made `base` ask for 1e+300
+            raise StaffingError(
+                _("Staffing value {name} must be at most {most}.").format(
+                    name=name, most=f"{MOST[name]:,}"
+                )
+            )
     if titles is not None and (
         not isinstance(titles, dict)
         or not all(
