@@ -24,7 +24,7 @@ from multisite.domain import rules
 from multisite.domain.facts import Inactivity, RegistrationFact
 from multisite.escaping import spreadsheet_cell
 from multisite.feed import create_app
-from multisite.importing.readers import read_table
+from multisite.importing.readers import OLE2, FileProblem, read_table
 from multisite.public import RateLimit, public_routes
 from multisite.services import Registry
 from multisite.services.calendars import Calendars
@@ -237,6 +237,20 @@ def test_a_broken_json_line_is_told_in_the_clerks_language(tmp_path: Path) -> No
     assert broken.problem is not None and repeated.problem is not None
     assert broken.problem.message == "Line 2 is not valid JSON (the error is at character 2)."
     assert repeated.problem.message == 'Line 3: the key "合同编号" appears twice.'
+
+
+def test_a_file_renamed_xlsx_is_told_what_it_is(tmp_path: Path) -> None:
+    """An old .xls or a CSV renamed .xlsx got the zip library's English inside the Chinese
+    sentence: "不是可读取的电子表格：invalid Zip archive: Could not find EOCD。"."""
+    old = tmp_path / "合同.xlsx"
+    old.write_bytes(OLE2 + b"\0" * 600)
+    with pytest.raises(FileProblem, match=r"old Excel workbook \(\.xls\) named \.xlsx"):
+        read_table(old, kind="contracts")
+    renamed = tmp_path / "机构.xlsx"
+    renamed.write_text("机构代码,机构名称\n", encoding="utf-8")
+    with pytest.raises(FileProblem, match=r"is not an \.xlsx workbook") as refused:
+        read_table(renamed, kind="institutions")
+    assert "Zip" not in refused.value.message
 
 
 # --- the clerks' UI ------------------------------------------------------------------------

@@ -343,6 +343,27 @@ def _streamed_sheet_rows(
     return rows(), str(data.title), workbook.close
 
 
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an old .xls (and .doc …): not a zip
+
+
+def _a_zip_archive(path: Path) -> None:
+    """FileProblem unless ``path`` begins as a zip archive does (an .xlsx is one): a renamed
+    .xls or CSV got the zip library's English ("invalid Zip archive: Could not find EOCD")."""
+    with path.open("rb") as handle:
+        head = handle.read(len(OLE2))
+    if head.startswith(b"PK"):
+        return
+    if head == OLE2:
+        raise FileProblem(
+            _("{file} is an old Excel workbook (.xls) named .xlsx: save it as .xlsx in Excel "
+              "and import that.").format(file=path.name)
+        )  # fmt: skip
+    raise FileProblem(
+        _("{file} is not an .xlsx workbook (an .xlsx is a zip archive, this file is not one): "
+          "was another file renamed .xlsx?").format(file=path.name)
+    )  # fmt: skip
+
+
 def _as_calamine(value: object) -> object:
     """A cell as calamine gives it: openpyxl gives a date cell as a datetime at midnight."""
     if type(value) is dt.datetime and value.time() == dt.time():
@@ -742,6 +763,7 @@ def read_table(path: str | Path, sheet: str | None = None, *, kind: str | None =
             encoding = _detect_encoding(path)
             return _tabulate(path, kind, _csv_rows(path, encoding), encoding=encoding)
         if suffix in SPREADSHEET_SUFFIXES:
+            _a_zip_archive(path)
             raw, name, closer = _spreadsheet_rows(path, sheet)
             try:
                 return _tabulate(path, kind, raw, sheet=name, closer=closer)
