@@ -8,9 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from .clerk_cli import DR_MO, DR_WEI, GX_HOSPITAL, Cli, guangxi_office
+from .clerk_cli import (
+    DR_MO,
+    DR_WEI,
+    GX_HOSPITAL,
+    INSTITUTION_HEADERS,
+    PHYSICIAN_HEADERS,
+    Cli,
+    credit_code,
+    guangxi_office,
+)
 
 BUILD_REGISTRY = guangxi_office
+NM_HOSPITAL = credit_code("150102", 3)  # a hospital of Inner Mongolia, for a second registration
+NM_HOSPITAL_ROW = (NM_HOSPITAL, "内蒙古自治区人民医院", "三级综合医院", 1800, "150102", "内科；外科", "否",
+                   "昭乌达路1号")  # fmt: skip
 
 
 @pytest.fixture
@@ -107,3 +119,23 @@ def test_the_status_shown_is_the_status_today_not_the_last_event(cli: Cli):
     shown = cli.ok("physician", "show", DR_WEI, "--json").json()
     assert shown["status"] == "suspended"
     assert [r["status"] for r in shown["registrations"]] == ["suspended"]
+
+
+def test_a_physician_with_errors_on_record_can_still_be_updated_from_a_file(cli: Cli):
+    """A suspension leaves Dr Wei's two contracts in error (REGISTRATION: they run through
+    it) until they are ended or the suspension lifted. The office's next file, promoting him
+    and adding a registration in another province (增加注册), is stored: a row is refused for
+    the errors it brings, not for those already on record."""
+    cli.ok("physician", "suspend", DR_WEI, "--from", "2026-03-01", "--to", "2026-08-31",
+           "--reason", "定期考核不合格")  # fmt: skip
+    assert set(registration_errors(cli, DR_WEI)) == {"GX-P-WEI", "GX-A-WEI"}
+    promoted = (DR_WEI, "韦建国", "执业医师", "临床", "内科", "副主任医师", "450000", GX_HOSPITAL,
+                "2015-03-01")  # fmt: skip
+    done = cli.load("physicians", PHYSICIAN_HEADERS, [promoted])
+    assert done.code == 0, done.out
+    elsewhere = (*promoted[:6], "150000", NM_HOSPITAL, "2026-01-01")
+    cli.load("institutions", INSTITUTION_HEADERS, [NM_HOSPITAL_ROW])  # 内蒙古
+    assert cli.load("physicians", PHYSICIAN_HEADERS, [elsewhere]).code == 0
+    shown = cli.ok("physician", "show", DR_WEI, "--json").json()
+    assert shown["title"] == "副主任医师"
+    assert [r["region"] for r in shown["registrations"]] == ["450000", "150000"]

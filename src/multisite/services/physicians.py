@@ -350,6 +350,7 @@ class Physicians(RegistryCore):
             )
             return
         before = snapshot(old)
+        standing = _errors_of(self.evaluate(q.physician_fact(s, old)))
         changed = {k: v for k, v in one.values.items() if getattr(old, k) != v}
         if one.digest and old.id_digest != one.digest:
             changed["id_digest"] = one.digest
@@ -374,7 +375,13 @@ class Physicians(RegistryCore):
             setattr(old, k, v)
         old.updated_at = utcnow()
         s.flush()
-        errors = [v for v in self.evaluate(q.physician_fact(s, old)) if v.severity == rules.ERROR]
+        # refused for the errors the row brings, not for those already on record (a contract
+        # run through a suspension, a listing): they stay to be resolved whatever the row says
+        errors = [
+            v
+            for v in self.evaluate(q.physician_fact(s, old))
+            if v.severity == rules.ERROR and _error_key(v) not in standing
+        ]
         if errors or not keep:
             savepoint.rollback()
             s.expire_all()
@@ -713,3 +720,16 @@ def check_suspension(start: dt.date, until: dt.date, reason: str) -> None:
 def check_cancellation(reason: str) -> None:
     if not reason.strip():
         raise FieldError(_("A cancellation needs a reason."), "status_reason")
+
+
+ErrorKey = tuple[str, tuple[str, ...], tuple[str, ...], dt.date]
+
+
+def _error_key(violation: rules.Violation) -> ErrorKey:
+    """An error as the same error before and after a write: its rule, what it names and its
+    first day (one that starts elsewhere, as a second suspension's would, is the write's)."""
+    return violation.code, violation.agreements, violation.institutions, violation.first_date
+
+
+def _errors_of(found: list[rules.Violation]) -> set[ErrorKey]:
+    return {_error_key(v) for v in found if v.severity == rules.ERROR}
