@@ -178,6 +178,9 @@ def test_bad_requests_get_a_clear_page_and_a_4xx(web: TestClient):
     assert web.get("/nowhere").status_code == 404
     assert web.post("/", data={"q": "巴特"}).status_code == 405
     assert web.delete(f"/physicians/{BATER}").status_code == 405
+    flood = web.get("/", params={"q": "巴" * 3_000})  # shown back as far as the field takes it
+    assert flood.status_code == 400 and "巴" * 64 in flood.text and "巴" * 65 not in flood.text
+    assert web.get("/search.json", params={"q": "巴" * 3_000}).json()["query"] == "巴" * 64
 
 
 def test_pages_carry_etags_and_cache_headers_and_answer_304(web: TestClient):

@@ -281,8 +281,9 @@ def public_routes(registry: Registry, rate_limit: RateLimit | None = None) -> li
             page = 0
         try:
             document = await run_in_threadpool(pages.search, registry, text, page)
-        except pages.BadQuery as bad:
-            document = {"error": bad.problem, "message": lang.labels[bad.problem], "query": text}
+        except pages.BadQuery as bad:  # shown back as far as the field takes it, not whole
+            shown = text[: pages.MAX_QUERY]
+            document = {"error": bad.problem, "message": lang.labels[bad.problem], "query": shown}
             return answer(request, lang, "search.html", document, as_json, 400)
         return answer(request, lang, "search.html", document, as_json)
 

@@ -27,6 +27,7 @@ from .validation_base import next_validation
 PAGE = 20
 MAX_PAGES = 10  # a search shows at most PAGE × MAX_PAGES physicians: refine the query past it
 MIN_QUERY = 2
+MAX_QUERY = 64  # characters of a search (the page's field takes no more)
 
 
 class PublicNotFound(LookupError):
@@ -75,7 +76,7 @@ def search(registry: Registry, text: str, page: int = 1) -> dict[str, Any]:
     query = unicodedata.normalize("NFKC", text).strip()
     if len(query) < MIN_QUERY:
         raise BadQuery("short")
-    if len(query) > 64:
+    if len(query) > MAX_QUERY:
         raise BadQuery("long")
     if not 1 <= page <= MAX_PAGES:
         raise BadQuery("page")
