@@ -7,7 +7,7 @@ from typing import Any
 
 from ..i18n import _
 from ..services import ServiceError
-from ..services.backup import BackupError, backup, restore
+from ..services.backup import BackupError, backup, require_admin_to_replace, restore
 from ..storage import head_revision
 from .common import EXIT_OK, Context, command
 
@@ -45,6 +45,7 @@ def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
 
 @command("restore")
 def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
+    require_admin_to_replace(ctx.db, args.clerk)
     try:
         revision = restore(ctx.db, args.file, force=args.force)
     except BackupError as error:

@@ -36,6 +36,8 @@ from ..storage.backup import (
     BackupError,
     check_pg_dump,
     check_sqlite,
+    foreign_tables,
+    has_clerks_table,
     holds_data,
     pg_dump,
     pg_restore,
@@ -73,6 +75,17 @@ def backup(db: Database, target: str | Path, *, force: bool = False) -> BackupRe
     return BackupResult(path, path.stat().st_size, method)
 
 
+def require_admin_to_replace(db: Database, clerk: str | None) -> None:
+    """Replacing a registry is an admin's: a clerk or supervisor of the registry in place (one
+    that has clerks on record) is refused, with its audit row. An empty database or another
+    application's has no clerks to ask; the checks of ``restore`` stand guard there."""
+    if not has_clerks_table(db):
+        return
+    from .registry import RegistryCore
+
+    RegistryCore(db, clerk).require_role("admin")
+
+
 def restore(db: Database, source: str | Path, *, force: bool = False) -> str:
     """Replace the target database's contents with the backup in ``source``; returns the
     backup's schema revision (the target is at that revision afterwards)."""
@@ -96,6 +109,14 @@ def restore(db: Database, source: str | Path, *, force: bool = False) -> str:
     revision = check_sqlite(path) if kind == "sqlite" else check_pg_dump(path)
     if not force and holds_data(db):
         raise BackupError(_("The target database holds registry data: add --force to replace it."))
+    others = [] if force else foreign_tables(db)
+    if others:
+        raise BackupError(
+            _(
+                "The target database holds tables that are not the registry's ({tables}): "
+                "check --db, or add --force to restore into it anyway."
+            ).format(tables=", ".join(others[:5]) + (" …" if len(others) > 5 else ""))
+        )
     if kind == "sqlite":
         sqlite_restore(db, path)
     else:

@@ -46,6 +46,23 @@ class BackupError(Exception):
     """A backup or restore that cannot be done; the message is one sentence."""
 
 
+def has_clerks_table(db: Database) -> bool:
+    """Whether the database holds a registry with clerks (revision 0011 on)."""
+    with db.engine.connect() as connection:
+        return "clerk" in sa.inspect(connection).get_table_names()
+
+
+def foreign_tables(db: Database) -> list[str]:
+    """The target's tables that are not the registry's: a database of another application
+    (a wrong ``--db``), which a restore would erase (SQLite) or mix the registry into."""
+    from .models import Base
+
+    ours = set(Base.metadata.tables) | {"alembic_version"}
+    with db.engine.connect() as connection:
+        names = sa.inspect(connection).get_table_names()
+    return sorted(name for name in names if name not in ours)
+
+
 def holds_data(db: Database) -> bool:
     """Whether the database has any registry rows (an empty or schema-only target is not)."""
     with db.engine.connect() as connection:
