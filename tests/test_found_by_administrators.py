@@ -3,6 +3,8 @@ each test failed before its fix."""
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 
 from multisite.cli.main import main
@@ -69,3 +71,12 @@ def test_restore_into_another_applications_database_needs_force(
         other.dispose()
         if drop:
             drop()
+
+
+def test_policy_show_for_a_county_is_its_provinces_policy(registry, database, capsys):
+    build_region(registry)
+    registry.set_policy("330000", {"counting": "headcount"})
+    capsys.readouterr()
+    for region in ("330106", "330100"):
+        assert main(["--db", database.url, "policy", "show", "--region", region, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["counting"] == "headcount", region

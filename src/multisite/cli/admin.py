@@ -8,6 +8,7 @@ import json
 import math
 from typing import Any
 
+from ..domain.identifiers import province_of
 from ..domain.policy import PolicyError, default_sources
 from ..i18n import _
 from ..services import ServiceError
@@ -203,7 +204,9 @@ def cmd_policy(args: argparse.Namespace, ctx: Context) -> int:
     else:
         if args.region is not None and not registry.region_known(args.region):
             raise ServiceError(_("Unknown region {code}.").format(code=args.region))
-        policy = registry.policy(args.region)
+        # Policies are per province: a county's or a city's is its province's (it showed the
+        # defaults whatever the province had set).
+        policy = registry.policy(province_of(args.region) if args.region else None)
     values = policy.as_dict()
     if args.verb == "show" and args.json:
         ctx.json(values)
