@@ -101,19 +101,19 @@ def _print_record(ctx: Context, listings: Any, points: Any) -> None:
     )  # fmt: skip
     for x in listings:
         t.add_row(
-            str(x.id), f"{_(x.subject)} {x.key}", x.name, x.start.isoformat(),
+            str(x.id), f"{_(x.profession or x.subject)} {x.key}", x.name, x.start.isoformat(),
             x.until.isoformat() if x.until else _("open"), x.reason, x.authority or "-",
             x.decision or "-", _("listed") if x.in_force_on(today) else "-",
         )  # fmt: skip
     ctx.out.print(t if listings else _("No listings."))
     if points:
         p = table(
-            _("physician"), _("name"), _("on"), _("points"), _("reason"), _("authority"),
+            _("practitioner"), _("name"), _("on"), _("points"), _("reason"), _("authority"),
             _("decision"), title=_("Misconduct points (不良执业行为记分)"),
         )  # fmt: skip
         for x in points:
             p.add_row(
-                x.cert, x.name, x.on.isoformat(), str(x.points), x.reason, x.authority,
+                f"{_(x.profession)} {x.cert}", x.name, x.on.isoformat(), str(x.points), x.reason, x.authority,
                 x.decision or "-",
             )  # fmt: skip
         ctx.out.print(p)

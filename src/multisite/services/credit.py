@@ -55,6 +55,7 @@ class ListingView:
     reason: str
     authority: str
     decision: str
+    profession: str | None = None  # a listed practitioner's: physician / nurse
 
     def in_force_on(self, day: dt.date) -> bool:
         return self.start <= day and (self.until is None or day <= self.until)
@@ -63,6 +64,7 @@ class ListingView:
         return {
             "id": self.id,
             "subject": self.subject,
+            "profession": self.profession,
             "key": self.key,
             "name": self.name,
             "from": self.start.isoformat(),
@@ -85,11 +87,13 @@ class PointsView:
     reason: str
     authority: str
     decision: str
+    profession: str = "physician"  # or nurse
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "physician": self.cert,
+            "profession": self.profession,
             "name": self.name,
             "on": self.on.isoformat(),
             "points": self.points,
@@ -319,7 +323,7 @@ class Credit(RegistryCore):
             )  # fmt: skip
             return PointsView(
                 row.id, phys.cert_no, phys.name, row.on, row.points, row.reason, row.authority,
-                row.decision,
+                row.decision, phys.profession,
             )  # fmt: skip
 
     def credit_record(
@@ -338,9 +342,10 @@ class Credit(RegistryCore):
             people = credit_store.physician_names(s, [r.physician_id for r in found])
             places = credit_store.institution_names(s, [r.institution_id for r in found])
             people.update(credit_store.physician_names(s, [r.physician_id for r in scored]))
+            trades = credit_store.professions(s, people)
             return CreditRecord(
-                tuple(_view_of(r, people, places) for r in found),
-                tuple(_points_view(r, people) for r in scored),
+                tuple(_view_of(r, people, places, trades) for r in found),
+                tuple(_points_view(r, people, trades) for r in scored),
             )
 
     def _credit_violations(self, s: Session, row: CreditListing) -> tuple[rules.Violation, ...]:
@@ -384,24 +389,32 @@ def _view_of(
     row: CreditListing,
     people: dict[int, tuple[str, str]],
     places: dict[int, tuple[str, str]],
+    trades: dict[int, str],
 ) -> ListingView:
+    profession = None
     if row.physician_id is not None:
         subject, (key, name) = "physician", people[row.physician_id]
+        profession = trades.get(row.physician_id, "physician")
     else:
         assert row.institution_id is not None
         subject, (key, name) = "institution", places[row.institution_id]
     return ListingView(
-        row.id, subject, key, name, row.start, row.until, row.reason, row.authority, row.decision
-    )
+        row.id, subject, key, name, row.start, row.until, row.reason, row.authority, row.decision,
+        profession,
+    )  # fmt: skip
 
 
-def _points_view(row: CreditPoints, people: dict[int, tuple[str, str]]) -> PointsView:
+def _points_view(
+    row: CreditPoints, people: dict[int, tuple[str, str]], trades: dict[int, str]
+) -> PointsView:
     cert, name = people[row.physician_id]
     return PointsView(
-        row.id, cert, name, row.on, row.points, row.reason, row.authority, row.decision
-    )
+        row.id, cert, name, row.on, row.points, row.reason, row.authority, row.decision,
+        trades.get(row.physician_id, "physician"),
+    )  # fmt: skip
 
 
 def _view(s: Session, row: CreditListing) -> ListingView:
     people = credit_store.physician_names(s, [row.physician_id])
-    return _view_of(row, people, credit_store.institution_names(s, [row.institution_id]))
+    places = credit_store.institution_names(s, [row.institution_id])
+    return _view_of(row, people, places, credit_store.professions(s, people))

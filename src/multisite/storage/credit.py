@@ -61,6 +61,15 @@ def physician_names(s: Session, ids: Iterable[int | None]) -> dict[int, tuple[st
     return _names(s, Physician, Physician.cert_no, Physician.name, ids)
 
 
+def professions(s: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Practitioner id → profession (``physician`` or ``nurse``)."""
+    wanted = {x for x in ids if x is not None}
+    if not wanted:
+        return {}
+    rows = s.execute(select(Physician.id, Physician.profession).where(Physician.id.in_(wanted)))
+    return {row_id: profession for row_id, profession in rows}
+
+
 def institution_names(s: Session, ids: Iterable[int | None]) -> dict[int, tuple[str, str]]:
     """Institution id → (code, name)."""
     return _names(s, Institution, Institution.code, Institution.name, ids)
