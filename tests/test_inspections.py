@@ -4,6 +4,7 @@ the public pages where the policy publishes them; an impossible draw stores noth
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from .clerk_cli import Cli
 from .disclosure_region import CENTRE, CLINIC, DENTAL, HOSPITAL, inner_mongolia
 from .test_trust import roles as clerk_roles  # noqa: F401 (a fixture: the clerks' roles)
 
+TODAY = dt.date.today().isoformat()  # a result is recorded once the inspection is done
 CODES = sorted([HOSPITAL, CLINIC, CENTRE, DENTAL])
 
 
@@ -111,25 +113,34 @@ def test_disabled_inspectors_are_not_drawn(cli: Cli):
     )
 
 
+def test_a_result_dated_after_today_is_refused(cli: Cli):
+    cli.ok("inspect", "draw", "--institutions", "4", "--inspectors", "2", "--seed", "q1")
+    later = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    refused = cli.refused("inspect", "record", "1", CLINIC, "--on", later, "--outcome", "合格")
+    assert "has not happened yet" in refused
+    shown = cli.ok("inspect", "show", "1", "--json").json()
+    assert all(x["outcome"] is None for x in shown["inspections"])
+
+
 def test_recorded_results_appear_on_the_public_pages_when_the_policy_publishes_them(cli: Cli):
     cli.ok("inspect", "draw", "--institutions", "4", "--inspectors", "2", "--seed", "q1")
-    cli.ok("inspect", "record", "1", CLINIC, "--on", "2027-03-02", "--outcome", "责令整改",
+    cli.ok("inspect", "record", "1", CLINIC, "--on", TODAY, "--outcome", "责令整改",
            "--findings", "处方书写不规范")  # fmt: skip
     shown = cli.ok("inspect", "show", "1", "--json").json()
     (clinic,) = [x for x in shown["inspections"] if x["institution"] == CLINIC]
     assert (clinic["inspected_on"], clinic["outcome"], clinic["findings"]) == (
-        "2027-03-02", "rectify", "处方书写不规范",
+        TODAY, "rectify", "处方书写不规范",
     )  # fmt: skip
-    assert "not drawn" in cli.refused("inspect", "record", "1", "X", "--on", "2027-03-02",
+    assert "not drawn" in cli.refused("inspect", "record", "1", "X", "--on", TODAY,
                                       "--outcome", "合格")  # fmt: skip
-    assert "outcome" in cli.refused("inspect", "record", "1", CLINIC, "--on", "2027-03-02",
+    assert "outcome" in cli.refused("inspect", "record", "1", CLINIC, "--on", TODAY,
                                     "--outcome", "good")  # fmt: skip
     db = Database(cli.db_url)
     registry = Registry(db)
     with TestClient(create_app(Calendars(registry), extra_routes=public_routes(registry))) as web:
         doc = web.get(f"/institutions/{CLINIC}.json").json()
         assert [(x["inspected_on"], x["outcome"]) for x in doc["inspections"]] == [
-            ("2027-03-02", "rectify")
+            (TODAY, "rectify")
         ]
         assert len(doc["inspections"][0]["inspectors"]) == 2
         assert "责令整改" in web.get(f"/institutions/{CLINIC}").text

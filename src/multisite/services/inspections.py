@@ -237,6 +237,11 @@ class Inspections:
                 )
             )
         stored_texts(("findings", FREE_TEXT, _("The findings"), findings, "free_text"))
+        if on > dt.date.today():  # a result is of an inspection done: it is published as such
+            raise ServiceError(
+                _("The inspection on {on} has not happened yet: record its result once it has.")
+                .format(on=on.isoformat())
+            )  # fmt: skip
         with self.db.write() as s:
             row = sq.draw(s, draw_id)
             if row is None:
