@@ -179,3 +179,21 @@ def test_a_suspension_of_one_registration_stops_practice_there_only(both: Cli):
     sentence = both.refused("physician", "reinstate", GX_DR, "--on", "2026-07-01",
                             "--region", "450000")  # fmt: skip
     assert "not suspended" in sentence
+
+
+def test_a_physician_registered_in_two_provinces_is_found_once(both: Cli):
+    """The clerks' search listed Dr Wei once a registration: the TUI's table refused the second
+    row with the same key (DuplicateKey) and the whole UI ended with a traceback."""
+    from multisite.services import Registry
+    from multisite.services.search import find_physicians
+    from multisite.storage import Database
+
+    db = Database(both.db_url)
+    try:
+        registry = Registry(db)
+        for query in (GX_DR, "韦建国", "wjg"):
+            hits = find_physicians(registry, query).hits
+            assert [h.cert for h in hits] == [GX_DR], query
+            assert hits[0].main_institution == "广西壮族自治区人民医院"  # the first registration's
+    finally:
+        db.dispose()

@@ -40,20 +40,26 @@ def classify(text: str) -> str:
 
 def physician_page_query(text: str, limit: int, offset: int) -> Select[Any]:
     """The SELECT of one page of physicians matching ``text`` (already stripped, non-empty)."""
-    main = Registration.main_institution_id
-    query = (
-        select(
-            Physician.cert_no,
-            Physician.name,
-            Physician.initials,
-            Physician.title,
-            Physician.category,
-            Physician.status,
-            Institution.name,
-            Physician.profession,
-        )
-        .outerjoin(Registration, Registration.physician_id == Physician.id)
-        .outerjoin(Institution, Institution.id == main)
+    # One row a practitioner: the main institution of the first registration (a physician with
+    # an added registration in another province, 增加注册, has two; a join listed them twice).
+    main = (
+        select(Institution.name)
+        .join(Registration, Registration.main_institution_id == Institution.id)
+        .where(Registration.physician_id == Physician.id)
+        .order_by(Registration.registered_on, Registration.id)
+        .limit(1)
+        .correlate(Physician)
+        .scalar_subquery()
+    )
+    query = select(
+        Physician.cert_no,
+        Physician.name,
+        Physician.initials,
+        Physician.title,
+        Physician.category,
+        Physician.status,
+        main,
+        Physician.profession,
     )
     kind = classify(text)
     if kind == "cert":
@@ -66,7 +72,7 @@ def physician_page_query(text: str, limit: int, offset: int) -> Select[Any]:
         query = query.where(Physician.name.like(f"%{_like_escape(text)}%", escape="\\")).order_by(
             Physician.id
         )
-    paged: Select[Any] = query.limit(limit).offset(offset)  # type: ignore[assignment]
+    paged: Select[Any] = query.limit(limit).offset(offset)
     return paged
 
 
