@@ -32,3 +32,41 @@ def test_a_nurses_listing_and_points_are_labelled_a_nurses(cli: Cli):
         text = cli("credit", "show", lang=lang).out
         assert text.count(f"{nurse} {NURSE_LI}") == 2, text  # the listing and the points
         assert text.count(f"{physician} {DR_YANG}") == 2, text
+
+
+def test_the_tui_credit_register_labels_a_nurses_listing_a_nurses(
+    built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+):
+    import asyncio
+    import datetime as dt
+
+    from multisite.tui.app import MultisiteApp
+    from textual.widgets import DataTable
+
+    from multisite.domain.inputs import ListingInput
+    from multisite.services import Registry
+    from multisite.storage import Database
+
+    db = Database(built_registry_url)
+    registry = Registry(db, "窗口一")
+    for cert in (NURSE_LI, DR_YANG):
+        registry.add_listing(
+            ListingInput("physician", cert, dt.date(2026, 3, 1), "虚假", "贵阳市卫健委")
+        )
+
+    async def labels() -> list[str]:
+        app = MultisiteApp(registry, today=dt.date(2026, 3, 2), due_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f6")
+            for _ in range(200):
+                await pilot.pause(0.02)
+                tables = list(app.screen.query(DataTable))
+                if tables and tables[0].row_count == 2:
+                    break
+            table = app.screen.query(DataTable).first()
+            return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+    try:
+        assert sorted(asyncio.run(labels())) == ["nurse", "physician"]
+    finally:
+        db.dispose()

@@ -20,6 +20,7 @@ from multisite.i18n import N_, _
 from multisite.services import ServiceError
 from multisite.services.credit import ListingView, PointsView
 
+from ..labels import profession_label
 from ..session import registry, today
 from ..widgets.footer import ClerkFooter
 from .dialog import Field, FormDialog, date_field
@@ -77,7 +78,12 @@ class CreditScreen(Screen[bool]):
         day = today(self)
         for x in self.listings:
             table.add_row(
-                Text(_(SUBJECTS[x.subject]), style="red" if x.in_force_on(day) else "grey50"),
+                Text(
+                    _(SUBJECTS[x.subject])
+                    if x.profession is None
+                    else profession_label(x.profession),
+                    style="red" if x.in_force_on(day) else "grey50",
+                ),  # 医师/护士
                 plain(x.name),
                 x.start.isoformat(),
                 x.until.isoformat() if x.until else _("open"),
