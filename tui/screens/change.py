@@ -140,7 +140,7 @@ class ChangeScreen(ModalScreen[bool]):
             )
             if self.kind != "terminate" and len(self.regions) > 1:
                 yield self._row(
-                    _("Registration"),
+                    _("Region"),
                     Select(
                         [(_("all registrations"), ALL)]
                         + [(f"{name} ({code})", code) for code, name in self.regions],

@@ -147,7 +147,7 @@ class CreditScreen(Screen[bool]):
             date_field("until", _("Last day"), required=False),
             Field("reason", _("Reason")),
             Field("authority", _("Authority")),
-            Field("decision", _("Decision no."), required=False),
+            Field("decision", _("Decision"), required=False),
         ]  # fmt: skip
         self.app.push_screen(FormDialog(_("Add a credit listing"), fields, apply), self._done)
 
@@ -189,7 +189,7 @@ class CreditScreen(Screen[bool]):
             Field("points", _("Points"), "", "int"),
             Field("reason", _("Reason")),
             Field("authority", _("Authority")),
-            Field("decision", _("Decision no."), required=False),
+            Field("decision", _("Decision"), required=False),
         ]
         self.app.push_screen(FormDialog(_("Record points"), fields, apply), self._done)
 

@@ -123,7 +123,7 @@ class FilingsScreen(Screen[bool]):
         fields = [
             date_field("until", _("Valid until")),
             Field("authority", _("Authority"), f.authority, required=False),
-            Field("number", _("Filing number"), "", required=False),
+            Field("number", _("Filing no."), "", required=False),
         ]
         if f.ended_on is not None:
             fields.append(date_field("start", _("Valid from"), required=False))
