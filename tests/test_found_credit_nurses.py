@@ -70,3 +70,34 @@ def test_the_tui_credit_register_labels_a_nurses_listing_a_nurses(
         assert sorted(asyncio.run(labels())) == ["nurse", "physician"]
     finally:
         db.dispose()
+
+
+def test_f6_opens_the_credit_register_from_the_audit_screen(built_registry_url: str):
+    """F6 is the credit register on every screen (README); the audit screen bound it to its
+    entries' table, so F6 there did nothing a clerk expected."""
+    import asyncio
+    import datetime as dt
+
+    from multisite.tui.app import MultisiteApp
+    from multisite.tui.screens.audit import AuditScreen
+    from multisite.tui.screens.credit import CreditScreen
+
+    from multisite.services import Registry
+    from multisite.storage import Database
+
+    db = Database(built_registry_url)
+
+    async def screens() -> tuple[str, str]:
+        app = MultisiteApp(Registry(db, "窗口一"), today=dt.date(2026, 3, 2), due_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f5")
+            await pilot.pause(0.3)
+            before = type(app.screen).__name__
+            await pilot.press("f6")
+            await pilot.pause(0.3)
+            return before, type(app.screen).__name__
+
+    try:
+        assert asyncio.run(screens()) == (AuditScreen.__name__, CreditScreen.__name__)
+    finally:
+        db.dispose()

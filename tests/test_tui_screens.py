@@ -184,7 +184,7 @@ async def open_screen(pilot: Pilot[Any], name: str, office: Path) -> None:
     elif name == "audit":
         await pilot.press("f5")
         await settle(pilot)
-        await pilot.press("f6", "down")
+        await pilot.press("f9", "down")
     elif name == "import":
         # relative to the working directory (see ``in_office``): the tree's root reads 来件,
         # not a temporary path that changes from run to run

@@ -53,7 +53,7 @@ def entity_label(entity: str) -> str:
 class AuditScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", N_("Back")),
-        Binding("f6", "focus_table", N_("Entries")),
+        Binding("f9", "focus_table", N_("Entries")),
     ]
 
     def __init__(self, *, physician: str = "", institution: str = "") -> None:
