@@ -340,9 +340,14 @@ class Physicians(RegistryCore):
         result: BatchResult,
         *,
         keep: bool,
+        standing: set[ErrorKey] | None = None,
     ) -> None:
-        """Apply one row to a stored physician in a savepoint; keep it (``keep``) when the
-        physician's agreements stay free of rule errors, else reject the row."""
+        """Apply one row to a stored physician in a savepoint; keep it (``keep``) when it
+        brings no rule error, else reject the row. An error already on record before the row
+        (a contract run through a suspension, a listing) stays to be resolved whatever the
+        row says, and does not refuse it: where the physician has errors after the row, the
+        savepoint is undone, the errors before are found (``standing``) and the row applied
+        again — only a row meeting errors pays for the second evaluation."""
         data = one.data
         if old.profession != data.profession:
             result.reject(
@@ -350,7 +355,6 @@ class Physicians(RegistryCore):
             )
             return
         before = snapshot(old)
-        standing = _errors_of(self.evaluate(q.physician_fact(s, old)))
         changed = {k: v for k, v in one.values.items() if getattr(old, k) != v}
         if one.digest and old.id_digest != one.digest:
             changed["id_digest"] = one.digest
@@ -375,16 +379,20 @@ class Physicians(RegistryCore):
             setattr(old, k, v)
         old.updated_at = utcnow()
         s.flush()
-        # refused for the errors the row brings, not for those already on record (a contract
-        # run through a suspension, a listing): they stay to be resolved whatever the row says
         errors = [
             v
             for v in self.evaluate(q.physician_fact(s, old))
-            if v.severity == rules.ERROR and _error_key(v) not in standing
+            if v.severity == rules.ERROR and _error_key(v) not in (standing or ())
         ]
         if errors or not keep:
             savepoint.rollback()
             s.expire_all()
+        if errors and standing is None:  # were they on record before the row?
+            found = _errors_of(self.evaluate(q.physician_fact(s, old)))
+            if all(_error_key(v) in found for v in errors):
+                self._change_physician(s, one, old, main, result, keep=keep, standing=found)
+                return
+            errors = [v for v in errors if _error_key(v) not in found]
         if errors:
             field = "status" if status_changed else ""
             for violation in errors:
