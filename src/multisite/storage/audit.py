@@ -115,7 +115,7 @@ def _stamp(value: dt.datetime) -> str:
 
 
 # json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")), without
-# building an encoder for every row: what the chain hashed until 2026-12-02 (see _encode)
+# building an encoder for every row: what the chain hashed before orjson wrote it (see _encode)
 _encode_json: Callable[[Any], str] = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":")
 ).encode
