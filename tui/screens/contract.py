@@ -212,21 +212,9 @@ class ContractScreen(Screen[bool]):
 
         contract_no = self.value("contract_no")
         required("contract_no", contract_no)
-        picker = self.query_one(InstitutionPicker)
-        institution = picker.code
-        if not institution:
-            quiet = not strict and "institution-query" not in self.touched
-            raise FormProblem(
-                "institution-query", "" if quiet else f"{label('institution')}: " + _("choose one.")
-            )
-        if picker.unchosen_matches:  # not "unknown institution": the list under it has it
-            raise FormProblem(
-                "institution-query",
-                f"{label('institution')}: "
-                + _("choose one of the {count} matches under it (↓, then Enter).").format(
-                    count=picker.unchosen_matches
-                ),
-            )
+        institution = self.query_one(InstitutionPicker).chosen_code(
+            label("institution"), quiet=not strict and "institution-query" not in self.touched
+        )
         department = self.value("department")
         required("department", department)
         start = read_date(self.value("start"), "start", label("start"))

@@ -303,21 +303,9 @@ class RegistrationScreen(Screen[bool]):
                 f"{label('region')}: "
                 + _("{code} is not a GB/T 2260 six-digit region code.").format(code=region),
             )
-        picker = self.query_one(InstitutionPicker)
-        institution = picker.code
-        if not institution:
-            quiet = not strict and "institution-query" not in self.touched
-            raise FormProblem(
-                "institution-query", "" if quiet else f"{label('institution')}: " + _("choose one.")
-            )
-        if picker.unchosen_matches:  # not "unknown institution": the list under it has it
-            raise FormProblem(
-                "institution-query",
-                f"{label('institution')}: "
-                + _("choose one of the {count} matches under it (↓, then Enter).").format(
-                    count=picker.unchosen_matches
-                ),
-            )
+        institution = self.query_one(InstitutionPicker).chosen_code(
+            label("institution"), quiet=not strict and "institution-query" not in self.touched
+        )
         registered = read_date(self.value("registered"), "registered", label("registered"))
         since_text = self.value("practising_since")
         since: dt.date | None = None

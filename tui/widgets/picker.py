@@ -16,6 +16,7 @@ from multisite.escaping import plain
 from multisite.i18n import N_, _
 from multisite.services.search import InstitutionHit, find_institutions
 
+from ..forms import FormProblem
 from ..session import registry
 
 
@@ -57,6 +58,24 @@ class InstitutionPicker(Vertical):
     def code(self) -> str:
         """The chosen institution's code, or what the clerk typed."""
         return self.hit.code if self.hit else self.query_one(Input).value.strip()
+
+    def chosen_code(self, label: str, *, quiet: bool) -> str:
+        """The code of the institution chosen, for a form to save; else the sentence the form
+        shows (``FormProblem`` naming this field): choose one, or choose one of the matches
+        listed under what was typed (not "unknown institution": the list has it). ``quiet``:
+        nothing typed yet and the clerk has not been there, so no sentence yet."""
+        code = self.code
+        if not code:
+            raise FormProblem("institution-query", "" if quiet else f"{label}: " + _("choose one."))
+        if self.unchosen_matches:
+            raise FormProblem(
+                "institution-query",
+                f"{label}: "
+                + _("choose one of the {count} matches under it (↓, then Enter).").format(
+                    count=self.unchosen_matches
+                ),
+            )
+        return code
 
     @property
     def unchosen_matches(self) -> int:
