@@ -189,6 +189,10 @@ def test_a_nurse_is_suspended_reinstated_cancelled_and_subscribes_to_a_feed(cli:
         ]
         == "cancelled"
     )
+    # nothing to reinstate, said of a nurse as a nurse, and of a cancellation as one
+    assert "Nurse" in cli.refused("nurse", "reinstate", NURSE_WU, "--on", "2026-07-01")
+    cancelled = cli.refused("nurse", "reinstate", NURSE_LI, "--on", "2026-10-01")
+    assert "nurse" in cancelled and "cancelled" in cancelled and "Physician" not in cancelled
 
 
 # --- bad input: one row error each, naming row, column and rule --------------------------------

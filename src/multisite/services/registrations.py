@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..domain import identifiers as ids
 from ..domain import rules
 from ..domain.text import FREE_TEXT
+from ..domain.vocabulary import NURSE
 from ..i18n import _
 from ..storage import queries as q
 from ..storage.models import Physician, Registration, RegistrationEvent, utcnow
@@ -112,11 +113,7 @@ class Registrations(Physicians):
                 )  # fmt: skip
                 acted.append(reg.region_code)
             if not acted:
-                raise ServiceError(
-                    _(
-                        "Physician {cert} is not suspended on {on}: there is nothing to reinstate."
-                    ).format(cert=phys.cert_no, on=on.isoformat())
-                )
+                raise ServiceError(_not_suspended(phys, chosen, on))
             return self._finish(s, phys, "reinstate", acted)
 
     # -- shared --
@@ -195,3 +192,24 @@ def _reason_ok(reason: str) -> None:
 
 def _cancelled(reg: Registration) -> bool:
     return reg.status == "cancelled" or any(e.status == "cancelled" for e in reg.events)
+
+
+def _not_suspended(phys: Physician, chosen: list[Registration], on: dt.date) -> str:
+    """Why there is nothing to reinstate, naming the practitioner as what they are (a nurse
+    is not a physician) and a cancellation as one: 注销 is for good, not a suspension."""
+    nurse = phys.profession == NURSE
+    if any(r.status == "cancelled" for r in chosen):
+        message = (
+            _("The registration of nurse {cert} is cancelled (注销): it cannot be reinstated.")
+            if nurse
+            else _(
+                "The registration of physician {cert} is cancelled (注销): it cannot be reinstated."
+            )
+        )
+        return message.format(cert=phys.cert_no)
+    message = (
+        _("Nurse {cert} is not suspended on {on}: there is nothing to reinstate.")
+        if nurse
+        else _("Physician {cert} is not suspended on {on}: there is nothing to reinstate.")
+    )
+    return message.format(cert=phys.cert_no, on=on.isoformat())
