@@ -387,6 +387,8 @@ def test_a_province_adds_a_scope_on_the_command_line_and_its_files_may_use_it(
 def test_grassroots_hours_count_the_days_that_have_passed_and_plan_the_rest(guangxi, capsys):
     assert main(["--db", guangxi, "physician", "show", cert(1), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
+    # the day the command counted to: the suite may cross midnight after the office was filed
+    today = dt.date.today()
     start, end = ON - dt.timedelta(days=20), ON + dt.timedelta(days=700)
 
     def weekdays(first: dt.date, last: dt.date) -> int:
@@ -395,14 +397,14 @@ def test_grassroots_hours_count_the_days_that_have_passed_and_plan_the_rest(guan
             if (first + dt.timedelta(days=n)).weekday() < 5
         )  # fmt: skip
 
-    year_end = dt.date(ON.year, 12, 31)
-    served = {str(ON.year): 8.0 * weekdays(start, ON)}
-    if start.year < ON.year:  # the agreement began last year
+    year_end = dt.date(today.year, 12, 31)
+    served = {str(today.year): 8.0 * weekdays(start, today)}
+    if start.year < today.year:  # the agreement began last year
         served = {str(start.year): 8.0 * weekdays(start, dt.date(start.year, 12, 31)),
-                  str(ON.year): 8.0 * weekdays(dt.date(ON.year, 1, 1), ON)}  # fmt: skip
+                  str(today.year): 8.0 * weekdays(dt.date(today.year, 1, 1), today)}  # fmt: skip
     assert shown["grassroots_hours"] == {k: v for k, v in served.items() if v}
     planned = shown["grassroots_planned_hours"]
-    assert planned.get(str(ON.year), 0) == 8.0 * weekdays(ON + dt.timedelta(days=1), year_end)
+    assert planned.get(str(today.year), 0) == 8.0 * weekdays(today + dt.timedelta(days=1), year_end)
     assert planned[str(end.year)] == 8.0 * weekdays(dt.date(end.year, 1, 1), end)
     assert str(end.year) not in shown["grassroots_hours"]  # years to come are planned only
 
