@@ -198,7 +198,7 @@ def _not_suspended(phys: Physician, chosen: list[Registration], on: dt.date) -> 
     """Why there is nothing to reinstate, naming the practitioner as what they are (a nurse
     is not a physician) and a cancellation as one: 注销 is for good, not a suspension."""
     nurse = phys.profession == NURSE
-    if any(r.status == "cancelled" for r in chosen):
+    if any(_cancelled(r) for r in chosen):
         message = (
             _("The registration of nurse {cert} is cancelled (注销): it cannot be reinstated.")
             if nurse
