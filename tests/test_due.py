@@ -75,4 +75,4 @@ def test_bad_windows_are_one_sentence(cli: Cli):
 def test_due_json_keeps_its_schema(cli: Cli):
     (first, *_rest) = cli.ok("due", "--json", "--on", ON.isoformat()).json()
     assert set(first) == {"kind", "due", "reference", "physician", "physician_name",
-                          "institution", "institution_name", "message"}  # fmt: skip
+                          "profession", "institution", "institution_name", "message"}  # fmt: skip

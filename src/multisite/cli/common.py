@@ -128,7 +128,7 @@ def print_violations(ctx: Context, violations: list[dict[str, Any]], title: str 
     t = table(
         _("code"),
         _("severity"),
-        _("physician"),
+        _("practitioner"),
         _("agreements"),
         _("first date"),
         _("measure"),
@@ -140,7 +140,7 @@ def print_violations(ctx: Context, violations: list[dict[str, Any]], title: str 
         t.add_row(
             Text(v["code"], style=style),
             _(v["severity"]),
-            v["physician"],
+            f"{_(v.get('profession', 'physician'))} {v['physician']}",  # 医师/护士
             ", ".join(v["agreements"]),
             v["first_date"],
             f"{v['measure']:g} {_(v['unit'])}",

@@ -38,10 +38,11 @@ def cmd_due(args: argparse.Namespace, ctx: Context) -> int:
     if not items:
         ctx.out.print(_("Nothing is due within {days} days.").format(days=args.within))
         return EXIT_OK
-    t = table(_("due"), _("what"), _("physician"), _("institution"), _("reference"),
+    t = table(_("due"), _("what"), _("practitioner"), _("institution"), _("reference"),
               title=_("Due within {days} days").format(days=args.within))  # fmt: skip
     for x in items:
-        who = f"{x.physician_name} {x.physician}" if x.physician else "-"
+        profession = _(x.profession or "physician")  # 医师/护士
+        who = f"{profession} {x.physician_name} {x.physician}" if x.physician else "-"
         where = f"{x.institution_name} {x.institution}" if x.institution else "-"
         t.add_row(x.due.isoformat(), x.label, who, where, x.reference)
     ctx.out.print(t)

@@ -57,6 +57,7 @@ class DueItem:
     physician_name: str | None
     institution: str | None
     institution_name: str | None
+    profession: str | None = None  # the practitioner's (physician / nurse), with ``physician``
 
     @property
     def label(self) -> str:
@@ -89,6 +90,7 @@ class DueItem:
             "reference": self.reference,
             "physician": self.physician,
             "physician_name": self.physician_name,
+            "profession": self.profession,
             "institution": self.institution,
             "institution_name": self.institution_name,
             "message": self.describe(),
@@ -119,19 +121,15 @@ def due_items(
             if inst is None:
                 raise ServiceError(_("Unknown institution {code}.").format(code=institution))
             inst_id = inst.id
-        for no, end, terminated, cert, name, code, iname in sq.agreements_ending(
-            s, first, last, inst_id
-        ):
+        for no, end, terminated, *about in sq.agreements_ending(s, first, last, inst_id):
             last_day = terminated if terminated is not None and terminated < end else end
-            items.append(DueItem("contract_end", last_day, no, cert, name, code, iname))
-        for fid, valid_to, cert, name, code, iname in sq.filings_lapsing(s, first, last, inst_id):
-            items.append(DueItem("filing_lapse", valid_to, str(fid), cert, name, code, iname))
-        for _rid, region, until, cert, name, code, iname in sq.suspensions_ending(
-            s, first, last, inst_id
-        ):
-            items.append(DueItem("suspension_end", until, region, cert, name, code, iname))
-        for lid, until, cert, name, code, iname in sq.listings_ending(s, first, last, inst_id):
-            items.append(DueItem("listing_end", until, str(lid), cert, name, code, iname))
+            items.append(DueItem("contract_end", last_day, no, *about))
+        for fid, valid_to, *about in sq.filings_lapsing(s, first, last, inst_id):
+            items.append(DueItem("filing_lapse", valid_to, str(fid), *about))
+        for _rid, region, until, *about in sq.suspensions_ending(s, first, last, inst_id):
+            items.append(DueItem("suspension_end", until, region, *about))
+        for lid, until, *about in sq.listings_ending(s, first, last, inst_id):
+            items.append(DueItem("listing_end", until, str(lid), *about))
         institutions = sq.institutions_licensed(s, inst_id)
     vocabulary = shipped()
     for code, name, kind, beds, licensed_on in institutions:

@@ -26,8 +26,8 @@ from .models import (
 def agreements_ending(
     s: Session, first: dt.date, last: dt.date, institution_id: int | None = None
 ) -> list[tuple[Any, ...]]:
-    """(contract no, last day, cert, name, institution code, institution name) of every
-    agreement, not a draft, whose last day in force (termination first) is within the dates."""
+    """(contract no, last day, termination, cert, name, institution code, institution name,
+    profession) of every agreement, not a draft, whose last day in force (termination first) is within the dates."""
     ends = (Agreement.terminated_on.is_not(None)) & (Agreement.terminated_on < Agreement.end)
     in_range = or_(
         and_(ends, Agreement.terminated_on >= first, Agreement.terminated_on <= last),
@@ -36,7 +36,7 @@ def agreements_ending(
     query = (
         select(
             Agreement.contract_no, Agreement.end, Agreement.terminated_on, Physician.cert_no,
-            Physician.name, Institution.code, Institution.name,
+            Physician.name, Institution.code, Institution.name, Physician.profession,
         )
         .join(Physician, Physician.id == Agreement.physician_id)
         .join(Institution, Institution.id == Agreement.institution_id)
@@ -50,12 +50,13 @@ def agreements_ending(
 def filings_lapsing(
     s: Session, first: dt.date, last: dt.date, institution_id: int | None = None
 ) -> list[tuple[Any, ...]]:
-    """(filing id, valid to, cert, name, institution code, institution name) of the filings
+    """(filing id, valid to, cert, name, institution code, institution name, profession) of
+    the filings
     not ended whose validity runs out within the dates."""
     query = (
         select(
             Filing.id, Filing.valid_to, Physician.cert_no, Physician.name, Institution.code,
-            Institution.name,
+            Institution.name, Physician.profession,
         )
         .join(Registration, Registration.id == Filing.registration_id)
         .join(Physician, Physician.id == Registration.physician_id)
@@ -70,8 +71,8 @@ def filings_lapsing(
 def suspensions_ending(
     s: Session, first: dt.date, last: dt.date, institution_id: int | None = None
 ) -> list[tuple[Any, ...]]:
-    """(registration id, region, last day, cert, name, main institution code and name) of
-    the suspensions whose last day is within the dates, unless the registration is cancelled
+    """(registration id, region, last day, cert, name, main institution code and name,
+    profession) of the suspensions whose last day is within the dates, unless the registration is cancelled
     on or before it."""
     cancel = aliased(RegistrationEvent)
     cancelled = (
@@ -87,6 +88,7 @@ def suspensions_ending(
         select(
             Registration.id, Registration.region_code, RegistrationEvent.until,
             Physician.cert_no, Physician.name, Institution.code, Institution.name,
+            Physician.profession,
         )
         .join(Registration, Registration.id == RegistrationEvent.registration_id)
         .join(Physician, Physician.id == Registration.physician_id)
@@ -106,12 +108,13 @@ def suspensions_ending(
 def listings_ending(
     s: Session, first: dt.date, last: dt.date, institution_id: int | None = None
 ) -> list[tuple[Any, ...]]:
-    """(listing id, last day, cert, physician name, institution code, institution name) of
-    the credit listings whose last day is within the dates (one of cert and code is None)."""
+    """(listing id, last day, cert, physician name, institution code, institution name,
+    profession) of the credit listings whose last day is within the dates (one of cert and
+    code is None, and the profession with the cert)."""
     query = (
         select(
             CreditListing.id, CreditListing.until, Physician.cert_no, Physician.name,
-            Institution.code, Institution.name,
+            Institution.code, Institution.name, Physician.profession,
         )
         .outerjoin(Physician, Physician.id == CreditListing.physician_id)
         .outerjoin(Institution, Institution.id == CreditListing.institution_id)

@@ -35,12 +35,14 @@ class Violation:
     measure: float
     unit: str
     message: str
+    profession: str = "physician"  # the practitioner's (nurse: 护士); ``physician`` is the cert
 
     def as_json(self) -> dict[str, object]:
         return {
             "code": self.code,
             "severity": self.severity,
             "physician": self.physician,
+            "profession": self.profession,
             "agreements": list(self.agreements),
             "institutions": list(self.institutions),
             "first_date": self.first_date.isoformat(),
@@ -179,8 +181,9 @@ def violation(
     contracts = tuple(dict.fromkeys(a.contract_no for a in agreements))
     institutions = tuple(dict.fromkeys(a.institution.code for a in agreements))
     return Violation(
-        code, severity, p.cert_no, contracts, institutions, first, round(measure, 2), unit, message
-    )
+        code, severity, p.cert_no, contracts, institutions, first, round(measure, 2), unit, message,
+        p.profession,
+    )  # fmt: skip
 
 
 def hours(minutes: float) -> float:

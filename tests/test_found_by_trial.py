@@ -1,0 +1,71 @@
+"""Defects a trial of the product found (helper fixes), each reproduced as a clerk meets it:
+from an empty database fed the Sichuan office's files (``tests/offices.py``) and, beside its
+physicians, a nurses file of the same province. Each test failed before its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .clerk_cli import Cli, write_csv
+from .offices import make_office
+
+NURSE_HEADERS = ("护士执业证书编号", "姓名", "职称", "注册地", "主要执业机构", "注册日期")
+NURSE_CONTRACT_HEADERS = (
+    "合同编号", "护士执业证书编号", "机构代码", "执业类型", "科室", "起始日期", "终止日期", "排班",
+    "约定周工时", "主要机构同意",
+)  # fmt: skip
+NURSE_ZHAO = "201651000007"  # registered 2016 in Sichuan (51), serial 000007
+OFFICE = make_office()
+CLINIC = OFFICE.institutions[0]["机构代码"]  # 510104诊所1号
+
+
+def sichuan_office(url: str, folder: Path) -> None:
+    """The office's files imported into an empty registry (contracts with ``--partial``: the
+    office's conflicting rows are refused), then a nurse at the clinic whose contract ends in
+    the first days of 2027 and schedules fewer hours than it contracts (a warning)."""
+    cli = Cli(url, None, folder)
+    cli.ok("init")
+    paths = OFFICE.write(folder)
+    cli.ok("import", "institutions", str(paths["institutions"]))
+    cli.ok("import", "physicians", str(paths["physicians"]))
+    assert cli("import", "contracts", str(paths["contracts"]), "--partial").code == 1
+    nurses = [(NURSE_ZHAO, "赵静", "主管护师", "510000", CLINIC, "2016-07-01")]
+    cli.ok("import", "nurses", str(write_csv(folder / "nurses.csv", NURSE_HEADERS, nurses)))
+    contract = [("NC-ZHAO", NURSE_ZHAO, CLINIC, "主要", "内科", "2026-01-01", "2027-01-10",
+                 "周一 08:00-12:00", 30, "")]  # fmt: skip
+    path = write_csv(folder / "nurse-contracts.csv", NURSE_CONTRACT_HEADERS, contract)
+    cli.ok("import", "contracts", str(path))
+
+
+BUILD_REGISTRY = sichuan_office
+
+
+@pytest.fixture
+def cli(built_registry_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Cli:
+    return Cli(built_registry_url, capsys, tmp_path)
+
+
+def test_check_and_due_label_a_nurse_a_nurse(cli: Cli):
+    """``check`` headed its violations' column 医师 and ``due`` its column of practitioners
+    医师, over a nurse's rows; the JSON said nothing of the profession."""
+    found = cli.violations("--physician", NURSE_ZHAO)
+    assert found and {v["profession"] for v in found} == {"nurse"}
+    region = {(v["physician"], v["profession"]) for v in cli.violations()}
+    assert {p for cert, p in region if cert != NURSE_ZHAO} == {"physician"}
+    due = cli.ok("due", "--on", "2026-12-20", "--within", "30", "--institution", CLINIC, "--json")
+    items = {x["physician"]: x["profession"] for x in due.json()}
+    assert items.pop(NURSE_ZHAO) == "nurse"
+    assert items and set(items.values()) == {"physician"}  # the clinic's doctors
+    for lang, nurse, physician, column in (
+        ("zh", "护士", "医师", "执业人员"), ("en", "nurse", "physician", "practitioner")
+    ):  # fmt: skip
+        shown = cli("check", "--physician", NURSE_ZHAO, lang=lang).out
+        assert f"{nurse} {NURSE_ZHAO}" in shown and column in shown, shown
+        assert f"{physician} {NURSE_ZHAO}" not in shown
+        listed = cli("due", "--on", "2026-12-20", "--within", "30", "--institution", CLINIC,
+                     lang=lang).out  # fmt: skip
+        assert f"{nurse} 赵静 {NURSE_ZHAO}" in listed and column in listed, listed
+        assert f"{physician} 赵静" not in listed
+        assert f"{physician} " in listed  # the doctor at the same clinic, as a physician
