@@ -69,3 +69,42 @@ def test_check_and_due_label_a_nurse_a_nurse(cli: Cli):
         assert f"{nurse} 赵静 {NURSE_ZHAO}" in listed and column in listed, listed
         assert f"{physician} 赵静" not in listed
         assert f"{physician} " in listed  # the doctor at the same clinic, as a physician
+
+
+def _audit_count(cli: Cli) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(cli.db_url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.exec_driver_sql("SELECT count(*) FROM audit_entry").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_a_published_inspection_result_is_not_replaced(cli: Cli):
+    """``inspect record`` over a result already on the institution's public page replaced it
+    silently (合格 became 不合格, or the date moved): now one sentence naming the draw and the
+    institution, saying the result is published, and nothing stored."""
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+    cli.ok(
+        "inspect", "inspectors", "add", "王强", "--unit", "成都市卫生监督所", "--region", "510100"
+    )
+    drawn = cli.ok("inspect", "draw", "--institutions", "1", "--inspectors", "1", "--seed", "t3",
+                   "--region", "510000", "--json").json()  # fmt: skip
+    draw, code = str(drawn["id"]), drawn["inspections"][0]["institution"]
+    cli.ok("inspect", "record", draw, code, "--on", today, "--outcome", "合格", "--findings", "无")
+    before = cli.ok("inspect", "show", draw, "--json").json(), _audit_count(cli)
+    for lang in ("en", "zh"):
+        result = cli("inspect", "record", draw, code, "--on", today, "--outcome", "不合格",
+                     "--findings", "病历不全", lang=lang)  # fmt: skip
+        assert result.code == 2 and len(result.err.strip().splitlines()) == 1, result.err
+        assert f"draw {draw}'s" in result.err if lang == "en" else f"第 {draw} 批" in result.err
+        assert code in result.err and ("published" in result.err or "已经公开" in result.err)
+        assert (cli.ok("inspect", "show", draw, "--json").json(), _audit_count(cli)) == before
+    cli.ok("policy", "set", "510000", "publish_inspections=false")  # not published: replaced
+    cli.ok("inspect", "record", draw, code, "--on", today, "--outcome", "不合格")
+    shown = cli.ok("inspect", "show", draw, "--json").json()["inspections"][0]
+    assert shown["outcome"] == "non_compliant"

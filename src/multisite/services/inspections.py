@@ -227,8 +227,10 @@ class Inspections:
     def record(
         self, draw_id: int, institution: str, on: dt.date, outcome: str, findings: str = ""
     ) -> DrawnInspection:
-        """Store the result of the drawn institution's inspection (a correction replaces it,
-        both audited)."""
+        """Store the result of the drawn institution's inspection, audited. A result already
+        published (recorded while the province's policy has ``publish_inspections``) stands:
+        recording another over it is refused and stores nothing — the registry has no
+        correction of a published result. One not published may be replaced (both audited)."""
         key = OUTCOME_WORDS.get(outcome.strip(), outcome.strip())
         if key not in OUTCOMES:
             raise ServiceError(
@@ -255,6 +257,23 @@ class Inspections:
                         code=institution, id=draw_id
                     )
                 )
+            assert place is not None
+            province = ids.province_of(place.county_code)
+            if (
+                found.outcome is not None
+                and self.registry.policy_in(s, province).publish_inspections
+            ):
+                raise ServiceError(
+                    _(
+                        "The result of draw {id}'s inspection of {name} ({code}) is published "
+                        "already ({outcome}, inspected on {on}): a published result is not "
+                        "replaced, and nothing was stored."
+                    ).format(
+                        id=draw_id, name=place.name, code=code,
+                        outcome=_(OUTCOMES.get(found.outcome, found.outcome)),
+                        on=found.inspected_on.isoformat() if found.inspected_on else "-",
+                    )
+                )  # fmt: skip
             if on < row.drawn_at.date():
                 raise ServiceError(
                     _("The inspection on {on} would come before its draw on {drawn}.").format(
