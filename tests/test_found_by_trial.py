@@ -108,3 +108,15 @@ def test_a_published_inspection_result_is_not_replaced(cli: Cli):
     cli.ok("inspect", "record", draw, code, "--on", today, "--outcome", "不合格")
     shown = cli.ok("inspect", "show", draw, "--json").json()["inspections"][0]
     assert shown["outcome"] == "non_compliant"
+
+
+def test_the_inspectors_list_heads_the_region_as_a_jurisdiction(cli: Cli):
+    """The zh inspectors list headed its region column 执业地点 (a practitioner's region); fixed
+    on main by f904b76 (辖区, as the clerk list): this holds it for the inspectors' list too."""
+    cli.ok(
+        "inspect", "inspectors", "add", "李明", "--unit", "绵阳市卫生监督所", "--region", "510700"
+    )
+    for lang, word, wrong in (("zh", "辖区", "执业地点"), ("en", "jurisdiction", "region")):
+        listed = cli("inspect", "inspectors", "list", lang=lang).out
+        header = next(line for line in listed.splitlines() if word in line)
+        assert wrong not in header and "510700" in listed, listed
