@@ -10,6 +10,7 @@ import pytest
 
 from .clerk_cli import Cli, write_csv
 from .offices import make_office
+from .test_trust import roles  # noqa: F401  (the clerks' names: PostgreSQL roles)
 
 NURSE_HEADERS = ("护士执业证书编号", "姓名", "职称", "注册地", "主要执业机构", "注册日期")
 NURSE_CONTRACT_HEADERS = (
@@ -120,3 +121,63 @@ def test_the_inspectors_list_heads_the_region_as_a_jurisdiction(cli: Cli):
         listed = cli("inspect", "inspectors", "list", lang=lang).out
         header = next(line for line in listed.splitlines() if word in line)
         assert wrong not in header and "510700" in listed, listed
+
+
+READS = (
+    ("summary",), ("check", "--json"), ("due", "--json"), ("clerk", "list"),
+    ("inspect", "inspectors", "list"), ("physician", "show", OFFICE.physicians[0]["执业证书编码"]),
+    ("nurse", "show", NURSE_ZHAO), ("institution", "show", CLINIC),
+)  # fmt: skip
+
+
+def _refused_as_disabled(code: int, err: str, name: str) -> bool:
+    lines = err.strip().splitlines()
+    return code == 2 and len(lines) == 1 and "Traceback" not in err and (
+        "disabled" in lines[0] or "may not do that" in lines[0]  # PostgreSQL: the grants, gone
+    ) and (name in lines[0] or "may not do that" in lines[0])  # fmt: skip
+
+
+def test_a_disabled_clerk_reads_nothing(cli: Cli, roles: dict[str, str], tmp_path: Path):  # noqa: F811
+    """A disabled clerk's writes were refused, their reads not: ``physician show``, ``check``,
+    ``due``, ``backup`` (the whole registry) and the clerks' UI answered them. Now every entry
+    refuses them in one sentence, whether an admin names them (--clerk) or they authenticated
+    (a principal whose clerk is disabled)."""
+    from .test_trust import run
+
+    clerk = roles["qingxiu"]
+    cli.ok("clerk", "add", clerk, "--region", "510000", "--role", "clerk")
+    assert run(cli, clerk, "summary")[0] == 0  # enabled: reads
+    cli.ok("clerk", "disable", clerk)
+    for args in [*READS, ("backup", str(tmp_path / "copy.backup")), ("tui",)]:
+        code, _out, err = run(cli, clerk, *args)
+        assert _refused_as_disabled(code, err, clerk), (args, code, err)
+    assert not (tmp_path / "copy.backup").exists()
+
+
+def test_a_principal_whose_clerk_is_disabled_reads_nothing(cli: Cli, roles: dict[str, str]):  # noqa: F811
+    """The one who authenticated (the OS user on SQLite, the login role on PostgreSQL), once
+    their clerk is disabled, read everything as if no clerk of the registry (role None)."""
+    from multisite.tui.app import MultisiteApp
+
+    from multisite import i18n
+    from multisite.cli.main import main
+    from multisite.services import Registry, ScopeError
+    from multisite.storage import Database
+
+    listed = cli.ok("clerk", "list", "--json").json()
+    (me,) = [c["name"] for c in listed if c["role"] == "admin"]
+    cli.ok("clerk", "add", roles["xingning"], "--region", "510000", "--role", "admin")
+    assert main(["--db", cli.db_url, "clerk", "disable", me]) == 0  # another admin stays
+    for args in READS:
+        for lang, word in (("en", "disabled"), ("zh", "已停用")):
+            cli.capsys.readouterr()
+            code = main(["--db", cli.db_url, "--lang", lang, *args])
+            err = cli.capsys.readouterr().err
+            assert code == 2 and err.count("\n") == 1 and word in err and me in err, (args, err)
+    i18n.set_language("en")
+    db = Database(cli.db_url)
+    try:
+        with pytest.raises(ScopeError, match="disabled"):  # the clerks' UI does not open
+            MultisiteApp(Registry(db))
+    finally:
+        db.dispose()

@@ -7,7 +7,13 @@ from typing import Any
 
 from ..i18n import _
 from ..services import ServiceError
-from ..services.backup import BackupError, backup, require_admin_to_replace, restore
+from ..services.backup import (
+    BackupError,
+    admit_reader,
+    backup,
+    require_admin_to_replace,
+    restore,
+)
 from ..storage import head_revision
 from .common import EXIT_OK, Context, command
 
@@ -29,6 +35,7 @@ def register(sub: Any) -> None:
 
 @command("backup")
 def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
+    admit_reader(ctx.db, args.clerk)
     try:
         result = backup(ctx.db, args.file, force=args.force)
     except BackupError as error:

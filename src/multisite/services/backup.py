@@ -75,6 +75,16 @@ def backup(db: Database, target: str | Path, *, force: bool = False) -> BackupRe
     return BackupResult(path, path.stat().st_size, method)
 
 
+def admit_reader(db: Database, clerk: str | None) -> None:
+    """A backup copies everything: a disabled clerk of the registry in place is refused it, as
+    every read (one sentence, with its audit row)."""
+    if not has_clerks_table(db):
+        return
+    from .registry import RegistryCore
+
+    RegistryCore(db, clerk).admit()
+
+
 def require_admin_to_replace(db: Database, clerk: str | None) -> None:
     """Replacing a registry is an admin's: a clerk or supervisor of the registry in place (one
     that has clerks on record) is refused, with its audit row. An empty database or another

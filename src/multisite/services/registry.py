@@ -398,6 +398,11 @@ class RegistryCore:
         """The clerk's name the audit rows record."""
         return self.acting.name
 
+    def admit(self) -> Acting:
+        """Who acts, at an entry (a command, the clerks' UI) before anything is read: a disabled
+        clerk is refused here (one sentence, with its audit row), reads included."""
+        return self.acting
+
     def id_key(self) -> bytes:
         """The national-ID hash key (``storage.keys``), or one sentence saying what to do."""
         if self._id_key is None:
@@ -819,8 +824,12 @@ class RegistryCore:
 def resolve_acting(who: str, requested: str | None, records: Mapping[str, Clerk]) -> Acting:
     """Who acts: the principal ``who``, or the clerk ``requested`` when ``who`` is an enabled
     admin (an admin may act as another clerk, with that clerk's rights; a name not on record
-    acts with the admin's). Anyone else asking for another name is refused."""
+    acts with the admin's). Anyone else asking for another name is refused, and so is a
+    disabled clerk, whether they authenticated or an admin names them: they read nothing
+    either."""
     own = records.get(who)
+    if own is not None and not own.enabled:
+        raise ScopeError(disabled_clerk(who))
     own_role = own.role if own is not None and own.enabled else None
     if not requested or requested == who:
         return Acting(who, who, own_role, own.region_code if own is not None and own_role else None)
@@ -835,8 +844,15 @@ def resolve_acting(who: str, requested: str | None, records: Mapping[str, Clerk]
     if other is None:
         return Acting(requested, who, "admin", None)
     if not other.enabled:
-        raise ScopeError(_("Clerk {name} is disabled.").format(name=requested))
+        raise ScopeError(disabled_clerk(requested))
     return Acting(requested, who, other.role, other.region_code)
+
+
+def disabled_clerk(name: str) -> str:
+    return _(
+        "Clerk {name} is disabled and may neither read nor write the registry; an admin enables "
+        "them again with `multisite clerk add {name} --region CODE --role ROLE`."
+    ).format(name=name)
 
 
 def dataclass_replace_version(policy: PolicyValues, version: int) -> PolicyValues:
