@@ -181,3 +181,54 @@ def test_a_principal_whose_clerk_is_disabled_reads_nothing(cli: Cli, roles: dict
             MultisiteApp(Registry(db))
     finally:
         db.dispose()
+
+
+def _cached(path: Path, cell: str, value: str) -> None:
+    """Give the formula in ``cell`` the computed value a spreadsheet program saves with it
+    (openpyxl writes formulas without one)."""
+    import shutil
+    import zipfile
+
+    member = "xl/worksheets/sheet1.xml"
+    copy = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == member:
+                start = data.index(f'<c r="{cell}"'.encode())
+                end = data.index(b"</c>", start)
+                data = data[:start] + data[start:end].replace(b"<v />", f"<v>{value}</v>".encode()) + data[end:]  # fmt: skip
+            target.writestr(item, data)
+    shutil.move(copy, path)
+
+
+def test_a_formula_without_a_computed_value_is_told_not_read_as_blank(cli: Cli, tmp_path: Path):
+    """A workbook written by a program that does not compute formulas (openpyxl, a script)
+    holds formula cells without a value; the import read them as blank cells (a contract stored
+    without its contracted hours). Now that row is rejected naming the column and what to do;
+    a formula saved with its value is read as that value."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    path = OFFICE.write(tmp_path, {"contracts_more": "xlsx"})["contracts_more"]
+    workbook = load_workbook(path)
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["I3"] = "=1+2"  # 约定周工时 of row 3 (SC2026-00005): no computed value
+    sheet["I5"] = "=1+2"  # row 5 (SC2026-00016): saved with its value below
+    workbook.save(path)
+    _cached(path, "I5", "3")
+    for lang, words in (("en", "formula without a computed value"), ("zh", "没有计算结果的公式")):
+        report = tmp_path / f"report-{lang}.csv"
+        result = cli("import", "contracts", str(path), "--dry-run", "--report", str(report),
+                     lang=lang)  # fmt: skip
+        assert result.code == 1, result.err
+        with report.open(encoding="utf-8-sig", newline="") as handle:
+            rows = [r for r in csv.DictReader(handle) if r["row"] == "3"]
+        assert [(r["column"], r["code"]) for r in rows] == [("约定周工时", "INVALID")], rows
+        assert words in rows[0]["message"], rows[0]["message"]
+    cli("import", "contracts", str(path), "--partial")
+    assert "Unknown contract" in cli.refused("contract", "show", "SC2026-00005")
+    stored = cli.ok("contract", "show", "SC2026-00016", "--json").json()
+    assert stored["weekly_hours"] == 3.0, stored

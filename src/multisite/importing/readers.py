@@ -25,6 +25,9 @@ import csv
 import datetime as dt
 import json
 import math
+import posixpath
+import re
+import xml.etree.ElementTree as ElementTree
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +76,21 @@ class Row:
     problem: ValueProblem | None = None
 
 
+class _Uncomputed:
+    """A formula cell saved without its computed value (a file written by a program that does
+    not compute formulas): the spreadsheet library reads it as an empty cell."""
+
+    def __str__(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return "UNCOMPUTED"
+
+
+UNCOMPUTED = _Uncomputed()
+MAX_UNCOMPUTED = 10_000  # formula cells without a value listed one by one; past it, the file
+
+
 def cell_text(value: object) -> str:
     """A raw cell as text for the report: dates ISO, 12.0 as 12, empty as ''."""
     if value is None:
@@ -97,7 +115,9 @@ def _cell(value: object) -> object:
     dates and booleans as they are, empty as None."""
     if type(value) is str:  # every cell of a CSV: the common case first
         return clean(value)
-    if value is None or isinstance(value, bool | dt.date):
+    if value is None or value is UNCOMPUTED:
+        return None
+    if isinstance(value, bool | dt.date):
         return value
     if isinstance(value, int | float | dt.time | dt.timedelta):
         return clean(cell_text(value))
@@ -114,6 +134,25 @@ def _long_cell(values: Sequence[object], headers: Sequence[str]) -> ValueProblem
                 _(
                     "The cell under {column} is {length} characters long; at most {limit} are read."
                 ).format(column=where, length=f"{len(value):,}", limit=f"{limits.MAX_CELL:,}"),
+            )
+    return None
+
+
+def _uncomputed_cell(
+    values: Sequence[object], headers: Sequence[str], names: dict[int, str]
+) -> ValueProblem | None:
+    """A problem for the first formula cell without a computed value, if any: read as blank
+    it would have stored nothing, or a row without a value it has."""
+    for index, value in enumerate(values):
+        if value is UNCOMPUTED:
+            where = headers[index] if index < len(headers) and headers[index] else str(index + 1)
+            return ValueProblem(
+                names.get(index, ""),
+                _(
+                    "The cell under {column} holds a formula without a computed value (the file "
+                    "was saved by a program that does not compute formulas): open the file in a "
+                    "spreadsheet program, save it again and import that."
+                ).format(column=where),
             )
     return None
 
@@ -329,12 +368,18 @@ def _streamed_sheet_rows(
     names = list(workbook.sheetnames)
     _check_sheet(path, names, sheet, workbook.close)
     data: Any = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+    try:
+        uncomputed = _uncomputed_formulas(path, str(data.title))
+    except BaseException:
+        workbook.close()
+        raise
 
     def rows() -> Iterator[tuple[int, list[object]]]:
         # rows come from row 1 on, a missing row as an empty one: the offset is the number
         try:
             for offset, values in enumerate(data.iter_rows(values_only=True)):
-                yield offset + 1, [_as_calamine(v) for v in values]
+                found = [_as_calamine(v) for v in values]
+                yield offset + 1, _mark(found, uncomputed.get(offset + 1), 0)
         except FileProblem:
             raise
         except Exception as error:  # a broken part of the XML, met as the sheet is read
@@ -408,12 +453,128 @@ def _spreadsheet_rows(
     # iter_rows starts at the first row of the sheet's data range; find its number.
     end_row = data.end[0] if data.end else -1
     first = end_row + 1 - data.height if data.height else 0
+    first_column = data.start[1] if data.start else 0
+    try:
+        uncomputed = _uncomputed_formulas(path, data.name)
+    except BaseException:
+        workbook.close()
+        raise
 
     def rows() -> Iterator[tuple[int, list[object]]]:
         for offset, values in enumerate(data.iter_rows()):
-            yield first + offset + 1, list(values)
+            number = first + offset + 1
+            yield number, _mark(list(values), uncomputed.get(number), first_column)
 
     return rows(), data.name, workbook.close
+
+
+def _mark(values: list[object], columns: list[int] | None, first_column: int) -> list[object]:
+    """``values`` with the cells of ``columns`` (1-based; the row's formula cells without a
+    computed value) as :data:`UNCOMPUTED` where the library read them as empty."""
+    for number in columns or ():
+        index = number - 1 - first_column
+        if 0 <= index < len(values) and values[index] in ("", None):
+            values[index] = UNCOMPUTED
+    return values
+
+
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+_CELL_REF = re.compile(r"([A-Z]{1,3})(\d+)")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _uncomputed_formulas(path: Path, sheet: str) -> dict[int, list[int]]:
+    """Row → columns (1-based) of the sheet's formula cells saved without a computed value:
+    a ``<f>`` with no ``<v>``, or an empty one where the cell is not a string (Excel and
+    LibreOffice save a formula's empty text as ``t="str"`` and ``<v></v>``). The sheet's XML
+    is searched for a formula first (a file of values, the common case, is not parsed); its
+    size was bounded by ``limits.check_xlsx`` and expat refuses entity expansion bombs."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_member(archive, sheet)
+            if member is None or not _has_formula(archive, member):
+                return {}
+            with archive.open(member) as part:
+                return _scan_formulas(part, path)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError):
+        return {}  # the library reads (or refuses) the file as before
+
+
+def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The archive member of the worksheet named ``sheet`` (workbook.xml and its rels)."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rid = next(
+        (
+            value
+            for element in workbook.iter()
+            if _local(element.tag) == "sheet" and element.get("name") == sheet
+            for key, value in element.attrib.items()
+            if _local(key) == "id"
+        ),
+        None,
+    )
+    relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in relations.iter() if r.get("Id") == rid), None)
+    if rid is None or not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+
+
+def _has_formula(archive: zipfile.ZipFile, member: str) -> bool:
+    with archive.open(member) as part:
+        tail = b""
+        while chunk := part.read(_CHUNK):
+            if _FORMULA.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+    return False
+
+
+def _scan_formulas(part: Any, path: Path) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    count, row, at = 0, 0, 0
+    sheet_data: ElementTree.Element | None = None
+    for event, element in ElementTree.iterparse(part, events=("start", "end")):
+        tag = _local(element.tag)
+        if event == "start":
+            if tag == "sheetData":
+                sheet_data = element
+            elif tag == "row":
+                row, at = int(element.get("r") or row + 1), 0
+            elif tag == "c":
+                ref = _CELL_REF.fullmatch(element.get("r") or "")
+                if ref is None:
+                    at += 1
+                else:
+                    letters, row = ref.group(1), int(ref.group(2))
+                    at = 0
+                    for letter in letters:
+                        at = at * 26 + ord(letter) - 64
+            continue
+        if tag == "c":
+            children = {_local(child.tag): child for child in element}
+            value = children.get("v")
+            if "f" in children and (
+                value is None or (not value.text and element.get("t") != "str")
+            ):
+                count += 1
+                if count > MAX_UNCOMPUTED:
+                    raise FileProblem(
+                        _(
+                            "{file} holds more than {count} formulas without a computed value: "
+                            "open it in a spreadsheet program, save it again and import that."
+                        ).format(file=path.name, count=f"{MAX_UNCOMPUTED:,}")
+                    )
+                found.setdefault(row, []).append(at)
+            element.clear()
+        elif tag == "row":
+            element.clear()
+            if sheet_data is not None:
+                sheet_data.clear()  # the rows read so far: memory stays bounded
+    return found
 
 
 # --------------------------------------------------------------------------- header
@@ -524,7 +685,7 @@ def _tabulate(
     def rows() -> Iterator[Row]:
         for number, values in raw:
             kept_values = [_cell(v) for v in values]
-            if all(v is None for v in kept_values):
+            if all(v is None for v in kept_values) and not any(v is UNCOMPUTED for v in values):
                 continue
             cells: dict[str, object] = dict.fromkeys(column_map)
             notes: dict[str, str] = {}
@@ -535,7 +696,8 @@ def _tabulate(
                 elif kept is not None:
                     notes[note_key(index)] = cell_text(kept)
             original = [v if type(v) is str else cell_text(v) for v in values]
-            yield Row(number, cells, original, notes, _long_cell(values, headers))
+            problem = _long_cell(values, headers) or _uncomputed_cell(values, headers, names)
+            yield Row(number, cells, original, notes, problem)
 
     return Table(
         path,
