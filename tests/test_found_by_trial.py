@@ -232,3 +232,25 @@ def test_a_formula_without_a_computed_value_is_told_not_read_as_blank(cli: Cli, 
     assert "Unknown contract" in cli.refused("contract", "show", "SC2026-00005")
     stored = cli.ok("contract", "show", "SC2026-00016", "--json").json()
     assert stored["weekly_hours"] == 3.0, stored
+
+
+def test_the_last_lang_wins_everywhere(cli: Cli):
+    """``--lang`` given twice: argparse kept the last, the messages took the first
+    (``--lang en … --lang zh`` answered in English, a usage error in the other language than
+    the one parsed). Now the last wins for both, and an abbreviation argparse accepts
+    (``--lan zh``) chooses the messages too."""
+    from multisite.cli.main import main
+
+    unknown = ("physician", "show", "999999999999999")
+    cases = [
+        (["--lang", "en", "--db", cli.db_url, "--lang", "zh", *unknown], "医师 999999999999999 不存在"),
+        (["--lang", "zh", "--db", cli.db_url, "--lang=en", *unknown], "Unknown physician"),
+        (["--lang=en", "--lang", "zh", "nosuch"], "用法错误"),
+        (["--lang", "zh", "--lang", "en", "nosuch"], "Bad usage"),
+        (["--lan", "zh", "--db", cli.db_url, *unknown], "医师 999999999999999 不存在"),
+    ]  # fmt: skip
+    for argv, said in cases:
+        cli.capsys.readouterr()
+        assert main(argv) == 2
+        err = cli.capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, (argv, err)

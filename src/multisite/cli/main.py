@@ -76,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _argparse_speaks_our_language():
             args = build_parser().parse_args(argv)
+            if args.lang is not None and args.lang != i18n.current_language():
+                i18n.set_language(args.lang)  # argparse's choice (``--lan zh`` is ``--lang zh``)
             if not args.command:
                 build_parser().print_help()
                 return EXIT_USAGE
@@ -147,12 +149,15 @@ def database_refusal(error: DBAPIError) -> str:
 
 
 def _peek_lang(argv: list[str]) -> str | None:
+    """The language asked for, before argparse runs (its own sentences are translated): the
+    last ``--lang``, as argparse takes the last of an option given twice."""
+    found = None
     for i, arg in enumerate(argv):
         if arg == "--lang" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--lang="):
-            return arg.split("=", 1)[1]
-    return None
+            found = argv[i + 1]
+        elif arg.startswith("--lang="):
+            found = arg.split("=", 1)[1]
+    return found
 
 
 EXIT_PIPE = 128 + 13  # as a program killed by SIGPIPE: the reader of the output went away
