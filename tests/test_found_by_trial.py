@@ -254,3 +254,43 @@ def test_the_last_lang_wins_everywhere(cli: Cli):
         assert main(argv) == 2
         err = cli.capsys.readouterr().err
         assert said in err and err.count("\n") == 1, (argv, err)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_tui_due_screen_does_not_head_a_nurse_physician(built_registry_url: str, language: str):
+    """The clerks' Due screen (F7) headed the column of names 医师 over the nurse's contract
+    ending; it is 执业人员 (practitioner), as the command line's ``due``."""
+    import asyncio
+    import datetime as dt
+
+    from multisite.tui.app import MultisiteApp
+    from multisite.tui.screens.due import DueScreen
+    from textual.widgets import DataTable
+
+    from multisite import i18n
+    from multisite.services import Registry
+    from multisite.storage import Database
+
+    i18n.set_language(language)
+    db = Database(built_registry_url)
+
+    async def shown() -> tuple[list[str], list[str]]:
+        app = MultisiteApp(Registry(db), today=dt.date(2026, 12, 20), due_on_start=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("f7")
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if isinstance(app.screen, DueScreen) and app.screen.loaded:
+                    break
+            table = app.screen.query_one("#due", DataTable)
+            labels = [str(c.label) for c in table.columns.values()]
+            names = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+            return labels, names
+
+    try:
+        labels, names = asyncio.run(shown())
+    finally:
+        i18n.set_language("en")
+        db.dispose()
+    assert "赵静" in names
+    assert labels[2] == {"zh": "执业人员", "en": "practitioner"}[language], labels

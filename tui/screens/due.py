@@ -71,7 +71,7 @@ class DueScreen(Screen[None]):
         widths = {
             "due": (_("due"), 10),
             "what": (_("what"), max(cell_len(_(k)) for k in KINDS.values())),
-            "physician": (_("physician"), 8),
+            "physician": (_("practitioner"), 8),  # physicians and nurses (执业人员)
             "reference": (_("reference"), REFERENCE),
         }
         widths = {k: (label, max(w, cell_len(label))) for k, (label, w) in widths.items()}
