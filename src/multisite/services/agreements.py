@@ -14,10 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -48,10 +47,13 @@ from .registry import (
     ServiceError,
     WriteResult,
     checked_rows,
+    chunked,
+    closing_ledger,
     no_progress,
     notes_texts,
     single_result,
     stored_texts,
+    with_last,
 )
 
 WRITE_CHUNK = 10_000  # created agreements written per executemany round
@@ -279,7 +281,7 @@ class Agreements(Filings):
         """
         tick = progress or no_progress
         result = result if result is not None else BatchResult()
-        chunks = _chunked(items, STREAM_ROWS)
+        chunks = chunked(items, STREAM_ROWS)
         first = next(chunks, [])
         following = next(chunks, None)
         streamed = following is not None
@@ -288,7 +290,7 @@ class Agreements(Filings):
             commit = "none"  # the reader rejected a row: the others are checked, not stored
         seen: MutableMapping[str, int] = store.KeyLedger() if streamed else {}
         institutions: dict[str, InstitutionFact] = {}
-        pieces = _with_last(chain([first], [following] if following else [], chunks))
+        pieces = with_last(chain([first], [following] if following else [], chunks))
         with (
             self._batch_session("all" if streamed and commit == "none" else commit) as s,
             closing_ledger(seen),
@@ -627,32 +629,6 @@ class Agreements(Filings):
                 institution=agreement.institution.code,
             )
             return WriteResult("updated", agreement.contract_no)
-
-
-@contextmanager
-def closing_ledger(seen: MutableMapping[str, int]) -> Iterator[None]:
-    """Close a key ledger's temporary file when the batch is done."""
-    try:
-        yield
-    finally:
-        if isinstance(seen, store.KeyLedger):
-            seen.close()
-
-
-def _chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """``items`` in lists of ``size`` (the last one shorter), each read only when asked for."""
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def _with_last(chunks: Iterator[list[Any]]) -> Iterator[tuple[list[Any], bool]]:
-    """Each chunk with whether it is the last one (one chunk is read ahead)."""
-    current = next(chunks, None)
-    while current is not None:
-        ahead = next(chunks, None)
-        yield current, ahead is None
-        current = ahead
 
 
 def _fact(

@@ -30,6 +30,9 @@ from . import Registry
 from .registry import BatchResult, Commit, ConcurrentWriteError, Progress, ServiceError, no_progress
 
 MODES = ("all", "partial", "dry-run")
+# read, checked and written a chunk at a time, the report written as they go (the other kinds'
+# files — institutions, credit listings — are a few thousand rows, read whole)
+STREAMED = ("contracts", "physicians", "nurses")
 
 
 def run_import(
@@ -44,10 +47,11 @@ def run_import(
 ) -> ImportReport:
     """Check and (unless ``dry-run``) store the rows of one file; see the module docstring.
 
-    A contracts file is streamed: its rows are read, checked and written a chunk at a time in
-    one transaction, and each chunk's problems go to the report (to ``report_to``'s file as
-    they are found; the caller finishes it with ``report_to.finish(report)``). Nothing but the
-    contract numbers is held to the end, whatever the file's size.
+    A contracts, physicians or nurses file is streamed: its rows are read, checked and written a chunk
+    at a time in one transaction, and each chunk's problems go to the report (to
+    ``report_to``'s file as they are found; the caller finishes it with
+    ``report_to.finish(report)``). Nothing but the rows' keys (contract numbers; certificates
+    and national IDs' hashes) is held to the end, whatever the file's size.
 
     Raises :class:`~multisite.importing.readers.FileProblem` when the file itself is unusable.
     """
@@ -61,7 +65,7 @@ def run_import(
         report.headers = list(table.headers)
         if report_to is not None:
             report_to.begin(report.headers)
-        streamed = kind == "contracts"
+        streamed = kind in STREAMED
         rows = Rows(
             table, report, keep_originals=streamed,
             on_reject=lambda _row: setattr(result, "refused", True),
@@ -71,7 +75,7 @@ def run_import(
         if streamed:  # the service learns of rows the reading rejects as it reads them
             if mode == "dry-run":
                 commit = "none"
-            save = _streamed(registry, rows, path, sheet, result)
+            save = _streamed(registry, kind, rows, path, sheet, result)
         else:
             items = list(items)
             if mode == "dry-run" or (mode == "all" and rows.any_rejected):
@@ -96,9 +100,9 @@ def run_import(
 
 
 def _streamed(
-    registry: Registry, rows: Rows, path: Path, sheet: str | None, result: BatchResult
+    registry: Registry, kind: str, rows: Rows, path: Path, sheet: str | None, result: BatchResult
 ) -> Callable[[Iterator[Any], Commit, Progress], BatchResult]:
-    """The contracts' batch entry point, streamed: each chunk's issues go to the report."""
+    """The batch entry point of a streamed kind: each chunk's issues go to the report."""
 
     def flush(done: BatchResult, upto: int | None) -> None:
         for issue in done.drain():
@@ -106,6 +110,10 @@ def _streamed(
         if upto is not None:
             rows.flush(upto, path, sheet)
 
+    if kind != "contracts":  # physicians or nurses
+        return lambda items, commit, _tick: registry.save_physicians(
+            items, commit=commit, result=result, flush=flush
+        )
     return lambda items, commit, tick: registry.save_agreements(
         items, commit=commit, progress=tick, result=result, flush=flush
     )

@@ -4,8 +4,9 @@ a time or a whole batch, through the same checks, rules and audit rows."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -48,12 +49,15 @@ from .registry import (
     ServiceError,
     WriteResult,
     checked_rows,
+    chunked,
+    closing_ledger,
     initials,
     notes_texts,
     require_region_code,
     retired_warning,
     single_result,
     stored_texts,
+    with_last,
 )
 from .vocabularies import region_vocabulary
 
@@ -94,15 +98,79 @@ class Physicians(RegistryCore):
         return single_result(self.save_physicians([(1, data)]), ids.clean(data.cert_no))
 
     def save_physicians(
-        self, items: Iterable[tuple[int, PhysicianInput]], *, commit: Commit = "all"
+        self,
+        items: Iterable[tuple[int, PhysicianInput]],
+        *,
+        commit: Commit = "all",
+        result: BatchResult | None = None,
+        flush: Callable[[BatchResult, int | None], None] | None = None,
     ) -> BatchResult:
         """Register or change many physicians in one transaction; ``items`` are (row, input).
 
         A new physician gets a registration in ``region_code`` with its main institution and
         the status history the input carries (暂停/注销). A changed physician's agreements must
         stay free of rule errors, or the row is rejected.
+
+        The rows are taken ``CREATE_CHUNK`` at a time: each chunk is checked, then written,
+        and ``flush(result, last row)`` takes its issues (the import writes its report as it
+        goes; the last row is None after the last chunk). A row depends on no other row's
+        writing (a certificate or national ID met again is found among the keys held, never
+        the rows), so a chunk is checked while the database still stores the one before
+        (``storage.bulk``), and a dry run writes nothing. An all-or-nothing batch with a
+        rejected row is rolled back at the end. ``result`` may carry rows rejected before the
+        batch (by the file's reader).
         """
-        result = BatchResult()
+        result = result if result is not None else BatchResult()
+        chunks = with_last(chunked(items, CREATE_CHUNK))
+        first = next(chunks, None)
+        streamed = first is not None and not first[1]  # a file of more than one chunk
+        # certificate → row and national ID's hash → row: in a temporary file when streamed
+        seen: MutableMapping[str, int] = store.KeyLedger() if streamed else {}
+        digests: MutableMapping[str, int] = store.KeyLedger() if streamed else {}
+        with (
+            self._batch_session(commit) as s,
+            closing_ledger(seen),
+            closing_ledger(digests),
+        ):
+            mains: dict[str, Institution] = {}
+            pieces = chain([first] if first else [], chunks)
+            current = next(pieces, None)
+            checked = self._fields_checked(current[0], result, seen) if current else []
+            while current is not None:
+                chunk, last = current
+                upto = None if last else chunk[-1][0]
+                chunk.clear()
+                following = None if last else next(pieces)
+                ahead: list[_Checked] = []
+
+                def meanwhile(following: Any = following, ahead: list[_Checked] = ahead) -> None:
+                    """The next chunk's fields, checked while the database stores this one's."""
+                    if following is not None:
+                        ahead.extend(self._fields_checked(following[0], result, seen))
+
+                creates = self._stored_checked(s, checked, result, commit, digests, mains)
+                if commit != "none":
+                    self._create_physicians(s, creates, meanwhile)
+                else:
+                    meanwhile()
+                del creates
+                if flush is not None:
+                    flush(result, upto)
+                current, checked = following, ahead
+            if not result.may_store(commit):
+                if commit != "none":
+                    raise Abandon  # the changes kept so far go with the transaction
+                return result
+            result.committed = True
+        return result
+
+    def _fields_checked(
+        self,
+        items: list[tuple[int, PhysicianInput]],
+        result: BatchResult,
+        seen: MutableMapping[str, int],
+    ) -> list[_Checked]:
+        """The rows of one chunk whose fields pass, each certificate once (no statement)."""
 
         def check(row: int, data: PhysicianInput) -> tuple[str, _Checked]:
             one = self._checked_physician(row, data, result)
@@ -113,50 +181,60 @@ class Physicians(RegistryCore):
                 cert=cert, row=row
             )
 
-        checked = [one for _r, _k, one in checked_rows(items, result, check, "cert", duplicate)]
-        seen = [one.cert for one in checked]
-        with self._batch_session(commit) as s:
-            store.physician_ids(s, seen, lock=commit != "none")  # writers of one physician queue
-            mains = store.existing_keys(
-                s,
-                Institution,
-                Institution.code,
-                (ids.clean(c.data.main_institution) for c in checked),
+        checked = [
+            one for _r, _k, one in checked_rows(items, result, check, "cert", duplicate, seen)
+        ]
+        if isinstance(seen, store.KeyLedger):
+            seen.settle()
+        return checked
+
+    def _stored_checked(
+        self,
+        s: Session,
+        checked: list[_Checked],
+        result: BatchResult,
+        commit: Commit,
+        digests: MutableMapping[str, int],
+        mains: dict[str, Institution],
+    ) -> list[tuple[_Checked, Institution]]:
+        """Check one chunk's rows against what is stored (a stored physician's change is
+        applied, or rejected, as it is met); the new physicians to create, with their main
+        institutions. ``mains``: the main institutions found by the chunks before (code →
+        institution), the chunk's added (a file names a few thousand, over and over)."""
+        certs = [one.cert for one in checked]
+        if commit != "none":
+            store.lock_physicians(s, certs)  # writers of one physician queue
+        wanted = {ids.clean(c.data.main_institution) for c in checked} - mains.keys()
+        mains.update(store.existing_keys(s, Institution, Institution.code, wanted))
+        existing = store.existing_keys(s, Physician, Physician.cert_no, certs)
+        holders = store.existing_keys(
+            s, Physician, Physician.id_digest, (c.digest for c in checked if c.digest)
+        )
+        creates: list[tuple[_Checked, Institution]] = []
+        for one in checked:
+            if one.digest and not self._digest_free(one, holders, digests, result):
+                continue
+            main = self._main_institution(one, mains, result)
+            if main is None:
+                continue
+            old = existing.get(one.cert)
+            may = self.may_write_county(one.data.region_code) or self.may_write_county(
+                main.county_code
             )
-            existing = store.existing_keys(s, Physician, Physician.cert_no, seen)
-            holders = store.existing_keys(
-                s, Physician, Physician.id_digest, (c.digest for c in checked if c.digest)
-            )
-            digests: dict[str, int] = {}
-            creates: list[tuple[_Checked, Institution]] = []
-            for one in checked:
-                if one.digest and not self._digest_free(one, holders, digests, result):
-                    continue
-                main = self._main_institution(one, mains, result)
-                if main is None:
-                    continue
-                old = existing.get(one.cert)
-                may = self.may_write_county(one.data.region_code) or self.may_write_county(
-                    main.county_code
-                )
-                if not may or (old is not None and not self.may_write_physician(s, one.cert)):
-                    self._refuse_row(
-                        result, one.row, "region", _("physician {cert}").format(cert=one.cert),
-                        "physician", one.cert, physician=one.cert, audit=commit != "none",
-                    )  # fmt: skip
-                    continue
-                if old is None:
-                    creates.append((one, main))
-                    result.count(one.row, "created")
-                else:
-                    self._change_physician(s, one, old, main, result, keep=commit != "none")
-            if not result.may_store(commit):
-                if commit != "none":
-                    raise Abandon  # the changes kept so far go with the transaction
-                return result
-            self._create_physicians(s, creates)
-            result.committed = True
-        return result
+            if not may or (old is not None and not self.may_write_physician(s, one.cert)):
+                self._refuse_row(
+                    result, one.row, "region", _("physician {cert}").format(cert=one.cert),
+                    "physician", one.cert, physician=one.cert, audit=commit != "none",
+                )  # fmt: skip
+                continue
+            if old is None:
+                creates.append((one, main))
+                result.count(one.row, "created")
+            else:
+                self._change_physician(s, one, old, main, result, keep=commit != "none")
+        if isinstance(digests, store.KeyLedger):
+            digests.settle()
+        return creates
 
     def physician_preview(self, data: PhysicianInput) -> list[Issue]:
         """What saving ``data`` would meet, stored nothing: the same checks, region scope and
@@ -213,25 +291,30 @@ class Physicians(RegistryCore):
 
     @staticmethod
     def _digest_free(
-        one: _Checked, holders: dict[str, Physician], seen: dict[str, int], result: BatchResult
+        one: _Checked,
+        holders: dict[str, Physician],
+        seen: MutableMapping[str, int],
+        result: BatchResult,
     ) -> bool:
-        """Whether the row's national ID is no other physician's (stored, or an earlier row's);
-        the sentence names the other physician, never the number."""
+        """Whether the row's national ID is no other physician's (an earlier row's, or stored);
+        the sentence names the other row or physician, never the number. An earlier row of
+        the file is named first, whether or not its chunk is written yet."""
         assert one.digest is not None
+        earlier = seen.get(one.digest)
+        if earlier is not None:
+            result.reject(
+                one.row, "id_number", DUPLICATE,
+                _("This national ID number already appears on row {row} of this file.").format(
+                    row=earlier
+                ),
+            )  # fmt: skip
+            return False
         holder = holders.get(one.digest)
         if holder is not None and holder.cert_no != one.cert:
             result.reject(
                 one.row, "id_number", DUPLICATE,
                 _("This national ID number is already registered for physician {cert}.").format(
                     cert=holder.cert_no
-                ),
-            )  # fmt: skip
-            return False
-        if one.digest in seen:
-            result.reject(
-                one.row, "id_number", DUPLICATE,
-                _("This national ID number already appears on row {row} of this file.").format(
-                    row=seen[one.digest]
                 ),
             )  # fmt: skip
             return False
@@ -265,11 +348,20 @@ class Physicians(RegistryCore):
             main = None
         return main
 
-    def _create_physicians(self, s: Session, creates: list[tuple[_Checked, Institution]]) -> None:
+    def _create_physicians(
+        self,
+        s: Session,
+        creates: list[tuple[_Checked, Institution]],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
         """New physicians with their registrations, events and audit rows, a chunk at a time,
         inserted in bulk (``storage.bulk``: executemany on SQLite, COPY on PostgreSQL) with ids
         drawn beforehand. The ORM's unit of work cost about 1 ms a physician (object
-        construction, flushes, identity map, expunging), most of an import's time."""
+        construction, flushes, identity map, expunging), most of an import's time.
+        ``meanwhile``: the caller's work to do once, while the database stores the first
+        registrations (no statement of its own); called whatever is created."""
+        if not creates and meanwhile is not None:
+            meanwhile()
         if creates:
             self._ensure_regions(s, [one.data.region_code for one, _main in creates])
         for start in range(0, len(creates), CREATE_CHUNK):
@@ -311,6 +403,9 @@ class Physicians(RegistryCore):
                 for person, reg, (_one, main) in zip(people, regs, chunk, strict=True)
             ]
             bulk.insert_rows(s, Registration, regs)
+            if meanwhile is not None:  # the caller's work while the registrations are stored
+                meanwhile()
+                meanwhile = None
             bulk.insert_rows(
                 s,
                 RegistrationEvent,

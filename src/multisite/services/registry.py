@@ -24,6 +24,7 @@ from collections.abc import (
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import islice
 from typing import Any, Literal, NoReturn, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -340,6 +341,32 @@ def checked_rows(
             continue
         seen[key] = row
         yield row, key, checked
+
+
+@contextmanager
+def closing_ledger(seen: MutableMapping[str, int]) -> Iterator[None]:
+    """Close a key ledger's temporary file when the batch is done."""
+    try:
+        yield
+    finally:
+        if isinstance(seen, store.KeyLedger):
+            seen.close()
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size`` (the last one shorter), each read only when asked for."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def with_last(chunks: Iterator[list[Any]]) -> Iterator[tuple[list[Any], bool]]:
+    """Each chunk with whether it is the last one (one chunk is read ahead)."""
+    current = next(chunks, None)
+    while current is not None:
+        ahead = next(chunks, None)
+        yield current, ahead is None
+        current = ahead
 
 
 def single_result(result: BatchResult, key: str) -> WriteResult:

@@ -43,10 +43,11 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]
 
 
 class KeyLedger(MutableMapping[str, int]):
-    """The keys of a streamed batch's rows (contract numbers) and the row each first appeared
-    on, kept in a private temporary SQLite file (sqlite3, not the registry's database) instead
-    of a dict: a million contract numbers take ~120 MB as a dict, a few MB of page cache here.
-    The keys of the chunk being checked stay in memory until :meth:`settle`."""
+    """The keys of a streamed batch's rows (contract numbers; certificates and national IDs'
+    hashes) and the row each first appeared on, kept in a private temporary SQLite file
+    (sqlite3, not the registry's database) instead of a dict: a million contract numbers take
+    ~120 MB as a dict, a few MB of page cache here. The keys of the chunk being checked stay
+    in memory until :meth:`settle`."""
 
     def __init__(self) -> None:
         self._db = sqlite3.connect("", isolation_level=None)  # "": a temporary file
@@ -54,14 +55,24 @@ class KeyLedger(MutableMapping[str, int]):
         self._recent: dict[str, int] = {}
         self._settled = 0
 
-    def __getitem__(self, key: str) -> int:
+    def get(self, key: str, default: Any = None) -> Any:
+        """The row of ``key``, else ``default`` (a new key, nearly every key of a file, is
+        told without raising and catching a KeyError: Mapping.get's way cost as much as the
+        lookup)."""
         found = self._recent.get(key)
         if found is not None:
             return found
         hit = self._db.execute("SELECT row FROM seen WHERE key = ?", (key,)).fetchone()
-        if hit is None:
+        return default if hit is None else int(hit[0])
+
+    def __getitem__(self, key: str) -> int:
+        found = self.get(key)
+        if found is None:
             raise KeyError(key)
-        return int(hit[0])
+        return int(found)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
 
     def __setitem__(self, key: str, row: int) -> None:
         self._recent[key] = row  # a new key (the caller looked it up): settled once
@@ -131,6 +142,18 @@ def physician_ids(s: Session, certs: Iterable[str], *, lock: bool = False) -> di
             {cert: pid for cert, pid in s.execute(query.where(among(s, Physician.cert_no, chunk)))}
         )
     return found
+
+
+def lock_physicians(s: Session, certs: Iterable[str]) -> None:
+    """Lock the stored physicians of these certificates for the rest of the transaction, so
+    that two writers of one physician queue: FOR UPDATE on PostgreSQL (in id order); SQLite's
+    write transaction holds the whole database already. Rows row-level security keeps from a
+    locking read stay unlocked: the service refuses writing them, naming the clerk's region."""
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    for chunk in _chunks(sorted(set(certs))):
+        locked = select(Physician.id).where(among(s, Physician.cert_no, chunk))
+        s.execute(locked.order_by(Physician.id).with_for_update()).all()
 
 
 @dataclass(frozen=True, slots=True)
