@@ -8,6 +8,7 @@ must see what another clerk committed just before.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 from sqlalchemy import event
@@ -58,3 +59,31 @@ def test_previews_from_short_lived_threads_share_connections_and_see_new_contrac
     database.dispose()  # the spares go with the pool
     assert engine.pool.checkedout() == 0
     assert {v.code for v in registry.preview_agreement(typed)} == {"OVERLAP"}
+
+
+def test_a_preview_typed_again_sees_every_write_in_between(registry: Registry) -> None:
+    """The contract form checks the same physician at every keystroke; what it read is kept
+    only until anyone commits (SQLite: the connection's data_version; PostgreSQL reads every
+    time). Each write below lands between two identical previews and must show in the second:
+    the registry's own save, its own termination, and another clerk's save."""
+    build_region(registry)
+    primary(registry)  # Monday to Thursday mornings at the hospital
+    typed = agreement("PREVIEW-2", CLINIC, "FR 13:00-17:00")
+    assert registry.preview_agreement(typed) == []
+    assert registry.preview_agreement(typed) == []  # typed again: nothing changed
+
+    registry.save_agreement(agreement("FRIDAY-1", CENTRE, "FR 14:00-16:00"))
+    assert {v.code for v in registry.preview_agreement(typed)} == {"OVERLAP"}
+
+    registry.terminate_agreement("FRIDAY-1", dt.date(2026, 1, 4), "合同解除")  # before it began
+    assert registry.preview_agreement(typed) == []
+
+    other = Database(registry.db.url)
+    try:
+        Registry(other, clerk="另一位经办人").save_agreement(
+            agreement("ELSEWHERE-2", CENTRE, "FR 15:00-16:00", physician=DR_ZHANG)
+        )
+    finally:
+        other.dispose()
+    found = registry.preview_agreement(typed)
+    assert {v.code for v in found} == {"OVERLAP"} and "ELSEWHERE-2" in found[0].message

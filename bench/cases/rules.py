@@ -39,6 +39,13 @@ def cases(env: Env) -> list[Case]:
                 [{"id": i} for i in rng.sample(agreement_ids, CHANGED)],
             )
 
+    def a_write() -> None:  # a commit on another connection (rewriting one row as it is)
+        with db.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE agreement SET weekly_minutes = weekly_minutes WHERE id = :id"),
+                {"id": agreement_ids[0]},
+            )
+
     def nothing_kept() -> None:
         with db.engine.begin() as connection:
             connection.execute(text("DELETE FROM sweep_key"))
@@ -105,5 +112,10 @@ def cases(env: Env) -> list[Case]:
              note="as after a policy change or an upgrade: the precondition query over every "
                   "agreement, the verdicts stored"),
         Case("check one new contract", check_one, physician_sessions, target=3.0, repeat=20,
-             note=f"floor: one indexed SELECT of that physician's sessions ({driver})"),
+             note=f"floor: one indexed SELECT of that physician's sessions ({driver}); on "
+                  "SQLite the physician's facts are kept until the next commit, as the "
+                  "contract form checks at every keystroke"),
+        Case("check one new contract, right after a write", check_one, physician_sessions,
+             target=None, repeat=20, setup=a_write,
+             note="another connection commits before each check: the facts are read again"),
     ]  # fmt: skip

@@ -256,6 +256,49 @@ def read_one(
     return _one_from(rows, code)
 
 
+class _Kept:
+    """:func:`read_one`'s answers on one SQLite connection, good while its ``data_version``
+    holds (the connection is kept too: its id is not reused while the answers are)."""
+
+    __slots__ = ("answers", "connection", "version")
+
+    def __init__(self, connection: Any, version: int) -> None:
+        self.connection = connection
+        self.version = version
+        self.answers: dict[tuple[str, str, str], OneRead] = {}
+
+
+_KEPT: dict[int, _Kept] = {}
+_KEPT_CONNECTIONS = 8  # the spares of a few threads
+_KEPT_ANSWERS = 64  # per connection: the contracts a clerk is typing, a few physicians'
+
+
+def read_one_kept(driver: Any, dialect: Dialect, *, cert: str, code: str, contract: str) -> OneRead:
+    """:func:`read_one` of a physician, an institution and a contract number on a connection
+    in autocommit that only reads (``Database.one_statement``'s spares). On SQLite the answer
+    is kept until anyone commits a change to the database: ``PRAGMA data_version`` of the
+    connection moves with every commit of another connection, the registry's writers and
+    other processes alike. The contract form checks the rules as the clerk types, each time
+    against the same physician: the 7-table statement is read again only after a write.
+    PostgreSQL has no such counter: read every time."""
+    if dialect.name != "sqlite":
+        return read_one(driver, dialect, cert=cert, code=code, contract=contract)
+    version = int(driver.execute("PRAGMA data_version").fetchone()[0])
+    kept = _KEPT.get(id(driver))
+    if kept is None or kept.connection is not driver or kept.version != version:
+        if kept is None and len(_KEPT) >= _KEPT_CONNECTIONS:
+            _KEPT.pop(next(iter(_KEPT)))  # the oldest connection's
+        kept = _KEPT[id(driver)] = _Kept(driver, version)
+    key = (cert, code, contract)
+    found = kept.answers.get(key)
+    if found is None:
+        found = read_one(driver, dialect, cert=cert, code=code, contract=contract)
+        if len(kept.answers) >= _KEPT_ANSWERS:
+            kept.answers.clear()
+        kept.answers[key] = found
+    return found
+
+
 @cache
 def _raw_cursor() -> Any:
     import psycopg  # the PostgreSQL driver: imported only there

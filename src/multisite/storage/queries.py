@@ -193,9 +193,10 @@ class OneStatement(Protocol):
 
 def contract_facts(db: OneStatement, cert: str, code: str, contract_no: str) -> facts.OneRead:
     """What checking a new contract reads, in one statement outside any transaction: the
-    physician's facts, the institution's and who holds the contract number."""
+    physician's facts, the institution's and who holds the contract number (on SQLite the
+    answer is kept until the next commit: ``facts.read_one_kept``)."""
     return db.one_statement(
-        lambda driver, dialect: facts.read_one(
+        lambda driver, dialect: facts.read_one_kept(
             driver, dialect, cert=cert, code=code, contract=contract_no
         )
     )
