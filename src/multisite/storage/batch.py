@@ -156,6 +156,17 @@ def lock_physicians(s: Session, certs: Iterable[str]) -> None:
         s.execute(locked.order_by(Physician.id).with_for_update()).all()
 
 
+def registered_mains(s: Session, physician_ids: Iterable[int]) -> dict[int, set[tuple[str, int]]]:
+    """Physician id → the (region, main institution id) of each of their registrations."""
+    found: dict[int, set[tuple[str, int]]] = defaultdict(set)
+    r = Registration
+    for chunk in _chunks(sorted(set(physician_ids))):
+        query = select(r.physician_id, r.region_code, r.main_institution_id)
+        for pid, region, main in s.execute(query.where(among(s, r.physician_id, chunk))):
+            found[pid].add((region, main))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class StoredAgreement:
     id: int
