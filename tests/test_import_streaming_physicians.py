@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from multisite.domain import identifiers as ids
-from multisite.importing.report import Problem, ReportTarget
+from multisite.importing.readers import read_table
+from multisite.importing.report import ImportReport, Problem, ReportTarget
+from multisite.importing.rows import ROW_PARSERS, Rows
 from multisite.services import Registry
 from multisite.services import physicians as physician_service
 from multisite.services.imports import run_import
@@ -130,3 +132,29 @@ def test_the_report_is_written_as_the_chunks_are_done(
     errors = [line for line in lines[1:] if line[3] == "error"]
     assert [line[0] for line in errors] == [str(at["cert"]), str(at["national_id"])]
     assert all(national_id(1) not in cell for line in lines for cell in line)
+
+
+@pytest.mark.parametrize("kind", ["physicians", "nurses"])
+def test_a_roster_is_read_as_it_is_taken_not_held(tmp_path: Path, kind: str):
+    """The reader hands each row on as it reads it (and keeps its cells for the report): the
+    first physician or nurse comes before the second row is read, the thousandth before the
+    thousand-and-first, whatever the file's length."""
+    headers = HEADERS[:-1] if kind == "physicians" else ["护士执业证书编号", "姓名", "职称",
+                                                          "注册地", "主要执业机构", "注册日期"]  # fmt: skip
+
+    def line(n: int) -> list[str]:
+        if kind == "physicians":
+            return _row(f"1454500{n:08d}", f"黄医生{n}", "")[:-1]
+        return [f"2045{n:08d}", f"黄护士{n}", "护士", "450000", HOSPITAL, "2021-06-01"]
+
+    path = write_csv(tmp_path / f"{kind}.csv", headers, [line(n) for n in range(3000)])
+    report = ImportReport(kind, str(path), "partial")
+    with read_table(path, kind=kind) as table:
+        rows = Rows(table, report, keep_originals=True)
+        taken = iter(ROW_PARSERS[kind](table, rows, lambda *_a: None))
+        number, _data = next(taken)
+        assert number == 2 and report.rows_read == 1 and set(rows.originals) == {2}
+        for _ in range(999):
+            number, _data = next(taken)
+        assert number == 1001 and report.rows_read == 1000
+        assert sum(1 for _item in taken) == 2000 and report.rows_read == 3000

@@ -365,8 +365,8 @@ def _registration(rows: Rows, row: Row) -> _Registration:
     )  # fmt: skip
 
 
-def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, PhysicianInput]]:
-    found: list[tuple[int, PhysicianInput]] = []
+def physician_rows(table: Table, rows: Rows, tick: Tick) -> Iterator[tuple[int, PhysicianInput]]:
+    """The physicians of ``table`` as they are read (a million-row file is never held)."""
     for row in table:
         if not _start(rows, row):
             continue
@@ -385,14 +385,14 @@ def physician_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Phys
             notes=row.notes, status_from=reg.status_from, status_to=reg.status_to,
             status_reason=_text(row, "status_reason"), id_number=_named(row, "id_number"),
         )  # fmt: skip
-        found.append((row.number, data))
-    return found
+        rows.handed_on(row)
+        yield row.number, data
 
 
-def nurse_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, PhysicianInput]]:
+def nurse_rows(table: Table, rows: Rows, tick: Tick) -> Iterator[tuple[int, PhysicianInput]]:
     """A nurses file (护士执业注册): the physicians' columns without level, category and scopes;
-    a physician's category or scope on a nurse's row goes to the service, which rejects it."""
-    found: list[tuple[int, PhysicianInput]] = []
+    a physician's category or scope on a nurse's row goes to the service, which rejects it.
+    The rows as they are read."""
     for row in table:
         if not _start(rows, row):
             continue
@@ -410,8 +410,8 @@ def nurse_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, Physicia
             status_to=reg.status_to, status_reason=_text(row, "status_reason"),
             profession="nurse",
         )  # fmt: skip
-        found.append((row.number, data))
-    return found
+        rows.handed_on(row)
+        yield row.number, data
 
 
 def listing_rows(table: Table, rows: Rows, tick: Tick) -> list[tuple[int, ListingInput]]:
