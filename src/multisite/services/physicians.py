@@ -358,8 +358,8 @@ class Physicians(RegistryCore):
         meanwhile: Callable[[], None] | None = None,
     ) -> None:
         """New physicians with their registrations, events and audit rows, a chunk at a time,
-        inserted in bulk (``storage.bulk``: executemany on SQLite, COPY on PostgreSQL) with ids
-        drawn beforehand. The ORM's unit of work cost about 1 ms a physician (object
+        inserted in bulk (``storage.bulk``: multi-row INSERTs on SQLite, COPY on PostgreSQL)
+        with ids drawn beforehand. The ORM's unit of work cost about 1 ms a physician (object
         construction, flushes, identity map, expunging), most of an import's time.
         ``meanwhile``: the caller's work to do once, while the database stores the first
         registrations (no statement of its own); called whatever is created."""

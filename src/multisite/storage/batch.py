@@ -1,9 +1,10 @@
-"""Bulk reads and writes of a batch import (批量导入): a few SELECTs, then executemany.
+"""Bulk reads and writes of a batch import (批量导入): a few SELECTs, then bulk inserts.
 
 The import checks every row in memory (``multisite.services.imports``); this module only
 fetches what the checks need for all affected keys at once and writes the accepted rows of
-one transaction in bulk (``bulk.insert_rows``: executemany on SQLite, COPY on PostgreSQL) with
-ids drawn beforehand (agreements, sessions, filings; the audit rows through ``audit``).
+one transaction in bulk (``bulk.insert_rows``: multi-row INSERTs on SQLite, COPY on
+PostgreSQL) with ids drawn beforehand (agreements, sessions, filings; the audit rows through
+``audit``).
 """
 
 from __future__ import annotations
