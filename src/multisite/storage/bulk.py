@@ -6,7 +6,8 @@ database spends storing it (a 40,000-contract import: 15 s of parameter building
 of ``executemany``). :func:`insert_rows` compiles the INSERT once, converts each value with its
 column type's own bind processor (the same conversion Core applies: dates and times as SQLite
 stores them, JSON serialised) and hands the driver plain values: multi-row ``INSERT``s on
-SQLite, ``COPY … FROM STDIN`` on PostgreSQL, finished in the background (below). Python-side column defaults are applied as Core would.
+SQLite, ``COPY … FROM STDIN`` on PostgreSQL, finished in the background (below). Python-side
+column defaults are applied as Core would.
 A handful of rows (a clerk's single write) still goes through Core.
 """
 
@@ -111,8 +112,8 @@ def insert_rows(
 
         _later(connection, finish)
         return
-    # SQLite: many rows per INSERT, their values bound here; each statement then runs in the
-    # driver without the GIL (see ``_later``)
+    # SQLite: many rows per INSERT, their values converted here; the statements run in a
+    # thread of their own, which binds them and lets go of the GIL while SQLite stores them
     marks = "(" + ", ".join("?" for _ in columns) + ")"
     head = f"INSERT INTO {quoted} ({names}) VALUES "
     per = _rows_per_statement(raw_connection, len(columns))
@@ -163,19 +164,19 @@ def _shared_file(connection: Connection) -> bool:
 # --- writing in the background -------------------------------------------------------------
 #
 # On PostgreSQL a bulk insert formats its rows (psycopg's writer thread sends them as they come)
-# and returns while the server stores the last of them: the end of COPY is waited for in a
-# thread of its own, without the GIL, so the caller's next Python work — the next table's
-# rows, the audit chain's hashes, the next chunk of a file — runs meanwhile. On SQLite the
-# rows' values are converted in the caller's thread and the INSERTs, up to 10,000 rows each
-# (within SQLite's bound on variables), run in a thread of their own: the driver binds a
-# statement's values, then lets go of the GIL while SQLite stores its rows, so the database's
-# work and the caller's overlap on two processors (a 100,000-contract import on the
-# 60,000-physician region: 36.2–36.7 s instead of 40.5–41.7 s; executemany in a thread did
-# not pay: it takes the GIL back for every row). Whatever next uses the connection waits for it first: every statement,
-# commit, rollback and savepoint through SQLAlchemy (the engine events of :func:`watch`), the
-# next bulk insert and the raw driver's readers (:func:`settle`). An error of the insert (a
-# unique key another clerk stored meanwhile, the exclusion guard) is raised there, as
-# SQLAlchemy's IntegrityError; a rollback discards it with the transaction.
+# and returns while the server stores the last of them: the end of COPY is waited for in a thread
+# of its own, without the GIL, so the caller's next Python work — the next table's rows, the audit
+# chain's hashes, the next chunk of a file — runs meanwhile. On SQLite the rows' values are
+# converted in the caller's thread and the INSERTs, up to 10,000 rows each (within SQLite's bound
+# on variables), run in a thread of their own: the driver binds a statement's values, then lets go
+# of the GIL while SQLite stores its rows, so the database's work and the caller's overlap on two
+# processors (a 100,000-contract import on the 60,000-physician region: 36.2–36.7 s instead of
+# 40.5–41.7 s; executemany in a thread did not pay: it takes the GIL back for every row). Whatever
+# next uses the connection waits for it first: every statement, commit, rollback and savepoint
+# through SQLAlchemy (the engine events of :func:`watch`), the next bulk insert and the raw
+# driver's readers (:func:`settle`). An error of the insert (a unique key another clerk stored
+# meanwhile, the exclusion guard) is raised there, as SQLAlchemy's IntegrityError; a rollback
+# discards it with the transaction.
 
 _LATER = "multisite_bulk_later"
 
