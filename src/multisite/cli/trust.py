@@ -19,7 +19,9 @@ def register(sub: Any) -> None:
     add.add_argument("--role", required=True, choices=("clerk", "supervisor", "admin"))
     listing = verbs.add_parser("list", help=_("every clerk with region and role"))
     listing.add_argument("--json", action="store_true")
-    disable = verbs.add_parser("disable", help=_("stop a clerk from reading or writing the registry"))
+    disable = verbs.add_parser(
+        "disable", help=_("stop a clerk from reading or writing the registry")
+    )
     disable.add_argument("name")
 
     audit = sub.add_parser("audit", help=_("the audit log"))
