@@ -8,6 +8,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from multisite.services import Registry
 from multisite.services.imports import run_import
 
@@ -29,6 +31,12 @@ INSTITUTION_HEADERS = [
 ]
 PHYSICIAN_HEADERS = ["执业证书编码", "姓名", "医师级别", "执业类别", "执业范围", "职称", "注册地", "主要执业机构", "注册日期"]  # fmt: skip
 CONTRACT_HEADERS = ["合同编号", "执业证书编码", "机构代码", "执业类型", "科室", "起始日期", "终止日期", "排班", "约定周工时"]  # fmt: skip
+
+
+def count(registry: Registry, model: type) -> int:
+    """How many rows of ``model`` the registry holds."""
+    with registry.db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def write_csv(path: Path, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Path:

@@ -15,7 +15,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from multisite.importing.readers import read_table
 from multisite.importing.report import ImportReport, Problem, ReportTarget
@@ -25,7 +25,7 @@ from multisite.services import agreements as agreement_service
 from multisite.services.imports import run_import
 from multisite.storage.models import Agreement, AuditEntry
 
-from .office import CLINIC, CONTRACT_HEADERS, DOCTORS, HOSPITAL, open_office, write_csv
+from .office import CLINIC, CONTRACT_HEADERS, DOCTORS, HOSPITAL, count, open_office, write_csv
 
 CHUNK = 4
 
@@ -65,11 +65,6 @@ def office(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return registry
 
 
-def _count(registry: Registry, model: type) -> int:
-    with registry.db.read() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
 def test_rows_in_different_chunks_are_checked_against_each_other(office: Registry, tmp_path):
     path, at = _office_file(tmp_path)
     report = run_import(office, "contracts", path, mode="partial")
@@ -80,7 +75,7 @@ def test_rows_in_different_chunks_are_checked_against_each_other(office: Registr
         by_row[at["duplicate"]].code == "DUPLICATE" and "row 2 " in by_row[at["duplicate"]].message
     )
     assert by_row[at["overlap"]].code == "OVERLAP" and "XN-000" in by_row[at["overlap"]].message
-    assert report.created == at["last"] - 1 - 2 == _count(office, Agreement)
+    assert report.created == at["last"] - 1 - 2 == count(office, Agreement)
     with office.db.read() as s:
         numbers = set(s.scalars(select(Agreement.contract_no)))
     assert "XN-900" not in numbers and "XN-203" in numbers
@@ -88,12 +83,12 @@ def test_rows_in_different_chunks_are_checked_against_each_other(office: Registr
 
 def test_all_or_nothing_stores_nothing_when_a_later_chunk_has_a_bad_row(office: Registry, tmp_path):
     path, _at = _office_file(tmp_path)
-    audit_before = _count(office, AuditEntry)
+    audit_before = count(office, AuditEntry)
     report = run_import(office, "contracts", path)  # all or nothing
     assert not report.committed and report.rejected == 2
-    assert _count(office, Agreement) == 0 and _count(office, AuditEntry) == audit_before
+    assert count(office, Agreement) == 0 and count(office, AuditEntry) == audit_before
     dry = run_import(office, "contracts", path, mode="dry-run")
-    assert not dry.committed and _count(office, Agreement) == 0
+    assert not dry.committed and count(office, Agreement) == 0
     assert [(p.row, p.code) for p in dry.problems] == [(p.row, p.code) for p in report.problems]
 
 

@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from multisite.domain import identifiers as ids
 from multisite.importing.readers import read_table
@@ -24,7 +24,7 @@ from multisite.services import physicians as physician_service
 from multisite.services.imports import run_import
 from multisite.storage.models import AuditEntry, Physician, Registration
 
-from .office import DOCTORS, HOSPITAL, PHYSICIAN_HEADERS, open_office, write_csv
+from .office import DOCTORS, HOSPITAL, PHYSICIAN_HEADERS, count, open_office, write_csv
 
 CHUNK = 4
 HEADERS = [*PHYSICIAN_HEADERS, "身份证号"]
@@ -61,11 +61,6 @@ def office(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     return registry
 
 
-def _count(registry: Registry, model: type) -> int:
-    with registry.db.read() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
 def _title(registry: Registry, cert: str) -> str | None:
     with registry.db.read() as s:
         return s.scalar(select(Physician.title).where(Physician.cert_no == cert))
@@ -73,7 +68,7 @@ def _title(registry: Registry, cert: str) -> str | None:
 
 def test_rows_chunks_apart_are_checked_against_each_other(office: Registry, tmp_path: Path):
     path, at = _office_file(tmp_path)
-    before = _count(office, Physician)
+    before = count(office, Physician)
     report = run_import(office, "physicians", path, mode="partial")
     assert report.committed and report.rows_read == at["last"] - 1
     errors = {p.row: p for p in report.problems if p.severity == "error"}
@@ -82,7 +77,7 @@ def test_rows_chunks_apart_are_checked_against_each_other(office: Registry, tmp_
     assert errors[at["national_id"]].column == "身份证号"
     assert "row 2 " in errors[at["national_id"]].message
     assert report.created == 20 and report.updated == 1
-    assert _count(office, Physician) == before + 20 == _count(office, Registration)
+    assert count(office, Physician) == before + 20 == count(office, Registration)
     assert _title(office, DOCTORS[0]) == "副主任医师"
     assert _title(office, "145450000099999") is None  # its national ID was row 2's
     with office.db.read() as s:
@@ -94,14 +89,14 @@ def test_all_or_nothing_and_dry_run_store_nothing_when_a_later_chunk_has_a_bad_r
     office: Registry, tmp_path: Path
 ):
     path, at = _office_file(tmp_path)
-    physicians, audit = _count(office, Physician), _count(office, AuditEntry)
+    physicians, audit = count(office, Physician), count(office, AuditEntry)
     report = run_import(office, "physicians", path)  # all or nothing
     assert not report.committed and report.rejected == 2
-    assert _count(office, Physician) == physicians and _count(office, AuditEntry) == audit
+    assert count(office, Physician) == physicians and count(office, AuditEntry) == audit
     assert _title(office, DOCTORS[0]) == "主治医师"  # the change went with the rest
     dry = run_import(office, "physicians", path, mode="dry-run")
-    assert not dry.committed and _count(office, Physician) == physicians
-    assert _count(office, AuditEntry) == audit
+    assert not dry.committed and count(office, Physician) == physicians
+    assert count(office, AuditEntry) == audit
     assert [(p.row, p.code) for p in dry.problems] == [(p.row, p.code) for p in report.problems]
     assert {p.row for p in report.problems if p.severity == "error"} == {
         at["cert"],
