@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -46,14 +45,13 @@ from .registry import (
     Progress,
     ServiceError,
     WriteResult,
+    batch_chunks,
     checked_rows,
-    chunked,
     closing_ledger,
     no_progress,
     notes_texts,
     single_result,
     stored_texts,
-    with_last,
 )
 
 WRITE_CHUNK = 10_000  # created agreements written per executemany round
@@ -281,22 +279,18 @@ class Agreements(Filings):
         """
         tick = progress or no_progress
         result = result if result is not None else BatchResult()
-        chunks = chunked(items, STREAM_ROWS)
-        first = next(chunks, [])
-        following = next(chunks, None)
-        streamed = following is not None
-        one = not streamed and len(first) == 1  # a clerk's save, not a file's rows
+        streamed, pieces = batch_chunks(items, STREAM_ROWS)
         if not streamed and commit == "all" and result.refused:
             commit = "none"  # the reader rejected a row: the others are checked, not stored
         seen: MutableMapping[str, int] = store.KeyLedger() if streamed else {}
         institutions: dict[str, InstitutionFact] = {}
-        pieces = with_last(chain([first], [following] if following else [], chunks))
         with (
             self._batch_session("all" if streamed and commit == "none" else commit) as s,
             closing_ledger(seen),
         ):
             for chunk, last in pieces:
                 upto = None if last else chunk[-1][0]
+                one = not streamed and len(chunk) == 1  # a clerk's save, not a file's rows
                 pending = self._pending(chunk, result, seen)
                 if isinstance(seen, store.KeyLedger):
                     seen.settle()

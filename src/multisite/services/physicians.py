@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -48,8 +47,8 @@ from .registry import (
     RegistryCore,
     ServiceError,
     WriteResult,
+    batch_chunks,
     checked_rows,
-    chunked,
     closing_ledger,
     initials,
     notes_texts,
@@ -57,7 +56,6 @@ from .registry import (
     retired_warning,
     single_result,
     stored_texts,
-    with_last,
 )
 from .vocabularies import region_vocabulary
 
@@ -121,9 +119,7 @@ class Physicians(RegistryCore):
         batch (by the file's reader).
         """
         result = result if result is not None else BatchResult()
-        chunks = with_last(chunked(items, CREATE_CHUNK))
-        first = next(chunks, None)
-        streamed = first is not None and not first[1]  # a file of more than one chunk
+        streamed, pieces = batch_chunks(items, CREATE_CHUNK)
         # certificate → row and national ID's hash → row: in a temporary file when streamed
         seen: MutableMapping[str, int] = store.KeyLedger() if streamed else {}
         digests: MutableMapping[str, int] = store.KeyLedger() if streamed else {}
@@ -133,9 +129,9 @@ class Physicians(RegistryCore):
             closing_ledger(digests),
         ):
             mains: dict[str, Institution] = {}
-            pieces = chain([first] if first else [], chunks)
-            current = next(pieces, None)
-            checked = self._fields_checked(current[0], result, seen) if current else []
+            first = next(pieces)  # an empty batch: one empty chunk
+            checked = self._fields_checked(first[0], result, seen)
+            current: tuple[list[Any], bool] | None = first
             while current is not None:
                 chunk, last = current
                 upto = None if last else chunk[-1][0]

@@ -24,7 +24,7 @@ from collections.abc import (
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Literal, NoReturn, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -367,6 +367,15 @@ def with_last(chunks: Iterator[list[Any]]) -> Iterator[tuple[list[Any], bool]]:
         ahead = next(chunks, None)
         yield current, ahead is None
         current = ahead
+
+
+def batch_chunks(items: Iterable[Any], size: int) -> tuple[bool, Iterator[tuple[list[Any], bool]]]:
+    """A batch's ``items`` in chunks of ``size``, each with whether it is the last one, and
+    whether the batch is streamed (more than one chunk: the second is read before the first
+    is handed on). An empty batch is one empty chunk."""
+    pieces = with_last(chunked(items, size))
+    first = next(pieces, ([], True))
+    return not first[1], chain([first], pieces)
 
 
 def single_result(result: BatchResult, key: str) -> WriteResult:
